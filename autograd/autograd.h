@@ -1,0 +1,24 @@
+#pragma once
+/// @file autograd.h
+/// Umbrella header: everything a user of the tape-based autodiff engine needs.
+
+#include "autograd/dtype.h"        // IWYU pragma: export
+#include "autograd/engine.h"       // IWYU pragma: export
+#include "autograd/error.h"        // IWYU pragma: export
+#include "autograd/factory.h"      // IWYU pragma: export
+#include "autograd/format.h"       // IWYU pragma: export
+#include "autograd/function.h"     // IWYU pragma: export
+#include "autograd/grad_mode.h"    // IWYU pragma: export
+#include "autograd/gradcheck.h"    // IWYU pragma: export
+#include "autograd/ops/arith.h"    // IWYU pragma: export
+#include "autograd/ops/compare.h"  // IWYU pragma: export
+#include "autograd/ops/convert.h"  // IWYU pragma: export
+#include "autograd/ops/index.h"    // IWYU pragma: export
+#include "autograd/ops/linalg.h"   // IWYU pragma: export
+#include "autograd/ops/reduce.h"   // IWYU pragma: export
+#include "autograd/ops/shape_ops.h"  // IWYU pragma: export
+#include "autograd/ops/softmax.h"  // IWYU pragma: export
+#include "autograd/ops/unary.h"    // IWYU pragma: export
+#include "autograd/shape.h"        // IWYU pragma: export
+#include "autograd/tape.h"         // IWYU pragma: export
+#include "autograd/tensor.h"       // IWYU pragma: export

@@ -1,0 +1,193 @@
+#include "autograd/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "autograd/factory.h"
+#include "autograd/kernels/elementwise.h"
+#include "autograd/ops/arith.h"
+#include "autograd/tape.h"
+
+namespace ag {
+
+namespace {
+
+bool uniquely_owned(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1; }
+
+// dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
+void accumulate(Tensor& dst, const Tensor& g, bool create_graph) {
+  if (!dst.defined()) {
+    dst = g;
+    return;
+  }
+  if (!create_graph && uniquely_owned(dst) && dst.impl()->slot < 0 && dst.shape() == g.shape()) {
+    dispatch_floating(dst.dtype(), "backward", [&]<class T>() {
+      T* d = dst.data<T>();
+      const T* s = g.data<T>();
+      for (std::int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+    });
+    return;
+  }
+  dst = add(dst, g);
+}
+
+[[noreturn]] void freed_error(const char* op) {
+  fail("backward: trying to backward through the graph a second time (op '{}' was freed by an earlier backward, "
+       "or the tape was rewound). Pass retain_graph=true to the first backward() if you need to go through "
+       "the graph again",
+       op);
+}
+
+}  // namespace
+
+class Engine {
+ public:
+  Engine(bool retain, bool create_graph) : retain_(retain), create_(create_graph), tape_(Tape::current()) {}
+
+  /// Runs the reverse pass. With `inputs`, gradients are captured for them and no .grad() is touched.
+  std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                          const std::vector<Tensor>* inputs, bool allow_unused, const char* api) {
+    if (outputs.empty()) fail("{}: no outputs given", api);
+    if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
+      fail("{}: {} outputs but {} grad_outputs", api, outputs.size(), grad_outputs.size());
+    capture_ = inputs != nullptr;
+    if (capture_) {
+      results_.assign(inputs->size(), Tensor());
+      for (std::size_t j = 0; j < inputs->size(); ++j) {
+        const Tensor& x = (*inputs)[j];
+        const auto& im = x.checked(api);
+        if (!im.requires_grad) fail("{}: input {} ({}) does not require grad", api, j, describe(x));
+        if (im.slot >= 0) {
+          if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("input");
+          slot_inputs_.emplace(im.slot, j);
+        } else {
+          leaf_inputs_.emplace(x.impl(), j);
+        }
+      }
+    }
+    grads_.assign(static_cast<std::size_t>(tape_.num_slots()), Tensor());
+    std::int64_t top = -1;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor& out = outputs[i];
+      const auto& im = out.checked(api);
+      if (!im.requires_grad)
+        fail("{}: output {} ({}) does not require grad and was not recorded on the tape (did every input have "
+             "requires_grad false, or was it computed under NoGradGuard?)",
+             api, i, describe(out));
+      Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+      if (!g.defined()) {
+        if (im.numel != 1)
+          fail("{}: grad can be implicitly created only for scalar outputs; output {} is {} (pass a gradient of "
+               "the same shape)",
+               api, i, describe(out));
+        g = ones_like(out);
+      } else if (g.shape() != im.shape || g.dtype() != im.dtype) {
+        fail("{}: gradient {} does not match output {} ({})", api, describe(g), i, describe(out));
+      }
+      if (im.slot < 0) {
+        deliver_leaf(out.impl_ptr(), g);
+        continue;
+      }
+      if (im.tape != &tape_) fail("{}: output {} was recorded on another thread's tape", api, i);
+      if (im.generation != tape_.generation()) freed_error("output");
+      accumulate(grads_[static_cast<std::size_t>(im.slot)], g, create_);
+      top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
+    }
+    for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)));
+    if (!retain_) tape_.reset_if_consumed();
+    if (capture_ && !allow_unused)
+      for (std::size_t j = 0; j < results_.size(); ++j)
+        if (!results_[j].defined())
+          fail("{}: input {} ({}) was not used to compute the outputs (pass allow_unused=true to get an undefined "
+               "tensor for it)",
+               api, j, describe((*inputs)[j]));
+    return std::move(results_);
+  }
+
+ private:
+  void step(Node* n) {
+    bool any = false;
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k) any = any || grads_[slot(n, k)].defined();
+    if (!any) return;
+    if (capture_)
+      for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
+        auto it = slot_inputs_.find(n->first_slot + k);
+        if (it != slot_inputs_.end()) results_[it->second] = grads_[slot(n, k)];
+      }
+    if (n->released) freed_error(n->name);
+    BackwardCtx& ctx = ctx_;
+    ctx.node_ = n;
+    ctx.grads_out_.resize(n->num_outputs);
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
+      Tensor& g = grads_[slot(n, k)];
+      ctx.grads_out_[k] = g.defined() ? std::move(g) : zeros_like(n->outputs[k].get(n->name));
+      g = Tensor();
+    }
+    ctx.grads_in_.assign(n->num_inputs, Tensor());
+    {
+      AutoGradMode mode(create_);
+      n->apply(ctx);
+    }
+    for (std::uint32_t k = 0; k < n->num_inputs; ++k) {
+      Tensor& g = ctx.grads_in_[k];
+      if (!g.defined()) continue;
+      const Edge& e = n->edges[k];
+      switch (e.kind) {
+        case Edge::None: break;
+        case Edge::Slot: accumulate(grads_[static_cast<std::size_t>(e.slot)], g, create_); break;
+        case Edge::Leaf: deliver_leaf(e.leaf, g); break;
+        case Edge::Freed: freed_error(n->name);
+      }
+      g = Tensor();
+    }
+    ctx.grads_out_.clear();
+    if (!retain_) tape_.mark_released(n);
+  }
+
+  void deliver_leaf(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+    if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
+      fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)",
+           describe(g), dtype_name(leaf->dtype), shape_str(leaf->shape));
+    if (capture_) {
+      auto it = leaf_inputs_.find(leaf.get());
+      if (it != leaf_inputs_.end()) accumulate(results_[it->second], g, create_);
+      return;
+    }
+    Tensor cur(leaf->grad);
+    if (!cur.defined() && !create_ && !uniquely_owned(g)) {
+      leaf->grad = g.clone().detach().impl_ptr();
+      return;
+    }
+    leaf->grad.reset();
+    accumulate(cur, g, create_);
+    leaf->grad = cur.impl_ptr();
+  }
+
+  static std::size_t slot(const Node* n, std::uint32_t k) { return static_cast<std::size_t>(n->first_slot + k); }
+
+  bool retain_, create_, capture_ = false;
+  Tape& tape_;
+  std::vector<Tensor> grads_;
+  std::vector<Tensor> results_;
+  std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
+  std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
+  BackwardCtx ctx_;
+};
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              std::optional<bool> retain_graph, bool create_graph) {
+  Engine(retain_graph.value_or(create_graph), create_graph).run(outputs, grad_outputs, nullptr, true, "backward");
+}
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
+                         bool create_graph, bool allow_unused) {
+  return Engine(retain_graph.value_or(create_graph), create_graph)
+      .run(outputs, grad_outputs, &inputs, allow_unused, "grad");
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  ag::backward({*this}, {gradient}, retain_graph || create_graph, create_graph);
+}
+
+}  // namespace ag

@@ -1,0 +1,37 @@
+#pragma once
+/// @file grad_mode.h
+/// Thread-local switch for recording: ag::NoGradGuard turns it off in a scope.
+
+namespace ag {
+
+/// Whether ops record on the tape in this thread (default: on).
+struct GradMode {
+  static bool is_enabled();
+  static void set_enabled(bool on);
+};
+
+/// While alive, nothing is recorded in this thread (as torch::NoGradGuard).
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
+  ~NoGradGuard() { GradMode::set_enabled(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+/// While alive, grad mode is set to `on` (used by backward with create_graph).
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool on) : prev_(GradMode::is_enabled()) { GradMode::set_enabled(on); }
+  ~AutoGradMode() { GradMode::set_enabled(prev_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
+
+ private:
+  bool prev_;
+};
+
+}  // namespace ag

@@ -1,0 +1,127 @@
+#include "autograd/ops/arith.h"
+
+#include <cmath>
+
+#include "autograd/ops/shape_ops.h"
+#include "autograd/ops/util.h"
+#include "autograd/tape.h"
+
+namespace ag {
+
+using detail::map_floating;
+using detail::zip_floating;
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = zip_floating(a, b, "add", [](auto u, auto v) { return u + v; });
+  if (any_requires_grad({&a, &b}))
+    record("add", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
+      if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
+      if (c.needs(1)) c.set(1, sum_to(c.grad(), sb));
+    });
+  return y;
+}
+
+Tensor add(const Tensor& a, double s) {
+  Tensor y = map_floating(a, "add", [s](auto u) { return u + s; });
+  if (any_requires_grad({&a})) record("add_scalar", {&a}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  return y;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor y = zip_floating(a, b, "sub", [](auto u, auto v) { return u - v; });
+  if (any_requires_grad({&a, &b}))
+    record("sub", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
+      if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
+      if (c.needs(1)) c.set(1, neg(sum_to(c.grad(), sb)));
+    });
+  return y;
+}
+
+Tensor sub(const Tensor& a, double s) { return add(a, -s); }
+
+Tensor sub(double s, const Tensor& b) {
+  Tensor y = map_floating(b, "rsub", [s](auto v) { return s - v; });
+  if (any_requires_grad({&b})) record("rsub_scalar", {&b}, {&y}, [](BackwardCtx& c) { c.set(0, neg(c.grad())); });
+  return y;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = zip_floating(a, b, "mul", [](auto u, auto v) { return u * v; });
+  if (any_requires_grad({&a, &b}))
+    record("mul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) {
+      const Tensor av = sa.get("mul"), bv = sb.get("mul");
+      if (c.needs(0)) c.set(0, sum_to(mul(c.grad(), bv), av.shape()));
+      if (c.needs(1)) c.set(1, sum_to(mul(c.grad(), av), bv.shape()));
+    });
+  return y;
+}
+
+Tensor mul(const Tensor& a, double s) {
+  Tensor y = map_floating(a, "mul", [s](auto u) { return u * s; });
+  if (any_requires_grad({&a})) record("mul_scalar", {&a}, {&y}, [s](BackwardCtx& c) { c.set(0, mul(c.grad(), s)); });
+  return y;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = zip_floating(a, b, "div", [](auto u, auto v) { return u / v; });
+  if (any_requires_grad({&a, &b}))
+    record("div", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) {
+      const Tensor av = sa.get("div"), bv = sb.get("div");
+      if (c.needs(0)) c.set(0, sum_to(div(c.grad(), bv), av.shape()));
+      if (c.needs(1)) c.set(1, sum_to(neg(div(mul(c.grad(), av), mul(bv, bv))), bv.shape()));
+    });
+  return y;
+}
+
+Tensor div(const Tensor& a, double s) {
+  Tensor y = map_floating(a, "div", [s](auto u) { return u / s; });
+  if (any_requires_grad({&a})) record("div_scalar", {&a}, {&y}, [s](BackwardCtx& c) { c.set(0, div(c.grad(), s)); });
+  return y;
+}
+
+Tensor div(double s, const Tensor& b) {
+  Tensor y = map_floating(b, "rdiv", [s](auto v) { return s / v; });
+  if (any_requires_grad({&b}))
+    record("rdiv_scalar", {&b}, {&y}, [s, sb = SavedTensor(b)](BackwardCtx& c) {
+      const Tensor bv = sb.get("rdiv");
+      c.set(0, neg(div(mul(c.grad(), s), mul(bv, bv))));
+    });
+  return y;
+}
+
+Tensor neg(const Tensor& a) {
+  Tensor y = map_floating(a, "neg", [](auto u) { return -u; });
+  if (any_requires_grad({&a})) record("neg", {&a}, {&y}, [](BackwardCtx& c) { c.set(0, neg(c.grad())); });
+  return y;
+}
+
+Tensor pow(const Tensor& a, double p) {
+  Tensor y = map_floating(a, "pow", [p](auto u) { return std::pow(u, static_cast<decltype(u)>(p)); });
+  if (any_requires_grad({&a}))
+    record("pow", {&a}, {&y}, [p, sa = SavedTensor(a)](BackwardCtx& c) {
+      if (p == 0.0) {
+        c.set(0, mul(c.grad(), 0.0));
+        return;
+      }
+      c.set(0, mul(c.grad(), mul(pow(sa.get("pow"), p - 1.0), p)));
+    });
+  return y;
+}
+
+Tensor square(const Tensor& a) { return mul(a, a); }
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator-(const Tensor& a, double b) { return sub(a, b); }
+Tensor operator-(double a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator/(const Tensor& a, double b) { return div(a, b); }
+Tensor operator/(double a, const Tensor& b) { return div(a, b); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+}  // namespace ag

@@ -1,0 +1,35 @@
+#include "autograd/ops/convert.h"
+
+#include <cstring>
+
+#include "autograd/tape.h"
+
+namespace ag {
+
+Tensor clone(const Tensor& x) {
+  const auto& im = x.checked("clone");
+  Tensor y = empty(im.shape, im.dtype);
+  if (im.numel > 0) std::memcpy(y.raw_data(), x.raw_data(), static_cast<std::size_t>(im.numel) * itemsize(im.dtype));
+  if (any_requires_grad({&x})) record("clone", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  return y;
+}
+
+Tensor to(const Tensor& x, Dtype dtype) {
+  const auto& im = x.checked("to");
+  if (im.dtype == dtype) return x;
+  Tensor y = empty(im.shape, dtype);
+  dispatch_all(im.dtype, [&]<class S>() {
+    dispatch_all(dtype, [&]<class D>() {
+      const S* s = x.data<S>();
+      D* d = y.data<D>();
+      for (std::int64_t i = 0; i < im.numel; ++i) d[i] = static_cast<D>(s[i]);
+    });
+  });
+  if (is_floating(dtype) && any_requires_grad({&x}))
+    record("to", {&x}, {&y}, [from = im.dtype](BackwardCtx& c) { c.set(0, to(c.grad(), from)); });
+  return y;
+}
+
+Tensor detach(const Tensor& x) { return x.detach(); }
+
+}  // namespace ag

@@ -1,0 +1,139 @@
+#include "autograd/ops/index.h"
+
+#include "autograd/factory.h"
+#include "autograd/kernels/index.h"
+#include "autograd/ops/shape_ops.h"
+#include "autograd/ops/util.h"
+#include "autograd/tape.h"
+
+namespace ag {
+
+namespace detail {
+
+Tensor put_rows(const Tensor& g, std::int64_t dim, const std::vector<std::int64_t>& idx, std::int64_t n);
+
+/// Rows idx of `dim`;  grad = put_rows(g) (repeated rows add up).
+Tensor take_rows(const Tensor& x, std::int64_t dim, const std::vector<std::int64_t>& idx) {
+  const Shape& xs = x.shape();
+  const auto sp = kernels::split_at(xs, static_cast<std::size_t>(dim));
+  Shape out = xs;
+  out[static_cast<std::size_t>(dim)] = static_cast<std::int64_t>(idx.size());
+  Tensor y = empty(out, x.dtype());
+  dispatch_all(x.dtype(), [&]<class T>() { kernels::take_rows(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx); });
+  if (any_requires_grad({&x}))
+    record("take_rows", {&x}, {&y}, [dim, idx, n = sp.n](BackwardCtx& c) { c.set(0, put_rows(c.grad(), dim, idx, n)); });
+  return y;
+}
+
+/// Zeros with size n along `dim`, g's rows added at idx;  grad = take_rows(g).
+Tensor put_rows(const Tensor& g, std::int64_t dim, const std::vector<std::int64_t>& idx, std::int64_t n) {
+  Shape out = g.shape();
+  out[static_cast<std::size_t>(dim)] = n;
+  Tensor y = zeros(out, g.dtype());
+  const auto sp = kernels::split_at(out, static_cast<std::size_t>(dim));
+  dispatch_floating(g.dtype(), "put_rows", [&]<class T>() {
+    kernels::put_rows_add(g.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx);
+  });
+  if (any_requires_grad({&g}))
+    record("put_rows", {&g}, {&y}, [dim, idx](BackwardCtx& c) { c.set(0, take_rows(c.grad(), dim, idx)); });
+  return y;
+}
+
+}  // namespace detail
+
+Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
+  x.checked("select");
+  if (x.dim() == 0) fail("select: cannot select from a 0-d tensor {}", describe(x));
+  const auto d = normalize_dim(dim, x.dim(), "select");
+  const auto n = x.shape()[static_cast<std::size_t>(d)];
+  if (index < -n || index >= n)
+    fail("select: index {} is out of range for dim {} of size {} in {}", index, dim, n, describe(x));
+  Shape out = x.shape();
+  out.erase(out.begin() + d);
+  return reshape(detail::take_rows(x, d, {index < 0 ? index + n : index}), out);
+}
+
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  x.checked("slice");
+  if (x.dim() == 0) fail("slice: cannot slice a 0-d tensor {}", describe(x));
+  if (step <= 0) fail("slice: step must be positive, got {} for {}", step, describe(x));
+  const auto d = normalize_dim(dim, x.dim(), "slice");
+  const auto n = x.shape()[static_cast<std::size_t>(d)];
+  auto clampi = [n](std::int64_t v) { return v < 0 ? std::max<std::int64_t>(v + n, 0) : std::min(v, n); };
+  const auto s = clampi(start), e = clampi(end);
+  std::vector<std::int64_t> idx;
+  for (auto i = s; i < e; i += step) idx.push_back(i);
+  return detail::take_rows(x, d, idx);
+}
+
+Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  x.checked("narrow");
+  if (x.dim() == 0) fail("narrow: cannot narrow a 0-d tensor {}", describe(x));
+  const auto d = normalize_dim(dim, x.dim(), "narrow");
+  const auto n = x.shape()[static_cast<std::size_t>(d)];
+  const auto s = start < 0 ? start + n : start;
+  if (s < 0 || length < 0 || s + length > n)
+    fail("narrow: start {} with length {} is out of range for dim {} of size {} in {}", start, length, dim, n, describe(x));
+  return slice(x, d, s, s + length, 1);
+}
+
+Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
+  if (xs.empty()) fail("cat: expected a non-empty list of tensors");
+  const Tensor& first = xs[0];
+  first.checked("cat");
+  if (first.dim() == 0) fail("cat: zero-dimensional tensor {} cannot be concatenated", describe(first));
+  const auto d = normalize_dim(dim, first.dim(), "cat");
+  Shape out = first.shape();
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const Tensor& x = xs[i];
+    detail::check_same_dtype(first, x, "cat");
+    bool ok = x.dim() == first.dim();
+    for (std::int64_t k = 0; ok && k < x.dim(); ++k)
+      ok = k == d || x.shape()[static_cast<std::size_t>(k)] == out[static_cast<std::size_t>(k)];
+    if (!ok) fail("cat: tensor {} is {} but tensor 0 is {} (sizes must match except in dim {})", i, describe(x), describe(first), d);
+    total += x.shape()[static_cast<std::size_t>(d)];
+  }
+  out[static_cast<std::size_t>(d)] = total;
+  Tensor y = empty(out, first.dtype());
+  const auto sp = kernels::split_at(out, static_cast<std::size_t>(d));
+  dispatch_all(first.dtype(), [&]<class T>() {
+    T* py = y.data<T>();
+    std::int64_t at = 0;
+    for (const Tensor& x : xs) {
+      const auto m = x.shape()[static_cast<std::size_t>(d)];
+      const T* px = x.data<T>();
+      for (std::int64_t o = 0; o < sp.outer; ++o)
+        std::memcpy(py + (o * total + at) * sp.inner, px + o * m * sp.inner, static_cast<std::size_t>(m * sp.inner) * sizeof(T));
+      at += m;
+    }
+  });
+  if (any_requires_grad(xs)) {
+    std::vector<std::int64_t> sizes;
+    for (const Tensor& x : xs) sizes.push_back(x.shape()[static_cast<std::size_t>(d)]);
+    record("cat", xs, {&y}, [d, sizes](BackwardCtx& c) {
+      std::int64_t at = 0;
+      for (std::size_t i = 0; i < sizes.size(); ++i) {
+        if (c.needs(i)) c.set(i, slice(c.grad(), d, at, at + sizes[i]));
+        at += sizes[i];
+      }
+    });
+  }
+  return y;
+}
+
+Tensor stack(const std::vector<Tensor>& xs, std::int64_t dim) {
+  if (xs.empty()) fail("stack: expected a non-empty list of tensors");
+  const auto r = xs[0].checked("stack").shape.size();
+  if (dim < -static_cast<std::int64_t>(r) - 1 || dim > static_cast<std::int64_t>(r))
+    fail("stack: dim {} is out of range for tensors of rank {}", dim, r);
+  std::vector<Tensor> parts;
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    if (xs[i].shape() != xs[0].shape())
+      fail("stack: tensor {} is {} but tensor 0 is {} (all must have one shape)", i, describe(xs[i]), describe(xs[0]));
+    parts.push_back(unsqueeze(xs[i], dim));
+  }
+  return cat(parts, dim < 0 ? dim + static_cast<std::int64_t>(r) + 1 : dim);
+}
+
+}  // namespace ag

@@ -1,0 +1,96 @@
+// In-place ops. They bump the storage version (so backward detects a changed saved tensor) and are
+// refused while grad mode is on for tensors the tape tracks: a leaf that requires grad, a recorded
+// result, or a right-hand side that requires grad. Under NoGradGuard they are how optimizers update.
+#include <cstring>
+
+#include "autograd/ops/util.h"
+#include "autograd/tape.h"
+
+namespace ag {
+
+namespace {
+
+void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
+  const auto& im = self.checked(op);
+  if (!GradMode::is_enabled()) return;
+  if (im.slot >= 0)
+    fail("{}: in-place change of {}, a result recorded on the tape, is not supported; use the out-of-place op", op,
+         describe(self));
+  if (im.requires_grad)
+    fail("{}: a leaf {} that requires grad is being used in an in-place operation; wrap it in ag::NoGradGuard", op,
+         describe(self));
+  if (other && other->defined() && other->requires_grad())
+    fail("{}: the right-hand side {} requires grad, but an in-place op into {} is not recorded; use the "
+         "out-of-place op",
+         op, describe(*other), describe(self));
+}
+
+template <class F>
+Tensor& apply_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
+  check_inplace(self, &other, op);
+  detail::check_same_dtype(self, other, op);
+  if (broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
+    fail("{}: {} cannot be broadcast into {} in place", op, describe(other), describe(self));
+  dispatch_floating(self.dtype(), op, [&]<class T>() {
+    T* d = self.data<T>();
+    if (other.numel() == self.numel()) {
+      const T* s = other.data<T>();
+      if (s == d) {
+        for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i], d[i]));
+      } else {
+        for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i], s[i]));
+      }
+    } else {
+      Tensor b = empty(self.shape(), self.dtype());
+      kernels::broadcast_to(other.data<T>(), other.shape(), b.data<T>(), self.shape());
+      const T* s = b.data<T>();
+      for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i], s[i]));
+    }
+  });
+  ++self.impl()->storage->version;
+  return self;
+}
+
+template <class F>
+Tensor& apply_scalar(Tensor& self, const char* op, F f) {
+  check_inplace(self, nullptr, op);
+  dispatch_all(self.dtype(), [&]<class T>() {
+    T* d = self.data<T>();
+    for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i]));
+  });
+  ++self.impl()->storage->version;
+  return self;
+}
+
+}  // namespace
+
+Tensor& Tensor::add_(const Tensor& o, double alpha) {
+  return apply_inplace(*this, o, "add_", [alpha](auto a, auto b) { return a + static_cast<decltype(a)>(alpha) * b; });
+}
+Tensor& Tensor::sub_(const Tensor& o, double alpha) {
+  return apply_inplace(*this, o, "sub_", [alpha](auto a, auto b) { return a - static_cast<decltype(a)>(alpha) * b; });
+}
+Tensor& Tensor::mul_(const Tensor& o) { return apply_inplace(*this, o, "mul_", [](auto a, auto b) { return a * b; }); }
+Tensor& Tensor::div_(const Tensor& o) { return apply_inplace(*this, o, "div_", [](auto a, auto b) { return a / b; }); }
+Tensor& Tensor::add_(double v) { return apply_scalar(*this, "add_", [v](auto a) { return a + static_cast<decltype(a)>(v); }); }
+Tensor& Tensor::sub_(double v) { return apply_scalar(*this, "sub_", [v](auto a) { return a - static_cast<decltype(a)>(v); }); }
+Tensor& Tensor::mul_(double v) { return apply_scalar(*this, "mul_", [v](auto a) { return a * static_cast<decltype(a)>(v); }); }
+Tensor& Tensor::div_(double v) { return apply_scalar(*this, "div_", [v](auto a) { return a / static_cast<decltype(a)>(v); }); }
+Tensor& Tensor::fill_(double v) { return apply_scalar(*this, "fill_", [v](auto a) { return static_cast<decltype(a)>(v); }); }
+Tensor& Tensor::zero_() { return fill_(0.0); }
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  check_inplace(*this, &src, "copy_");
+  src.checked("copy_");
+  if (broadcast_shapes(shape(), src.shape(), "copy_") != shape())
+    fail("copy_: {} cannot be broadcast into {}", describe(src), describe(*this));
+  const Tensor s = src.dtype() == dtype() ? src : src.detach().to(dtype());
+  dispatch_all(dtype(), [&]<class T>() {
+    if (s.numel() == numel()) std::memmove(data<T>(), s.data<T>(), static_cast<std::size_t>(numel()) * sizeof(T));
+    else kernels::broadcast_to(s.data<T>(), s.shape(), data<T>(), shape());
+  });
+  ++impl()->storage->version;
+  return *this;
+}
+
+}  // namespace ag

@@ -1,0 +1,103 @@
+#include "autograd/ops/linalg.h"
+
+#include "autograd/kernels/blas.h"
+#include "autograd/ops/shape_ops.h"
+#include "autograd/ops/util.h"
+#include "autograd/tape.h"
+
+namespace ag {
+
+namespace {
+
+Shape batch_of(const Shape& s) { return Shape(s.begin(), s.end() - 2); }
+
+// Offset in matrices of batch index `i` of `out_batch` inside a tensor with batch shape `b`.
+std::int64_t batch_offset(std::int64_t i, const Shape& out_batch, const Shape& strides) {
+  std::int64_t off = 0;
+  for (std::size_t d = out_batch.size(); d-- > 0;) {
+    off += (i % out_batch[d]) * strides[d];
+    i /= out_batch[d];
+  }
+  return off;
+}
+
+}  // namespace
+
+Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  detail::check_same_dtype(a, b, "matmul");
+  if (a.dim() < 2 || b.dim() < 2) fail("matmul: matmul_ex needs inputs of rank >= 2, got {} and {}", describe(a), describe(b));
+  const Shape& as = a.shape();
+  const Shape& bs = b.shape();
+  const std::size_t ra = as.size(), rb = bs.size();
+  const auto m = ta ? as[ra - 1] : as[ra - 2];
+  const auto ka = ta ? as[ra - 2] : as[ra - 1];
+  const auto kb = tb ? bs[rb - 1] : bs[rb - 2];
+  const auto n = tb ? bs[rb - 2] : bs[rb - 1];
+  if (ka != kb)
+    fail("matmul: inner dimensions do not match: {}{} @ {}{} ({} vs {})", describe(a), ta ? "^T" : "", describe(b),
+         tb ? "^T" : "", ka, kb);
+  const Shape ba = batch_of(as), bb = batch_of(bs);
+  const Shape batch = broadcast_shapes(ba, bb, "matmul (batch dims)");
+  Shape out = batch;
+  out.push_back(m);
+  out.push_back(n);
+  Tensor y = empty(out, a.dtype());
+  const std::int64_t nbatch = shape_numel(batch);
+  dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* py = y.data<T>();
+    if (shape_numel(bb) == 1 && !ta && shape_numel(ba) == nbatch) {
+      kernels::gemm(false, tb, nbatch * m, n, ka, pa, pb, py);  // fold the batch into M
+      return;
+    }
+    const Shape sa = broadcast_strides(ba, batch), sb = broadcast_strides(bb, batch);
+    for (std::int64_t i = 0; i < nbatch; ++i) {
+      const auto oa = batch_offset(i, batch, sa) * m * ka, ob = batch_offset(i, batch, sb) * ka * n;
+      kernels::gemm(ta, tb, m, n, ka, pa + oa, pb + ob, py + i * m * n);
+    }
+  });
+  if (any_requires_grad({&a, &b}))
+    record("matmul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b), ta, tb](BackwardCtx& c) {
+      const Tensor A = sa.get("matmul"), B = sb.get("matmul");
+      const Tensor& G = c.grad();
+      if (c.needs(0)) {
+        Tensor ga = !ta ? (!tb ? matmul_ex(G, B, false, true) : matmul_ex(G, B, false, false))
+                        : (!tb ? matmul_ex(B, G, false, true) : matmul_ex(B, G, true, true));
+        c.set(0, sum_to(ga, A.shape()));
+      }
+      if (c.needs(1)) {
+        const bool fold = B.dim() == 2 && A.dim() > 2 && !ta;
+        if (fold) {
+          const auto k = A.shape().back(), nn = G.shape().back();
+          const Tensor A2 = reshape(A, {-1, k}), G2 = reshape(G, {-1, nn});
+          c.set(1, tb ? matmul_ex(G2, A2, true, false) : matmul_ex(A2, G2, true, false));
+        } else {
+          Tensor gb = !tb ? (!ta ? matmul_ex(A, G, true, false) : matmul_ex(A, G, false, false))
+                          : (!ta ? matmul_ex(G, A, true, false) : matmul_ex(G, A, true, true));
+          c.set(1, sum_to(gb, B.shape()));
+        }
+      }
+    });
+  return y;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  detail::check_same_dtype(a, b, "matmul");
+  if (a.dim() == 0 || b.dim() == 0)
+    fail("matmul: both arguments need at least 1 dim, got {} and {}", describe(a), describe(b));
+  if (a.dim() == 1 && b.dim() == 1) {
+    if (a.numel() != b.numel()) fail("matmul: inner dimensions do not match: {} @ {}", describe(a), describe(b));
+    return reshape(matmul_ex(reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false), {});
+  }
+  if (a.dim() == 1) return squeeze(matmul_ex(unsqueeze(a, 0), b, false, false), -2);
+  if (b.dim() == 1) return squeeze(matmul_ex(a, unsqueeze(b, 1), false, false), -1);
+  return matmul_ex(a, b, false, false);
+}
+
+Tensor mm(const Tensor& a, const Tensor& b) {
+  if (a.dim() != 2 || b.dim() != 2) fail("mm: expects 2-D inputs, got {} and {}", describe(a), describe(b));
+  return matmul_ex(a, b, false, false);
+}
+
+}  // namespace ag

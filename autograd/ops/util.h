@@ -1,0 +1,44 @@
+#pragma once
+/// @file ops/util.h
+/// Helpers shared by the op implementations: dtype checks and kernel launchers that allocate the
+/// result. Not part of the user-facing API.
+
+#include "autograd/kernels/elementwise.h"
+#include "autograd/tensor.h"
+
+namespace ag::detail {
+
+/// Throws naming `op` unless a and b share a dtype (there is no silent promotion).
+inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  a.checked(op);
+  b.checked(op);
+  if (a.dtype() != b.dtype())
+    fail("{}: dtype mismatch, {} vs {} (convert one with .to(dtype); there is no implicit promotion)", op,
+         describe(a), describe(b));
+}
+
+/// y = f(x) elementwise for floating x; f is a generic lambda over the element type.
+template <class F>
+Tensor map_floating(const Tensor& x, const char* op, F f) {
+  const auto& im = x.checked(op);
+  Tensor y = empty(im.shape, im.dtype);
+  dispatch_floating(im.dtype, op, [&]<class T>() {
+    kernels::map(x.data<T>(), y.data<T>(), im.numel, [&](T v) { return static_cast<T>(f(v)); });
+  });
+  return y;
+}
+
+/// y = f(a, b) with broadcasting for floating a and b of one dtype.
+template <class F>
+Tensor zip_floating(const Tensor& a, const Tensor& b, const char* op, F f) {
+  check_same_dtype(a, b, op);
+  const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor y = empty(out, a.dtype());
+  dispatch_floating(a.dtype(), op, [&]<class T>() {
+    kernels::zip(a.data<T>(), a.shape(), b.data<T>(), b.shape(), y.data<T>(), out,
+                 [&](T u, T v) { return static_cast<T>(f(u, v)); });
+  });
+  return y;
+}
+
+}  // namespace ag::detail

@@ -1,0 +1,58 @@
+#include "autograd/shape.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "autograd/error.h"
+
+namespace ag {
+
+std::int64_t shape_numel(const Shape& s) {
+  std::int64_t n = 1;
+  for (auto d : s) n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& s) {
+  Shape st(s.size());
+  std::int64_t acc = 1;
+  for (std::size_t i = s.size(); i-- > 0;) {
+    st[i] = acc;
+    acc *= s[i];
+  }
+  return st;
+}
+
+std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  const std::size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    if (da != db && da != 1 && db != 1)
+      fail("{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op, shape_str(a),
+           shape_str(b), i, da, db);
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Shape broadcast_strides(const Shape& s, const Shape& out) {
+  Shape st(out.size(), 0);
+  const Shape cs = contiguous_strides(s);
+  const std::size_t off = out.size() - s.size();
+  for (std::size_t i = 0; i < s.size(); ++i) st[off + i] = s[i] == 1 ? 0 : cs[i];
+  return st;
+}
+
+std::int64_t normalize_dim(std::int64_t dim, std::int64_t rank, const char* op) {
+  const std::int64_t r = rank == 0 ? 1 : rank;
+  if (dim < -r || dim >= r)
+    fail("{}: dim {} is out of range for a tensor of rank {} (expected [{}, {}])", op, dim, rank, -r,
+         r - 1);
+  return dim < 0 ? dim + r : dim;
+}
+
+}  // namespace ag

@@ -1,0 +1,143 @@
+#include "autograd/tape.h"
+
+namespace ag {
+
+namespace {
+thread_local bool t_grad_enabled = true;
+}
+
+bool GradMode::is_enabled() { return t_grad_enabled; }
+void GradMode::set_enabled(bool on) { t_grad_enabled = on; }
+
+namespace {
+struct TapeHolder {
+  Tape tape;
+  bool alive = true;
+  ~TapeHolder() { alive = false; }
+};
+thread_local TapeHolder t_holder;
+}  // namespace
+
+Tape& Tape::current() { return t_holder.tape; }
+
+Tape::~Tape() { reset(); }
+
+SavedTensor::SavedTensor(const Tensor& t) {
+  if (!t.defined()) return;
+  const TensorImpl& src = *t.impl();
+  version_ = src.storage->version;
+  if (src.slot < 0) {
+    impl_ = t.impl_ptr();  // a leaf or constant: keep it (double backward reaches the leaf)
+    return;
+  }
+  auto im = std::make_shared<TensorImpl>();
+  im->storage = src.storage;
+  im->offset = src.offset;
+  im->shape = src.shape;
+  im->numel = src.numel;
+  im->dtype = src.dtype;
+  im->requires_grad = src.requires_grad;
+  im->tape = src.tape;
+  im->generation = src.generation;
+  im->slot = src.slot;
+  im->counted = false;
+  impl_ = std::move(im);
+}
+
+Tensor SavedTensor::get(const char* op) const {
+  if (impl_ && impl_->storage->version != version_)
+    fail("{}: one of the tensors needed for gradient computation ({} {}) has been modified by an "
+         "in-place operation (version {} when saved, {} now)",
+         op, dtype_name(impl_->dtype), shape_str(impl_->shape), version_, impl_->storage->version);
+  return Tensor(impl_);
+}
+
+Tensor BackwardCtx::output(std::size_t i) const {
+  if (!node_->outputs) fail("{}: backward asked for its output, but the op was recorded without Keep::Output", node_->name);
+  return node_->outputs[i].get(node_->name);
+}
+
+bool BackwardCtx::needs(std::size_t i) const { return node_->edges[i].kind != Edge::None; }
+const char* BackwardCtx::op_name() const { return node_->name; }
+
+bool any_requires_grad(const std::vector<Tensor>& ins) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor& t : ins)
+    if (t.defined() && t.impl()->requires_grad) return true;
+  return false;
+}
+
+Edge Tape::make_edge(const Tensor& t) {
+  Edge e;
+  if (!t.defined()) return e;
+  TensorImpl* im = t.impl();
+  if (im->slot >= 0) {
+    if (im->tape != this)
+      fail("record: tensor {} was recorded on another thread's tape; each thread records on its own", describe(t));
+    if (im->generation != generation_) {
+      e.kind = Edge::Freed;
+    } else {
+      e.kind = Edge::Slot;
+      e.slot = im->slot;
+    }
+  } else if (im->requires_grad) {
+    e.kind = Edge::Leaf;
+    e.leaf = t.impl_ptr();
+  }
+  return e;
+}
+
+void Tape::attach_output(Node* n, std::size_t i, Tensor& out, bool keep) {
+  TensorImpl* im = out.impl();
+  im->requires_grad = true;
+  im->tape = this;
+  im->generation = generation_;
+  im->slot = n->first_slot + static_cast<std::int64_t>(i);
+  im->counted = true;
+  ++live_;
+  if (keep) {
+    if (!n->outputs) {
+      n->outputs = static_cast<SavedTensor*>(arena_.allocate(sizeof(SavedTensor) * n->num_outputs, alignof(SavedTensor)));
+      for (std::uint32_t k = 0; k < n->num_outputs; ++k) new (&n->outputs[k]) SavedTensor();
+    }
+    n->outputs[i] = SavedTensor(out);
+  }
+}
+
+void Tape::mark_released(Node* n) {
+  if (n->released) return;
+  n->release_captures();
+  if (n->outputs)
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k) n->outputs[k] = SavedTensor();
+  n->released = true;
+  --unreleased_;
+}
+
+void Tape::reset_if_consumed() {
+  if (unreleased_ == 0 && !nodes_.empty()) reset();
+}
+
+void Tape::on_impl_destroyed(TensorImpl* impl) {
+  if (!t_holder.alive || this != &t_holder.tape || impl->generation != generation_ || resetting_) return;
+  if (--live_ == 0) reset();
+}
+
+void Tape::reset() {
+  if (resetting_) return;
+  resetting_ = true;
+  for (Node* n : nodes_) {
+    if (n->outputs)
+      for (std::uint32_t k = 0; k < n->num_outputs; ++k) n->outputs[k].~SavedTensor();
+    for (std::uint32_t k = 0; k < n->num_inputs; ++k) n->edges[k].~Edge();
+    n->~Node();
+  }
+  nodes_.clear();
+  slot_node_.clear();
+  arena_.reset();
+  ++generation_;
+  live_ = 0;
+  unreleased_ = 0;
+  resetting_ = false;
+}
+
+}  // namespace ag

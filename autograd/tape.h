@@ -1,0 +1,194 @@
+#pragma once
+/// @file tape.h
+/// The per-thread tape (a Wengert list): nodes in execution order, in an arena.
+/// It knows no particular op: an op records a node holding its vector-Jacobian product.
+
+#include <cstdint>
+#include <initializer_list>
+#include <new>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "autograd/arena.h"
+#include "autograd/grad_mode.h"
+#include "autograd/tensor.h"
+
+namespace ag {
+
+/// Where a node's input gets its gradient.
+struct Edge {
+  enum Kind : std::uint8_t { None, Slot, Leaf, Freed };
+  Kind kind = None;
+  std::int64_t slot = -1;               ///< for Slot: the tape slot of a recorded result
+  std::shared_ptr<TensorImpl> leaf;     ///< for Leaf: the leaf that accumulates .grad()
+};
+
+/// A tensor kept for backward: it does not keep the tape alive, and it remembers the storage
+/// version so that backward throws if an in-place op changed the data in between.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  explicit SavedTensor(const Tensor& t);
+  /// The saved tensor; throws ag::Error naming `op` if it was modified in place since.
+  Tensor get(const char* op = "backward") const;
+  bool defined() const { return impl_ != nullptr; }
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+  std::uint64_t version_ = 0;
+};
+
+class Node;
+
+/// What a vector-Jacobian product sees: the gradients of the node's outputs, and where to put
+/// the gradients of its inputs. VJPs are written with ops, so create_graph records them.
+class BackwardCtx {
+ public:
+  /// Gradient of output i (zeros if no gradient reached it).
+  const Tensor& grad(std::size_t i = 0) const { return grads_out_[i]; }
+  /// The node's output i, when the op was recorded with keep_output (e.g. tanh, sigmoid, exp).
+  Tensor output(std::size_t i = 0) const;
+  /// Whether input i wants a gradient: skip the work when not.
+  bool needs(std::size_t i) const;
+  /// Sets the gradient of input i (it is accumulated, +=, by the engine).
+  void set(std::size_t i, Tensor g) { grads_in_[i] = std::move(g); }
+  std::size_t num_inputs() const { return grads_in_.size(); }
+  const char* op_name() const;
+
+ private:
+  friend class Engine;
+  const Node* node_ = nullptr;
+  std::vector<Tensor> grads_out_;
+  std::vector<Tensor> grads_in_;
+};
+
+/// One recorded op. Lives in the tape's arena; the VJP is a lambda stored inline.
+class Node {
+ public:
+  virtual ~Node() = default;
+  virtual void apply(BackwardCtx& ctx) = 0;
+  /// Drops what the VJP captured (saved tensors), keeping the node's slot.
+  virtual void release_captures() = 0;
+
+  const char* name = "";
+  Edge* edges = nullptr;
+  std::uint32_t num_inputs = 0;
+  std::uint32_t num_outputs = 1;
+  std::int64_t first_slot = 0;
+  bool released = false;
+  SavedTensor* outputs = nullptr;  ///< kept outputs (keep_output), else null
+};
+
+template <class F>
+class LambdaNode final : public Node {
+ public:
+  explicit LambdaNode(F&& f) : fn_(std::in_place, std::move(f)) {}
+  void apply(BackwardCtx& ctx) override { (*fn_)(ctx); }
+  void release_captures() override { fn_.reset(); }
+
+ private:
+  std::optional<F> fn_;
+};
+
+/// The tape of this thread. Tape order is creation order; backward is a reverse loop over it.
+/// It rewinds (O(1)) when no recorded result is alive any more, or when backward without
+/// retain_graph has consumed every node on it.
+class Tape {
+ public:
+  Tape() = default;
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  /// The calling thread's tape.
+  static Tape& current();
+
+  std::size_t num_nodes() const { return nodes_.size(); }
+  std::int64_t num_slots() const { return static_cast<std::int64_t>(slot_node_.size()); }
+  std::uint64_t generation() const { return generation_; }
+  /// Bytes of the arena in use (nodes, edges) — excludes tensors saved for backward.
+  std::size_t arena_bytes() const { return arena_.used(); }
+  std::int64_t live_tensors() const { return live_; }
+  Node* node(std::size_t i) const { return nodes_[i]; }
+  std::size_t node_of_slot(std::int64_t slot) const { return slot_node_[static_cast<std::size_t>(slot)]; }
+
+  /// Drops every node and bumps the generation; results still alive become "freed".
+  void reset();
+
+  // Used by record() and the engine.
+  Edge make_edge(const Tensor& t);
+  template <class F>
+  Node* push(const char* name, std::size_t n_in, std::size_t n_out, F&& f);
+  void attach_output(Node* n, std::size_t i, Tensor& out, bool keep);
+  void mark_released(Node* n);
+  /// Rewinds when every node has been released by a backward pass.
+  void reset_if_consumed();
+  void on_impl_destroyed(TensorImpl* impl);
+
+ private:
+  Arena arena_;
+  std::vector<Node*> nodes_;
+  std::vector<std::uint32_t> slot_node_;
+  std::uint64_t generation_ = 1;
+  std::int64_t live_ = 0;
+  std::size_t unreleased_ = 0;
+  bool resetting_ = false;
+};
+
+template <class F>
+Node* Tape::push(const char* name, std::size_t n_in, std::size_t n_out, F&& f) {
+  using N = LambdaNode<std::decay_t<F>>;
+  void* mem = arena_.allocate(sizeof(N), alignof(N));
+  Node* n = new (mem) N(std::forward<F>(f));
+  n->name = name;
+  n->num_inputs = static_cast<std::uint32_t>(n_in);
+  n->num_outputs = static_cast<std::uint32_t>(n_out);
+  n->edges = static_cast<Edge*>(arena_.allocate(sizeof(Edge) * (n_in ? n_in : 1), alignof(Edge)));
+  n->first_slot = num_slots();
+  for (std::size_t i = 0; i < n_out; ++i) slot_node_.push_back(static_cast<std::uint32_t>(nodes_.size()));
+  nodes_.push_back(n);
+  ++unreleased_;
+  return n;
+}
+
+/// True when grad mode is on and some input requires a gradient: only then is anything recorded.
+inline bool any_requires_grad(std::initializer_list<const Tensor*> ins) {
+  if (!GradMode::is_enabled()) return false;
+  for (const Tensor* t : ins)
+    if (t->defined() && t->impl()->requires_grad) return true;
+  return false;
+}
+bool any_requires_grad(const std::vector<Tensor>& ins);
+
+/// Options for record().
+enum class Keep : std::uint8_t { Nothing, Output };
+
+/// Records `outputs = op(inputs)` with its VJP `f(BackwardCtx&)`. Call only when
+/// any_requires_grad(inputs) holds. With Keep::Output (implied for several outputs) the VJP can
+/// read ctx.output().
+template <class F>
+void record(const char* name, std::initializer_list<const Tensor*> inputs,
+            std::initializer_list<Tensor*> outputs, F&& f, Keep keep = Keep::Nothing) {
+  Tape& tape = Tape::current();
+  Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
+  std::size_t i = 0;
+  for (const Tensor* t : inputs) new (&n->edges[i++]) Edge(tape.make_edge(*t));
+  i = 0;
+  const bool k = keep == Keep::Output || outputs.size() > 1;
+  for (Tensor* o : outputs) tape.attach_output(n, i++, *o, k);
+}
+
+/// The same for a variable number of inputs (cat, stack, custom functions).
+template <class F>
+void record(const char* name, const std::vector<Tensor>& inputs, std::initializer_list<Tensor*> outputs,
+            F&& f, Keep keep = Keep::Nothing) {
+  Tape& tape = Tape::current();
+  Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
+  for (std::size_t i = 0; i < inputs.size(); ++i) new (&n->edges[i]) Edge(tape.make_edge(inputs[i]));
+  std::size_t i = 0;
+  const bool k = keep == Keep::Output || outputs.size() > 1;
+  for (Tensor* o : outputs) tape.attach_output(n, i++, *o, k);
+}
+
+}  // namespace ag

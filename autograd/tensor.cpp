@@ -1,0 +1,146 @@
+#include "autograd/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "autograd/tape.h"
+
+namespace ag {
+
+std::string_view dtype_name(Dtype d) {
+  switch (d) {
+    case Dtype::Float32: return "float32";
+    case Dtype::Float64: return "float64";
+    case Dtype::Int64: return "int64";
+  }
+  return "?";
+}
+
+Storage::Storage(std::size_t n) : nbytes(n) {
+  const std::size_t rounded = ((n + 63) / 64) * 64;
+  data = std::aligned_alloc(64, rounded ? rounded : 64);
+  if (!data) throw std::bad_alloc();
+}
+
+Storage::~Storage() { std::free(data); }
+
+TensorImpl::~TensorImpl() {
+  if (counted && tape) tape->on_impl_destroyed(this);
+}
+
+const TensorImpl& Tensor::checked(const char* op) const {
+  if (!impl_) fail("{}: the tensor is undefined (default-constructed or an absent gradient)", op);
+  return *impl_;
+}
+
+const Shape& Tensor::shape() const { return checked("shape").shape; }
+std::int64_t Tensor::numel() const { return checked("numel").numel; }
+Dtype Tensor::dtype() const { return checked("dtype").dtype; }
+
+std::int64_t Tensor::size(std::int64_t d) const {
+  const auto& s = shape();
+  return s[static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(s.size()), "size"))];
+}
+
+void* Tensor::raw_data() const {
+  const auto& im = checked("data");
+  return static_cast<std::byte*>(im.storage->data) + im.offset * static_cast<std::int64_t>(itemsize(im.dtype));
+}
+
+template <class T>
+T* Tensor::data() const {
+  const auto& im = checked("data");
+  if (im.dtype != dtype_of<T>())
+    fail("data<T>: requested {} but the tensor {} holds {}", dtype_name(dtype_of<T>()), shape_str(im.shape),
+         dtype_name(im.dtype));
+  return static_cast<T*>(raw_data());
+}
+
+template <class T>
+T Tensor::item() const {
+  const auto& im = checked("item");
+  if (im.numel != 1) fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
+  return dispatch_all(im.dtype, [&]<class S>() { return static_cast<T>(*static_cast<const S*>(raw_data())); });
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  const auto& im = checked("to_vector");
+  std::vector<T> out(static_cast<std::size_t>(im.numel));
+  dispatch_all(im.dtype, [&]<class S>() {
+    const S* p = static_cast<const S*>(raw_data());
+    for (std::int64_t i = 0; i < im.numel; ++i) out[static_cast<std::size_t>(i)] = static_cast<T>(p[i]);
+  });
+  return out;
+}
+
+template float* Tensor::data<float>() const;
+template double* Tensor::data<double>() const;
+template std::int64_t* Tensor::data<std::int64_t>() const;
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template std::int64_t Tensor::item<std::int64_t>() const;
+template int Tensor::item<int>() const;
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+
+Tensor& Tensor::requires_grad_(bool on) {
+  const auto& im = checked("requires_grad_");
+  if (on && !is_floating(im.dtype))
+    fail("requires_grad_: only floating tensors can require gradients, got {} {}", dtype_name(im.dtype),
+         shape_str(im.shape));
+  if (im.slot >= 0 && !on)
+    fail("requires_grad_: cannot turn off requires_grad on a recorded (non-leaf) tensor {}; use detach()",
+         describe(*this));
+  impl_->requires_grad = on;
+  return *this;
+}
+
+bool Tensor::requires_grad() const { return checked("requires_grad").requires_grad; }
+bool Tensor::is_leaf() const { return checked("is_leaf").slot < 0; }
+
+Tensor Tensor::grad() const {
+  const auto& im = checked("grad");
+  return Tensor(im.grad);
+}
+
+void Tensor::set_grad(const Tensor& g) const {
+  checked("set_grad");
+  if (g.defined() && (g.shape() != impl_->shape || g.dtype() != impl_->dtype))
+    fail("set_grad: gradient {} does not match tensor {}", describe(g), describe(*this));
+  impl_->grad = g.impl_ptr();
+}
+
+std::uint64_t Tensor::version() const { return checked("version").storage->version; }
+
+Tensor empty(const Shape& shape, Dtype dtype) {
+  for (auto d : shape)
+    if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
+  auto im = std::make_shared<TensorImpl>();
+  im->shape = shape;
+  im->numel = shape_numel(shape);
+  im->dtype = dtype;
+  im->storage = std::make_shared<Storage>(static_cast<std::size_t>(im->numel) * itemsize(dtype));
+  return Tensor(std::move(im));
+}
+
+Tensor alias_with_shape(const Tensor& base, const Shape& shape) {
+  const auto& b = base.checked("alias");
+  auto im = std::make_shared<TensorImpl>();
+  im->storage = b.storage;
+  im->offset = b.offset;
+  im->shape = shape;
+  im->numel = shape_numel(shape);
+  im->dtype = b.dtype;
+  return Tensor(std::move(im));
+}
+
+Tensor Tensor::detach() const { return alias_with_shape(*this, shape()); }
+
+std::string describe(const Tensor& t) {
+  if (!t.defined()) return "undefined";
+  return fmt::format("{}{}", dtype_name(t.dtype()), shape_str(t.shape()));
+}
+
+}  // namespace ag

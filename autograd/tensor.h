@@ -1,0 +1,160 @@
+#pragma once
+/// @file tensor.h
+/// ag::Tensor: a dense, contiguous, row-major tensor handle with shared storage.
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <vector>
+
+#include "autograd/dtype.h"
+#include "autograd/shape.h"
+
+namespace ag {
+
+class Tape;
+
+/// A reference-counted buffer. Its version counter is bumped by every in-place op so that
+/// backward can tell when a tensor it saved has been modified.
+struct Storage {
+  explicit Storage(std::size_t nbytes);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  void* data = nullptr;
+  std::size_t nbytes = 0;
+  std::uint64_t version = 0;
+};
+
+/// What a Tensor handle points to. Users do not touch it; ops and the tape do.
+struct TensorImpl {
+  std::shared_ptr<Storage> storage;
+  std::int64_t offset = 0;  ///< in elements
+  Shape shape;
+  std::int64_t numel = 1;
+  Dtype dtype = Dtype::Float32;
+  bool requires_grad = false;  ///< true for leaves that want .grad(), and for every recorded result
+  std::shared_ptr<TensorImpl> grad;
+  // Tape bookkeeping for recorded (non-leaf) results.
+  Tape* tape = nullptr;
+  std::uint64_t generation = 0;
+  std::int64_t slot = -1;
+  bool counted = false;  ///< counts toward the tape's live tensors (false for saved copies)
+  TensorImpl() = default;
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+  ~TensorImpl();
+};
+
+/// A handle to a tensor. Copying a Tensor shares its data (as in libtorch); `clone()` copies it.
+/// Every tensor is contiguous; ops that are views in libtorch (transpose, select, slice, expand)
+/// return new tensors here, while reshape/view/flatten/squeeze/unsqueeze/detach share storage.
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  /// False for a default-constructed (undefined) tensor, such as the grad() of a fresh leaf.
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const;
+  const Shape& sizes() const { return shape(); }
+  /// Size of one dim (negative dims count from the end).
+  std::int64_t size(std::int64_t dim) const;
+  std::int64_t dim() const { return static_cast<std::int64_t>(shape().size()); }
+  std::int64_t numel() const;
+  Dtype dtype() const;
+  Dtype scalar_type() const { return dtype(); }
+
+  /// Typed pointer to the first element; T must match dtype() exactly.
+  template <class T> T* data() const;
+  /// Untyped pointer to the first element.
+  void* raw_data() const;
+  /// The single value of a one-element tensor, converted to T.
+  template <class T> T item() const;
+  /// All values in row-major order, converted to T.
+  template <class T> std::vector<T> to_vector() const;
+
+  // Autograd.
+  /// Marks a leaf as wanting a gradient in .grad(); only floating leaves may.
+  Tensor& requires_grad_(bool on = true);
+  bool requires_grad() const;
+  /// True unless the tensor is the recorded result of an op.
+  bool is_leaf() const;
+  /// The accumulated gradient of a leaf (undefined until a backward reaches it).
+  Tensor grad() const;
+  /// Replaces the accumulated gradient (pass an undefined Tensor to clear it).
+  void set_grad(const Tensor& g) const;
+  /// Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape).
+  /// Frees the graph it used unless retain_graph; create_graph records the pass itself.
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
+                bool create_graph = false) const;
+  /// A tensor sharing this one's data that is not recorded and does not require grad.
+  Tensor detach() const;
+  /// A deep copy (recorded: gradients flow through it).
+  Tensor clone() const;
+  /// Converts to another dtype (differentiable between floating dtypes).
+  Tensor to(Dtype d) const;
+  /// Version counter of the storage (bumped by in-place ops).
+  std::uint64_t version() const;
+
+  // Common ops as methods; each forwards to the free function of the same name.
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor neg() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+  Tensor pow(double exponent) const;
+  Tensor sum() const;
+  Tensor sum(std::int64_t dim, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(std::int64_t dim, bool keepdim = false) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor t() const;
+  Tensor transpose(std::int64_t d0, std::int64_t d1) const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor view(const Shape& shape) const;
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  Tensor squeeze() const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor clamp(double lo, double hi) const;
+
+  // In-place ops (bump the version; refused on tensors the tape is tracking while grad mode is on).
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& add_(double value);
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  Tensor& sub_(double value);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double value);
+  Tensor& div_(const Tensor& other);
+  Tensor& div_(double value);
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);
+
+  /// The implementation (for ops and the tape).
+  TensorImpl* impl() const { return impl_.get(); }
+  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  /// Throws ag::Error naming `op` when the tensor is undefined.
+  const TensorImpl& checked(const char* op) const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+/// Allocates an uninitialised contiguous tensor (no gradient, not recorded).
+Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
+/// A tensor that shares `base`'s storage with a new shape of the same numel (not recorded).
+Tensor alias_with_shape(const Tensor& base, const Shape& shape);
+
+/// Prints values, then `[ CPUFloatType{2,3} ]`, as libtorch does.
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+/// "float32[2, 3]" for error messages.
+std::string describe(const Tensor& t);
+
+}  // namespace ag

@@ -1,0 +1,138 @@
+// The tape and the engine: recording, pruning, accumulation, freeing, long chains.
+#include "test_util.h"
+
+using namespace ag;
+
+TEST_CASE("backward of a small expression matches hand-computed gradients") {
+  Tensor x = scalar_tensor(2.0, kFloat64).requires_grad_();
+  Tensor y = scalar_tensor(3.0, kFloat64).requires_grad_();
+  Tensor z = x * y + x * x;  // dz/dx = y + 2x = 7, dz/dy = x = 2
+  CHECK(z.item<double>() == 10.0);
+  z.backward();
+  CHECK(x.grad().item<double>() == 7.0);
+  CHECK(y.grad().item<double>() == 2.0);
+}
+
+TEST_CASE("nothing is recorded when no input requires grad, or under NoGradGuard") {
+  Tape& tape = Tape::current();
+  const auto before = tape.num_nodes();
+  Tensor a = ones({3}, kFloat64);
+  Tensor b = a * 2.0 + a;
+  CHECK(tape.num_nodes() == before);
+  CHECK_FALSE(b.requires_grad());
+  Tensor w = ones({3}, kFloat64).requires_grad_();
+  {
+    NoGradGuard guard;
+    Tensor c = w * 3.0;
+    CHECK_FALSE(c.requires_grad());
+    CHECK(tape.num_nodes() == before);
+  }
+  Tensor d = w * 3.0;
+  CHECK(d.requires_grad());
+  CHECK(tape.num_nodes() == before + 1);
+}
+
+TEST_CASE("gradients of a reused tensor add up: x*x and a hidden state feeding two paths") {
+  Tensor x = tensor({1.5, -2.0}, {2}, kFloat64).requires_grad_();
+  sum(x * x).backward();
+  agt::check_values(x.grad(), {3.0, -4.0});
+
+  // h feeds both the output and the next step: loss = sum(h1) + sum(h2), h2 = tanh(h1 * w)
+  Tensor w = scalar_tensor(0.5, kFloat64).requires_grad_();
+  Tensor h0 = tensor({0.3, -0.1}, {2}, kFloat64).requires_grad_();
+  auto fn = [](const std::vector<Tensor>& in) {
+    Tensor h1 = tanh(in[0] * in[1]);
+    Tensor h2 = tanh(h1 * in[1]);
+    return sum(h1) + sum(h2);
+  };
+  agt::check_gradients(fn, {h0, w});
+}
+
+TEST_CASE("repeated backward on new graphs accumulates into .grad until zeroed") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  sum(x * 3.0).backward();
+  sum(x * 3.0).backward();
+  agt::check_values(x.grad(), {6.0, 6.0});
+  {
+    NoGradGuard g;
+    x.grad().zero_();
+  }
+  sum(x * x).backward();
+  agt::check_values(x.grad(), {2.0, 4.0});
+  x.set_grad(Tensor());
+  CHECK_FALSE(x.grad().defined());
+}
+
+TEST_CASE("a second backward through a freed graph throws; retain_graph keeps it") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor y = sum(exp(x));
+  y.backward(Tensor(), /*retain_graph=*/true);
+  y.backward();
+  const auto g = x.grad().to_vector<double>();
+  CHECK(g[0] == doctest::Approx(2 * std::exp(1.0)));
+  CHECK_THROWS_AS(y.backward(), Error);
+  try {
+    y.backward();
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("second time") != std::string::npos);
+  }
+}
+
+TEST_CASE("the tape rewinds when its results die, and after a backward consumes it") {
+  Tape& tape = Tape::current();
+  Tensor w = ones({4}, kFloat64).requires_grad_();
+  {
+    Tensor a = w * 2.0;
+    Tensor b = exp(a);
+    CHECK(tape.num_nodes() >= 2);
+  }
+  CHECK(tape.num_nodes() == 0);
+  Tensor loss;
+  for (int step = 0; step < 5; ++step) {
+    loss = sum(tanh(w * 0.5));
+    loss.backward();
+    CHECK(tape.num_nodes() == 0);  // consumed: rewound even though `loss` is still alive
+  }
+}
+
+TEST_CASE("100,000 chained ops: forward and backward without recursion") {
+  Tensor x = scalar_tensor(1.0, kFloat64).requires_grad_();
+  Tensor y = x;
+  for (int i = 0; i < 50000; ++i) {
+    y = y * 1.0000001;
+    y = y + 0.0;
+  }
+  CHECK(Tape::current().num_nodes() == 100000);
+  y.backward();
+  CHECK(x.grad().item<double>() == doctest::Approx(std::pow(1.0000001, 50000)).epsilon(1e-12));
+}
+
+TEST_CASE("backward on a non-scalar needs a gradient; with one, it is a vector-Jacobian product") {
+  Tensor x = tensor({1.0, 2.0, 3.0}, {3}, kFloat64).requires_grad_();
+  Tensor y = x * x;
+  CHECK_THROWS_AS(y.backward(), Error);
+  y.backward(tensor({1.0, 0.0, 2.0}, {3}, kFloat64));
+  agt::check_values(x.grad(), {2.0, 0.0, 12.0});
+}
+
+TEST_CASE("backward on a tensor that does not require grad throws") {
+  Tensor x = ones({2}, kFloat64);
+  CHECK_THROWS_AS(sum(x).backward(), Error);
+}
+
+TEST_CASE("in-place change of a tensor that backward needs is detected through its version") {
+  Tensor w = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor x = tensor({3.0, 4.0}, {2}, kFloat64);
+  Tensor y = sum(w * x);  // saves x
+  x.mul_(2.0);
+  CHECK_THROWS_AS(y.backward(), Error);
+}
+
+TEST_CASE("detach cuts the graph and shares data") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor d = (x * 2.0).detach();
+  CHECK_FALSE(d.requires_grad());
+  Tensor y = sum(x * d);
+  y.backward();
+  agt::check_values(x.grad(), {2.0, 4.0});
+}

@@ -1,0 +1,52 @@
+#pragma once
+// Shared helpers for the test suite.
+
+#include <cmath>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "autograd/autograd.h"
+
+namespace agt {
+
+/// A deterministic float64 input (element k = cos(0.53 k + seed) * scale + shift), requiring grad.
+inline ag::Tensor input(const ag::Shape& shape, double seed = 1.0, double scale = 1.0, double shift = 0.0,
+                        bool requires_grad = true) {
+  const auto n = ag::shape_numel(shape);
+  std::vector<double> v(static_cast<std::size_t>(n));
+  for (std::int64_t k = 0; k < n; ++k) v[static_cast<std::size_t>(k)] = std::cos(0.53 * static_cast<double>(k) + seed) * scale + shift;
+  ag::Tensor t = ag::tensor(v, shape, ag::kFloat64);
+  if (requires_grad) t.requires_grad_();
+  return t;
+}
+
+/// Runs ag::gradcheck and fails the current test (printing the report) unless every entry passes.
+inline void check_gradients(const ag::GradcheckFn& fn, const std::vector<ag::Tensor>& inputs,
+                            const ag::GradcheckOptions& opts = {}) {
+  const ag::GradcheckReport r = ag::gradcheck(fn, inputs, opts);
+  INFO(r.str());
+  CHECK(r.ok);
+  CHECK(r.entries > 0);
+}
+
+/// The same for second derivatives.
+inline void check_second_gradients(const ag::GradcheckFn& fn, const std::vector<ag::Tensor>& inputs,
+                                   const ag::GradcheckOptions& opts = {}) {
+  const ag::GradcheckReport r = ag::gradgradcheck(fn, inputs, opts);
+  INFO(r.str());
+  CHECK(r.ok);
+  CHECK(r.entries > 0);
+}
+
+/// Element-wise closeness of a tensor to expected values.
+inline void check_values(const ag::Tensor& t, const std::vector<double>& expected, double tol = 1e-12) {
+  const auto v = t.to_vector<double>();
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    INFO("element " << i);
+    CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
+  }
+}
+
+}  // namespace agt
