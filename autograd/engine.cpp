@@ -114,6 +114,9 @@ class Engine {
         auto it = slot_inputs_.find(n->first_slot + k);
         if (it != slot_inputs_.end()) results_[it->second] = grads_[slot(n, k)];
       }
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k)
+      if (auto keep = tape_.retained(n->first_slot + k); keep && !capture_ && grads_[slot(n, k)].defined())
+        deliver_leaf(keep, grads_[slot(n, k)]);
     if (n->released) freed_error(n->name);
     BackwardCtx& ctx = ctx_;
     ctx.node_ = n;

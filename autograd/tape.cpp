@@ -10,15 +10,21 @@ bool GradMode::is_enabled() { return t_grad_enabled; }
 void GradMode::set_enabled(bool on) { t_grad_enabled = on; }
 
 namespace {
+thread_local bool t_tape_alive = false;  // trivially destructible: readable during thread exit
 struct TapeHolder {
   Tape tape;
-  bool alive = true;
-  ~TapeHolder() { alive = false; }
+  TapeHolder() { t_tape_alive = true; }
+  ~TapeHolder() { t_tape_alive = false; }
 };
 thread_local TapeHolder t_holder;
 }  // namespace
 
 Tape& Tape::current() { return t_holder.tape; }
+
+void Tape::release_impl(TensorImpl* impl) {
+  if (!t_tape_alive || impl->tape != &t_holder.tape) return;  // another thread's tape, or gone
+  t_holder.tape.on_impl_destroyed(impl);
+}
 
 Tape::~Tape() { reset(); }
 
@@ -118,7 +124,7 @@ void Tape::reset_if_consumed() {
 }
 
 void Tape::on_impl_destroyed(TensorImpl* impl) {
-  if (!t_holder.alive || this != &t_holder.tape || impl->generation != generation_ || resetting_) return;
+  if (impl->generation != generation_ || resetting_) return;
   if (--live_ == 0) reset();
 }
 
@@ -133,6 +139,7 @@ void Tape::reset() {
   }
   nodes_.clear();
   slot_node_.clear();
+  retained_.clear();
   arena_.reset();
   ++generation_;
   live_ = 0;

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <new>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -113,6 +114,14 @@ class Tape {
   Node* node(std::size_t i) const { return nodes_[i]; }
   std::size_t node_of_slot(std::int64_t slot) const { return slot_node_[static_cast<std::size_t>(slot)]; }
 
+  /// Asks backward to store slot's gradient into `impl`'s .grad() (retain_grad).
+  void retain(std::int64_t slot, const std::shared_ptr<TensorImpl>& impl) { retained_[slot] = impl; }
+  /// The tensor retaining slot's gradient, or null.
+  std::shared_ptr<TensorImpl> retained(std::int64_t slot) const {
+    if (retained_.empty()) return nullptr;
+    auto it = retained_.find(slot);
+    return it == retained_.end() ? nullptr : it->second.lock();
+  }
   /// Drops every node and bumps the generation; results still alive become "freed".
   void reset();
 
@@ -125,11 +134,14 @@ class Tape {
   /// Rewinds when every node has been released by a backward pass.
   void reset_if_consumed();
   void on_impl_destroyed(TensorImpl* impl);
+  /// Called by ~TensorImpl: forgets a recorded result if it belongs to this thread's live tape.
+  static void release_impl(TensorImpl* impl);
 
  private:
   Arena arena_;
   std::vector<Node*> nodes_;
   std::vector<std::uint32_t> slot_node_;
+  std::unordered_map<std::int64_t, std::weak_ptr<TensorImpl>> retained_;
   std::uint64_t generation_ = 1;
   std::int64_t live_ = 0;
   std::size_t unreleased_ = 0;

@@ -25,7 +25,7 @@ Storage::Storage(std::size_t n) : nbytes(n) {
 Storage::~Storage() { std::free(data); }
 
 TensorImpl::~TensorImpl() {
-  if (counted && tape) tape->on_impl_destroyed(this);
+  if (counted) Tape::release_impl(this);
 }
 
 const TensorImpl& Tensor::checked(const char* op) const {
@@ -110,6 +110,32 @@ void Tensor::set_grad(const Tensor& g) const {
   if (g.defined() && (g.shape() != impl_->shape || g.dtype() != impl_->dtype))
     fail("set_grad: gradient {} does not match tensor {}", describe(g), describe(*this));
   impl_->grad = g.impl_ptr();
+}
+
+void Tensor::set_data(const Tensor& new_data) const {
+  auto& im = const_cast<TensorImpl&>(checked("set_data"));
+  const auto& src = new_data.checked("set_data");
+  if (im.slot >= 0) fail("set_data: {} is a recorded result; only leaves can take new data", describe(*this));
+  if (im.requires_grad && !is_floating(src.dtype))
+    fail("set_data: {} requires grad but the new data is {}", describe(*this), describe(new_data));
+  if (im.shape != src.shape || im.dtype != src.dtype) im.grad.reset();
+  im.storage = src.storage;
+  im.offset = src.offset;
+  im.shape = src.shape;
+  im.numel = src.numel;
+  im.dtype = src.dtype;
+  ++im.storage->version;
+}
+
+void Tensor::bump_version() const { ++checked("bump_version").storage->version; }
+
+void Tensor::retain_grad() const {
+  const auto& im = checked("retain_grad");
+  if (im.slot < 0) return;
+  Tape& tape = Tape::current();
+  if (im.tape != &tape || im.generation != tape.generation())
+    fail("retain_grad: {} belongs to another thread's tape or to a graph already freed", describe(*this));
+  tape.retain(im.slot, impl_);
 }
 
 std::uint64_t Tensor::version() const { return checked("version").storage->version; }

@@ -88,12 +88,21 @@ class Tensor {
   /// Frees the graph it used unless retain_graph; create_graph records the pass itself.
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
                 bool create_graph = false) const;
+  /// Makes backward also store this recorded result's gradient in its .grad() (as libtorch's
+  /// retain_grad; a no-op on leaves). Used to inspect dLoss/dh_t of intermediate states.
+  void retain_grad() const;
+  /// Marks the data as modified after writing through data<T>() (bumps the version counter,
+  /// so that a backward needing the old values throws instead of silently using the new ones).
+  void bump_version() const;
   /// A tensor sharing this one's data that is not recorded and does not require grad.
   Tensor detach() const;
   /// A deep copy (recorded: gradients flow through it).
   Tensor clone() const;
   /// Converts to another dtype (differentiable between floating dtypes).
   Tensor to(Dtype d) const;
+  /// Makes this leaf (and every handle to it) hold `new_data`'s storage, shape and dtype, as
+  /// libtorch's set_data; its gradient is cleared when the shape or dtype changes.
+  void set_data(const Tensor& new_data) const;
   /// Version counter of the storage (bumped by in-place ops).
   std::uint64_t version() const;
 

@@ -1,0 +1,22 @@
+#pragma once
+/// @file nn.h
+/// Umbrella header of the nn layer: modules, losses, optimizers, recurrent nets, clipping and
+/// weight files. Built only on the public headers of autograd/; includes <autograd/autograd.h>.
+
+#include <autograd/autograd.h>  // IWYU pragma: export
+
+#include "nn/activation.h"  // IWYU pragma: export
+#include "nn/adam.h"        // IWYU pragma: export
+#include "nn/bptt.h"        // IWYU pragma: export
+#include "nn/clip_grad.h"   // IWYU pragma: export
+#include "nn/dropout.h"     // IWYU pragma: export
+#include "nn/init.h"        // IWYU pragma: export
+#include "nn/linear.h"      // IWYU pragma: export
+#include "nn/loss.h"        // IWYU pragma: export
+#include "nn/mlp.h"         // IWYU pragma: export
+#include "nn/module.h"      // IWYU pragma: export
+#include "nn/optimizer.h"   // IWYU pragma: export
+#include "nn/rnn.h"         // IWYU pragma: export
+#include "nn/rnn_cell.h"    // IWYU pragma: export
+#include "nn/sequential.h"  // IWYU pragma: export
+#include "nn/sgd.h"         // IWYU pragma: export

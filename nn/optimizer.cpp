@@ -1,0 +1,34 @@
+#include "nn/optimizer.h"
+
+namespace ag::optim {
+
+Optimizer::Optimizer(const std::vector<Tensor>& params, double lr) { add_param_group(params, lr); }
+
+void Optimizer::add_param_group(const std::vector<Tensor>& params, double lr) {
+  if (!(lr >= 0.0)) fail("optimizer: invalid learning rate {}", lr);
+  for (const auto& p : params) {
+    if (!p.defined()) fail("optimizer: a parameter is undefined");
+    if (!p.is_leaf() || !p.requires_grad())
+      fail("optimizer: can only optimize leaves that require grad, got {}", describe(p));
+  }
+  groups_.push_back({params, lr});
+}
+
+void Optimizer::zero_grad(bool set_to_none) {
+  NoGradGuard ng;
+  for (auto& g : groups_)
+    for (auto& p : g.params) {
+      if (!p.grad().defined()) continue;
+      if (set_to_none) p.set_grad(Tensor());
+      else p.grad().zero_();
+    }
+}
+
+double Optimizer::lr() const { return groups_.empty() ? 0.0 : groups_[0].lr; }
+
+void Optimizer::set_lr(double lr) {
+  if (!(lr >= 0.0)) fail("optimizer: invalid learning rate {}", lr);
+  for (auto& g : groups_) g.lr = lr;
+}
+
+}  // namespace ag::optim

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Quick start 2: installs what is missing, builds, and runs the whole test suite with CTest.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+ctest --preset release -j "$(nproc)"
