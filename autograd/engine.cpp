@@ -93,7 +93,8 @@ class Engine {
       accumulate(grads_[static_cast<std::size_t>(im.slot)], g, create_);
       top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
-    for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)));
+    if (capture_) mark_needed(top);
+    for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)), i);
     if (!retain_) tape_.reset_if_consumed();
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
@@ -105,15 +106,38 @@ class Engine {
   }
 
  private:
-  void step(Node* n) {
+  // For grad(): a node is needed when one of its edges leads to a requested input, directly or
+  // through needed nodes. The others are neither run nor freed (as libtorch's engine, which only
+  // executes the part of the graph between the outputs and the inputs).
+  void mark_needed(std::int64_t top) {
+    needed_.assign(static_cast<std::size_t>(top + 1), 0);
+    for (std::int64_t i = 0; i <= top; ++i) {
+      const Node* n = tape_.node(static_cast<std::size_t>(i));
+      bool need = false;
+      for (std::uint32_t k = 0; k < n->num_inputs && !need; ++k) {
+        const Edge& e = n->edges[k];
+        if (e.kind == Edge::Leaf) need = leaf_inputs_.count(e.leaf.get()) > 0;
+        else if (e.kind == Edge::Slot) need = slot_inputs_.count(e.slot) > 0 || needed_[tape_.node_of_slot(e.slot)];
+        else if (e.kind == Edge::Freed) need = true;  // unknown beyond: let step() report it
+      }
+      needed_[static_cast<std::size_t>(i)] = need;
+    }
+  }
+
+  void step(Node* n, std::int64_t index) {
     bool any = false;
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) any = any || grads_[slot(n, k)].defined();
     if (!any) return;
-    if (capture_)
+    if (capture_) {
       for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
         auto it = slot_inputs_.find(n->first_slot + k);
         if (it != slot_inputs_.end()) results_[it->second] = grads_[slot(n, k)];
       }
+      if (!needed_[static_cast<std::size_t>(index)]) {
+        for (std::uint32_t k = 0; k < n->num_outputs; ++k) grads_[slot(n, k)] = Tensor();
+        return;
+      }
+    }
     for (std::uint32_t k = 0; k < n->num_outputs; ++k)
       if (auto keep = tape_.retained(n->first_slot + k); keep && !capture_ && grads_[slot(n, k)].defined())
         deliver_leaf(keep, grads_[slot(n, k)]);
@@ -174,6 +198,7 @@ class Engine {
   std::vector<Tensor> results_;
   std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
+  std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
   BackwardCtx ctx_;
 };
 

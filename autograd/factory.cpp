@@ -4,6 +4,9 @@
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <type_traits>
+
+#include "autograd/kernels/elementwise.h"
 
 namespace ag {
 
@@ -19,7 +22,12 @@ Tensor from_values(const V& values, const Shape& shape_in, Dtype dtype) {
   dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
     std::size_t i = 0;
-    for (auto v : values) p[i++] = static_cast<T>(v);
+    for (auto v : values) {
+      if constexpr (std::is_same_v<T, std::int64_t> && std::is_floating_point_v<decltype(v)>)
+        if (!kernels::fits_int64(static_cast<double>(v)))
+          fail("tensor: value {} (element {}) cannot be represented as int64 for shape {}", v, i, shape_str(shape));
+      p[i++] = static_cast<T>(v);
+    }
   });
   return t;
 }
@@ -41,6 +49,8 @@ Tensor from_buffer(const void* data, const Shape& shape, Dtype dtype) {
 }
 
 Tensor full(const Shape& shape, double value, Dtype dtype) {
+  if (dtype == kInt64 && !kernels::fits_int64(value))
+    fail("full: value {} cannot be represented as int64 (shape {})", value, shape_str(shape));
   Tensor t = empty(shape, dtype);
   dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
@@ -109,10 +119,10 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dt
   if (high <= low) fail("randint: empty range [{}, {}) for shape {}", low, high, shape_str(shape));
   Tensor t = empty(shape, dtype);
   std::lock_guard<std::mutex> lock(g_rng_mutex);
-  const auto span = static_cast<std::uint64_t>(high - low);
+  const auto span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(low + static_cast<std::int64_t>(g_rng() % span));
+    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + g_rng() % span));
   });
   return t;
 }

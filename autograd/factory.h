@@ -11,7 +11,7 @@
 namespace ag {
 
 /// A tensor from values (row-major), converted to `dtype`. An empty shape means 1-D of all values.
-/// A value count that does not match the shape is an ag::Error.
+/// A value count that does not match the shape, or a value int64 cannot hold, is an ag::Error.
 Tensor tensor(std::initializer_list<double> values, const Shape& shape = {}, Dtype dtype = kFloat32);
 Tensor tensor(const std::vector<double>& values, const Shape& shape = {}, Dtype dtype = kFloat32);
 Tensor tensor(const std::vector<float>& values, const Shape& shape = {}, Dtype dtype = kFloat32);

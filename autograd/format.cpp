@@ -1,13 +1,19 @@
+// Printing in libtorch's layout (ATen's Formatting.cpp): the same width, notation and scale choices,
+// the same "Columns a to b" splitting at 80 characters and the same "(i,j,.,.) = " headers, with
+// the first batch index varying fastest as libtorch does.
+#include <algorithm>
 #include <cmath>
-#include <sstream>
-
-#include <fmt/format.h>
+#include <iomanip>
+#include <ostream>
+#include <vector>
 
 #include "autograd/format.h"
 
 namespace ag {
 
 namespace {
+
+constexpr std::int64_t kLineSize = 80;
 
 const char* type_name(Dtype d) {
   switch (d) {
@@ -18,78 +24,162 @@ const char* type_name(Dtype d) {
   return "?";
 }
 
-// How libtorch chooses: integers without decimals, else fixed with 4 decimals, else scientific.
-struct Style {
-  bool integral = true;
-  bool scientific = false;
-  int width = 1;
+std::ios_base& defaultfloat(std::ios_base& b) {
+  b.unsetf(std::ios_base::floatfield);
+  return b;
+}
+
+// Restores the stream's formatting state (flags, precision, fill) on scope exit.
+class FormatGuard {
+ public:
+  explicit FormatGuard(std::ostream& os) : os_(os), saved_(nullptr) { saved_.copyfmt(os); }
+  ~FormatGuard() { os_.copyfmt(saved_); }
+  FormatGuard(const FormatGuard&) = delete;
+  FormatGuard& operator=(const FormatGuard&) = delete;
+
+ private:
+  std::ostream& os_;
+  std::ios saved_;
 };
 
-Style choose_style(const std::vector<double>& v, bool is_int) {
-  Style s;
-  double maxabs = 0, minabs = INFINITY;
-  for (double x : v) {
-    if (!std::isfinite(x)) continue;
-    if (!is_int && x != std::floor(x)) s.integral = false;
-    maxabs = std::max(maxabs, std::abs(x));
-    if (x != 0) minabs = std::min(minabs, std::abs(x));
+struct Format {
+  double scale = 1;
+  std::int64_t width = 0;
+};
+
+// Picks the notation (set on the stream), the common scale and the column width for values p[0..n).
+Format print_format(std::ostream& os, const double* p, std::int64_t n) {
+  if (n == 0) return {1.0, 0};
+  bool int_mode = true;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (std::isfinite(p[i]) && p[i] != std::ceil(p[i])) {
+      int_mode = false;
+      break;
+    }
+  std::int64_t first = 0;
+  while (first < n && !std::isfinite(p[first])) ++first;
+  double exp_min = 1, exp_max = 1;
+  if (first < n) {
+    exp_min = exp_max = std::fabs(p[first]);
+    for (std::int64_t i = first; i < n; ++i) {
+      const double z = std::fabs(p[i]);
+      if (!std::isfinite(z)) continue;
+      if (z < exp_min) exp_min = z;
+      if (p[i] > exp_max) exp_max = z;  // libtorch compares the signed value here
+    }
+    exp_min = exp_min != 0 ? std::floor(std::log10(exp_min)) + 1 : 1;
+    exp_max = exp_max != 0 ? std::floor(std::log10(exp_max)) + 1 : 1;
   }
-  if (!s.integral && (maxabs >= 1e5 || (minabs < 1e-4 && minabs > 0))) s.scientific = true;
-  if (!is_int && s.integral && maxabs >= 1e9) s.scientific = true;
-  for (double x : v) {
-    std::string t = s.scientific ? fmt::format("{:.4e}", x) : s.integral ? fmt::format("{:.0f}", x) : fmt::format("{:.4f}", x);
-    s.width = std::max(s.width, static_cast<int>(t.size()));
+  Format f;
+  if (int_mode) {
+    if (exp_max > 9) {
+      f.width = 11;
+      os << std::scientific << std::setprecision(4);
+    } else {
+      f.width = static_cast<std::int64_t>(exp_max) + 1;
+      os << defaultfloat;
+    }
+  } else if (exp_max - exp_min > 4) {
+    f.width = std::fabs(exp_max) > 99 || std::fabs(exp_min) > 99 ? 12 : 11;
+    os << std::scientific << std::setprecision(4);
+  } else {
+    if (exp_max > 5 || exp_max < 0) {
+      f.width = 7;
+      f.scale = std::pow(10, exp_max - 1);
+    } else {
+      f.width = exp_max == 0 ? 7 : static_cast<std::int64_t>(exp_max) + 6;
+    }
+    os << std::fixed << std::setprecision(4);
   }
-  return s;
+  return f;
 }
 
-std::string cell(double x, const Style& s) {
-  std::string t = s.scientific ? fmt::format("{:.4e}", x) : s.integral ? fmt::format("{:.0f}", x) : fmt::format("{:.4f}", x);
-  return fmt::format(" {:>{}}", t, s.width);
+void print_indent(std::ostream& os, std::int64_t indent) {
+  for (std::int64_t i = 0; i < indent; ++i) os << ' ';
 }
 
-void print_matrix(std::ostream& os, const std::vector<double>& v, std::size_t off, std::int64_t rows, std::int64_t cols,
-                  const Style& s) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t c = 0; c < cols; ++c) os << cell(v[off + static_cast<std::size_t>(r * cols + c)], s);
-    os << '\n';
+void print_scale(std::ostream& os, double scale) {
+  FormatGuard guard(os);
+  os << defaultfloat << scale << " *\n";
+}
+
+void print_matrix(std::ostream& os, const double* p, std::int64_t rows, std::int64_t cols, std::int64_t indent) {
+  const Format f = print_format(os, p, rows * cols);
+  print_indent(os, indent);
+  const std::int64_t per_line = std::max<std::int64_t>((kLineSize - indent) / (f.width + 1), 1);
+  std::int64_t first = 0;
+  while (first < cols) {
+    const std::int64_t last = first + per_line <= cols ? first + per_line - 1 : cols - 1;
+    if (per_line < cols) {
+      if (first != 0) os << '\n';
+      os << "Columns " << first + 1 << " to " << last + 1;
+      print_indent(os, indent);
+    }
+    if (f.scale != 1) {
+      print_scale(os, f.scale);
+      print_indent(os, indent);
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::int64_t c = first; c <= last; ++c) {
+        os << std::setw(static_cast<int>(f.width)) << p[r * cols + c] / f.scale;
+        if (c != last) {
+          os << ' ';
+          continue;
+        }
+        os << '\n';
+        if (r != rows - 1) {
+          print_indent(os, indent);
+          if (f.scale != 1) os << ' ';
+        }
+      }
+    }
+    first = last + 1;
+  }
+}
+
+void print_batched(std::ostream& os, const std::vector<double>& v, const Shape& sh) {
+  const std::size_t nb = sh.size() - 2;
+  const std::int64_t rows = sh[nb], cols = sh[nb + 1];
+  const Shape strides = contiguous_strides(sh);
+  std::vector<std::int64_t> counter(nb, 0);
+  for (bool start = true;; start = false) {
+    if (!start) {
+      std::size_t i = 0;
+      while (i < nb && ++counter[i] >= sh[i]) counter[i++] = 0;  // first index fastest
+      if (i == nb) return;
+      os << '\n';
+    }
+    os << '(';
+    std::int64_t off = 0;
+    for (std::size_t i = 0; i < nb; ++i) {
+      off += counter[i] * strides[i];
+      os << counter[i] + 1 << ',';
+    }
+    os << ".,.) = \n";
+    print_matrix(os, v.data() + off, rows, cols, 1);
   }
 }
 
 }  // namespace
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) {
+  FormatGuard guard(os);
   if (!t.defined()) return os << "[ Tensor (undefined) ]";
   const std::vector<double> v = t.to_vector<double>();
-  const Style s = choose_style(v, t.dtype() == kInt64);
   const Shape& sh = t.shape();
   if (sh.empty()) {
-    os << cell(v[0], s).substr(1) << '\n';
+    os << defaultfloat << v[0] << '\n';
   } else if (sh.size() == 1) {
-    print_matrix(os, v, 0, sh[0], 1, s);
-  } else if (sh.size() == 2) {
-    print_matrix(os, v, 0, sh[0], sh[1], s);
-  } else {
-    const std::int64_t rows = sh[sh.size() - 2], cols = sh.back();
-    const std::int64_t mats = t.numel() / std::max<std::int64_t>(rows * cols, 1);
-    for (std::int64_t m = 0; m < mats && rows * cols > 0; ++m) {
-      os << '(';
-      std::int64_t rem = m;
-      std::vector<std::int64_t> idx(sh.size() - 2);
-      for (std::size_t d = idx.size(); d-- > 0;) {
-        idx[d] = rem % sh[d];
-        rem /= sh[d];
-      }
-      for (auto i : idx) os << i + 1 << ',';
-      os << ".,.) = \n";
-      print_matrix(os, v, static_cast<std::size_t>(m * rows * cols), rows, cols, s);
-      if (m + 1 < mats) os << '\n';
-    }
+    const Format f = print_format(os, v.data(), t.numel());
+    if (f.scale != 1) print_scale(os, f.scale);
+    for (double x : v) os << std::setw(static_cast<int>(f.width)) << x / f.scale << '\n';
+  } else if (t.numel() > 0) {
+    if (sh.size() == 2) print_matrix(os, v.data(), sh[0], sh[1], 0);
+    else print_batched(os, v, sh);
   }
   os << "[ " << type_name(t.dtype()) << '{';
   for (std::size_t i = 0; i < sh.size(); ++i) os << (i ? "," : "") << sh[i];
-  os << "} ]";
-  return os;
+  return os << "} ]";
 }
 
 }  // namespace ag

@@ -206,33 +206,21 @@ GradcheckReport gradgradcheck(const GradcheckFn& fn, const std::vector<Tensor>& 
     std::mt19937_64 rng(o.seed ^ 0x9e3779b97f4a7c15ULL);
     u = random_like(evaluate(fn, inputs, "gradgradcheck"), rng);
   }
+  // x -> grad(fn(x), x, u). Recorded (create_graph) for the analytic pass; under the finite
+  // differences (grad mode off) it still needs a recorded first pass, so grad mode is switched on.
   auto first = [&, u](const std::vector<Tensor>& xs) -> Tensor {
+    const bool outer = GradMode::is_enabled();
+    AutoGradMode on(true);
     Tensor out = fn(xs);
     std::vector<Tensor> diff_inputs;
     for (auto i : diff) diff_inputs.push_back(xs[i]);
-    if (!GradMode::is_enabled() || !out.requires_grad()) {
-      // Under finite differences (no recording): run the first derivative with a local tape.
-      AutoGradMode on(true);
-      std::vector<Tensor> fresh;
-      for (const auto& x : xs) fresh.push_back(x.requires_grad() ? x.detach().requires_grad_() : x);
-      std::vector<Tensor> fresh_diff;
-      for (auto i : diff) fresh_diff.push_back(fresh[i]);
-      Tensor o2 = fn(fresh);
-      std::vector<Tensor> parts;
-      if (o2.requires_grad()) {
-        auto gs = grad({o2}, fresh_diff, {u}, false, false, true);
-        for (std::size_t d = 0; d < gs.size(); ++d)
-          parts.push_back(reshape(gs[d].defined() ? gs[d] : zeros_like(fresh_diff[d]), {-1}));
-      } else {
-        for (auto& x : fresh_diff) parts.push_back(reshape(zeros_like(x), {-1}));
-      }
-      return parts.empty() ? zeros({0}, kFloat64) : cat(parts, 0).detach();
-    }
-    auto gs = grad({out}, diff_inputs, {u}, true, true, true);
+    std::vector<Tensor> gs(diff_inputs.size());
+    if (out.requires_grad()) gs = grad({out}, diff_inputs, {u}, outer, outer, true);
     std::vector<Tensor> parts;
     for (std::size_t d = 0; d < gs.size(); ++d)
       parts.push_back(reshape(gs[d].defined() ? gs[d] : zeros_like(diff_inputs[d]), {-1}));
-    return parts.empty() ? zeros({0}, kFloat64) : cat(parts, 0);
+    Tensor flat = parts.empty() ? zeros({0}, kFloat64) : cat(parts, 0);
+    return outer ? flat : flat.detach();
   };
   GradcheckReport r = gradcheck(first, inputs, o);
   r.mode = "second derivative, " + r.mode;

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "autograd/tape.h"
 
@@ -39,6 +41,7 @@ Dtype Tensor::dtype() const { return checked("dtype").dtype; }
 
 std::int64_t Tensor::size(std::int64_t d) const {
   const auto& s = shape();
+  if (s.empty()) fail("size: dim {} requested of a 0-d tensor {}", d, describe(*this));
   return s[static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(s.size()), "size"))];
 }
 
@@ -60,7 +63,14 @@ template <class T>
 T Tensor::item() const {
   const auto& im = checked("item");
   if (im.numel != 1) fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
-  return dispatch_all(im.dtype, [&]<class S>() { return static_cast<T>(*static_cast<const S*>(raw_data())); });
+  return dispatch_all(im.dtype, [&]<class S>() {
+    const S v = *static_cast<const S*>(raw_data());
+    if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
+      if (!(v >= static_cast<S>(std::numeric_limits<T>::min()) && v < -static_cast<S>(std::numeric_limits<T>::min())))
+        fail("item: {} does not fit in a {}-bit integer (tensor {})", static_cast<double>(v), sizeof(T) * 8, describe(*this));
+    }
+    return static_cast<T>(v);
+  });
 }
 
 template <class T>

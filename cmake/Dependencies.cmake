@@ -1,7 +1,8 @@
-# Debian 12 packages only: libfmt-dev, libopenblas-dev (CBLAS); tests/bench add doctest-dev,
-# nlohmann-json3-dev and libbenchmark-dev.
+# Debian 12 packages only: libfmt-dev, libopenblas-dev (CBLAS), nlohmann-json3-dev (safetensors
+# headers); tests and bench add doctest-dev and libbenchmark-dev.
 include(GNUInstallDirs)
 find_package(fmt REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
 set(BLA_VENDOR OpenBLAS)
 find_package(BLAS REQUIRED)
 find_path(AG_CBLAS_INCLUDE_DIR cblas.h

@@ -3,8 +3,10 @@
 /// Backpropagation through time helpers: truncated BPTT over windows of k steps, and per-step
 /// gradient norms ||dLoss/dh_t|| for looking at vanishing and exploding gradients.
 
+#include <algorithm>
 #include <functional>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include <autograd/autograd.h>
@@ -22,9 +24,11 @@ inline std::tuple<Tensor, Tensor> detach_state(const std::tuple<Tensor, Tensor>&
 /// forward pass over its chunk from `state`, computes its loss, calls backward (and usually an
 /// optimizer step) and returns the final state; that state is detached before it is carried into
 /// the next window, so each backward covers at most k steps. Returns the last state (detached).
+/// State is deduced from `initial` alone, so `window` may be a plain lambda.
 template <class State>
-State truncated_bptt(const Tensor& sequence, std::int64_t k, State initial,
-                     const std::function<State(const Tensor& chunk, std::int64_t t0, const State& state)>& window) {
+State truncated_bptt(
+    const Tensor& sequence, std::int64_t k, State initial,
+    const std::type_identity_t<std::function<State(const Tensor& chunk, std::int64_t t0, const State& state)>>& window) {
   if (k <= 0) fail("truncated_bptt: window length k must be positive, got {}", k);
   if (sequence.dim() == 0) fail("truncated_bptt: the sequence must have a time dim, got {}", describe(sequence));
   State state = detach_state(initial);

@@ -40,6 +40,13 @@ void check_labels(const Tensor& input, const Tensor& target, const char* op) {
       fail("{}: target {} at position {} is out of range for {} classes (input {})", op, t[i], i, c, describe(input));
 }
 
+// max(log(x), -100) for x >= 0 whose gradient is finite at x = 0: log only sees positive values
+// (log(0) = -inf would turn the zero gradient of the clamp into 0 * inf = NaN).
+Tensor clamped_log(const Tensor& x) {
+  const Tensor positive = gt(x, 0.0);
+  return where(positive, clamp_min(log(where(positive, x, 1.0)), -100.0), -100.0);
+}
+
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
@@ -58,9 +65,8 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
   for (double p : input.to_vector<double>())
     if (!(p >= 0.0 && p <= 1.0))
       fail("binary_cross_entropy: all elements of input {} should be between 0 and 1, found {}", describe(input), p);
-  const Tensor log_p = clamp_min(log(input), -100.0);
-  const Tensor log_1mp = clamp_min(log(1.0 - input), -100.0);
-  return reduce(neg(target * log_p + (1.0 - target) * log_1mp), r);
+  const Tensor one_minus = 1.0 - input;
+  return reduce(neg(target * clamped_log(input) + (1.0 - target) * clamped_log(one_minus)), r);
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction r) {

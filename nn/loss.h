@@ -18,6 +18,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction =
 /// mean(|input - target|) (MAE).
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// -(y log p + (1-y) log(1-p)) on probabilities p in [0, 1]; each log is clamped at -100 as libtorch.
+/// The gradient is that of the clamped function: finite (0 from the clamped term) at p = 0 or 1.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 /// The same on logits z, stable for any |z|: (1-y) z + softplus(-z).
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target,

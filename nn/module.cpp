@@ -1,10 +1,18 @@
 #include "nn/module.h"
 
+#include <unordered_set>
+
 namespace ag::nn {
 
-Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+void Module::check_new_name(const std::string& name, const char* api) const {
   if (name.empty() || name.find('.') != std::string::npos)
-    fail("register_parameter: invalid name '{}' in {} (must be non-empty, without '.')", name, name_);
+    fail("{}: invalid name '{}' in {} (must be non-empty, without '.')", api, name, name_);
+  if (parameters_.contains(name) || buffers_.contains(name) || children_.contains(name))
+    fail("{}: {} already has a parameter, buffer or submodule named '{}'", api, name_, name);
+}
+
+Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+  check_new_name(name, "register_parameter");
   if (!tensor.defined()) fail("register_parameter: parameter '{}' of {} is undefined", name, name_);
   if (!tensor.is_leaf()) tensor = tensor.detach();
   if (requires_grad) tensor.requires_grad_();
@@ -12,14 +20,13 @@ Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool 
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
-  if (name.empty() || name.find('.') != std::string::npos)
-    fail("register_buffer: invalid name '{}' in {} (must be non-empty, without '.')", name, name_);
+  check_new_name(name, "register_buffer");
+  if (!tensor.defined()) fail("register_buffer: buffer '{}' of {} is undefined", name, name_);
   return buffers_.insert(name, std::move(tensor));
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> child) {
-  if (name.empty() || name.find('.') != std::string::npos)
-    fail("register_module: invalid name '{}' in {} (must be non-empty, without '.')", name, name_);
+  check_new_name(name, "register_module");
   if (!child) fail("register_module: submodule '{}' of {} is null", name, name_);
   children_.insert(name, std::move(child));
 }
@@ -30,7 +37,13 @@ void Module::collect(const std::string& prefix, OrderedDict<Tensor>& out, bool p
   for (const auto& c : children_) c.value()->collect(prefix + c.key() + ".", out, params, true);
 }
 
-std::vector<Tensor> Module::parameters(bool recurse) const { return named_parameters(recurse).values(); }
+std::vector<Tensor> Module::parameters(bool recurse) const {
+  std::vector<Tensor> out;
+  std::unordered_set<const TensorImpl*> seen;
+  for (const auto& it : named_parameters(recurse))
+    if (seen.insert(it.value().impl()).second) out.push_back(it.value());
+  return out;
+}
 
 OrderedDict<Tensor> Module::named_parameters(bool recurse) const {
   OrderedDict<Tensor> out;
@@ -56,7 +69,10 @@ OrderedDict<std::shared_ptr<Module>> Module::named_children() const {
 
 OrderedDict<std::shared_ptr<Module>> Module::named_modules(const std::string& prefix) const {
   OrderedDict<std::shared_ptr<Module>> out;
-  out.insert(prefix, std::const_pointer_cast<Module>(shared_from_this()));
+  auto self = std::const_pointer_cast<Module>(weak_from_this().lock());
+  if (!self)
+    fail("named_modules: {} is not owned by a std::shared_ptr (create it with std::make_shared or a holder)", name_);
+  out.insert(prefix, self);
   for (const auto& c : children_)
     for (auto& m : c.value()->named_modules(prefix.empty() ? c.key() : prefix + "." + c.key())) out.insert(m.key(), m.value());
   return out;

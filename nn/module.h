@@ -24,6 +24,7 @@ class Module : public std::enable_shared_from_this<Module> {
   Module& operator=(const Module&) = delete;
 
   /// Adds a parameter (a leaf that requires grad unless requires_grad is false) and returns it.
+  /// Names are non-empty, without '.', and unique among parameters, buffers and submodules.
   Tensor& register_parameter(const std::string& name, Tensor tensor, bool requires_grad = true);
   /// Adds a buffer: state that is saved and converted with the module but not trained.
   Tensor& register_buffer(const std::string& name, Tensor tensor);
@@ -40,16 +41,18 @@ class Module : public std::enable_shared_from_this<Module> {
     return holder;
   }
 
-  /// All parameters, this module's first, then each child's in registration order.
+  /// All parameters, this module's first, then each child's in registration order; a tensor
+  /// registered under several names (tied weights) appears once, as in PyTorch.
   std::vector<Tensor> parameters(bool recurse = true) const;
-  /// The same with dotted names.
+  /// The same with dotted names, every name included (as PyTorch's state_dict).
   OrderedDict<Tensor> named_parameters(bool recurse = true) const;
   std::vector<Tensor> buffers(bool recurse = true) const;
   OrderedDict<Tensor> named_buffers(bool recurse = true) const;
   /// Direct submodules.
   std::vector<std::shared_ptr<Module>> children() const;
   OrderedDict<std::shared_ptr<Module>> named_children() const;
-  /// This module and all submodules, depth first, with dotted names ("" for this one).
+  /// This module and all submodules, depth first, with dotted names ("" for this one). The module
+  /// must be owned by a std::shared_ptr (as every module behind a holder is); otherwise ag::Error.
   OrderedDict<std::shared_ptr<Module>> named_modules(const std::string& prefix = "") const;
 
   /// Training mode switch (affects Dropout), recursive.
@@ -67,6 +70,7 @@ class Module : public std::enable_shared_from_this<Module> {
   void add_child(const std::string& name, std::shared_ptr<Module> child);
 
  private:
+  void check_new_name(const std::string& name, const char* api) const;
   void collect(const std::string& prefix, OrderedDict<Tensor>& out, bool params, bool recurse) const;
   std::string name_;
   bool training_ = true;

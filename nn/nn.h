@@ -19,4 +19,5 @@
 #include "nn/rnn.h"         // IWYU pragma: export
 #include "nn/rnn_cell.h"    // IWYU pragma: export
 #include "nn/sequential.h"  // IWYU pragma: export
+#include "nn/serialize.h"   // IWYU pragma: export
 #include "nn/sgd.h"         // IWYU pragma: export

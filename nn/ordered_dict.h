@@ -3,6 +3,7 @@
 /// An insertion-ordered name -> value map (as torch::OrderedDict), for named parameters.
 
 #include <cstddef>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -29,7 +30,8 @@ class OrderedDict {
     V value_;
   };
 
-  /// Adds an entry; a duplicate key is an ag::Error.
+  /// Adds an entry and returns a reference to its value, which stays valid while the dict lives
+  /// (later inserts do not move it); a duplicate key is an ag::Error.
   V& insert(std::string key, V value) {
     if (index_.count(key)) fail("OrderedDict: key '{}' already exists", key);
     index_.emplace(key, items_.size());
@@ -61,8 +63,8 @@ class OrderedDict {
     for (const auto& it : items_) v.push_back(it.value());
     return v;
   }
-  std::vector<Item>& items() { return items_; }
-  const std::vector<Item>& items() const { return items_; }
+  std::deque<Item>& items() { return items_; }
+  const std::deque<Item>& items() const { return items_; }
   auto begin() { return items_.begin(); }
   auto end() { return items_.end(); }
   auto begin() const { return items_.begin(); }
@@ -74,7 +76,7 @@ class OrderedDict {
     if (it == index_.end()) fail("OrderedDict: no key '{}'", key);
     return it->second;
   }
-  std::vector<Item> items_;
+  std::deque<Item> items_;
   std::unordered_map<std::string, std::size_t> index_;
 };
 

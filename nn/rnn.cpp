@@ -36,13 +36,15 @@ Tensor RNNBase::time_major(const Tensor& input) const {
   if (input.dim() != 3 || input.size(2) != options.input_size())
     fail("{}: expected input {} with {} features, got {}", name(), options.batch_first() ? "[B, T, F]" : "[T, B, F]",
          options.input_size(), describe(input));
+  if (input.size(options.batch_first() ? 1 : 0) == 0)
+    fail("{}: expected a sequence of at least one step, got {}", name(), describe(input));
   return options.batch_first() ? transpose(input, 0, 1) : input;
 }
 
-Tensor RNNBase::initial_state(const Tensor& state, std::int64_t batch, Dtype dtype) const {
+Tensor RNNBase::initial_state(const Tensor& state, std::int64_t batch, Dtype dtype, const char* what) const {
   const Shape s{options.num_layers(), batch, options.hidden_size()};
   if (!state.defined()) return zeros(s, dtype);
-  if (state.shape() != s) fail("{}: expected initial state {}, got {}", name(), shape_str(s), describe(state));
+  if (state.shape() != s) fail("{}: expected {} {}, got {}", name(), what, shape_str(s), describe(state));
   return state;
 }
 
@@ -88,8 +90,8 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(const Tensor& i
   start_forward();
   Tensor x = time_major(input);
   const auto T = x.size(0);
-  const Tensor h0 = initial_state(std::get<0>(st), x.size(1), x.dtype());
-  const Tensor c0 = initial_state(std::get<1>(st), x.size(1), x.dtype());
+  const Tensor h0 = initial_state(std::get<0>(st), x.size(1), x.dtype(), "initial hidden state h0");
+  const Tensor c0 = initial_state(std::get<1>(st), x.size(1), x.dtype(), "initial cell state c0");
   std::vector<Tensor> hs, cs;
   for (std::size_t k = 0; k < layers.size(); ++k) {
     const Layer& l = layers[k];

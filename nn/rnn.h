@@ -58,8 +58,8 @@ class RNNBase : public Module {
  protected:
   /// The sequence as [T, B, F], checked.
   Tensor time_major(const Tensor& input) const;
-  /// Initial state [num_layers, B, H]: the given one (checked) or zeros.
-  Tensor initial_state(const Tensor& state, std::int64_t batch, Dtype dtype) const;
+  /// Initial state [num_layers, B, H]: the given one (checked; `what` names it) or zeros.
+  Tensor initial_state(const Tensor& state, std::int64_t batch, Dtype dtype, const char* what = "initial state") const;
   /// Outputs [T, B, H] back to the caller's layout.
   Tensor output_layout(const Tensor& out) const;
   void watch(const Tensor& h, std::size_t layer) const;

@@ -68,12 +68,12 @@ void RNNCellBase::reset_parameters() {
   for (auto& p : parameters(false)) init::uniform_(p, -k, k);
 }
 
-Tensor RNNCellBase::initial(const Tensor& x, const Tensor& h) const {
+Tensor RNNCellBase::initial(const Tensor& x, const Tensor& h, const char* what) const {
   if ((x.dim() != 1 && x.dim() != 2) || x.size(-1) != options.input_size())
     fail("{}: expected input [B, {}] or [{}], got {}", name(), options.input_size(), options.input_size(), describe(x));
   Shape hs = x.dim() == 2 ? Shape{x.size(0), options.hidden_size()} : Shape{options.hidden_size()};
   if (!h.defined()) return zeros(hs, x.dtype());
-  if (h.shape() != hs) fail("{}: expected hidden state {}, got {}", name(), shape_str(hs), describe(h));
+  if (h.shape() != hs) fail("{}: expected {} {}, got {}", name(), what, shape_str(hs), describe(h));
   return h;
 }
 
@@ -83,7 +83,7 @@ Tensor RNNCellImpl::forward(const Tensor& x, const Tensor& h) const {
 
 std::tuple<Tensor, Tensor> LSTMCellImpl::forward(const Tensor& x, const std::tuple<Tensor, Tensor>& state) const {
   const Tensor h = initial(x, std::get<0>(state));
-  const Tensor c = initial(x, std::get<1>(state));
+  const Tensor c = initial(x, std::get<1>(state), "cell state");
   return functional::lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh);
 }
 

@@ -55,8 +55,8 @@ class RNNCellBase : public Module {
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;
 
  protected:
-  /// h if given, else zeros [B, H]; checks x is [B, in] (or [in]).
-  Tensor initial(const Tensor& x, const Tensor& h) const;
+  /// h if given, else zeros [B, H]; checks x is [B, in] (or [in]) and h's shape (`what` names it).
+  Tensor initial(const Tensor& x, const Tensor& h, const char* what = "hidden state") const;
 };
 
 class RNNCellImpl : public RNNCellBase {

@@ -10,6 +10,9 @@
 
 namespace ag::kernels {
 
+/// True when a floating value truncates to a representable int64 (finite and within range).
+inline bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
+
 /// y[i] = f(x[i])
 template <class T, class U, class F>
 inline void map(const T* x, U* y, std::int64_t n, F f) {

@@ -3,6 +3,7 @@
 /// Reductions over one dim of a contiguous buffer viewed as [outer, n, inner].
 
 #include <cstdint>
+#include <vector>
 
 namespace ag::kernels {
 
@@ -34,6 +35,93 @@ inline T sum_all(const T* x, std::int64_t n) {
   }
   const std::int64_t h = n / 2;
   return sum_all(x, h) + sum_all(x + h, n - h);
+}
+
+}  // namespace ag::kernels
+
+namespace ag::kernels {
+
+/// True when `a` should replace the running extreme `b`: a > b for Max (a < b for min), and a
+/// NaN beats any number, so that NaN propagates as in libtorch.
+template <bool Max, class T>
+inline bool beats(T a, T b) {
+  if (a != a) return b == b;
+  return Max ? a > b : a < b;
+}
+
+/// y[o, i] = max_k x[o, k, i] (min unless Max) and idx[o, i] = the first such k (idx may be null). n >= 1.
+template <bool Max, class T>
+inline void extreme_dim(const T* x, T* y, std::int64_t* idx, std::int64_t outer, std::int64_t n, std::int64_t inner) {
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const T* px = x + o * n * inner;
+    T* py = y + o * inner;
+    std::int64_t* pi = idx ? idx + o * inner : nullptr;
+    if (inner == 1) {
+      T best = px[0];
+      std::int64_t at = 0;
+      for (std::int64_t k = 1; k < n; ++k)
+        if (beats<Max>(px[k], best)) {
+          best = px[k];
+          at = k;
+        }
+      py[0] = best;
+      if (pi) pi[0] = at;
+      continue;
+    }
+    for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i];
+    if (pi)
+      for (std::int64_t i = 0; i < inner; ++i) pi[i] = 0;
+    for (std::int64_t k = 1; k < n; ++k) {
+      const T* row = px + k * inner;
+      for (std::int64_t i = 0; i < inner; ++i)
+        if (beats<Max>(row[i], py[i])) {
+          py[i] = row[i];
+          if (pi) pi[i] = k;
+        }
+    }
+  }
+}
+
+/// The max (min unless Max) of all n >= 1 elements.
+template <bool Max, class T>
+inline T extreme_all(const T* x, std::int64_t n) {
+  T best = x[0];
+  for (std::int64_t k = 1; k < n; ++k)
+    if (beats<Max>(x[k], best)) best = x[k];
+  return best;
+}
+
+/// m[o, k, i] = 1 / c where x[o, k, i] equals the extreme y[o, i] (NaN matching NaN) and c counts
+/// those k, else 0: the even split of a gradient between ties.
+template <class T>
+inline void tie_mask(const T* x, const T* y, T* m, std::int64_t outer, std::int64_t n, std::int64_t inner) {
+  std::vector<std::int64_t> count(static_cast<std::size_t>(inner));
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const T* px = x + o * n * inner;
+    const T* py = y + o * inner;
+    T* pm = m + o * n * inner;
+    for (auto& c : count) c = 0;
+    for (std::int64_t k = 0; k < n; ++k)
+      for (std::int64_t i = 0; i < inner; ++i) {
+        const T v = px[k * inner + i], e = py[i];
+        const bool tie = v == e || (v != v && e != e);
+        pm[k * inner + i] = tie ? T(1) : T(0);
+        count[static_cast<std::size_t>(i)] += tie;
+      }
+    for (std::int64_t k = 0; k < n; ++k)
+      for (std::int64_t i = 0; i < inner; ++i) pm[k * inner + i] /= static_cast<T>(count[static_cast<std::size_t>(i)]);
+  }
+}
+
+/// m[o, k, i] = 1 if idx[o, i] == k else 0.
+template <class T>
+inline void one_hot_dim(const std::int64_t* idx, T* m, std::int64_t outer, std::int64_t n, std::int64_t inner) {
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const std::int64_t* pi = idx + o * inner;
+    T* pm = m + o * n * inner;
+    for (std::int64_t k = 0; k < n; ++k)
+      for (std::int64_t i = 0; i < inner; ++i) pm[k * inner + i] = pi[i] == k ? T(1) : T(0);
+  }
 }
 
 }  // namespace ag::kernels

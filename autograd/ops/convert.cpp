@@ -1,6 +1,9 @@
 #include "autograd/ops/convert.h"
 
 #include <cstring>
+#include <type_traits>
+
+#include "autograd/kernels/elementwise.h"
 
 #include "autograd/tape.h"
 
@@ -22,6 +25,11 @@ Tensor to(const Tensor& x, Dtype dtype) {
     dispatch_all(dtype, [&]<class D>() {
       const S* s = x.data<S>();
       D* d = y.data<D>();
+      if constexpr (std::is_same_v<D, std::int64_t> && !std::is_same_v<S, std::int64_t>) {
+        for (std::int64_t i = 0; i < im.numel; ++i)
+          if (!kernels::fits_int64(static_cast<double>(s[i])))
+            fail("to: {} holds {} at element {}, which cannot be represented as int64", describe(x), s[i], i);
+      }
       for (std::int64_t i = 0; i < im.numel; ++i) d[i] = static_cast<D>(s[i]);
     });
   });

@@ -11,6 +11,7 @@ namespace ag {
 namespace detail {
 
 Tensor put_rows(const Tensor& g, std::int64_t dim, const std::vector<std::int64_t>& idx, std::int64_t n);
+Tensor scatter_add(const Tensor& src, std::int64_t dim, const Tensor& index, const Shape& shape);
 
 /// Rows idx of `dim`;  grad = put_rows(g) (repeated rows add up).
 Tensor take_rows(const Tensor& x, std::int64_t dim, const std::vector<std::int64_t>& idx) {
@@ -134,6 +135,91 @@ Tensor stack(const std::vector<Tensor>& xs, std::int64_t dim) {
     parts.push_back(unsqueeze(xs[i], dim));
   }
   return cat(parts, dim < 0 ? dim + static_cast<std::int64_t>(r) + 1 : dim);
+}
+
+namespace {
+
+void check_int64_index(const Tensor& index, const char* op) {
+  index.checked(op);
+  if (index.dtype() != kInt64) fail("{}: index must be int64, got {}", op, describe(index));
+}
+
+// Throws unless `index` can gather from / scatter into a tensor of shape xs along dim d.
+void check_gather_index(const Shape& xs, std::int64_t d, const Tensor& index, const char* op) {
+  check_int64_index(index, op);
+  const Shape& is = index.shape();
+  if (is.size() != xs.size())
+    fail("{}: index {} must have the rank of the input {}", op, describe(index), shape_str(xs));
+  for (std::size_t k = 0; k < xs.size(); ++k)
+    if (static_cast<std::int64_t>(k) != d && is[k] > xs[k])
+      fail("{}: index {} is larger than the input {} in dim {} (only dim {} may differ freely)", op, describe(index),
+           shape_str(xs), k, d);
+  const auto n = xs[static_cast<std::size_t>(d)];
+  const std::int64_t* p = index.data<std::int64_t>();
+  for (std::int64_t k = 0; k < index.numel(); ++k)
+    if (p[k] < 0 || p[k] >= n)
+      fail("{}: index {} at flat position {} is out of range for dim {} of size {} in {}", op, p[k], k, d, n,
+           shape_str(xs));
+}
+
+}  // namespace
+
+namespace detail {
+
+/// Zeros of `shape` with src added at index along dim;  grad = gather(g, dim, index).
+Tensor scatter_add(const Tensor& src, std::int64_t dim, const Tensor& index, const Shape& shape) {
+  check_gather_index(shape, dim, index, "scatter_add");
+  if (src.checked("scatter_add").shape != index.shape())
+    fail("scatter_add: source {} must have the shape of the index {}", describe(src), describe(index));
+  Tensor y = zeros(shape, src.dtype());
+  dispatch_floating(src.dtype(), "scatter_add", [&]<class T>() {
+    kernels::scatter_add(src.data<T>(), index.data<std::int64_t>(), index.shape(), y.data<T>(), shape,
+                         static_cast<std::size_t>(dim));
+  });
+  if (any_requires_grad({&src}))
+    record("scatter_add", {&src}, {&y}, [dim, si = SavedTensor(index)](BackwardCtx& c) {
+      c.set(0, gather(c.grad(), dim, si.get("scatter_add")));
+    });
+  return y;
+}
+
+}  // namespace detail
+
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  x.checked("index_select");
+  check_int64_index(index, "index_select");
+  if (x.dim() == 0) fail("index_select: cannot index a 0-d tensor {}", describe(x));
+  if (index.dim() != 1) fail("index_select: index must be 1-D, got {}", describe(index));
+  const auto d = normalize_dim(dim, x.dim(), "index_select");
+  const auto n = x.shape()[static_cast<std::size_t>(d)];
+  const std::int64_t* p = index.data<std::int64_t>();
+  std::vector<std::int64_t> idx(p, p + index.numel());
+  for (std::size_t k = 0; k < idx.size(); ++k)
+    if (idx[k] < 0 || idx[k] >= n)
+      fail("index_select: index {} at position {} is out of range for dim {} of size {} in {}", idx[k], k, dim, n,
+           describe(x));
+  return detail::take_rows(x, d, idx);
+}
+
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  x.checked("gather");
+  check_int64_index(index, "gather");
+  const auto d = normalize_dim(dim, x.dim(), "gather");
+  if (x.dim() == 0) {
+    if (index.dim() != 0) fail("gather: index {} must have the rank of the input {}", describe(index), describe(x));
+    return reshape(gather(reshape(x, {1}), 0, reshape(index, {1})), {});
+  }
+  check_gather_index(x.shape(), d, index, "gather");
+  Tensor y = empty(index.shape(), x.dtype());
+  dispatch_all(x.dtype(), [&]<class T>() {
+    kernels::gather(x.data<T>(), x.shape(), index.data<std::int64_t>(), y.data<T>(), index.shape(),
+                    static_cast<std::size_t>(d));
+  });
+  if (any_requires_grad({&x}))
+    record("gather", {&x}, {&y}, [d, si = SavedTensor(index), xs = x.shape()](BackwardCtx& c) {
+      c.set(0, detail::scatter_add(c.grad(), d, si.get("gather"), xs));
+    });
+  return y;
 }
 
 }  // namespace ag

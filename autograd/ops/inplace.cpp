@@ -1,6 +1,10 @@
 // In-place ops. They bump the storage version (so backward detects a changed saved tensor) and are
 // refused while grad mode is on for tensors the tape tracks: a leaf that requires grad, a recorded
 // result, or a right-hand side that requires grad. Under NoGradGuard they are how optimizers update.
+// Tensor operands must be floating; int64 tensors take integral scalars (add_/sub_/mul_/fill_/zero_) and
+// never div_, and an int64 result that would overflow is an error.
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "autograd/ops/util.h"
@@ -51,13 +55,45 @@ Tensor& apply_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
   return self;
 }
 
-template <class F>
-Tensor& apply_scalar(Tensor& self, const char* op, F f) {
+enum class ScalarOp { Add, Mul, Div, Fill };
+
+// int64 tensors take integral values only (libtorch refuses a floating result in a Long tensor; fill_
+// truncates as libtorch does), refuse div_, and refuse results that overflow (checked before writing).
+void apply_scalar_int64(Tensor& self, const char* op, ScalarOp kind, double v) {
+  if (kind == ScalarOp::Div)
+    fail("{}: true division cannot be done in place on {} (the result would be floating)", op, describe(self));
+  if (!kernels::fits_int64(v) || (kind != ScalarOp::Fill && v != std::trunc(v)))
+    fail("{}: value {} cannot be applied in place to {}; it needs an integral value within int64 range", op, v,
+         describe(self));
+  const auto s = static_cast<std::int64_t>(v);
+  std::int64_t* d = self.data<std::int64_t>();
+  const std::int64_t n = self.numel();
+  std::int64_t r = 0;
+  if (kind == ScalarOp::Add || kind == ScalarOp::Mul)
+    for (std::int64_t i = 0; i < n; ++i)
+      if (kind == ScalarOp::Add ? __builtin_add_overflow(d[i], s, &r) : __builtin_mul_overflow(d[i], s, &r))
+        fail("{}: int64 overflow at element {} of {} ({} and {})", op, i, describe(self), d[i], s);
+  for (std::int64_t i = 0; i < n; ++i)
+    d[i] = kind == ScalarOp::Add ? d[i] + s : kind == ScalarOp::Mul ? d[i] * s : s;
+}
+
+Tensor& apply_scalar(Tensor& self, const char* op, ScalarOp kind, double v) {
   check_inplace(self, nullptr, op);
-  dispatch_all(self.dtype(), [&]<class T>() {
-    T* d = self.data<T>();
-    for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i]));
-  });
+  if (self.dtype() == kInt64) {
+    apply_scalar_int64(self, op, kind, v);
+  } else {
+    dispatch_floating(self.dtype(), op, [&]<class T>() {
+      T* d = self.data<T>();
+      const T s = static_cast<T>(v);
+      const std::int64_t n = self.numel();
+      switch (kind) {
+        case ScalarOp::Add: kernels::map(d, d, n, [s](T a) { return a + s; }); break;
+        case ScalarOp::Mul: kernels::map(d, d, n, [s](T a) { return a * s; }); break;
+        case ScalarOp::Div: kernels::map(d, d, n, [s](T a) { return a / s; }); break;
+        case ScalarOp::Fill: std::fill(d, d + n, s); break;
+      }
+    });
+  }
   ++self.impl()->storage->version;
   return self;
 }
@@ -72,11 +108,11 @@ Tensor& Tensor::sub_(const Tensor& o, double alpha) {
 }
 Tensor& Tensor::mul_(const Tensor& o) { return apply_inplace(*this, o, "mul_", [](auto a, auto b) { return a * b; }); }
 Tensor& Tensor::div_(const Tensor& o) { return apply_inplace(*this, o, "div_", [](auto a, auto b) { return a / b; }); }
-Tensor& Tensor::add_(double v) { return apply_scalar(*this, "add_", [v](auto a) { return a + static_cast<decltype(a)>(v); }); }
-Tensor& Tensor::sub_(double v) { return apply_scalar(*this, "sub_", [v](auto a) { return a - static_cast<decltype(a)>(v); }); }
-Tensor& Tensor::mul_(double v) { return apply_scalar(*this, "mul_", [v](auto a) { return a * static_cast<decltype(a)>(v); }); }
-Tensor& Tensor::div_(double v) { return apply_scalar(*this, "div_", [v](auto a) { return a / static_cast<decltype(a)>(v); }); }
-Tensor& Tensor::fill_(double v) { return apply_scalar(*this, "fill_", [v](auto a) { return static_cast<decltype(a)>(v); }); }
+Tensor& Tensor::add_(double v) { return apply_scalar(*this, "add_", ScalarOp::Add, v); }
+Tensor& Tensor::sub_(double v) { return apply_scalar(*this, "sub_", ScalarOp::Add, -v); }
+Tensor& Tensor::mul_(double v) { return apply_scalar(*this, "mul_", ScalarOp::Mul, v); }
+Tensor& Tensor::div_(double v) { return apply_scalar(*this, "div_", ScalarOp::Div, v); }
+Tensor& Tensor::fill_(double v) { return apply_scalar(*this, "fill_", ScalarOp::Fill, v); }
 Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::copy_(const Tensor& src) {

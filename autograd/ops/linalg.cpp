@@ -1,5 +1,7 @@
 #include "autograd/ops/linalg.h"
 
+#include <algorithm>
+
 #include "autograd/kernels/blas.h"
 #include "autograd/ops/shape_ops.h"
 #include "autograd/ops/util.h"
@@ -21,6 +23,14 @@ std::int64_t batch_offset(std::int64_t i, const Shape& out_batch, const Shape& s
   return off;
 }
 
+bool batches_broadcast(const Shape& a, const Shape& b) {
+  for (std::size_t i = 1; i <= std::min(a.size(), b.size()); ++i) {
+    const auto da = a[a.size() - i], db = b[b.size() - i];
+    if (da != db && da != 1 && db != 1) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
@@ -37,7 +47,10 @@ Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
     fail("matmul: inner dimensions do not match: {}{} @ {}{} ({} vs {})", describe(a), ta ? "^T" : "", describe(b),
          tb ? "^T" : "", ka, kb);
   const Shape ba = batch_of(as), bb = batch_of(bs);
-  const Shape batch = broadcast_shapes(ba, bb, "matmul (batch dims)");
+  if (!batches_broadcast(ba, bb))
+    fail("matmul: batch dimensions of {} and {} do not broadcast ({} vs {})", describe(a), describe(b), shape_str(ba),
+         shape_str(bb));
+  const Shape batch = broadcast_shapes(ba, bb, "matmul");
   Shape out = batch;
   out.push_back(m);
   out.push_back(n);
@@ -86,10 +99,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   detail::check_same_dtype(a, b, "matmul");
   if (a.dim() == 0 || b.dim() == 0)
     fail("matmul: both arguments need at least 1 dim, got {} and {}", describe(a), describe(b));
-  if (a.dim() == 1 && b.dim() == 1) {
-    if (a.numel() != b.numel()) fail("matmul: inner dimensions do not match: {} @ {}", describe(a), describe(b));
+  const auto ka = a.shape().back(), kb = b.dim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
+  if (ka != kb) fail("matmul: inner dimensions do not match: {} @ {} ({} vs {})", describe(a), describe(b), ka, kb);
+  if (a.dim() == 1 && b.dim() == 1)
     return reshape(matmul_ex(reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false), {});
-  }
   if (a.dim() == 1) return squeeze(matmul_ex(unsqueeze(a, 0), b, false, false), -2);
   if (b.dim() == 1) return squeeze(matmul_ex(a, unsqueeze(b, 1), false, false), -1);
   return matmul_ex(a, b, false, false);

@@ -8,8 +8,104 @@
 
 namespace ag {
 
+namespace {
+
+/// A validated reduction over one dim: the normalised dim, the [outer, n, inner] split, the
+/// result shape (0-d input: dim 0 or -1, result 0-d).
+struct DimReduce {
+  std::int64_t d = 0;
+  kernels::Split3 sp;
+  Shape out;
+};
+
+void check_floating(const Tensor& x, const char* op) {
+  if (!is_floating(x.checked(op).dtype))
+    fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(x));
+}
+
+DimReduce prepare(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  check_floating(x, op);
+  DimReduce r;
+  r.d = normalize_dim(dim, x.dim(), op);
+  r.sp = kernels::split_at(x.shape(), static_cast<std::size_t>(r.d));
+  if (r.sp.n == 0) fail("{}: cannot reduce over the empty dim {} of {}", op, dim, describe(x));
+  r.out = x.shape();
+  if (!r.out.empty()) {
+    if (keepdim) r.out[static_cast<std::size_t>(r.d)] = 1;
+    else r.out.erase(r.out.begin() + r.d);
+  }
+  return r;
+}
+
+/// g reshaped to broadcast against the input of a reduction over d.
+Tensor unreduce(const Tensor& g, std::int64_t d, bool keepdim, std::int64_t rank) {
+  return keepdim || rank == 0 ? g : unsqueeze(g, d);
+}
+
+/// The even split of a gradient between the elements of x equal to the extreme y (not recorded).
+Tensor tie_mask(const Tensor& x, const Tensor& y, const kernels::Split3& sp) {
+  Tensor m = empty(x.shape(), x.dtype());
+  dispatch_floating(x.dtype(), "tie_mask", [&]<class T>() {
+    kernels::tie_mask(x.data<T>(), y.data<T>(), m.data<T>(), sp.outer, sp.n, sp.inner);
+  });
+  return m;
+}
+
+template <bool Max>
+ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  const DimReduce r = prepare(x, dim, keepdim, op);
+  ValuesIndices out{empty(r.out, x.dtype()), empty(r.out, kInt64)};
+  dispatch_floating(x.dtype(), op, [&]<class T>() {
+    kernels::extreme_dim<Max>(x.data<T>(), out.values.data<T>(), out.indices.data<std::int64_t>(), r.sp.outer,
+                              r.sp.n, r.sp.inner);
+  });
+  if (any_requires_grad({&x}))
+    record(op, {&x}, {&out.values},
+           [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
+             const Tensor idx = si.get(op);
+             Tensor m = empty(in, c.grad().dtype());
+             dispatch_floating(m.dtype(), op, [&]<class T>() {
+               kernels::one_hot_dim(idx.data<std::int64_t>(), m.data<T>(), r.sp.outer, r.sp.n, r.sp.inner);
+             });
+             c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
+           });
+  return out;
+}
+
+template <bool Max>
+Tensor extreme_all(const Tensor& x, const char* op) {
+  check_floating(x, op);
+  if (x.numel() == 0) fail("{}: cannot reduce an empty tensor {} (it has no identity)", op, describe(x));
+  Tensor y = empty({}, x.dtype());
+  dispatch_floating(x.dtype(), op, [&]<class T>() { *y.data<T>() = kernels::extreme_all<Max>(x.data<T>(), x.numel()); });
+  if (any_requires_grad({&x}))
+    record(op, {&x}, {&y}, [sx = SavedTensor(x), op](BackwardCtx& c) {
+      const Tensor xv = sx.get(op);
+      c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1})));
+    }, Keep::Output);
+  return y;
+}
+
+template <bool Max>
+Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
+  const DimReduce r = prepare(x, dim, keepdim, op);
+  Tensor y = empty(r.out, x.dtype());
+  dispatch_floating(x.dtype(), op, [&]<class T>() {
+    kernels::extreme_dim<Max>(x.data<T>(), y.data<T>(), nullptr, r.sp.outer, r.sp.n, r.sp.inner);
+  });
+  if (any_requires_grad({&x}))
+    record(op, {&x}, {&y}, [r, keepdim, sx = SavedTensor(x), op](BackwardCtx& c) {
+      const Tensor xv = sx.get(op);
+      c.set(0, mul(unreduce(c.grad(), r.d, keepdim, xv.dim()), tie_mask(xv, c.output(), r.sp)));
+    }, Keep::Output);
+  return y;
+}
+
+}  // namespace
+
 Tensor sum(const Tensor& x) {
-  const auto& im = x.checked("sum");
+  check_floating(x, "sum");
+  const auto& im = *x.impl();
   Tensor y = empty({}, im.dtype);
   dispatch_floating(im.dtype, "sum", [&]<class T>() { *y.data<T>() = kernels::sum_all(x.data<T>(), im.numel); });
   if (any_requires_grad({&x}))
@@ -18,7 +114,8 @@ Tensor sum(const Tensor& x) {
 }
 
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
-  const auto& im = x.checked("sum");
+  check_floating(x, "sum");
+  const auto& im = *x.impl();
   const auto d = normalize_dim(dim, x.dim(), "sum");
   if (x.dim() == 0) return sum(x);
   const auto sp = kernels::split_at(im.shape, static_cast<std::size_t>(d));
@@ -47,6 +144,23 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
   const auto n = x.dim() == 0 ? 1 : x.shape()[static_cast<std::size_t>(d)];
   if (n == 0) fail("mean: cannot take the mean over an empty dim {} of {}", dim, describe(x));
   return div(sum(x, dim, keepdim), static_cast<double>(n));
+}
+
+ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }
+ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_dim<false>(x, dim, keepdim, "min"); }
+Tensor max(const Tensor& x) { return extreme_all<true>(x, "max"); }
+Tensor min(const Tensor& x) { return extreme_all<false>(x, "min"); }
+Tensor amax(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_values<true>(x, dim, keepdim, "amax"); }
+Tensor amin(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_values<false>(x, dim, keepdim, "amin"); }
+
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
+  const DimReduce r = prepare(x, dim, keepdim, "argmax");
+  Tensor idx = empty(r.out, kInt64);
+  dispatch_floating(x.dtype(), "argmax", [&]<class T>() {
+    std::vector<T> values(static_cast<std::size_t>(r.sp.outer * r.sp.inner));
+    kernels::extreme_dim<true>(x.data<T>(), values.data(), idx.data<std::int64_t>(), r.sp.outer, r.sp.n, r.sp.inner);
+  });
+  return idx;
 }
 
 }  // namespace ag

@@ -1,6 +1,7 @@
 #pragma once
 /// @file ops/reduce.h
-/// Reductions over all elements or over one dim (keepdim keeps it with size 1).
+/// Reductions over all elements or over one dim (keepdim keeps it with size 1). Floating inputs only;
+/// a 0-d input reduces over dim 0 or -1. max/min/amax/amin/argmax over an empty dim are errors.
 
 #include <cstdint>
 
@@ -27,19 +28,19 @@ struct ValuesIndices {
   Tensor indices;
 };
 
-/// max over `dim`: values (differentiable) and int64 indices;  grad flows to the first arg-max.
+/// max over `dim`: values and int64 indices of the first max (NaN wins);  grad = g at the index, 0 elsewhere
 ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// min over `dim`: values and int64 indices;  grad flows to the first arg-min.
+/// min over `dim`: values and int64 indices of the first min;  grad = g placed at the returned index.
 ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// max of all elements (0-d);  grad flows to the first arg-max.
+/// max of all elements (0-d);  grad = g split evenly between the elements equal to the max (as libtorch).
 Tensor max(const Tensor& x);
-/// min of all elements (0-d).
+/// min of all elements (0-d);  grad = g split evenly between the elements equal to the min.
 Tensor min(const Tensor& x);
-/// max over `dim`, values only;  grad split evenly between ties (as torch.amax).
+/// max over `dim`, values only;  grad = g split evenly between the ties of each max (as torch.amax).
 Tensor amax(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// min over `dim`, values only;  grad split evenly between ties.
+/// min over `dim`, values only;  grad = g split evenly between the ties of each min (as torch.amin).
 Tensor amin(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// int64 index of the max over `dim` (not differentiable).
+/// int64 index of the first max over `dim` (not differentiable).
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);
 
 }  // namespace ag

@@ -121,11 +121,12 @@ Tensor permute(const Tensor& x, const Shape& dims) {
 }
 
 Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
-  const auto r = x.dim();
+  const auto r = x.checked("transpose").shape.size();
+  const auto a = normalize_dim(d0, static_cast<std::int64_t>(r), "transpose");
+  const auto b = normalize_dim(d1, static_cast<std::int64_t>(r), "transpose");
   if (r == 0) return x;
-  const auto a = normalize_dim(d0, r, "transpose"), b = normalize_dim(d1, r, "transpose");
-  Shape perm(static_cast<std::size_t>(r));
-  for (std::int64_t i = 0; i < r; ++i) perm[static_cast<std::size_t>(i)] = i;
+  Shape perm(r);
+  for (std::size_t i = 0; i < r; ++i) perm[i] = static_cast<std::int64_t>(i);
   std::swap(perm[static_cast<std::size_t>(a)], perm[static_cast<std::size_t>(b)]);
   if (a == b) return x;
   Tensor y = copy_permuted(x, perm);
@@ -151,6 +152,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
       continue;
     }
     const auto d = xs[i - off];
+    if (shape[i] < -1) fail("expand: invalid size {} in {} for {}", shape[i], shape_str(shape), describe(x));
     if (shape[i] == -1) out[i] = d;
     else if (d != 1 && d != shape[i])
       fail("expand: {} cannot be expanded to {} (dim {}: {} vs {})", describe(x), shape_str(shape), i, d, shape[i]);
