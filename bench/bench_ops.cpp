@@ -13,7 +13,8 @@
 // What is timed:
 //  - <op>_fwd/n       y = op(inputs) under ag::NoGradGuard (nothing recorded), including the
 //                     allocation of y and its release at the end of the iteration.
-//  - <op>_fwd_bwd/n   inputs require grad; y = op(inputs) is recorded, then y.backward(ones) with a
+//  - <op>_fwd_bwd/n   (bwd_over_fwd: backward time / forward time, timed apart in the same loop)
+//                     inputs require grad; y = op(inputs) is recorded, then y.backward(ones) with a
 //                     ones gradient of y's shape allocated once outside the loop (sum: loss = sum(x),
 //                     backward() with the implicit 1). The leaves' .grad() are cleared at the end of
 //                     each iteration (set to undefined, as zero_grad(set_to_none)), inside the timing,
@@ -35,7 +36,7 @@
 //                     same way; ns_per_op = forward / N.
 //  - softmax_fwd/n, softmax_fwd_bwd/n over the last dim of x[n/k, k], k = min(n, 100), as the other
 //                     ops, except that backward gets a fixed random gradient (a ones gradient would make
-//                     the softmax VJP identically zero). Built only when autograd/ops/softmax.cpp exists.
+//                     the softmax VJP identically zero).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
@@ -67,6 +68,21 @@ std::int64_t cols(std::int64_t n) { return std::min<std::int64_t>(n, 100); }
 
 using UnaryFn = ag::Tensor (*)(const ag::Tensor&);
 
+// Forward and backward timed apart inside a fwd_bwd loop (two steady_clock reads per iteration,
+// ~20 ns each, included in the times): bwd_over_fwd = total backward / total forward.
+struct FwdBwdSplit {
+  double fwd = 0, bwd = 0;
+  Clock::time_point t0, t1;
+  void start() { t0 = Clock::now(); }
+  void forward_done() { t1 = Clock::now(); }
+  void backward_done() {
+    const auto t2 = Clock::now();
+    fwd += std::chrono::duration<double>(t1 - t0).count();
+    bwd += std::chrono::duration<double>(t2 - t1).count();
+  }
+  void report(benchmark::State& state) const { state.counters["bwd_over_fwd"] = fwd > 0 ? bwd / fwd : 0.0; }
+};
+
 void unary_fwd(benchmark::State& state, UnaryFn f) {
   const std::int64_t n = state.range(0);
   ag::manual_seed(kSeed);
@@ -85,12 +101,17 @@ void unary_fwd_bwd(benchmark::State& state, UnaryFn f) {
   ag::Tensor x = ag::randn({n});
   x.requires_grad_();
   const ag::Tensor g = ag::ones({n});
+  FwdBwdSplit split;
   for (auto _ : state) {
+    split.start();
     ag::Tensor y = f(x);
+    split.forward_done();
     y.backward(g);
+    split.backward_done();
     benchmark::DoNotOptimize(x.grad().raw_data());
     x.set_grad(ag::Tensor());
   }
+  split.report(state);
   set_items(state, n);
 }
 
@@ -131,14 +152,19 @@ void binary_fwd_bwd(benchmark::State& state, bool is_add) {
   op.a.requires_grad_();
   op.b.requires_grad_();
   const ag::Tensor g = ag::ones(op.a.shape());
+  FwdBwdSplit split;
   for (auto _ : state) {
+    split.start();
     ag::Tensor y = op.f(op.a, op.b);
+    split.forward_done();
     y.backward(g);
+    split.backward_done();
     benchmark::DoNotOptimize(op.a.grad().raw_data());
     benchmark::DoNotOptimize(op.b.grad().raw_data());
     op.a.set_grad(ag::Tensor());
     op.b.set_grad(ag::Tensor());
   }
+  split.report(state);
   set_items(state, n);
 }
 
@@ -172,12 +198,17 @@ void BM_sum_fwd_bwd(benchmark::State& state) {
   ag::manual_seed(kSeed);
   ag::Tensor x = ag::randn({n});
   x.requires_grad_();
+  FwdBwdSplit split;
   for (auto _ : state) {
+    split.start();
     ag::Tensor loss = ag::sum(x);
+    split.forward_done();
     loss.backward();
+    split.backward_done();
     benchmark::DoNotOptimize(x.grad().raw_data());
     x.set_grad(ag::Tensor());
   }
+  split.report(state);
   set_items(state, n);
 }
 
@@ -335,7 +366,6 @@ BENCHMARK(BM_chain_fwd_nograd)->UseManualTime()->Arg(10)->Arg(100)->Arg(1000)->A
 
 // ---------------------------------------------------------------- softmax over the last dim
 
-#ifdef AG_BENCH_HAVE_SOFTMAX
 ag::Tensor softmax_input(std::int64_t n) {
   ag::manual_seed(kSeed);
   const std::int64_t k = cols(n);
@@ -360,19 +390,22 @@ void BM_softmax_fwd_bwd(benchmark::State& state) {
   // A ones gradient would make the softmax VJP exactly zero; a fixed random one is representative.
   ag::manual_seed(kSeed + 1);
   const ag::Tensor g = ag::randn(x.shape());
+  FwdBwdSplit split;
   for (auto _ : state) {
+    split.start();
     ag::Tensor y = ag::softmax(x, -1);
+    split.forward_done();
     y.backward(g);
+    split.backward_done();
     benchmark::DoNotOptimize(x.grad().raw_data());
     x.set_grad(ag::Tensor());
   }
+  split.report(state);
   set_items(state, n);
 }
 
 AG_ELEMENTWISE(BM_softmax_fwd);
 AG_ELEMENTWISE(BM_softmax_fwd_bwd);
-#endif
 
 }  // namespace
 
-BENCHMARK_MAIN();
