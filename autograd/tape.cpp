@@ -36,7 +36,7 @@ SavedTensor::SavedTensor(const Tensor& t) {
     impl_ = t.impl_ptr();  // a leaf or constant: keep it (double backward reaches the leaf)
     return;
   }
-  auto im = std::make_shared<TensorImpl>();
+  auto im = new_impl();
   im->storage = src.storage;
   im->offset = src.offset;
   im->shape = src.shape;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "autograd/memory.h"
 #include "autograd/tape.h"
 
 namespace ag {
@@ -18,26 +19,25 @@ std::string_view dtype_name(Dtype d) {
   return "?";
 }
 
-Storage::Storage(std::size_t n) : nbytes(n) {
-  const std::size_t rounded = ((n + 63) / 64) * 64;
-  data = std::aligned_alloc(64, rounded ? rounded : 64);
-  if (!data) throw std::bad_alloc();
+Storage::Storage(std::size_t n) : data(pool_allocate(n)), nbytes(n) {}
+
+Storage::~Storage() { pool_free(data, nbytes); }
+
+std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>()); }
+
+void throw_undefined(const char* op) {
+  fail("{}: the tensor is undefined (default-constructed or an absent gradient)", op);
 }
 
-Storage::~Storage() { std::free(data); }
+void throw_dtype_mismatch(const TensorImpl& im, Dtype requested) {
+  fail("data<T>: requested {} but the tensor {} holds {}", dtype_name(requested), shape_str(im.shape),
+       dtype_name(im.dtype));
+}
 
 TensorImpl::~TensorImpl() {
   if (counted) Tape::release_impl(this);
 }
 
-const TensorImpl& Tensor::checked(const char* op) const {
-  if (!impl_) fail("{}: the tensor is undefined (default-constructed or an absent gradient)", op);
-  return *impl_;
-}
-
-const Shape& Tensor::shape() const { return checked("shape").shape; }
-std::int64_t Tensor::numel() const { return checked("numel").numel; }
-Dtype Tensor::dtype() const { return checked("dtype").dtype; }
 
 std::int64_t Tensor::size(std::int64_t d) const {
   const auto& s = shape();
@@ -45,19 +45,6 @@ std::int64_t Tensor::size(std::int64_t d) const {
   return s[static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(s.size()), "size"))];
 }
 
-void* Tensor::raw_data() const {
-  const auto& im = checked("data");
-  return static_cast<std::byte*>(im.storage->data) + im.offset * static_cast<std::int64_t>(itemsize(im.dtype));
-}
-
-template <class T>
-T* Tensor::data() const {
-  const auto& im = checked("data");
-  if (im.dtype != dtype_of<T>())
-    fail("data<T>: requested {} but the tensor {} holds {}", dtype_name(dtype_of<T>()), shape_str(im.shape),
-         dtype_name(im.dtype));
-  return static_cast<T*>(raw_data());
-}
 
 template <class T>
 T Tensor::item() const {
@@ -84,9 +71,6 @@ std::vector<T> Tensor::to_vector() const {
   return out;
 }
 
-template float* Tensor::data<float>() const;
-template double* Tensor::data<double>() const;
-template std::int64_t* Tensor::data<std::int64_t>() const;
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;
@@ -153,17 +137,17 @@ std::uint64_t Tensor::version() const { return checked("version").storage->versi
 Tensor empty(const Shape& shape, Dtype dtype) {
   for (auto d : shape)
     if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
-  auto im = std::make_shared<TensorImpl>();
+  auto im = new_impl();
   im->shape = shape;
   im->numel = shape_numel(shape);
   im->dtype = dtype;
-  im->storage = std::make_shared<Storage>(static_cast<std::size_t>(im->numel) * itemsize(dtype));
+  im->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), static_cast<std::size_t>(im->numel) * itemsize(dtype));
   return Tensor(std::move(im));
 }
 
 Tensor alias_with_shape(const Tensor& base, const Shape& shape) {
   const auto& b = base.checked("alias");
-  auto im = std::make_shared<TensorImpl>();
+  auto im = new_impl();
   im->storage = b.storage;
   im->offset = b.offset;
   im->shape = shape;

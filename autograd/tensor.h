@@ -2,6 +2,7 @@
 /// @file tensor.h
 /// ag::Tensor: a dense, contiguous, row-major tensor handle with shared storage.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <ostream>
@@ -13,6 +14,10 @@
 namespace ag {
 
 class Tape;
+struct TensorImpl;
+
+[[noreturn]] void throw_undefined(const char* op);
+[[noreturn]] void throw_dtype_mismatch(const TensorImpl& impl, Dtype requested);
 
 /// A reference-counted buffer. Its version counter is bumped by every in-place op so that
 /// backward can tell when a tensor it saved has been modified.
@@ -150,12 +155,31 @@ class Tensor {
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
   /// Throws ag::Error naming `op` when the tensor is undefined.
-  const TensorImpl& checked(const char* op) const;
+  const TensorImpl& checked(const char* op) const {
+    if (!impl_) [[unlikely]] throw_undefined(op);
+    return *impl_;
+  }
 
  private:
   std::shared_ptr<TensorImpl> impl_;
 };
 
+inline const Shape& Tensor::shape() const { return checked("shape").shape; }
+inline std::int64_t Tensor::numel() const { return checked("numel").numel; }
+inline Dtype Tensor::dtype() const { return checked("dtype").dtype; }
+inline void* Tensor::raw_data() const {
+  const auto& im = checked("data");
+  return static_cast<std::byte*>(im.storage->data) + im.offset * static_cast<std::int64_t>(itemsize(im.dtype));
+}
+template <class T>
+inline T* Tensor::data() const {
+  const auto& im = checked("data");
+  if (im.dtype != dtype_of<T>()) [[unlikely]] throw_dtype_mismatch(im, dtype_of<T>());
+  return reinterpret_cast<T*>(static_cast<std::byte*>(im.storage->data) + im.offset * static_cast<std::int64_t>(sizeof(T)));
+}
+
+/// A new, empty TensorImpl from the pooled allocator (for ops and the tape).
+std::shared_ptr<TensorImpl> new_impl();
 /// Allocates an uninitialised contiguous tensor (no gradient, not recorded).
 Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
 /// A tensor that shares `base`'s storage with a new shape of the same numel (not recorded).
