@@ -64,18 +64,18 @@ Tensor RNNBase::between_layers(const Tensor& x, std::size_t layer) const {
   return last ? x : dropout(x, options.dropout(), is_training());
 }
 
-std::tuple<Tensor, Tensor> RNNImpl::forward(const Tensor& input, const Tensor& h0) const {
+template <class Step>
+std::tuple<Tensor, Tensor> RNNBase::unroll(const Tensor& input, const Tensor& h0, Step step) const {
   start_forward();
   Tensor x = time_major(input);
   const auto T = x.size(0);
   const Tensor state = initial_state(h0, x.size(1), x.dtype());
   std::vector<Tensor> finals;
   for (std::size_t k = 0; k < layers.size(); ++k) {
-    const Layer& l = layers[k];
     Tensor h = select(state, 0, static_cast<std::int64_t>(k));
     std::vector<Tensor> outs;
     for (std::int64_t t = 0; t < T; ++t) {
-      h = functional::rnn_cell(select(x, 0, t), h, l.w_ih, l.w_hh, l.b_ih, l.b_hh, options.nonlinearity());
+      h = step(select(x, 0, t), h, layers[k]);
       watch(h, k);
       outs.push_back(h);
     }
@@ -83,6 +83,12 @@ std::tuple<Tensor, Tensor> RNNImpl::forward(const Tensor& input, const Tensor& h
     x = between_layers(stack(outs, 0), k);
   }
   return {output_layout(x), stack(finals, 0)};
+}
+
+std::tuple<Tensor, Tensor> RNNImpl::forward(const Tensor& input, const Tensor& h0) const {
+  return unroll(input, h0, [this](const Tensor& x, const Tensor& h, const Layer& l) {
+    return functional::rnn_cell(x, h, l.w_ih, l.w_hh, l.b_ih, l.b_hh, options.nonlinearity());
+  });
 }
 
 std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(const Tensor& input,
@@ -111,24 +117,9 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(const Tensor& i
 }
 
 std::tuple<Tensor, Tensor> GRUImpl::forward(const Tensor& input, const Tensor& h0) const {
-  start_forward();
-  Tensor x = time_major(input);
-  const auto T = x.size(0);
-  const Tensor state = initial_state(h0, x.size(1), x.dtype());
-  std::vector<Tensor> finals;
-  for (std::size_t k = 0; k < layers.size(); ++k) {
-    const Layer& l = layers[k];
-    Tensor h = select(state, 0, static_cast<std::int64_t>(k));
-    std::vector<Tensor> outs;
-    for (std::int64_t t = 0; t < T; ++t) {
-      h = functional::gru_cell(select(x, 0, t), h, l.w_ih, l.w_hh, l.b_ih, l.b_hh);
-      watch(h, k);
-      outs.push_back(h);
-    }
-    finals.push_back(h);
-    x = between_layers(stack(outs, 0), k);
-  }
-  return {output_layout(x), stack(finals, 0)};
+  return unroll(input, h0, [](const Tensor& x, const Tensor& h, const Layer& l) {
+    return functional::gru_cell(x, h, l.w_ih, l.w_hh, l.b_ih, l.b_hh);
+  });
 }
 
 }  // namespace ag::nn

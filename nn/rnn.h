@@ -63,6 +63,9 @@ class RNNBase : public Module {
   /// Outputs [T, B, H] back to the caller's layout.
   Tensor output_layout(const Tensor& out) const;
   void watch(const Tensor& h, std::size_t layer) const;
+  /// Every layer's cell over time for a single-state cell: step(x_t, h, layer) -> h'.
+  template <class Step>
+  std::tuple<Tensor, Tensor> unroll(const Tensor& input, const Tensor& h0, Step step) const;
   void start_forward() const;
   /// Between layers: dropout when training.
   Tensor between_layers(const Tensor& x, std::size_t layer) const;
