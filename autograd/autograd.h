@@ -9,6 +9,7 @@
 #include "autograd/format.h"       // IWYU pragma: export
 #include "autograd/function.h"     // IWYU pragma: export
 #include "autograd/grad_mode.h"    // IWYU pragma: export
+#include "autograd/memory.h"       // IWYU pragma: export
 #include "autograd/gradcheck.h"    // IWYU pragma: export
 #include "autograd/ops/arith.h"    // IWYU pragma: export
 #include "autograd/ops/compare.h"  // IWYU pragma: export
