@@ -20,14 +20,6 @@ void check_binary(BinOp op, const Shape& sa, const Shape& sb, double shift_b = 0
   agt::check_second_gradients(fn, {a, b});
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 Tensor add_op(const Tensor& a, const Tensor& b) { return a + b; }
 Tensor sub_op(const Tensor& a, const Tensor& b) { return a - b; }
@@ -214,7 +206,7 @@ TEST_CASE("a dtype mix is an error naming the op, both dtypes and both shapes") 
            {"add", add_op}, {"sub", sub_op}, {"mul", mul_op}, {"div", div_op}}) {
     INFO(name);
     CHECK_THROWS_AS(op(f, d), Error);
-    const std::string m = message_of([&] { op(f, d); });
+    const std::string m = agt::error_message([&] { op(f, d); });
     CHECK(m.find(name) != std::string::npos);
     CHECK(m.find("float32") != std::string::npos);
     CHECK(m.find("float64") != std::string::npos);
@@ -231,7 +223,7 @@ TEST_CASE("non-broadcastable shapes are an error naming both shapes") {
            {"add", add_op}, {"sub", sub_op}, {"mul", mul_op}, {"div", div_op}}) {
     INFO(name);
     CHECK_THROWS_AS(op(a, b), Error);
-    const std::string m = message_of([&] { op(a, b); });
+    const std::string m = agt::error_message([&] { op(a, b); });
     CHECK(m.find(name) != std::string::npos);
     CHECK(m.find("[2, 3]") != std::string::npos);
     CHECK(m.find("[4]") != std::string::npos);

@@ -8,16 +8,6 @@
 
 using namespace ag;
 
-namespace {
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
 
 TEST_CASE("add_/sub_/mul_/div_ with tensors: values, broadcasting other into self, alpha") {
   Tensor x = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
@@ -54,7 +44,7 @@ TEST_CASE("add_/sub_/mul_/div_ with tensors: values, broadcasting other into sel
   CHECK_THROWS_AS(ones({2, 3}, kFloat64).mul_(ones({2}, kFloat64)), Error);
   CHECK_THROWS_AS(ones({3}, kFloat64).add_(ones({3}, kFloat32)), Error);
   CHECK_THROWS_AS(ones({3}, kInt64).add_(ones({3}, kInt64)), Error);
-  const std::string m = message_of([] { tensor({1, 2, 3}, {3}, kFloat64).add_(ones({2, 3}, kFloat64)); });
+  const std::string m = agt::error_message([] { tensor({1, 2, 3}, {3}, kFloat64).add_(ones({2, 3}, kFloat64)); });
   CHECK(m.find("add_") != std::string::npos);
   CHECK(m.find("[2, 3]") != std::string::npos);
   CHECK(m.find("[3]") != std::string::npos);
@@ -141,7 +131,7 @@ TEST_CASE("in-place on a leaf that requires grad: refused in grad mode, allowed 
   CHECK_THROWS_AS(w.mul_(ones({2}, kFloat64)), Error);
   CHECK_THROWS_AS(w.zero_(), Error);
   CHECK_THROWS_AS(w.copy_(ones({2}, kFloat64)), Error);
-  const std::string m = message_of([&] { w.sub_(0.1); });
+  const std::string m = agt::error_message([&] { w.sub_(0.1); });
   CHECK(m.find("sub_") != std::string::npos);
   CHECK(m.find("requires grad") != std::string::npos);
   agt::check_values(w, {1.0, 2.0});
@@ -198,7 +188,7 @@ TEST_CASE("in-place on a recorded result is refused") {
   CHECK_THROWS_AS(y.add_(1.0), Error);
   CHECK_THROWS_AS(y.mul_(ones({2}, kFloat64)), Error);
   CHECK_THROWS_AS(y.fill_(0.0), Error);
-  const std::string m = message_of([&] { y.div_(2.0); });
+  const std::string m = agt::error_message([&] { y.div_(2.0); });
   CHECK(m.find("div_") != std::string::npos);
   CHECK(m.find("recorded") != std::string::npos);
   Tensor v = y.reshape({2, 1});  // a recorded view
@@ -216,7 +206,7 @@ TEST_CASE("in-place into data a graph saved makes backward throw, naming in-plac
   CHECK_THROWS_AS(y.backward(), Error);
   Tensor y2 = sum(w * x);
   x.reshape({2, 1}).mul_(2.0);  // through a view of the same storage
-  const std::string m = message_of([&] { y2.backward(); });
+  const std::string m = agt::error_message([&] { y2.backward(); });
   CHECK(m.find("in-place") != std::string::npos);
 
   // the leaf itself, modified under NoGradGuard after the graph saved it
@@ -233,7 +223,7 @@ TEST_CASE("in-place into data a graph saved makes backward throw, naming in-plac
   Tensor e = exp(b);
   Tensor loss = sum(e);
   e.detach().zero_();
-  const std::string m2 = message_of([&] { loss.backward(); });
+  const std::string m2 = agt::error_message([&] { loss.backward(); });
   CHECK(m2.find("in-place") != std::string::npos);
 
   // ops that save nothing are not affected

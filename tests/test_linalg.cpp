@@ -61,14 +61,6 @@ void check_matmul(const Shape& sa, const Shape& sb, const Shape& expected_shape)
   agt::check_values(yf, naive(a2.detach(), b2.detach()), 1e-5);
 }
 
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -151,14 +143,14 @@ TEST_CASE("matmul_ex with every combination of transpose flags") {
 TEST_CASE("matmul errors: inner dims, 0-d, dtype mix, batch dims, int64") {
   const Tensor a = ones({2, 3}, kFloat64), b = ones({4, 5}, kFloat64);
   CHECK_THROWS_AS(matmul(a, b), Error);
-  std::string m = message_of([&] { matmul(a, b); });
+  std::string m = agt::error_message([&] { matmul(a, b); });
   CHECK(m.find("matmul") != std::string::npos);
   CHECK(m.find("[2, 3]") != std::string::npos);
   CHECK(m.find("[4, 5]") != std::string::npos);
-  m = message_of([&] { matmul(a, ones({4}, kFloat64)); });
+  m = agt::error_message([&] { matmul(a, ones({4}, kFloat64)); });
   CHECK(m.find("[2, 3]") != std::string::npos);
   CHECK(m.find("[4]") != std::string::npos);
-  m = message_of([&] { matmul(ones({4}, kFloat64), a); });
+  m = agt::error_message([&] { matmul(ones({4}, kFloat64), a); });
   CHECK(m.find("[4]") != std::string::npos);
   CHECK(m.find("[2, 3]") != std::string::npos);
   CHECK_THROWS_AS(matmul(ones({3}, kFloat64), ones({4}, kFloat64)), Error);
@@ -169,11 +161,11 @@ TEST_CASE("matmul errors: inner dims, 0-d, dtype mix, batch dims, int64") {
   CHECK_THROWS_AS(matmul(a, scalar_tensor(2.0, kFloat64)), Error);
 
   CHECK_THROWS_AS(matmul(ones({2, 3}, kFloat32), ones({3, 2}, kFloat64)), Error);
-  m = message_of([&] { matmul(ones({2, 3}, kFloat32), ones({3, 2}, kFloat64)); });
+  m = agt::error_message([&] { matmul(ones({2, 3}, kFloat32), ones({3, 2}, kFloat64)); });
   CHECK(m.find("float32") != std::string::npos);
   CHECK(m.find("float64") != std::string::npos);
 
-  m = message_of([&] { matmul(ones({2, 3, 4}, kFloat64), ones({3, 4, 5}, kFloat64)); });
+  m = agt::error_message([&] { matmul(ones({2, 3, 4}, kFloat64), ones({3, 4, 5}, kFloat64)); });
   CHECK(m.find("[2, 3, 4]") != std::string::npos);
   CHECK(m.find("[3, 4, 5]") != std::string::npos);
   CHECK_THROWS_AS(matmul(ones({2, 3}, kInt64), ones({3, 2}, kInt64)), Error);

@@ -2,6 +2,8 @@
 // Shared helpers for the test suite.
 
 #include <cmath>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -37,6 +39,16 @@ inline void check_second_gradients(const ag::GradcheckFn& fn, const std::vector<
   INFO(r.str());
   CHECK(r.ok);
   CHECK(r.entries > 0);
+}
+
+/// The message of the ag::Error that f throws, or "" when it throws none.
+inline std::string error_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const ag::Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 /// Element-wise closeness of a tensor to expected values.
