@@ -95,6 +95,7 @@ class Engine {
     }
     if (capture_) mark_needed(top);
     for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)), i);
+    commit_leaves();
     if (!retain_) tape_.reset_if_consumed();
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
@@ -180,14 +181,27 @@ class Engine {
       if (it != leaf_inputs_.end()) accumulate(results_[it->second], g, create_);
       return;
     }
-    Tensor cur(leaf->grad);
-    if (!cur.defined() && !create_ && !uniquely_owned(g)) {
-      leaf->grad = g.clone().detach().impl_ptr();
-      return;
+    // Held back until the whole pass has succeeded: a backward that throws midway (a modified
+    // saved tensor, a freed node, a bad custom VJP) leaves every .grad() as it was.
+    auto [it, fresh] = pending_index_.emplace(leaf.get(), pending_.size());
+    if (fresh) pending_.emplace_back(leaf, g);
+    else accumulate(pending_[it->second].second, g, create_);
+  }
+
+  void commit_leaves() {
+    AutoGradMode mode(create_);
+    for (auto& [leaf, g] : pending_) {
+      Tensor cur(leaf->grad);
+      if (!cur.defined() && !uniquely_owned(g)) {
+        // a copy, never an alias: backward(x) on a leaf x must not make x.grad() x itself (a cycle)
+        leaf->grad = (create_ ? g.clone() : g.clone().detach()).impl_ptr();
+        continue;
+      }
+      leaf->grad.reset();
+      accumulate(cur, g, create_);
+      leaf->grad = cur.impl_ptr();
     }
-    leaf->grad.reset();
-    accumulate(cur, g, create_);
-    leaf->grad = cur.impl_ptr();
+    pending_.clear();
   }
 
   static std::size_t slot(const Node* n, std::uint32_t k) { return static_cast<std::size_t>(n->first_slot + k); }
@@ -198,6 +212,8 @@ class Engine {
   std::vector<Tensor> results_;
   std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
+  std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> pending_;  ///< leaf gradients of this pass
+  std::unordered_map<const TensorImpl*, std::size_t> pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
   BackwardCtx ctx_;
 };

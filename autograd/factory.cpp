@@ -70,6 +70,8 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
   if (step == 0 || !std::isfinite(start) || !std::isfinite(end) || !std::isfinite(step))
     fail("arange: invalid range start={} end={} step={} ({})", start, end, step, dtype_name(dtype));
   const double count = std::ceil((end - start) / step);
+  if (!(count < 9007199254740992.0))  // 2^53: beyond it the values repeat (and int64 may not hold the count)
+    fail("arange: start={} end={} step={} gives {} elements, too many ({})", start, end, step, count, dtype_name(dtype));
   const auto n = static_cast<std::int64_t>(count > 0 ? count : 0);
   Tensor t = empty({n}, dtype);
   dispatch_all(dtype, [&]<class T>() {

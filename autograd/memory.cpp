@@ -76,7 +76,8 @@ void* pool_allocate(std::size_t bytes) {
     }
     ++p.stats.misses;
   }
-  void* mem = std::aligned_alloc(64, c.size);
+  // aligned_alloc wants a size that is a multiple of the alignment (ASan enforces it)
+  void* mem = std::aligned_alloc(64, (c.size + 63) & ~std::size_t(63));
   if (!mem) throw std::bad_alloc();
   return mem;
 }

@@ -8,9 +8,15 @@
 namespace ag {
 
 std::int64_t shape_numel(const Shape& s) {
+  // The product of the non-zero sizes must fit too: kernels multiply subsets of the sizes (outer,
+  // inner, strides), so [0, 2^62, 2^62] is refused like [2^62, 2^62].
   std::int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
+  bool zero = false;
+  for (auto d : s) {
+    if (d == 0) zero = true;
+    else if (__builtin_mul_overflow(n, d, &n)) fail("shape {} has more elements than int64 can count", shape_str(s));
+  }
+  return zero ? 0 : n;
 }
 
 Shape contiguous_strides(const Shape& s) {

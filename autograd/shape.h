@@ -12,7 +12,7 @@ namespace ag {
 using Shape = std::vector<std::int64_t>;
 
 /// Product of the sizes (1 for a 0-d shape).
-std::int64_t shape_numel(const Shape& s);
+std::int64_t shape_numel(const Shape& s);  // ag::Error when the product of the non-zero sizes overflows int64
 /// Row-major (contiguous) strides, in elements.
 Shape contiguous_strides(const Shape& s);
 /// "[2, 3]" for messages.

@@ -140,6 +140,8 @@ Tensor empty(const Shape& shape, Dtype dtype) {
   auto im = new_impl();
   im->shape = shape;
   im->numel = shape_numel(shape);
+  if (static_cast<std::uint64_t>(im->numel) > (std::uint64_t(1) << 62) / itemsize(dtype))
+    fail("empty: shape {} of {} needs more bytes than can be addressed", shape_str(shape), dtype_name(dtype));
   im->dtype = dtype;
   im->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), static_cast<std::size_t>(im->numel) * itemsize(dtype));
   return Tensor(std::move(im));

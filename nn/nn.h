@@ -9,6 +9,7 @@
 #include "nn/adam.h"        // IWYU pragma: export
 #include "nn/bptt.h"        // IWYU pragma: export
 #include "nn/clip_grad.h"   // IWYU pragma: export
+#include "nn/csv.h"         // IWYU pragma: export
 #include "nn/dropout.h"     // IWYU pragma: export
 #include "nn/init.h"        // IWYU pragma: export
 #include "nn/linear.h"      // IWYU pragma: export

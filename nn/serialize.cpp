@@ -70,6 +70,10 @@ OrderedDict<Tensor> load_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("load_safetensors: cannot open {}", path);
   const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return load_safetensors_from_bytes(file, path);
+}
+
+OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std::string& path) {
   if (file.size() < 8) fail("load_safetensors: {} is truncated ({} bytes, no header length)", path, file.size());
   std::uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nn/module.h"
@@ -18,6 +19,8 @@ void save_safetensors(const OrderedDict<Tensor>& tensors, const std::string& pat
 /// Reads every tensor of a safetensors file. A truncated or corrupt file, an unsupported dtype or
 /// inconsistent offsets throw ag::Error; nothing is returned half-read.
 OrderedDict<Tensor> load_safetensors(const std::string& path);
+/// The same on the bytes of a safetensors file held in memory; `name` stands for the file in errors.
+OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view bytes, const std::string& name = "<memory>");
 
 /// Saves a module's named parameters and buffers (dotted names, as PyTorch's state_dict).
 void save(const Module& module, const std::string& path);

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-./build/release/examples/xor_raw_ops "$@"
+./build/release/examples/ag_demo "$@"

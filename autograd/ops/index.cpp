@@ -63,7 +63,10 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   auto clampi = [n](std::int64_t v) { return v < 0 ? std::max<std::int64_t>(v + n, 0) : std::min(v, n); };
   const auto s = clampi(start), e = clampi(end);
   std::vector<std::int64_t> idx;
-  for (auto i = s; i < e; i += step) idx.push_back(i);
+  for (auto i = s; i < e; i += step) {
+    idx.push_back(i);
+    if (step >= e - i) break;  // i + step would pass the end (or overflow)
+  }
   return detail::take_rows(x, d, idx);
 }
 
@@ -73,7 +76,7 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   const auto d = normalize_dim(dim, x.dim(), "narrow");
   const auto n = x.shape()[static_cast<std::size_t>(d)];
   const auto s = start < 0 ? start + n : start;
-  if (s < 0 || length < 0 || s + length > n)
+  if (s < 0 || length < 0 || s > n || length > n - s)
     fail("narrow: start {} with length {} is out of range for dim {} of size {} in {}", start, length, dim, n, describe(x));
   return slice(x, d, s, s + length, 1);
 }

@@ -56,7 +56,7 @@ Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   out.push_back(n);
   Tensor y = empty(out, a.dtype());
   const std::int64_t nbatch = shape_numel(batch);
-  dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
+  if (y.numel() > 0) dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
     const T* pa = a.data<T>();
     const T* pb = b.data<T>();
     T* py = y.data<T>();

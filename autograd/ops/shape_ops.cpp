@@ -18,8 +18,8 @@ Shape infer_shape(const Tensor& x, const Shape& shape, const char* op) {
       infer = static_cast<std::int64_t>(i);
     } else if (out[i] < 0) {
       fail("{}: invalid size {} in shape {} for {}", op, out[i], shape_str(shape), describe(x));
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      fail("{}: shape {} has more elements than int64 can count (input {})", op, shape_str(shape), describe(x));
     }
   }
   if (infer >= 0) {

@@ -1,0 +1,73 @@
+// Regression tests for what the libFuzzer targets in fuzz/ found (each was a crash, a sanitizer
+// report, a hang or a leak; each is now a result or an ag::Error).
+#include <limits>
+
+#include "test_util.h"
+
+using namespace ag;
+
+TEST_CASE("fuzz: arange with more elements than can be counted is an ag::Error (was UB: double -> int64 overflow)") {
+  CHECK_THROWS_AS(arange(-4.0, 1e300, 1.5), Error);
+  CHECK_THROWS_AS(arange(0.0, 1e300, 0.5, kInt64), Error);
+  CHECK_THROWS_AS(arange(1e300, -1e300, -1.0), Error);
+  CHECK(arange(0.0, 3.0, 1.0).numel() == 3);
+  CHECK(arange(3.0, 0.0, 1.0).numel() == 0);
+}
+
+TEST_CASE("fuzz: shapes whose element count overflows int64 are ag::Errors (was UB: signed overflow)") {
+  const std::int64_t big = std::int64_t(1) << 32, huge = std::int64_t(1) << 62;
+  CHECK_THROWS_AS(zeros({big, big}), Error);
+  CHECK_THROWS_AS(full({huge, 4}, 1.0, kFloat64), Error);
+  CHECK_THROWS_AS(shape_numel({std::numeric_limits<std::int64_t>::max(), 2}), Error);
+  CHECK_THROWS_AS(empty({huge}, kFloat64), Error);  // 2^65 bytes
+  Tensor x = ones({2, 3});
+  CHECK_THROWS_AS(reshape(x, {big, big, -1}), Error);
+  CHECK_THROWS_AS(reshape(x, {huge, 4}), Error);
+  // with a zero size too: kernels multiply the other sizes (was UB in split_at: signed overflow)
+  CHECK_THROWS_AS(shape_numel({0, huge, huge}), Error);
+  CHECK_THROWS_AS(zeros({0, huge, huge}), Error);
+  CHECK(shape_numel({0, huge, 1}) == 0);
+  Tensor e = zeros({0, huge, 1}, kFloat32);
+  CHECK(sum(e, 1).shape() == Shape{0, 1});
+}
+
+TEST_CASE("fuzz: matmul with an empty result and a huge batch returns at once (was a hang)") {
+  const std::int64_t big = std::int64_t(1) << 32;
+  Tensor a = zeros({big, 0, 2}, kFloat64);
+  Tensor b = ones({2, 3}, kFloat64);
+  Tensor y = matmul(a, b);
+  CHECK(y.shape() == Shape{big, 0, 3});
+  CHECK(y.numel() == 0);
+  // an empty inner dim still gives zeros
+  agt::check_values(matmul(zeros({2, 0}, kFloat64), zeros({0, 2}, kFloat64)), {0.0, 0.0, 0.0, 0.0});
+}
+
+TEST_CASE("fuzz: backward(create_graph) with a leaf's own tensor as gradient does not alias it (was a leak)") {
+  std::weak_ptr<TensorImpl> watch;
+  {
+    Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+    watch = x.impl_ptr();
+    x.backward(x, false, true);  // the gradient of x w.r.t. itself is the given gradient: x
+    REQUIRE(x.grad().defined());
+    CHECK(x.grad().impl() != x.impl());  // a copy, not x itself (x.grad() = x was a reference cycle)
+    agt::check_values(x.grad(), {1.0, 2.0});
+    Tensor y = tensor({3.0}, {1}, kFloat64).requires_grad_();
+    y.backward(y);
+    CHECK(y.grad().impl() != y.impl());
+  }
+  Tape::current().reset();
+  CHECK(watch.expired());
+}
+
+TEST_CASE("fuzz: narrow and slice with huge starts, lengths and steps (was UB: signed overflow)") {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  Tensor x = tensor({1.0, 2.0, 3.0}, {3}, kFloat64);
+  CHECK_THROWS_AS(narrow(x, 0, 1, max), Error);
+  CHECK_THROWS_AS(narrow(x, 0, max, max), Error);
+  CHECK_THROWS_AS(narrow(x, 0, std::numeric_limits<std::int64_t>::min(), 1), Error);
+  agt::check_values(narrow(x, 0, -2, 2), {2.0, 3.0});
+  agt::check_values(slice(x, 0, 0, max, max), {1.0});
+  agt::check_values(slice(x, 0, 1, max, 2), {2.0});
+  agt::check_values(slice(x, 0, std::numeric_limits<std::int64_t>::min(), max, 1), {1.0, 2.0, 3.0});
+  CHECK(slice(x, 0, max, max, 1).numel() == 0);
+}
