@@ -10,17 +10,8 @@ SECONDS_PER_TARGET="${1:-60}"
 TARGETS=("${@:2}")
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ops safetensors)
 
-missing=()
-for p in clang libclang-rt-14-dev python3; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "Installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/ensure_packages.sh
+ensure_packages clang libclang-rt-14-dev python3
 
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc)"
