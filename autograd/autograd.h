@@ -2,6 +2,7 @@
 /// @file autograd.h
 /// Umbrella header: everything a user of the tape-based autodiff engine needs.
 
+#include "autograd/checkpoint.h"   // IWYU pragma: export
 #include "autograd/dtype.h"        // IWYU pragma: export
 #include "autograd/engine.h"       // IWYU pragma: export
 #include "autograd/error.h"        // IWYU pragma: export
@@ -14,12 +15,15 @@
 #include "autograd/ops/arith.h"    // IWYU pragma: export
 #include "autograd/ops/compare.h"  // IWYU pragma: export
 #include "autograd/ops/convert.h"  // IWYU pragma: export
+#include "autograd/ops/fused.h"    // IWYU pragma: export
 #include "autograd/ops/index.h"    // IWYU pragma: export
 #include "autograd/ops/linalg.h"   // IWYU pragma: export
 #include "autograd/ops/reduce.h"   // IWYU pragma: export
 #include "autograd/ops/shape_ops.h"  // IWYU pragma: export
 #include "autograd/ops/softmax.h"  // IWYU pragma: export
 #include "autograd/ops/unary.h"    // IWYU pragma: export
+#include "autograd/profiler.h"      // IWYU pragma: export
+#include "autograd/parallel.h"     // IWYU pragma: export
 #include "autograd/shape.h"        // IWYU pragma: export
 #include "autograd/tape.h"         // IWYU pragma: export
 #include "autograd/tensor.h"       // IWYU pragma: export

@@ -15,9 +15,9 @@ namespace {
 bool uniquely_owned(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1; }
 
 // dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
-void accumulate(Tensor& dst, const Tensor& g, bool create_graph) {
+void accumulate(Tensor& dst, Tensor g, bool create_graph) {
   if (!dst.defined()) {
-    dst = g;
+    dst = std::move(g);
     return;
   }
   if (!create_graph && uniquely_owned(dst) && dst.impl()->slot < 0 && dst.shape() == g.shape()) {
@@ -31,6 +31,45 @@ void accumulate(Tensor& dst, const Tensor& g, bool create_graph) {
   dst = add(dst, g);
 }
 
+// Leaf -> index in the pass's pending list: open addressing on the pointer, no allocation per
+// lookup (a backward pass looks a leaf up once per use of it).
+class LeafIndex {
+ public:
+  /// The index stored for `leaf`; when absent, stores `next` and returns {next, true}.
+  std::pair<std::size_t, bool> find_or_insert(const TensorImpl* leaf, std::size_t next) {
+    if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash(leaf) & mask;; i = (i + 1) & mask) {
+      Slot& s = slots_[i];
+      if (s.key == leaf) return {s.index, false};
+      if (!s.key) {
+        s = {leaf, next};
+        ++size_;
+        return {next, true};
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    const TensorImpl* key = nullptr;
+    std::size_t index = 0;
+  };
+  static std::size_t hash(const TensorImpl* p) {
+    const auto h = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)) * 0x9E3779B97F4A7C15ull;
+    return static_cast<std::size_t>(h >> 32);
+  }
+  void rehash(std::size_t n) {
+    std::vector<Slot> old(n);
+    old.swap(slots_);
+    size_ = 0;
+    for (const Slot& s : old)
+      if (s.key) find_or_insert(s.key, s.index);
+  }
+  std::vector<Slot> slots_;
+  std::size_t size_ = 0;
+};
+
 [[noreturn]] void freed_error(const char* op) {
   fail("backward: trying to backward through the graph a second time (op '{}' was freed by an earlier backward, "
        "or the tape was rewound). Pass retain_graph=true to the first backward() if you need to go through "
@@ -38,6 +77,11 @@ void accumulate(Tensor& dst, const Tensor& g, bool create_graph) {
        op);
 }
 
+}  // namespace
+
+class Engine;
+namespace {
+thread_local Engine* t_running = nullptr;  // the innermost backward pass running on this thread
 }  // namespace
 
 class Engine {
@@ -90,19 +134,63 @@ class Engine {
       }
       if (im.tape != &tape_) fail("{}: output {} was recorded on another thread's tape", api, i);
       if (im.generation != tape_.generation()) freed_error("output");
-      accumulate(grads_[static_cast<std::size_t>(im.slot)], g, create_);
+      accumulate(grads_[static_cast<std::size_t>(im.slot)], std::move(g), create_);
       top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
     if (capture_) mark_needed(top);
+    Running running(this);
     for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)), i);
     commit_leaves();
     if (!retain_) tape_.reset_if_consumed();
+    if (detail::t_profiling) [[unlikely]] detail::profile_backward_end();  // profiler hook
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
         if (!results_[j].defined())
           fail("{}: input {} ({}) was not used to compute the outputs (pass allow_unused=true to get an undefined "
                "tensor for it)",
                api, j, describe((*inputs)[j]));
+    return std::move(results_);
+  }
+
+  /// From a VJP of the running pass: back-propagates through the nodes from `first_node` on only.
+  std::vector<Tensor> run_segment(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                                  const std::vector<Tensor>& inputs, std::size_t first_node, const char* api) {
+    api_ = api;
+    parent_ = t_running;
+    if (!parent_) fail("{}: backward_segment may only be called from a backward function", api);
+    if (outputs.size() != grad_outputs.size())
+      fail("{}: {} outputs but {} grad_outputs", api, outputs.size(), grad_outputs.size());
+    if (first_node > tape_.num_nodes()) fail("{}: first node {} is past the tape's end", api, first_node);
+    base_ = first_node < tape_.num_nodes() ? tape_.node(first_node)->first_slot : tape_.num_slots();
+    results_.assign(inputs.size(), Tensor());
+    for (std::size_t j = 0; j < inputs.size(); ++j) {
+      const auto& im = inputs[j].checked(api);
+      if (!im.requires_grad || im.slot >= 0) fail("{}: input {} ({}) is not a leaf requiring grad", api, j, describe(inputs[j]));
+      leaf_inputs_.emplace(inputs[j].impl(), j);
+    }
+    grads_.assign(static_cast<std::size_t>(tape_.num_slots() - base_), Tensor());
+    std::int64_t top = -1;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor& out = outputs[i];
+      const Tensor& g = grad_outputs[i];
+      if (!out.defined() || !g.defined() || !out.impl()->requires_grad) continue;
+      if (g.shape() != out.shape() || g.dtype() != out.dtype())
+        fail("{}: gradient {} does not match output {} ({})", api, describe(g), i, describe(out));
+      const auto& im = *out.impl();
+      if (im.slot < 0) {
+        deliver_leaf(out.impl_ptr(), g);
+        continue;
+      }
+      if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("output");
+      add_to_slot(im.slot, g);
+      if (im.slot >= base_) top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
+    }
+    {
+      Running running(this);
+      for (std::int64_t i = top; i >= static_cast<std::int64_t>(first_node); --i)
+        step(tape_.node(static_cast<std::size_t>(i)), i);
+    }
+    for (std::size_t i = first_node; i < tape_.num_nodes(); ++i) tape_.mark_released(tape_.node(i));
     return std::move(results_);
   }
 
@@ -114,7 +202,7 @@ class Engine {
     needed_.assign(static_cast<std::size_t>(top + 1), 0);
     for (std::int64_t i = 0; i <= top; ++i) {
       const Node* n = tape_.node(static_cast<std::size_t>(i));
-      bool need = false;
+      bool need = n->opaque;
       for (std::uint32_t k = 0; k < n->num_inputs && !need; ++k) {
         const Edge& e = n->edges[k];
         if (e.kind == Edge::Leaf) need = leaf_inputs_.count(e.leaf.get()) > 0;
@@ -126,6 +214,7 @@ class Engine {
   }
 
   void step(Node* n, std::int64_t index) {
+    current_ = index;
     bool any = false;
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) any = any || grads_[slot(n, k)].defined();
     if (!any) return;
@@ -143,15 +232,16 @@ class Engine {
       if (auto keep = tape_.retained(n->first_slot + k); keep && !capture_ && grads_[slot(n, k)].defined())
         deliver_leaf(keep, grads_[slot(n, k)]);
     if (n->released) freed_error(n->name);
+    const std::int64_t prof_t0 = detail::t_profiling ? detail::profile_clock() : 0;  // profiler hook
     BackwardCtx& ctx = ctx_;
     ctx.node_ = n;
     ctx.grads_out_.resize(n->num_outputs);
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
       Tensor& g = grads_[slot(n, k)];
-      ctx.grads_out_[k] = g.defined() ? std::move(g) : zeros_like(n->outputs[k].get(n->name));
+      ctx.grads_out_[k] = g.defined() ? std::move(g) : n->outputs ? zeros_like(n->outputs[k].get(n->name)) : Tensor();
       g = Tensor();
     }
-    ctx.grads_in_.assign(n->num_inputs, Tensor());
+    ctx.grads_in_.resize(n->num_inputs);  // all undefined: the loop below leaves them so
     {
       AutoGradMode mode(create_);
       n->apply(ctx);
@@ -162,30 +252,35 @@ class Engine {
       const Edge& e = n->edges[k];
       switch (e.kind) {
         case Edge::None: break;
-        case Edge::Slot: accumulate(grads_[static_cast<std::size_t>(e.slot)], g, create_); break;
-        case Edge::Leaf: deliver_leaf(e.leaf, g); break;
+        case Edge::Slot: add_to_slot(e.slot, std::move(g)); break;
+        case Edge::Leaf: deliver_leaf(e.leaf, std::move(g)); break;
         case Edge::Freed: freed_error(n->name);
       }
       g = Tensor();
     }
     ctx.grads_out_.clear();
+    if (prof_t0) [[unlikely]] detail::profile_backward(n, prof_t0);  // profiler hook
     if (!retain_) tape_.mark_released(n);
   }
 
-  void deliver_leaf(const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
+  void deliver_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
       fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)",
            describe(g), dtype_name(leaf->dtype), shape_str(leaf->shape));
-    if (capture_) {
-      auto it = leaf_inputs_.find(leaf.get());
-      if (it != leaf_inputs_.end()) accumulate(results_[it->second], g, create_);
+    if (auto it = leaf_inputs_.find(leaf.get()); it != leaf_inputs_.end()) {
+      accumulate(results_[it->second], std::move(g), create_);
+      return;
+    }
+    if (capture_) return;
+    if (parent_) {
+      parent_->deliver_leaf(leaf, std::move(g));
       return;
     }
     // Held back until the whole pass has succeeded: a backward that throws midway (a modified
     // saved tensor, a freed node, a bad custom VJP) leaves every .grad() as it was.
-    auto [it, fresh] = pending_index_.emplace(leaf.get(), pending_.size());
-    if (fresh) pending_.emplace_back(leaf, g);
-    else accumulate(pending_[it->second].second, g, create_);
+    auto [index, fresh] = pending_index_.find_or_insert(leaf.get(), pending_.size());
+    if (fresh) pending_.emplace_back(leaf, std::move(g));
+    else accumulate(pending_[index].second, std::move(g), create_);
   }
 
   void commit_leaves() {
@@ -198,25 +293,58 @@ class Engine {
         continue;
       }
       leaf->grad.reset();
-      accumulate(cur, g, create_);
+      accumulate(cur, std::move(g), create_);
       leaf->grad = cur.impl_ptr();
     }
     pending_.clear();
   }
 
-  static std::size_t slot(const Node* n, std::uint32_t k) { return static_cast<std::size_t>(n->first_slot + k); }
+  std::size_t slot(const Node* n, std::uint32_t k) const { return static_cast<std::size_t>(n->first_slot + k - base_); }
+
+  // A slot below base_ belongs to the enclosing pass: its node has not run yet there (it was
+  // recorded before the node whose VJP runs this pass), so the gradient joins that pass.
+  void add_to_slot(std::int64_t s, Tensor g) {
+    if (s >= base_) {
+      accumulate(grads_[static_cast<std::size_t>(s - base_)], std::move(g), create_);
+      return;
+    }
+    Engine& p = *parent_;
+    if (s < p.base_ || s - p.base_ >= static_cast<std::int64_t>(p.grads_.size()) ||
+        static_cast<std::int64_t>(tape_.node_of_slot(s)) >= p.current_)
+      fail("{}: the recomputed function used a result ({} {}) recorded after the call it replays (it may use only "
+           "its inputs and tensors that existed when it was called)",
+           api_, dtype_name(g.dtype()), shape_str(g.shape()));
+    p.add_to_slot(s, std::move(g));
+  }
+
+  struct Running {
+    explicit Running(Engine* e) : prev(t_running) { t_running = e; }
+    ~Running() { t_running = prev; }
+    Engine* prev;
+  };
 
   bool retain_, create_, capture_ = false;
   Tape& tape_;
+  Engine* parent_ = nullptr;   ///< the pass whose VJP runs this one (run_segment), else null
+  std::int64_t base_ = 0;      ///< first slot this pass owns: grads_[s - base_]
+  std::int64_t current_ = -1;  ///< index of the node being run
+  const char* api_ = "backward";
   std::vector<Tensor> grads_;
   std::vector<Tensor> results_;
   std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
   std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> pending_;  ///< leaf gradients of this pass
-  std::unordered_map<const TensorImpl*, std::size_t> pending_index_;
+  LeafIndex pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
   BackwardCtx ctx_;
 };
+
+namespace detail {
+std::vector<Tensor> backward_segment(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                                     const std::vector<Tensor>& inputs, std::size_t first_node, const char* api) {
+  return Engine(false, GradMode::is_enabled()).run_segment(outputs, grad_outputs, inputs, first_node, api);
+}
+}  // namespace detail
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               std::optional<bool> retain_graph, bool create_graph) {

@@ -23,4 +23,15 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
                          bool allow_unused = false);
 
+namespace detail {
+/// For a VJP that re-runs a forward pass during backward (ag::checkpoint): back-propagates
+/// grad_outputs from `outputs` through the nodes recorded from index `first_node` on (the re-run),
+/// as part of the backward pass running on this thread. Returns the gradients of `inputs` (leaves
+/// only the re-run reads, e.g. detached copies; undefined where none arrived). Gradients reaching
+/// other leaves join the running pass (committed with its own, as if from the calling node), and
+/// so do those reaching results recorded before the calling node. Releases the nodes it ran.
+std::vector<Tensor> backward_segment(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                                     const std::vector<Tensor>& inputs, std::size_t first_node, const char* api);
+}  // namespace detail
+
 }  // namespace ag

@@ -139,4 +139,20 @@ double random_normal(double mean, double std) {
   return mean + std * normal_locked();
 }
 
+static_assert(std::is_trivially_copyable_v<std::mt19937_64>);
+
+std::string rng_state() {
+  std::lock_guard<std::mutex> lock(g_rng_mutex);
+  std::string s(sizeof(g_rng), '\0');
+  std::memcpy(s.data(), &g_rng, sizeof(g_rng));
+  return s;
+}
+
+void set_rng_state(const std::string& state) {
+  if (state.size() != sizeof(std::mt19937_64))
+    fail("set_rng_state: expected a state of {} bytes (from rng_state()), got {}", sizeof(std::mt19937_64), state.size());
+  std::lock_guard<std::mutex> lock(g_rng_mutex);
+  std::memcpy(static_cast<void*>(&g_rng), state.data(), sizeof(g_rng));
+}
+
 }  // namespace ag

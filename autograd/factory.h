@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 #include <vector>
 
 #include "autograd/tensor.h"
@@ -42,5 +43,9 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dt
 /// Uniform on [lo, hi) / normal(mean, std) as doubles from the global generator.
 double random_uniform(double lo = 0.0, double hi = 1.0);
 double random_normal(double mean = 0.0, double std = 1.0);
+/// The global generator's state as opaque bytes; set_rng_state(s) makes it draw the same numbers
+/// again (ag::checkpoint replays dropout masks so). Bytes of another size are an ag::Error.
+std::string rng_state();
+void set_rng_state(const std::string& state);
 
 }  // namespace ag

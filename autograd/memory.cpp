@@ -6,68 +6,87 @@
 
 namespace ag {
 
+namespace detail {
+thread_local constinit PoolCache t_pool_cache{};
+}  // namespace detail
+
 namespace {
 
+using detail::PoolCache;
+using detail::PoolFreeBlock;
+using detail::t_pool_cache;
+using SizeClass = detail::PoolSizeClass;
+
 constexpr std::size_t kMinBlock = 64;
-constexpr std::size_t kClasses = 4 * 48;
-constexpr std::size_t kMaxCachedBytes = std::size_t(512) << 20;  // per thread
+constexpr std::size_t kClasses = detail::kPoolClasses;
+constexpr std::size_t kMaxCachedBytes = detail::kPoolMaxCachedBytes;
 constexpr std::size_t kLargeBlock = std::size_t(64) << 10;
 constexpr std::size_t kMaxLargeBlocks = 16;  // per class above kLargeBlock; smaller ones: bytes cap only
 
 // Class of a request and the block size it gets: 64 bytes, then four steps per power of two.
-struct SizeClass {
-  std::size_t index;
-  std::size_t size;
-};
-
-SizeClass classify(std::size_t bytes) {
+constexpr SizeClass classify_slow(std::size_t bytes) {
   if (bytes <= kMinBlock) return {0, kMinBlock};
-  const std::size_t k = std::bit_width(bytes - 1) - 1;  // 2^k < bytes <= 2^(k+1)
+  const std::size_t k = std::bit_width(bytes - 1) - 1;  // 2^k < bytes <= 2^(k+1), k >= 6
   const std::size_t base = std::size_t(1) << k;
-  const std::size_t step = base >> 2;
-  const std::size_t n = (bytes - base + step - 1) / step;  // 1..4
-  return {(k - 5) * 4 + n - 3, base + n * step};
+  const std::size_t n = (bytes - base + (base >> 2) - 1) >> (k - 2);  // 1..4 steps of base/4
+  return {(k - 5) * 4 + n - 3, base + n * (base >> 2)};
 }
 
-struct FreeBlock {
-  FreeBlock* next;
-};
+constexpr auto kTable = [] {
+  std::array<SizeClass, detail::kPoolTableBytes / 16> t{};
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = classify_slow((i + 1) * 16);
+  return t;
+}();
 
-// 0: not built yet in this thread, 1: alive, 2: destroyed (thread exit). Trivially destructible,
-// so it stays readable while other thread_local objects are destroyed.
-thread_local int t_pool_state = 0;
+constexpr SizeClass classify(std::size_t bytes) {
+  return bytes <= detail::kPoolTableBytes ? kTable[(bytes - (bytes != 0)) / 16] : classify_slow(bytes);
+}
+static_assert([] {  // the table gives every small request the class (and block size) of the formula
+  for (std::size_t b = 0; b <= 2 * detail::kPoolTableBytes; ++b)
+    if (classify(b).index != classify_slow(b).index || classify(b).size != classify_slow(b).size) return false;
+  return true;
+}());
+static_assert(classify_slow(detail::kPoolTableBytes).size <= kLargeBlock);  // the inline free needs no count cap
 
-struct Pool {
-  std::array<FreeBlock*, kClasses> heads{};
-  std::array<std::size_t, kClasses> counts{};
-  PoolStats stats;
-  Pool() { t_pool_state = 1; }
-  ~Pool() {
-    t_pool_state = 2;
-    release();
-  }
-  void release() noexcept {
-    for (std::size_t c = 0; c < kClasses; ++c) {
-      while (heads[c]) {
-        FreeBlock* b = heads[c];
-        heads[c] = b->next;
-        std::free(b);
-      }
-      counts[c] = 0;
+void release(PoolCache& p) noexcept {
+  for (std::size_t c = 0; c < kClasses; ++c) {
+    while (p.heads[c]) {
+      PoolFreeBlock* b = p.heads[c];
+      p.heads[c] = b->next;
+      std::free(b);
     }
-    stats.cached_bytes = 0;
+    p.counts[c] = 0;
+  }
+  p.stats.cached_bytes = 0;
+}
+
+// Built on the first block a thread caches: gives the thread's blocks back at its exit.
+struct Reaper {
+  Reaper() { t_pool_cache.state = 1; }
+  ~Reaper() {
+    t_pool_cache.state = 2;
+    release(t_pool_cache);
   }
 };
 
-thread_local Pool t_pool;
+// Makes the cache usable (registers its release at thread exit); false once the thread is exiting.
+[[gnu::noinline]] bool start_pool() {
+  if (t_pool_cache.state == 2) return false;
+  thread_local Reaper reaper;
+  return t_pool_cache.state == 1;
+}
 
 }  // namespace
 
-void* pool_allocate(std::size_t bytes) {
+namespace detail {
+
+constinit const std::array<PoolSizeClass, kPoolTableBytes / 16> kPoolSmallClasses = kTable;
+
+void* pool_allocate_slow(std::size_t bytes) {
   const SizeClass c = classify(bytes);
-  if (c.index < kClasses && t_pool_state != 2) {
-    Pool& p = t_pool;  // built on first use in this thread
-    if (FreeBlock* b = p.heads[c.index]) {
+  if (c.index < kClasses) {
+    PoolCache& p = t_pool_cache;
+    if (PoolFreeBlock* b = p.heads[c.index]) {
       p.heads[c.index] = b->next;
       --p.counts[c.index];
       p.stats.cached_bytes -= c.size;
@@ -82,14 +101,14 @@ void* pool_allocate(std::size_t bytes) {
   return mem;
 }
 
-void pool_free(void* ptr, std::size_t bytes) noexcept {
+void pool_free_slow(void* ptr, std::size_t bytes) noexcept {
   if (!ptr) return;
   const SizeClass c = classify(bytes);
-  if (c.index < kClasses && t_pool_state == 1) {
-    Pool& p = t_pool;
+  PoolCache& p = t_pool_cache;
+  if (c.index < kClasses && (p.state == 1 || start_pool())) {
     const bool room = c.size <= kLargeBlock || p.counts[c.index] < kMaxLargeBlocks;
     if (room && p.stats.cached_bytes + c.size <= kMaxCachedBytes) {
-      auto* b = static_cast<FreeBlock*>(ptr);
+      auto* b = static_cast<PoolFreeBlock*>(ptr);
       b->next = p.heads[c.index];
       p.heads[c.index] = b;
       ++p.counts[c.index];
@@ -100,10 +119,12 @@ void pool_free(void* ptr, std::size_t bytes) noexcept {
   std::free(ptr);
 }
 
-PoolStats pool_stats() { return t_pool_state == 1 ? t_pool.stats : PoolStats{}; }
+}  // namespace detail
+
+PoolStats pool_stats() { return t_pool_cache.state == 1 ? t_pool_cache.stats : PoolStats{}; }
 
 void pool_release_cached() noexcept {
-  if (t_pool_state == 1) t_pool.release();
+  if (t_pool_cache.state == 1) release(t_pool_cache);
 }
 
 }  // namespace ag

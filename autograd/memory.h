@@ -4,16 +4,12 @@
 /// kept in size classes (four per power of two) and reused, so a steady training loop does not call
 /// malloc per op, and large buffers are not page-faulted in again at every step.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
 namespace ag {
-
-/// A block of at least `bytes` bytes, 64-byte aligned; free it with pool_free(p, bytes).
-void* pool_allocate(std::size_t bytes);
-/// Returns a block to this thread's cache (or to the system when the cache is full).
-void pool_free(void* p, std::size_t bytes) noexcept;
 
 /// Counters of the calling thread's cache.
 struct PoolStats {
@@ -21,6 +17,69 @@ struct PoolStats {
   std::uint64_t misses = 0;        ///< allocations that went to the system
   std::size_t cached_bytes = 0;    ///< bytes held in the cache now
 };
+
+namespace detail {
+// The pool's internals that the inline fast paths below read; memory.cpp has the rest. A request
+// of up to kPoolTableBytes finds its size class in kPoolSmallClasses[(bytes - 1) / 16].
+inline constexpr std::size_t kPoolClasses = 4 * 48;
+inline constexpr std::size_t kPoolTableBytes = 1024;
+inline constexpr std::size_t kPoolMaxCachedBytes = std::size_t(512) << 20;  // per thread
+struct PoolSizeClass {
+  std::size_t index;
+  std::size_t size;  ///< bytes of the blocks of this class
+};
+extern const std::array<PoolSizeClass, kPoolTableBytes / 16> kPoolSmallClasses;
+struct PoolFreeBlock {
+  PoolFreeBlock* next;
+};
+/// One thread's cache: plain data, so the hot path reads it with no thread_local guard.
+/// state: 0 nothing cached yet, 1 alive, 2 destroyed (thread exit).
+struct PoolCache {
+  PoolFreeBlock* heads[kPoolClasses];
+  std::size_t counts[kPoolClasses];
+  PoolStats stats;
+  int state;
+};
+extern thread_local constinit PoolCache t_pool_cache;
+void* pool_allocate_slow(std::size_t bytes);
+void pool_free_slow(void* p, std::size_t bytes) noexcept;
+inline const PoolSizeClass& pool_small_class(std::size_t bytes) {
+  return kPoolSmallClasses[(bytes - (bytes != 0)) / 16];
+}
+}  // namespace detail
+
+/// A block of at least `bytes` bytes, 64-byte aligned; free it with pool_free(p, bytes).
+inline void* pool_allocate(std::size_t bytes) {
+  if (bytes <= detail::kPoolTableBytes) {
+    const detail::PoolSizeClass& c = detail::pool_small_class(bytes);
+    detail::PoolCache& p = detail::t_pool_cache;
+    if (detail::PoolFreeBlock* b = p.heads[c.index]) {
+      p.heads[c.index] = b->next;
+      --p.counts[c.index];
+      p.stats.cached_bytes -= c.size;
+      ++p.stats.hits;
+      return b;
+    }
+  }
+  return detail::pool_allocate_slow(bytes);
+}
+
+/// Returns a block to this thread's cache (or to the system when the cache is full).
+inline void pool_free(void* ptr, std::size_t bytes) noexcept {
+  if (ptr && bytes <= detail::kPoolTableBytes) {
+    const detail::PoolSizeClass& c = detail::pool_small_class(bytes);
+    detail::PoolCache& p = detail::t_pool_cache;
+    if (p.state == 1 && p.stats.cached_bytes + c.size <= detail::kPoolMaxCachedBytes) {
+      auto* b = static_cast<detail::PoolFreeBlock*>(ptr);
+      b->next = p.heads[c.index];
+      p.heads[c.index] = b;
+      ++p.counts[c.index];
+      p.stats.cached_bytes += c.size;
+      return;
+    }
+  }
+  detail::pool_free_slow(ptr, bytes);
+}
 PoolStats pool_stats();
 /// Gives every cached block of the calling thread back to the system.
 void pool_release_cached() noexcept;

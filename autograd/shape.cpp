@@ -7,6 +7,24 @@
 
 namespace ag {
 
+void Shape::grow(size_type n) {
+  n = std::max<size_type>(n, kInline + 1);
+  if (n > UINT32_MAX) fail("shape: {} dims is too many", n);
+  auto* p = new value_type[n];
+  std::copy(begin(), end(), p);
+  free_heap();
+  data_ = p;
+  cap_ = static_cast<std::uint32_t>(n);
+}
+
+Shape::size_type Shape::open_gap(const_iterator pos, size_type n) {
+  const auto at = static_cast<size_type>(pos - data_);
+  reserve(size_ + n);
+  std::copy_backward(data_ + at, data_ + size_, data_ + size_ + n);
+  size_ += static_cast<std::uint32_t>(n);
+  return at;
+}
+
 std::int64_t shape_numel(const Shape& s) {
   // The product of the non-zero sizes must fit too: kernels multiply subsets of the sizes (outer,
   // inner, strides), so [0, 2^62, 2^62] is refused like [2^62, 2^62].

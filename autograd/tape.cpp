@@ -32,6 +32,8 @@ SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   const TensorImpl& src = *t.impl();
   version_ = src.storage->version;
+  if (detail::t_profiling) [[unlikely]]  // profiler hook
+    detail::profile_saved(src.numel * static_cast<std::int64_t>(itemsize(src.dtype)));
   if (src.slot < 0) {
     impl_ = t.impl_ptr();  // a leaf or constant: keep it (double backward reaches the leaf)
     return;

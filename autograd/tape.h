@@ -3,6 +3,8 @@
 /// The per-thread tape (a Wengert list): nodes in execution order, in an arena.
 /// It knows no particular op: an op records a node holding its vector-Jacobian product.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <new>
@@ -46,7 +48,8 @@ class Node;
 /// the gradients of its inputs. VJPs are written with ops, so create_graph records them.
 class BackwardCtx {
  public:
-  /// Gradient of output i (zeros if no gradient reached it).
+  /// Gradient of output i (zeros if no gradient reached it; undefined instead for a node recorded
+  /// with several outputs not kept, as ag::checkpoint's).
   const Tensor& grad(std::size_t i = 0) const { return grads_out_[i]; }
   /// The node's output i, when the op was recorded with keep_output (e.g. tanh, sigmoid, exp).
   Tensor output(std::size_t i = 0) const;
@@ -78,8 +81,27 @@ class Node {
   std::uint32_t num_outputs = 1;
   std::int64_t first_slot = 0;
   bool released = false;
+  bool opaque = false;  ///< its VJP may send gradients beyond its edges (ag::checkpoint): grad() runs it
   SavedTensor* outputs = nullptr;  ///< kept outputs (keep_output), else null
 };
+
+// ---- profiler hooks (ag::Profiler, autograd/profiler.h) ----------------------------------------
+// When no profiler is active the whole cost is one test of this thread-local flag in record(), in
+// the SavedTensor constructor and in the engine's reverse loop. All profiler logic is in profiler.cpp.
+namespace detail {
+/// True while an ag::Profiler is active on this thread.
+inline thread_local bool t_profiling = false;
+/// record() hook: node n was just recorded (its op's forward ends now).
+void profile_record(const Node* n);
+/// SavedTensor hook: a tensor of `bytes` bytes was saved for the op about to be recorded.
+void profile_saved(std::int64_t bytes);
+/// Engine hooks: a steady-clock timestamp (ns); n's VJP and gradient accumulation ran from t0 to now;
+/// the end of a backward pass.
+std::int64_t profile_clock();
+void profile_backward(const Node* n, std::int64_t t0);
+void profile_backward_end();
+}  // namespace detail
+// ---- end of profiler hooks ---------------------------------------------------------------------
 
 template <class F>
 class LambdaNode final : public Node {
@@ -151,12 +173,17 @@ class Tape {
 template <class F>
 Node* Tape::push(const char* name, std::size_t n_in, std::size_t n_out, F&& f) {
   using N = LambdaNode<std::decay_t<F>>;
-  void* mem = arena_.allocate(sizeof(N), alignof(N));
+  // one arena block: the node, then its edges
+  constexpr std::size_t edges_at = (sizeof(N) + alignof(Edge) - 1) / alignof(Edge) * alignof(Edge);
+  auto* mem = static_cast<std::byte*>(
+      arena_.allocate(edges_at + sizeof(Edge) * (n_in ? n_in : 1), std::max(alignof(N), alignof(Edge))));
   Node* n = new (mem) N(std::forward<F>(f));
   n->name = name;
   n->num_inputs = static_cast<std::uint32_t>(n_in);
   n->num_outputs = static_cast<std::uint32_t>(n_out);
-  n->edges = static_cast<Edge*>(arena_.allocate(sizeof(Edge) * (n_in ? n_in : 1), alignof(Edge)));
+  n->edges = reinterpret_cast<Edge*>(mem + edges_at);
+  // constructed empty first, so a record() whose make_edge throws leaves a node reset() can destroy
+  for (std::size_t i = 0; i < n_in; ++i) new (&n->edges[i]) Edge();
   n->first_slot = num_slots();
   for (std::size_t i = 0; i < n_out; ++i) slot_node_.push_back(static_cast<std::uint32_t>(nodes_.size()));
   nodes_.push_back(n);
@@ -185,10 +212,11 @@ void record(const char* name, std::initializer_list<const Tensor*> inputs,
   Tape& tape = Tape::current();
   Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
   std::size_t i = 0;
-  for (const Tensor* t : inputs) new (&n->edges[i++]) Edge(tape.make_edge(*t));
+  for (const Tensor* t : inputs) n->edges[i++] = tape.make_edge(*t);
   i = 0;
   const bool k = keep == Keep::Output || outputs.size() > 1;
   for (Tensor* o : outputs) tape.attach_output(n, i++, *o, k);
+  if (detail::t_profiling) [[unlikely]] detail::profile_record(n);  // profiler hook
 }
 
 /// The same for a variable number of inputs (cat, stack, custom functions).
@@ -197,10 +225,24 @@ void record(const char* name, const std::vector<Tensor>& inputs, std::initialize
             F&& f, Keep keep = Keep::Nothing) {
   Tape& tape = Tape::current();
   Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
-  for (std::size_t i = 0; i < inputs.size(); ++i) new (&n->edges[i]) Edge(tape.make_edge(inputs[i]));
+  for (std::size_t i = 0; i < inputs.size(); ++i) n->edges[i] = tape.make_edge(inputs[i]);
   std::size_t i = 0;
   const bool k = keep == Keep::Output || outputs.size() > 1;
   for (Tensor* o : outputs) tape.attach_output(n, i++, *o, k);
+  if (detail::t_profiling) [[unlikely]] detail::profile_record(n);  // profiler hook
+}
+
+/// The same for a variable number of outputs (unbind). Here several outputs do not imply
+/// Keep::Output: outputs that get no gradient reach the VJP as undefined tensors unless kept.
+template <class F>
+void record(const char* name, std::initializer_list<const Tensor*> inputs, std::vector<Tensor>& outputs, F&& f,
+            Keep keep = Keep::Nothing) {
+  Tape& tape = Tape::current();
+  Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
+  std::size_t i = 0;
+  for (const Tensor* t : inputs) n->edges[i++] = tape.make_edge(*t);
+  for (std::size_t k = 0; k < outputs.size(); ++k) tape.attach_output(n, k, outputs[k], keep == Keep::Output);
+  if (detail::t_profiling) [[unlikely]] detail::profile_record(n);  // profiler hook
 }
 
 }  // namespace ag

@@ -19,9 +19,11 @@ std::string_view dtype_name(Dtype d) {
   return "?";
 }
 
-Storage::Storage(std::size_t n) : data(pool_allocate(n)), nbytes(n) {}
+Storage::Storage(std::size_t n) : data(n <= kInlineBytes ? small : pool_allocate(n)), nbytes(n) {}
 
-Storage::~Storage() { pool_free(data, nbytes); }
+Storage::~Storage() {
+  if (data != small) pool_free(data, nbytes);
+}
 
 std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>()); }
 
@@ -135,15 +137,20 @@ void Tensor::retain_grad() const {
 std::uint64_t Tensor::version() const { return checked("version").storage->version; }
 
 Tensor empty(const Shape& shape, Dtype dtype) {
-  for (auto d : shape)
-    if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
+  std::int64_t numel = 1;
+  if (!shape.empty()) {
+    for (auto d : shape)
+      if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
+    numel = shape_numel(shape);
+  }
+  const std::size_t item = itemsize(dtype);
+  if (static_cast<std::uint64_t>(numel) > (std::uint64_t(1) << 62) >> (item == 4 ? 2 : 3))  // 2^62 / itemsize
+    fail("empty: shape {} of {} needs more bytes than can be addressed", shape_str(shape), dtype_name(dtype));
   auto im = new_impl();
   im->shape = shape;
-  im->numel = shape_numel(shape);
-  if (static_cast<std::uint64_t>(im->numel) > (std::uint64_t(1) << 62) / itemsize(dtype))
-    fail("empty: shape {} of {} needs more bytes than can be addressed", shape_str(shape), dtype_name(dtype));
+  im->numel = numel;
   im->dtype = dtype;
-  im->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), static_cast<std::size_t>(im->numel) * itemsize(dtype));
+  im->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), static_cast<std::size_t>(numel) * item);
   return Tensor(std::move(im));
 }
 

@@ -20,8 +20,10 @@ struct TensorImpl;
 [[noreturn]] void throw_dtype_mismatch(const TensorImpl& impl, Dtype requested);
 
 /// A reference-counted buffer. Its version counter is bumped by every in-place op so that
-/// backward can tell when a tensor it saved has been modified.
+/// backward can tell when a tensor it saved has been modified. Buffers of up to kInlineBytes live
+/// inside the Storage itself (one allocation per small tensor); `data` then points at `small`.
 struct Storage {
+  static constexpr std::size_t kInlineBytes = 32;
   explicit Storage(std::size_t nbytes);
   ~Storage();
   Storage(const Storage&) = delete;
@@ -29,6 +31,7 @@ struct Storage {
   void* data = nullptr;
   std::size_t nbytes = 0;
   std::uint64_t version = 0;
+  alignas(16) std::byte small[kInlineBytes];
 };
 
 /// What a Tensor handle points to. Users do not touch it; ops and the tape do.
@@ -45,6 +48,11 @@ struct TensorImpl {
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
   bool counted = false;  ///< counts toward the tape's live tensors (false for saved copies)
+  /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
+  template <class T>
+  T* data_unchecked() const {
+    return reinterpret_cast<T*>(static_cast<std::byte*>(storage->data) + offset * static_cast<std::int64_t>(sizeof(T)));
+  }
   TensorImpl() = default;
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
@@ -175,7 +183,7 @@ template <class T>
 inline T* Tensor::data() const {
   const auto& im = checked("data");
   if (im.dtype != dtype_of<T>()) [[unlikely]] throw_dtype_mismatch(im, dtype_of<T>());
-  return reinterpret_cast<T*>(static_cast<std::byte*>(im.storage->data) + im.offset * static_cast<std::int64_t>(sizeof(T)));
+  return im.data_unchecked<T>();
 }
 
 /// A new, empty TensorImpl from the pooled allocator (for ops and the tape).

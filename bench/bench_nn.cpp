@@ -1,93 +1,110 @@
-// Training steps of nn models (Google Benchmark): one iteration = zero_grad, forward, loss,
-// backward and an optimizer step, on fixed data drawn after ag::manual_seed. float32 throughout.
+// The workloads of bench/workloads.h (issue #5) under Google Benchmark, four benchmarks each:
+//   nn_fwd_nograd/<name>  the loss under NoGradGuard (nothing recorded)
+//   nn_fwd/<name>         the loss, recorded; the result is dropped so the tape rewinds
+//   nn_fwd_bwd/<name>     manual time: forward (recorded) and backward timed apart with steady_clock
+//                         in one loop, and a NoGradGuard forward in the same loop (zero_grad is
+//                         outside the timing). Counters fwd_ms, bwd_ms, nograd_ms (medians would
+//                         need the samples: these are means), bwd_over_fwd, rec_over_nograd (recorded
+//                         forward / forward under NoGradGuard).
+//   train_step/<name>     zero_grad, forward, loss, backward, SGD step: the training step.
+// All times are wall-clock (OpenBLAS and the library may use several threads), rates per real second.
+// Counters: items_per_second (Spec::items: batch, batch*T or ops), GFLOP/s for the MLPs (FLOP
+// counts in workloads.h: forward F = 2 B sum(in*out), backward 2F - 2 B in_0 out_0), and for
+// train_step the tape memory after one forward pass: tape_heap (heap bytes allocated by forward and
+// still held, glibc mallinfo2 as examples/demo/cost.cpp), tape_arena (Tape::arena_bytes), tape_nodes.
+// For workload 9 (rnn_T<T>) also us_per_t and tape_bytes_per_t (heap + arena per time step): flat
+// across T means time and memory grow linearly with T. (From T = 200 the RNN's gradient falls below
+// float32's normal range: backward on subnormals is 10-20x slower unless FTZ is on, see
+// ag::set_flush_denormal; ag_compare turns it on for both engines.)
 //   ag_bench --benchmark_filter=train_step
-//  - train_step_xor              the seed's 2-4-1 sigmoid net, batch 4, MSE, SGD(lr 0.1)
-//  - train_step_mlp_64_128_128_10  ReLU MLP, batch 32, cross-entropy with class indices, SGD(lr 0.01)
-//  - train_step_lstm             LSTM(input 32, hidden 128), T 50, batch 16, Linear(128, 1) head on
-//                                the last step, MSE, SGD(lr 0.01)
-//  - train_step_rnn/T            Elman tanh RNN(32, 128), batch 16, same head and loss, T as given
+//   ag_bench --benchmark_filter='nn_|train_step' --benchmark_format=json --benchmark_out=nn.json
+// ag_compare (bench/compare.cpp, with -DAG_BUILD_COMPARE=ON and libtorch) runs them next to libtorch.
 #include <benchmark/benchmark.h>
 
-#include "nn/nn.h"
+#include <chrono>
+
+#include "bench/workloads.h"
 
 namespace {
 
-using namespace ag;
+using namespace agbench;
+using Clock = std::chrono::steady_clock;
 
-constexpr std::uint64_t kSeed = 20240607;
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
 
-template <class Step>
-void run(benchmark::State& state, Step step) {
+void set_rates(benchmark::State& state, const Spec& s, double flops_per_iter) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * s.items());
+  if (flops_per_iter > 0)
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(flops_per_iter * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
+// The loss alone, under NoGradGuard or recorded (then dropped: the tape rewinds).
+void forward_only(benchmark::State& state, const Spec& s, bool record) {
+  const Workload w(s);
   for (auto _ : state) {
-    const double loss = step();
-    benchmark::DoNotOptimize(loss);
+    ag::Tensor loss = record ? w.forward() : w.forward_nograd();
+    benchmark::DoNotOptimize(loss.raw_data());
+  }
+  set_rates(state, s, s.forward_flops());
+}
+
+void fwd_bwd(benchmark::State& state, const Spec& s) {
+  Workload w(s);
+  double fwd_s = 0, bwd_s = 0, nograd_s = 0;
+  for (auto _ : state) {
+    const auto t0 = Clock::now();
+    { benchmark::DoNotOptimize(w.forward_nograd().raw_data()); }
+    const auto t1 = Clock::now();
+    ag::Tensor loss = w.forward();
+    const auto t2 = Clock::now();
+    loss.backward();
+    const auto t3 = Clock::now();
+    w.zero_grad();
+    nograd_s += seconds(t0, t1);
+    fwd_s += seconds(t1, t2);
+    bwd_s += seconds(t2, t3);
+    state.SetIterationTime(seconds(t1, t3));
+  }
+  const double n = static_cast<double>(state.iterations());
+  state.counters["fwd_ms"] = 1e3 * fwd_s / n;
+  state.counters["bwd_ms"] = 1e3 * bwd_s / n;
+  state.counters["nograd_ms"] = 1e3 * nograd_s / n;
+  state.counters["bwd_over_fwd"] = bwd_s / fwd_s;
+  state.counters["rec_over_nograd"] = fwd_s / nograd_s;
+  set_rates(state, s, s.forward_flops() + s.backward_flops());
+}
+
+void train_step(benchmark::State& state, const Spec& s, bool per_t) {
+  Workload w(s);
+  const TapeMemory mem = measure_tape_memory(w);
+  const auto start = Clock::now();
+  for (auto _ : state) benchmark::DoNotOptimize(w.step());
+  const double elapsed = seconds(start, Clock::now());
+  set_rates(state, s, s.forward_flops() + s.backward_flops());
+  state.counters["tape_heap"] = mem.heap_bytes;
+  state.counters["tape_arena"] = static_cast<double>(mem.arena_bytes);
+  state.counters["tape_nodes"] = static_cast<double>(mem.nodes);
+  if (per_t) {
+    const double T = static_cast<double>(s.steps);
+    state.counters["us_per_t"] = 1e6 * elapsed / (T * static_cast<double>(state.iterations()));
+    state.counters["tape_bytes_per_t"] = mem.total() / T;
   }
 }
 
-void BM_train_step_xor(benchmark::State& state) {
-  manual_seed(kSeed);
-  nn::Sequential net(nn::Linear(2, 4), nn::Sigmoid(), nn::Linear(4, 1), nn::Sigmoid());
-  optim::SGD opt(net->parameters(), 0.1);
-  const Tensor x = tensor({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
-  const Tensor y = tensor({0, 1, 1, 0}, {4, 1});
-  run(state, [&] {
-    opt.zero_grad();
-    Tensor loss = mse_loss(net->forward(x), y);
-    loss.backward();
-    opt.step();
-    return loss.item<double>();
-  });
-}
-BENCHMARK(BM_train_step_xor);
-
-void BM_train_step_mlp_64_128_128_10(benchmark::State& state) {
-  manual_seed(kSeed);
-  nn::MLP net(nn::MLPOptions({64, 128, 128, 10}).activation(nn::Activation::ReLU));
-  optim::SGD opt(net->parameters(), 0.01);
-  const Tensor x = randn({32, 64});
-  const Tensor labels = randint(0, 10, {32});
-  run(state, [&] {
-    opt.zero_grad();
-    Tensor loss = cross_entropy(net->forward(x), labels);
-    loss.backward();
-    opt.step();
-    return loss.item<double>();
-  });
-  state.SetItemsProcessed(state.iterations() * 32);
-}
-BENCHMARK(BM_train_step_mlp_64_128_128_10);
-
-template <class Net>
-void recurrent_step(benchmark::State& state, Net& rnn, std::int64_t T) {
-  nn::Linear head(128, 1);
-  std::vector<Tensor> params = rnn->parameters();
-  for (auto& p : head->parameters()) params.push_back(p);
-  optim::SGD opt(params, 0.01);
-  const Tensor x = randn({T, 16, 32});
-  const Tensor y = randn({16, 1});
-  run(state, [&] {
-    opt.zero_grad();
-    auto out = std::get<0>(rnn->forward(x));
-    Tensor loss = mse_loss(head->forward(select(out, 0, T - 1)), y);
-    loss.backward();
-    opt.step();
-    return loss.item<double>();
-  });
-  state.SetItemsProcessed(state.iterations() * 16 * T);
-}
-
-void BM_train_step_lstm(benchmark::State& state) {
-  manual_seed(kSeed);
-  nn::LSTM lstm(32, 128);
-  recurrent_step(state, lstm, 50);
-}
-BENCHMARK(BM_train_step_lstm)->Unit(benchmark::kMillisecond);
-
-void BM_train_step_rnn(benchmark::State& state) {
-  manual_seed(kSeed);
-  nn::RNN rnn(32, 128);
-  recurrent_step(state, rnn, state.range(0));
-}
-BENCHMARK(BM_train_step_rnn)->Unit(benchmark::kMillisecond)->Arg(25)->Arg(50)->Arg(100);
+const bool registered = [] {
+  for (const Spec& s : main_specs()) {
+    const auto unit = s.kind == Kind::Xor ? benchmark::kMicrosecond : benchmark::kMillisecond;
+    benchmark::RegisterBenchmark(("nn_fwd_nograd/" + s.name).c_str(), forward_only, s, false)->UseRealTime()->Unit(unit);
+    benchmark::RegisterBenchmark(("nn_fwd/" + s.name).c_str(), forward_only, s, true)->UseRealTime()->Unit(unit);
+    benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(unit);
+    benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, false)->UseRealTime()->Unit(unit);
+  }
+  for (const Spec& s : rnn_length_specs()) {
+    benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, true)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  return true;
+}();
 
 }  // namespace

@@ -32,6 +32,9 @@
 //                     (x, a, b leaves requiring grad), then y.backward(). Forward and backward are timed
 //                     separately with std::chrono; ns_per_op = (forward + backward) / N, plus
 //                     fwd_ns_per_op and bwd_ns_per_op. items_per_second counts the N ops.
+//  - chain_fwd_bwd_profiled/N the same with an ag::Profiler active during forward and backward (a fresh
+//                     one per iteration; building and dropping it is outside the timing): the profiler's
+//                     overhead when on, against chain_fwd_bwd/N.
 //  - chain_fwd_nograd/N the same forward under ag::NoGradGuard (the cost without recording), timed the
 //                     same way; ns_per_op = forward / N.
 //  - softmax_fwd/n, softmax_fwd_bwd/n over the last dim of x[n/k, k], k = min(n, 100), as the other
@@ -43,6 +46,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -315,7 +319,10 @@ struct Chain {
   }
 };
 
-void BM_chain_fwd_bwd(benchmark::State& state) {
+// With `profiled`, an ag::Profiler is active on the thread during the loop (a fresh one per
+// iteration, so its event log does not grow across iterations; its construction and destruction
+// are outside the timing).
+void chain_fwd_bwd(benchmark::State& state, bool profiled) {
   const std::int64_t n = state.range(0);
   Chain ch;
   ch.x.requires_grad_();
@@ -323,11 +330,14 @@ void BM_chain_fwd_bwd(benchmark::State& state) {
   ch.b.requires_grad_();
   double fwd = 0.0, bwd = 0.0;
   for (auto _ : state) {
+    std::optional<ag::Profiler> prof;
+    if (profiled) prof.emplace();
     const auto t0 = Clock::now();
     ag::Tensor y = ch.forward(n);
     const auto t1 = Clock::now();
     y.backward();
     const double f = std::chrono::duration<double>(t1 - t0).count(), bk = seconds_since(t1);
+    prof.reset();
     benchmark::DoNotOptimize(ch.x.grad().raw_data());
     fwd += f;
     bwd += bk;
@@ -342,6 +352,9 @@ void BM_chain_fwd_bwd(benchmark::State& state) {
   state.counters["fwd_ns_per_op"] = 1e9 * fwd / ops;
   state.counters["bwd_ns_per_op"] = 1e9 * bwd / ops;
 }
+
+void BM_chain_fwd_bwd(benchmark::State& state) { chain_fwd_bwd(state, false); }
+void BM_chain_fwd_bwd_profiled(benchmark::State& state) { chain_fwd_bwd(state, true); }
 
 void BM_chain_fwd_nograd(benchmark::State& state) {
   const std::int64_t n = state.range(0);
@@ -362,6 +375,7 @@ void BM_chain_fwd_nograd(benchmark::State& state) {
 }
 
 BENCHMARK(BM_chain_fwd_bwd)->UseManualTime()->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
+BENCHMARK(BM_chain_fwd_bwd_profiled)->UseManualTime()->Arg(10000);
 BENCHMARK(BM_chain_fwd_nograd)->UseManualTime()->Arg(10)->Arg(100)->Arg(1000)->Arg(10000);
 
 // ---------------------------------------------------------------- softmax over the last dim

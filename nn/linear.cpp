@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/ops/fused.h"
 #include "nn/init.h"
 
 namespace ag::nn {
@@ -25,10 +26,7 @@ void LinearImpl::reset_parameters() {
 Tensor LinearImpl::forward(const Tensor& x) const {
   if (x.dim() == 0 || x.size(-1) != options_.in_features())
     fail("Linear: expected input [..., {}], got {}", options_.in_features(), describe(x));
-  const Tensor x2 = x.dim() == 1 ? unsqueeze(x, 0) : x;
-  Tensor y = matmul_ex(x2, weight, false, true);
-  if (bias.defined()) y = y + bias;
-  return x.dim() == 1 ? squeeze(y, 0) : y;
+  return linear(x, weight, bias);
 }
 
 }  // namespace ag::nn

@@ -1,5 +1,7 @@
 #include "nn/loss.h"
 
+#include "autograd/ops/fused.h"
+
 namespace ag::nn::functional {
 
 namespace {
@@ -93,7 +95,9 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction r) {
     check_pair(input, target, "cross_entropy");
     return reduce(neg(sum(target * log_softmax(input, -1), -1)), r);
   }
-  return nll_loss(log_softmax(input, -1), target, r);
+  check_labels(input, target, "cross_entropy");
+  if (input.dim() == 1) return reduce(reshape(softmax_cross_entropy(unsqueeze(input, 0), reshape(target, {1})), {}), r);
+  return reduce(softmax_cross_entropy(input, target), r);
 }
 
 }  // namespace ag::nn::functional

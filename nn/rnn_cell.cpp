@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/ops/fused.h"
 #include "nn/init.h"
 
 namespace ag::nn {
@@ -9,43 +10,27 @@ namespace ag::nn {
 namespace functional {
 
 namespace {
-// x W^T (+ b), x [B, in] or [in].
-Tensor affine(const Tensor& x, const Tensor& w, const Tensor& b) {
-  Tensor y = x.dim() == 1 ? squeeze(matmul_ex(unsqueeze(x, 0), w, false, true), 0) : matmul_ex(x, w, false, true);
-  return b.defined() ? y + b : y;
-}
-Tensor chunk(const Tensor& t, std::int64_t i, std::int64_t n) {
-  const auto h = t.size(-1) / n;
-  return narrow(t, -1, i * h, h);
-}
+// A 1-D (unbatched) state as a batch of one row, for the fused cells (which take [B, n]).
+Tensor batched(const Tensor& t) { return t.dim() == 1 ? unsqueeze(t, 0) : t; }
+Tensor unbatched(const Tensor& t, const Tensor& like) { return like.dim() == 1 ? squeeze(t, 0) : t; }
 }  // namespace
 
 Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                 const Tensor& b_hh, Nonlinearity nl) {
-  const Tensor pre = affine(x, w_ih, b_ih) + affine(h, w_hh, b_hh);
-  return nl == Nonlinearity::Tanh ? tanh(pre) : relu(pre);
+  const Tensor y = nl == Nonlinearity::Tanh ? rnn_tanh_cell(batched(x), batched(h), w_ih, w_hh, b_ih, b_hh)
+                                            : rnn_relu_cell(batched(x), batched(h), w_ih, w_hh, b_ih, b_hh);
+  return unbatched(y, x);
 }
 
 std::tuple<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
                                      const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
-  const Tensor gates = affine(x, w_ih, b_ih) + affine(h, w_hh, b_hh);
-  const Tensor i = sigmoid(chunk(gates, 0, 4));
-  const Tensor f = sigmoid(chunk(gates, 1, 4));
-  const Tensor g = tanh(chunk(gates, 2, 4));
-  const Tensor o = sigmoid(chunk(gates, 3, 4));
-  Tensor c2 = f * c + i * g;
-  Tensor h2 = o * tanh(c2);
-  return {h2, c2};
+  auto [h2, c2] = fused_lstm_cell(batched(x), batched(h), batched(c), w_ih, w_hh, b_ih, b_hh);
+  return {unbatched(h2, x), unbatched(c2, x)};
 }
 
 Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                 const Tensor& b_hh) {
-  const Tensor gi = affine(x, w_ih, b_ih);
-  const Tensor gh = affine(h, w_hh, b_hh);
-  const Tensor r = sigmoid(chunk(gi, 0, 3) + chunk(gh, 0, 3));
-  const Tensor z = sigmoid(chunk(gi, 1, 3) + chunk(gh, 1, 3));
-  const Tensor n = tanh(chunk(gi, 2, 3) + r * chunk(gh, 2, 3));
-  return (1.0 - z) * n + z * h;
+  return unbatched(fused_gru_cell(batched(x), batched(h), w_ih, w_hh, b_ih, b_hh), x);
 }
 
 }  // namespace functional

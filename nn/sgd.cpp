@@ -30,14 +30,17 @@ void SGD::step() {
           buf = it->second.template data<T>();
         }
         const T lr = static_cast<T>(group.lr), tmu = static_cast<T>(mu), tdamp = static_cast<T>(damp), twd = static_cast<T>(wd);
-        for (std::int64_t i = 0; i < n; ++i) {
-          T d = g[i] + twd * w[i];
-          if (buf) {
-            buf[i] = first ? d : tmu * buf[i] + (T(1) - tdamp) * d;
-            d = options_.nesterov() ? d + tmu * buf[i] : buf[i];
+        const bool nesterov = options_.nesterov();
+        parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t i = begin; i < end; ++i) {
+            T d = g[i] + twd * w[i];
+            if (buf) {
+              buf[i] = first ? d : tmu * buf[i] + (T(1) - tdamp) * d;
+              d = nesterov ? d + tmu * buf[i] : buf[i];
+            }
+            w[i] -= lr * d;
           }
-          w[i] -= lr * d;
-        }
+        });
       });
       p.bump_version();
     }

@@ -109,3 +109,27 @@ TEST_CASE("threads: each thread has its own tape and grad mode; another thread's
   sum(mine).backward();  // still fine here
   agt::check_values(w.grad(), {3.0, 3.0});
 }
+
+TEST_CASE("threads: an op refused for another thread's input leaves a tape that rewinds cleanly") {
+  Tensor w = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor mine = w * 3.0;
+  bool refused = false;
+  std::vector<double> grad_after;
+  std::thread t([&] {
+    Tensor v = tensor({0.5, -1.0}, {2}, kFloat64).requires_grad_();
+    for (int i = 0; i < 3; ++i) sum(v * v + v).backward();  // fills the arena with edges, then rewinds
+    try {
+      Tensor bad = add(v, mine);  // first edge built, the second refused
+    } catch (const Error&) {
+      refused = true;
+    }
+    v.set_grad(Tensor());
+    sum(v * v).backward();
+    grad_after = v.grad().to_vector<double>();
+  });  // the thread's tape is destroyed here, with the refused node on it
+  t.join();
+  CHECK(refused);
+  REQUIRE(grad_after.size() == 2);
+  CHECK(grad_after[0] == 1.0);
+  CHECK(grad_after[1] == -2.0);
+}

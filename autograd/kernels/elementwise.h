@@ -3,12 +3,20 @@
 /// Elementwise loops over raw contiguous buffers, with NumPy broadcasting. Functors are inlined:
 /// no virtual call or std::function per element. Kernels know nothing of tensors or the tape.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "autograd/parallel.h"
 #include "autograd/shape.h"
 
 namespace ag::kernels {
+
+/// Elements below which a cheap elementwise loop (add, mul, copy) stays on one thread: waking the
+/// pool costs a few microseconds, about what one core spends on this many floats.
+inline constexpr std::int64_t kGrain = kParallelGrain;
+/// The same for loops that cost ~10 ns per element or more (exp, tanh, sigmoid).
+inline constexpr std::int64_t kGrainHeavy = 4096;
 
 /// True when a floating value truncates to a representable int64 (finite and within range).
 inline bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 9223372036854775808.0; }
@@ -16,25 +24,34 @@ inline bool fits_int64(double v) { return v >= -9223372036854775808.0 && v < 922
 /// y[i] = f(x[i])
 template <class T, class U, class F>
 inline void map(const T* x, U* y, std::int64_t n, F f) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  parallel_for(0, n, kGrain, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = f(x[i]);
+  });
 }
 
-/// Walks every index of `out` in row-major order, calling body(offset_a, offset_b, offset_out_begin, inner)
-/// once per innermost row; offsets follow the strides `sa`, `sb` (0 on broadcast dims).
+/// Walks the rows [row_begin, row_end) of `out` (a row: all but the last dim fixed) in row-major
+/// order, calling body(offset_a, offset_b, offset_out_begin, inner, stride_a, stride_b) once per row;
+/// offsets follow the strides `sa`, `sb` (0 on broadcast dims).
 template <class Body>
-inline void for_each_row(const Shape& out, const Shape& sa, const Shape& sb, Body body) {
+inline void for_rows(const Shape& out, const Shape& sa, const Shape& sb, std::int64_t row_begin,
+                     std::int64_t row_end, Body body) {
   const std::size_t r = out.size();
   if (r == 0) {
-    body(0, 0, 0, 1, 0, 0);
+    if (row_begin < row_end) body(0, 0, 0, 1, 0, 0);
     return;
   }
   const std::int64_t inner = out[r - 1];
-  const std::int64_t total = shape_numel(out);
-  if (total == 0) return;
+  if (inner == 0 || row_begin >= row_end) return;
   std::vector<std::int64_t> idx(r, 0);
   std::int64_t oa = 0, ob = 0;
-  for (std::int64_t o = 0; o < total; o += inner) {
-    body(oa, ob, o, inner, sa[r - 1], sb[r - 1]);
+  for (std::size_t d = r - 1, rem = static_cast<std::size_t>(row_begin); d-- > 0;) {
+    idx[d] = static_cast<std::int64_t>(rem % static_cast<std::size_t>(out[d]));
+    rem /= static_cast<std::size_t>(out[d]);
+    oa += idx[d] * sa[d];
+    ob += idx[d] * sb[d];
+  }
+  for (std::int64_t row = row_begin; row < row_end; ++row) {
+    body(oa, ob, row * inner, inner, sa[r - 1], sb[r - 1]);
     for (std::size_t d = r - 1; d-- > 0;) {
       if (++idx[d] < out[d]) {
         oa += sa[d];
@@ -48,23 +65,51 @@ inline void for_each_row(const Shape& out, const Shape& sa, const Shape& sb, Bod
   }
 }
 
+/// The number of rows of `out` (1 for a scalar; 0 when it is empty).
+inline std::int64_t num_rows(const Shape& out) {
+  if (out.empty()) return 1;
+  return out.back() == 0 ? 0 : shape_numel(out) / out.back();
+}
+
+/// for_rows over every row of `out`, on one thread.
+template <class Body>
+inline void for_each_row(const Shape& out, const Shape& sa, const Shape& sb, Body body) {
+  for_rows(out, sa, sb, 0, num_rows(out), body);
+}
+
+/// for_rows over every row of `out`, rows split between threads when `out` holds more than
+/// `grain` elements. body must write only to the output row it is given.
+template <class Body>
+inline void parallel_rows(const Shape& out, const Shape& sa, const Shape& sb, std::int64_t grain, Body body) {
+  const std::int64_t rows = num_rows(out);
+  const std::int64_t inner = out.empty() ? 1 : std::max<std::int64_t>(out.back(), 1);
+  parallel_for(0, rows, std::max<std::int64_t>(grain / inner, 1),
+               [&](std::int64_t b, std::int64_t e) { for_rows(out, sa, sb, b, e, body); });
+}
+
 /// y = f(a, b) with a of shape `as`, b of shape `bs`, y of the broadcast shape `out`.
 template <class T, class U, class F>
 inline void zip(const T* a, const Shape& as, const T* b, const Shape& bs, U* y, const Shape& out, F f) {
   const std::int64_t n = shape_numel(out);
   const std::int64_t na = shape_numel(as), nb = shape_numel(bs);
   if (na == n && nb == n) {
-    for (std::int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+    parallel_for(0, n, kGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) y[i] = f(a[i], b[i]);
+    });
   } else if (nb == 1 && na == n) {
     const T s = b[0];
-    for (std::int64_t i = 0; i < n; ++i) y[i] = f(a[i], s);
+    parallel_for(0, n, kGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) y[i] = f(a[i], s);
+    });
   } else if (na == 1 && nb == n) {
     const T s = a[0];
-    for (std::int64_t i = 0; i < n; ++i) y[i] = f(s, b[i]);
+    parallel_for(0, n, kGrain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) y[i] = f(s, b[i]);
+    });
   } else {
     const Shape sa = broadcast_strides(as, out), sb = broadcast_strides(bs, out);
-    for_each_row(out, sa, sb, [&](std::int64_t oa, std::int64_t ob, std::int64_t o, std::int64_t inner,
-                                  std::int64_t ia, std::int64_t ib) {
+    parallel_rows(out, sa, sb, kGrain, [&](std::int64_t oa, std::int64_t ob, std::int64_t o, std::int64_t inner,
+                                           std::int64_t ia, std::int64_t ib) {
       const T* pa = a + oa;
       const T* pb = b + ob;
       U* py = y + o;
@@ -77,25 +122,41 @@ inline void zip(const T* a, const Shape& as, const T* b, const Shape& bs, U* y, 
   }
 }
 
-/// Sums x (shape `xs`) into y (shape `ys`, which broadcasts to `xs`): undoes broadcasting.
+/// Sums x (shape `xs`) into y (shape `ys`, which broadcasts to `xs`): undoes broadcasting. Threads
+/// split the first dim when it is kept, else the last one when it is kept; every y element adds its
+/// terms in the same order as on one thread.
 template <class T>
 inline void sum_to(const T* x, const Shape& xs, T* y, const Shape& ys) {
   const std::int64_t ny = shape_numel(ys);
   for (std::int64_t i = 0; i < ny; ++i) y[i] = T(0);
   const Shape sy = broadcast_strides(ys, xs);
   const Shape zero(xs.size(), 0);
-  for_each_row(xs, sy, zero, [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t inner,
-                                 std::int64_t iy, std::int64_t) {
-    const T* px = x + o;
-    T* py = y + oy;
-    if (iy == 0) {
-      T acc = T(0);
-      for (std::int64_t i = 0; i < inner; ++i) acc += px[i];
-      *py += acc;
-    } else {
-      for (std::int64_t i = 0; i < inner; ++i) py[i * iy] += px[i];
-    }
-  });
+  const std::size_t r = xs.size();
+  const std::int64_t n = shape_numel(xs), rows = num_rows(xs), inner = r == 0 ? 1 : xs[r - 1];
+  auto part = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+    for_rows(xs, sy, zero, r0, r1, [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t,
+                                       std::int64_t iy, std::int64_t) {
+      const T* px = x + o;
+      T* py = y + oy;
+      if (iy == 0) {
+        T acc = T(0);
+        for (std::int64_t i = c0; i < c1; ++i) acc += px[i];
+        *py += acc;
+      } else {
+        for (std::int64_t i = c0; i < c1; ++i) py[i * iy] += px[i];
+      }
+    });
+  };
+  if (n > kGrain && r >= 2 && sy[0] != 0) {
+    const std::int64_t per = rows / xs[0];
+    parallel_for(0, xs[0], std::max<std::int64_t>(kGrain / (n / xs[0]), 1),
+                 [&](std::int64_t b, std::int64_t e) { part(b * per, e * per, 0, inner); });
+  } else if (n > kGrain && r >= 1 && sy[r - 1] != 0) {
+    parallel_for(0, inner, std::max<std::int64_t>(kGrain / rows, 1),
+                 [&](std::int64_t b, std::int64_t e) { part(0, rows, b, e); });
+  } else {
+    part(0, rows, 0, inner);
+  }
 }
 
 /// Copies x (shape `xs`) broadcast into y (shape `ys`).
@@ -103,7 +164,7 @@ template <class T>
 inline void broadcast_to(const T* x, const Shape& xs, T* y, const Shape& ys) {
   const Shape sx = broadcast_strides(xs, ys);
   const Shape zero(ys.size(), 0);
-  for_each_row(ys, sx, zero, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner,
+  parallel_rows(ys, sx, zero, kGrain, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner,
                                  std::int64_t ix, std::int64_t) {
     const T* px = x + ox;
     T* py = y + o;
@@ -133,7 +194,7 @@ namespace ag::kernels {
 template <class T>
 inline void strided_copy(const T* x, const Shape& strides, T* y, const Shape& out) {
   const Shape zero(out.size(), 0);
-  for_each_row(out, strides, zero, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner,
+  parallel_rows(out, strides, zero, kGrain, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner,
                                        std::int64_t ix, std::int64_t) {
     const T* px = x + ox;
     T* py = y + o;

@@ -2,39 +2,81 @@
 /// @file kernels/reduce.h
 /// Reductions over one dim of a contiguous buffer viewed as [outer, n, inner].
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "autograd/kernels/elementwise.h"
+
 namespace ag::kernels {
 
-/// y[o, i] = sum_k x[o, k, i]
+/// y[o, i] = sum_k x[o, k, i], adding k in order. Threads split o (or i when o is short); each
+/// output adds its terms in the same order for any thread count.
 template <class T>
 inline void sum_dim(const T* x, T* y, std::int64_t outer, std::int64_t n, std::int64_t inner) {
-  for (std::int64_t o = 0; o < outer; ++o) {
-    T* py = y + o * inner;
-    for (std::int64_t i = 0; i < inner; ++i) py[i] = T(0);
-    const T* px = x + o * n * inner;
-    if (inner == 1) {
-      T acc = T(0);
-      for (std::int64_t k = 0; k < n; ++k) acc += px[k];
-      py[0] = acc;
-    } else {
-      for (std::int64_t k = 0; k < n; ++k)
-        for (std::int64_t i = 0; i < inner; ++i) py[i] += px[k * inner + i];
+  auto part = [&](std::int64_t o0, std::int64_t o1, std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t o = o0; o < o1; ++o) {
+      T* py = y + o * inner;
+      for (std::int64_t i = i0; i < i1; ++i) py[i] = T(0);
+      const T* px = x + o * n * inner;
+      if (inner == 1) {
+        T acc = T(0);
+        for (std::int64_t k = 0; k < n; ++k) acc += px[k];
+        py[0] = acc;
+      } else {
+        for (std::int64_t k = 0; k < n; ++k)
+          for (std::int64_t i = i0; i < i1; ++i) py[i] += px[k * inner + i];
+      }
     }
-  }
+  };
+  const std::int64_t total = outer * n * inner;
+  if (total > kGrain && n > 0 && (outer >= 8 || (outer > 1 && inner < 256)))
+    parallel_for(0, outer, std::max<std::int64_t>(kGrain / (n * inner), 1),
+                 [&](std::int64_t b, std::int64_t e) { part(b, e, 0, inner); });
+  else if (total > kGrain && n > 0 && inner > 1)
+    parallel_for(0, inner, std::max<std::int64_t>(kGrain / (n * outer), 1),
+                 [&](std::int64_t b, std::int64_t e) { part(0, outer, b, e); });
+  else
+    part(0, outer, 0, inner);
 }
 
-/// Sum of all n elements (pairwise in blocks, for accuracy on long float32 sums).
+/// Sum of n elements by pairwise halving down to blocks of 256 (accurate for long float32 sums).
 template <class T>
-inline T sum_all(const T* x, std::int64_t n) {
+inline T sum_pairwise(const T* x, std::int64_t n) {
   if (n <= 256) {
     T acc = T(0);
     for (std::int64_t i = 0; i < n; ++i) acc += x[i];
     return acc;
   }
   const std::int64_t h = n / 2;
-  return sum_all(x, h) + sum_all(x + h, n - h);
+  return sum_pairwise(x, h) + sum_pairwise(x + h, n - h);
+}
+
+/// Sum of all n elements: sum_pairwise, with the 16 subtrees four levels down summed in parallel
+/// when n is large, so the result is bitwise the same for any thread count.
+template <class T>
+inline T sum_all(const T* x, std::int64_t n) {
+  if (n <= kGrain) return sum_pairwise(x, n);
+  constexpr int kDepth = 4, kParts = 1 << kDepth;
+  T part[kParts];
+  parallel_for(0, kParts, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t p = b; p < e; ++p) {
+      std::int64_t off = 0, len = n;
+      for (int level = kDepth - 1; level >= 0; --level) {
+        const std::int64_t h = len / 2;
+        if ((p >> level) & 1) {
+          off += h;
+          len -= h;
+        } else {
+          len = h;
+        }
+      }
+      part[p] = sum_pairwise(x + off, len);
+    }
+  });
+  for (int width = kParts / 2; width >= 1; width /= 2)
+    for (int i = 0; i < width; ++i) part[i] = part[2 * i] + part[2 * i + 1];
+  return part[0];
 }
 
 }  // namespace ag::kernels

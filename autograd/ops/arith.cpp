@@ -13,11 +13,18 @@ using detail::zip_floating;
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = zip_floating(a, b, "add", [](auto u, auto v) { return u + v; });
-  if (any_requires_grad({&a, &b}))
-    record("add", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
-      if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
-      if (c.needs(1)) c.set(1, sum_to(c.grad(), sb));
+  if (!any_requires_grad({&a, &b})) return y;
+  if (a.shape() == b.shape()) {  // no broadcasting: nothing to capture
+    record("add", {&a, &b}, {&y}, [](BackwardCtx& c) {
+      if (c.needs(0)) c.set(0, c.grad());
+      if (c.needs(1)) c.set(1, c.grad());
     });
+    return y;
+  }
+  record("add", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
+    if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
+    if (c.needs(1)) c.set(1, sum_to(c.grad(), sb));
+  });
   return y;
 }
 
@@ -29,11 +36,18 @@ Tensor add(const Tensor& a, double s) {
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = zip_floating(a, b, "sub", [](auto u, auto v) { return u - v; });
-  if (any_requires_grad({&a, &b}))
-    record("sub", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
-      if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
-      if (c.needs(1)) c.set(1, neg(sum_to(c.grad(), sb)));
+  if (!any_requires_grad({&a, &b})) return y;
+  if (a.shape() == b.shape()) {
+    record("sub", {&a, &b}, {&y}, [](BackwardCtx& c) {
+      if (c.needs(0)) c.set(0, c.grad());
+      if (c.needs(1)) c.set(1, neg(c.grad()));
     });
+    return y;
+  }
+  record("sub", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
+    if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
+    if (c.needs(1)) c.set(1, neg(sum_to(c.grad(), sb)));
+  });
   return y;
 }
 

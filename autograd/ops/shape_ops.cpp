@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "autograd/factory.h"
+#include "autograd/ops/index.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
 
@@ -163,6 +165,40 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   if (any_requires_grad({&x}))
     record("expand", {&x}, {&y}, [in = xs](BackwardCtx& c) { c.set(0, sum_to(c.grad(), in)); });
   return y;
+}
+
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
+  const auto r = x.checked("unbind").shape.size();
+  if (r == 0) fail("unbind: expects a tensor of rank >= 1, got {}", describe(x));
+  const auto d = static_cast<std::size_t>(normalize_dim(dim, static_cast<std::int64_t>(r), "unbind"));
+  const Shape& xs = x.shape();
+  const std::int64_t n = xs[d];
+  Shape part = xs;
+  part.erase(part.begin() + static_cast<std::ptrdiff_t>(d));
+  const std::int64_t inner = shape_numel(Shape(xs.begin() + static_cast<std::ptrdiff_t>(d) + 1, xs.end()));
+  const std::int64_t outer = shape_numel(Shape(xs.begin(), xs.begin() + static_cast<std::ptrdiff_t>(d)));
+  std::vector<Tensor> ys;
+  ys.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (d == 0) {
+      ys.push_back(alias_with_shape(x, part));
+      ys.back().impl()->offset += i * inner;
+      continue;
+    }
+    ys.push_back(empty(part, x.dtype()));
+    dispatch_all(x.dtype(), [&]<class T>() {
+      const T* src = x.data<T>() + i * inner;
+      T* dst = ys.back().data<T>();
+      for (std::int64_t o = 0; o < outer; ++o) std::copy(src + o * n * inner, src + (o * n + 1) * inner, dst + o * inner);
+    });
+  }
+  if (n > 0 && any_requires_grad({&x}))
+    record("unbind", {&x}, ys, [n, d = static_cast<std::int64_t>(d), part, dt = x.dtype()](BackwardCtx& c) {
+      std::vector<Tensor> gs;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) gs.push_back(c.grad(i).defined() ? c.grad(i) : zeros(part, dt));
+      c.set(0, stack(gs, d));
+    });
+  return ys;
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {

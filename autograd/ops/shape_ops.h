@@ -3,6 +3,8 @@
 /// Shape ops. reshape/view/flatten/squeeze/unsqueeze share storage with their input;
 /// transpose, permute and expand copy (every tensor here is contiguous).
 
+#include <vector>
+
 #include "autograd/tensor.h"
 
 namespace ag {
@@ -28,6 +30,10 @@ Tensor permute(const Tensor& x, const Shape& dims);
 Tensor expand(const Tensor& x, const Shape& shape);
 /// Broadcasts to `shape` (as expand without -1).
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// The size(dim) slices of x along dim, dim removed (as torch::unbind): aliases of x's storage for
+/// dim 0 (a dim-0 slice of a contiguous tensor is contiguous), copies otherwise. One node with
+/// size(dim) outputs; outputs that get no gradient count as zeros;  grad = stack(grads, dim)
+std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim = 0);
 /// Sums g down to `shape`, undoing broadcasting;  grad = expand(g, input shape).
 /// Returns x itself when the shape already matches.
 Tensor sum_to(const Tensor& x, const Shape& shape);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/kernels/transcend.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
@@ -17,10 +18,19 @@ template <class P>
 Tensor mask_where(const Tensor& x, P pred) {
   return map_floating(x, "mask", [pred](auto v) { return pred(v) ? decltype(v)(1) : decltype(v)(0); });
 }
+
+// y = k(x) with a whole-buffer kernel from kernels/transcend.h (vectorized, threaded).
+template <class K>
+Tensor map_kernel(const Tensor& x, const char* op, K k) {
+  const auto& im = x.checked(op);
+  Tensor y = empty(im.shape, im.dtype);
+  dispatch_floating(im.dtype, op, [&]<class T>() { k(x.data<T>(), y.data<T>(), im.numel); });
+  return y;
+}
 }  // namespace
 
 Tensor exp(const Tensor& x) {
-  Tensor y = map_floating(x, "exp", [](auto v) { return std::exp(v); });
+  Tensor y = map_kernel(x, "exp", [](const auto* in, auto* out, std::int64_t n) { kernels::exp(in, out, n); });
   if (any_requires_grad({&x}))
     record("exp", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), c.output())); }, Keep::Output);
   return y;
@@ -53,10 +63,7 @@ Tensor abs(const Tensor& x) {
 }
 
 Tensor sigmoid(const Tensor& x) {
-  Tensor y = map_floating(x, "sigmoid", [](auto v) {
-    using T = decltype(v);
-    return v >= 0 ? T(1) / (T(1) + std::exp(-v)) : std::exp(v) / (T(1) + std::exp(v));
-  });
+  Tensor y = map_kernel(x, "sigmoid", [](const auto* in, auto* out, std::int64_t n) { kernels::sigmoid(in, out, n); });
   if (any_requires_grad({&x}))
     record("sigmoid", {&x}, {&y}, [](BackwardCtx& c) {
       const Tensor yv = c.output();
@@ -66,7 +73,7 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 Tensor tanh(const Tensor& x) {
-  Tensor y = map_floating(x, "tanh", [](auto v) { return std::tanh(v); });
+  Tensor y = map_kernel(x, "tanh", [](const auto* in, auto* out, std::int64_t n) { kernels::tanh(in, out, n); });
   if (any_requires_grad({&x}))
     record("tanh", {&x}, {&y}, [](BackwardCtx& c) {
       const Tensor yv = c.output();

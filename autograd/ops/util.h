@@ -23,6 +23,10 @@ Tensor map_floating(const Tensor& x, const char* op, F f) {
   const auto& im = x.checked(op);
   Tensor y = empty(im.shape, im.dtype);
   dispatch_floating(im.dtype, op, [&]<class T>() {
+    if (im.numel == 1) {  // tiny tensors: no kernel launch
+      *y.impl()->data_unchecked<T>() = static_cast<T>(f(*im.data_unchecked<T>()));
+      return;
+    }
     kernels::map(x.data<T>(), y.data<T>(), im.numel, [&](T v) { return static_cast<T>(f(v)); });
   });
   return y;
@@ -32,6 +36,16 @@ Tensor map_floating(const Tensor& x, const char* op, F f) {
 template <class F>
 Tensor zip_floating(const Tensor& a, const Tensor& b, const char* op, F f) {
   check_same_dtype(a, b, op);
+  const TensorImpl& ia = *a.impl();
+  const TensorImpl& ib = *b.impl();
+  if (ia.numel == 1 && ib.numel == 1) {
+    // one element each: every dim is 1, so the broadcast shape is the longer of the two
+    Tensor y = empty(ia.shape.size() >= ib.shape.size() ? ia.shape : ib.shape, ia.dtype);
+    dispatch_floating(ia.dtype, op, [&]<class T>() {
+      *y.impl()->data_unchecked<T>() = static_cast<T>(f(*ia.data_unchecked<T>(), *ib.data_unchecked<T>()));
+    });
+    return y;
+  }
   const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype());
   dispatch_floating(a.dtype(), op, [&]<class T>() {

@@ -9,15 +9,7 @@
 
 #include <nn/nn.h>
 
-#if __has_include(<autograd/memory.h>)
-#include <autograd/memory.h>
-#define AG_DEMO_HAS_POOL 1
-#endif
-
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#define AG_DEMO_HAS_FTZ 1
-#endif
+#include <autograd/autograd.h>
 
 #include "common.h"
 
@@ -33,19 +25,9 @@ std::size_t heap_in_use() {
 }
 
 // Bytes in the allocator's own cache of free blocks (counted as "in use" by malloc).
-std::size_t cached_free_bytes() {
-#ifdef AG_DEMO_HAS_POOL
-  return pool_stats().cached_bytes;
-#else
-  return 0;
-#endif
-}
+std::size_t cached_free_bytes() { return pool_stats().cached_bytes; }
 
-void drop_cached_blocks() {
-#ifdef AG_DEMO_HAS_POOL
-  pool_release_cached();
-#endif
-}
+void drop_cached_blocks() { pool_release_cached(); }
 
 struct Cost {
   std::string model;
@@ -54,19 +36,15 @@ struct Cost {
 };
 
 // Subnormal floats (below 1.2e-38 in float32) are slow on x86: an operation on one can cost ~100
-// times a normal one. While set, this thread flushes them to zero (FTZ and DAZ bits of MXCSR).
+// times a normal one. While alive, this thread flushes them to zero (ag::set_flush_denormal).
 class FlushDenormals {
  public:
-#ifdef AG_DEMO_HAS_FTZ
-  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
-  ~FlushDenormals() { _mm_setcsr(saved_); }
-  static constexpr bool available = true;
+  FlushDenormals() : was_(get_flush_denormal()) { available_ = set_flush_denormal(true); }
+  ~FlushDenormals() { set_flush_denormal(was_); }
+  bool available() const { return available_; }
 
  private:
-  unsigned saved_;
-#else
-  static constexpr bool available = false;
-#endif
+  bool was_, available_ = false;
 };
 
 double median(std::vector<double> v) {
@@ -111,8 +89,7 @@ Cost measure(const std::string& name, const std::function<Tensor()>& loss_fn, do
   c.fwd_ms = median(fwd);
   c.bwd_ms = median(bwd);
   c.nograd_ms = median(nograd);
-  if (FlushDenormals::available) {
-    FlushDenormals ftz;
+  if (FlushDenormals ftz; ftz.available()) {
     std::vector<double> bwd_ftz;
     const auto start_ftz = Clock::now();
     while ((seconds_since(start_ftz) < budget_s / 2 && bwd_ftz.size() < 500) || bwd_ftz.size() < 5) {

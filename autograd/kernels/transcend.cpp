@@ -1,0 +1,127 @@
+// The selects below (small vs large argument, x < 0) become vector blends only when FP compares are
+// not treated as trapping; results are unchanged (no FP exception is ever inspected).
+#pragma GCC optimize("no-trapping-math")
+
+#include "autograd/kernels/transcend.h"
+
+#include <bit>
+#include <cmath>
+
+#include "autograd/kernels/elementwise.h"
+
+// The loops are compiled twice, for AVX2 (4 doubles a vector) and for the x86-64 baseline (2), and
+// the CPU picks one at load time. AVX2 without FMA: no contraction, so both give the same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
+#define AG_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AG_TARGET_CLONES
+#endif
+
+namespace ag::kernels {
+
+namespace {
+
+/// 1 / k!
+constexpr double kInvFactorial[] = {1.0,
+                                    1.0,
+                                    1.0 / 2,
+                                    1.0 / 6,
+                                    1.0 / 24,
+                                    1.0 / 120,
+                                    1.0 / 720,
+                                    1.0 / 5040,
+                                    1.0 / 40320,
+                                    1.0 / 362880,
+                                    1.0 / 3628800,
+                                    1.0 / 39916800,
+                                    1.0 / 479001600,
+                                    1.0 / 6227020800.0,
+                                    1.0 / 87178291200.0,
+                                    1.0 / 1307674368000.0,
+                                    1.0 / 20922789888000.0,
+                                    1.0 / 355687428096000.0,
+                                    1.0 / 6402373705728000.0};
+
+/// sum_{k=K..D} r^(k-K) / k!, in Horner form (unrolled so that the loops around it vectorize).
+template <int D, int K>
+inline double taylor(double r) {
+  if constexpr (K == D) return kInvFactorial[D];
+  else return taylor<D, K + 1>(r) * r + kInvFactorial[K];
+}
+
+/// exp(y) for double y, with a Taylor polynomial of degree D on y - n ln2, |y - n ln2| <= ln2 / 2.
+/// D = 13 is within 1 ulp in double; D = 8 (relative error < 1e-9) is enough for float results.
+template <int D>
+inline double exp_d(double y) {
+  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 6.93147180369123816490e-01,
+                   kLn2Lo = 1.90821492927058770002e-10, kShift = 6755399441055744.0;  // 1.5 * 2^52
+  y = y < -1100.0 ? -1100.0 : y;
+  y = y > 1100.0 ? 1100.0 : y;
+  const double t = y * kLog2e + kShift;  // n in the low bits of t
+  const double k = t - kShift;
+  const double r = (y - k * kLn2Hi) - k * kLn2Lo;
+  const double p = taylor<D, 0>(r);
+  // 2^n as two factors 2^(n/2) 2^(n - n/2), so that subnormal results round once and overflow is inf.
+  const auto n = static_cast<std::int64_t>(std::bit_cast<std::uint64_t>(t) - std::bit_cast<std::uint64_t>(kShift));
+  const std::int64_t h = n >> 1;
+  const double s1 = std::bit_cast<double>(static_cast<std::uint64_t>(h + 1023) << 52);
+  const double s2 = std::bit_cast<double>(static_cast<std::uint64_t>(n - h + 1023) << 52);
+  return p * s1 * s2;
+}
+
+/// tanh(x) for double x: expm1-based for |x| < 0.55 (Taylor of degree D1 for e^v - 1), else
+/// 1 - 2 / (e^2|x| + 1); the sign is copied back.
+template <int D1, int D2>
+inline double tanh_d(double x) {
+  const double v = std::fabs(x);
+  const double t = v * taylor<D1, 1>(v);  // e^v - 1
+  const double em1 = t * (t + 2.0);  // e^2v - 1
+  const double small = em1 / (em1 + 2.0);
+  const double e = exp_d<D2>(2.0 * (v > 20.0 ? 20.0 : v));
+  const double large = 1.0 - 2.0 / (e + 1.0);
+  return std::copysign(v < 0.55 ? small : large, x);
+}
+
+template <int D>
+inline double sigmoid_d(double x) {
+  const double e = exp_d<D>(-std::fabs(x));
+  const double s = 1.0 / (1.0 + e);
+  const double es = e * s;
+  return x < 0 ? es : s;
+}
+
+AG_TARGET_CLONES void exp_f(const float* __restrict x, float* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(exp_d<8>(x[i]));
+}
+AG_TARGET_CLONES void exp_dbl(const double* __restrict x, double* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = exp_d<13>(x[i]);
+}
+AG_TARGET_CLONES void tanh_f(const float* __restrict x, float* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(tanh_d<10, 8>(x[i]));
+}
+AG_TARGET_CLONES void tanh_dbl(const double* __restrict x, double* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = tanh_d<17, 13>(x[i]);
+}
+AG_TARGET_CLONES void sigmoid_f(const float* __restrict x, float* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(sigmoid_d<8>(x[i]));
+}
+AG_TARGET_CLONES void sigmoid_dbl(const double* __restrict x, double* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = sigmoid_d<13>(x[i]);
+}
+
+template <class T, class Loop>
+void run(const T* x, T* y, std::int64_t n, Loop loop) {
+  parallel_for(0, n, kGrainHeavy, [&](std::int64_t b, std::int64_t e) { loop(x + b, y + b, e - b); });
+}
+
+}  // namespace
+
+void exp(const float* x, float* y, std::int64_t n) { run(x, y, n, exp_f); }
+void exp(const double* x, double* y, std::int64_t n) { run(x, y, n, exp_dbl); }
+void tanh(const float* x, float* y, std::int64_t n) { run(x, y, n, tanh_f); }
+void tanh(const double* x, double* y, std::int64_t n) { run(x, y, n, tanh_dbl); }
+void sigmoid(const float* x, float* y, std::int64_t n) { run(x, y, n, sigmoid_f); }
+void sigmoid(const double* x, double* y, std::int64_t n) { run(x, y, n, sigmoid_dbl); }
+
+}  // namespace ag::kernels

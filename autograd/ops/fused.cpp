@@ -1,0 +1,351 @@
+#include "autograd/ops/fused.h"
+
+#include <algorithm>
+
+#include "autograd/factory.h"
+#include "autograd/kernels/blas.h"
+#include "autograd/kernels/fused.h"
+#include "autograd/ops/arith.h"
+#include "autograd/ops/compare.h"
+#include "autograd/ops/convert.h"
+#include "autograd/ops/index.h"
+#include "autograd/ops/linalg.h"
+#include "autograd/ops/reduce.h"
+#include "autograd/ops/shape_ops.h"
+#include "autograd/ops/softmax.h"
+#include "autograd/ops/unary.h"
+#include "autograd/ops/util.h"
+#include "autograd/tape.h"
+
+namespace ag {
+
+namespace {
+
+using kernels::CellAct;
+
+void check_floating(const Tensor& t, const char* op) {
+  if (!is_floating(t.checked(op).dtype)) fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(t));
+}
+
+// b is undefined or [n] of x's dtype.
+void check_bias(const Tensor& b, std::int64_t n, const Tensor& x, const char* op, const char* what) {
+  if (!b.defined()) return;
+  detail::check_same_dtype(x, b, op);
+  if (b.dim() != 1 || b.size(0) != n) fail("{}: {} must be [{}], got {}", op, what, n, describe(b));
+}
+
+// Checks every shape and dtype of a recurrent cell with `gates` gates. Without w_ih (the *_gates cells)
+// x is the input gates xg [B, G*H].
+void check_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                const Tensor& b_hh, std::int64_t gates, const char* op) {
+  check_floating(x, op);
+  for (const Tensor* t : {&h, &w_hh}) detail::check_same_dtype(x, *t, op);
+  const bool proj = w_ih.defined();
+  if (x.dim() != 2 || h.dim() != 2 || x.size(0) != h.size(0))
+    fail("{}: expects {} [B, {}] and hidden state [B, H], got {} and {}", op, proj ? "input" : "input gates",
+         proj ? "in" : "G*H", describe(x), describe(h));
+  const auto in = x.size(1), hid = h.size(1), gh = gates * hid;
+  if (proj) {
+    detail::check_same_dtype(x, w_ih, op);
+    if (w_ih.dim() != 2 || w_ih.size(0) != gh || w_ih.size(1) != in)
+      fail("{}: weight_ih must be [{}, {}] for input {} and hidden state {}, got {}", op, gh, in, describe(x),
+           describe(h), describe(w_ih));
+  } else if (in != gh) {
+    fail("{}: input gates must be [{}, {}] ({} gates) for hidden state {}, got {}", op, x.size(0), gh, gates,
+         describe(h), describe(x));
+  }
+  if (w_hh.dim() != 2 || w_hh.size(0) != gh || w_hh.size(1) != hid)
+    fail("{}: weight_hh must be [{}, {}] for hidden state {}, got {}", op, gh, hid, describe(h), describe(w_hh));
+  check_bias(b_ih, gh, x, op, "bias_ih");
+  check_bias(b_hh, gh, x, op, "bias_hh");
+}
+
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// y [B, G*H] = (x w^T + b) + h w_hh^T + b_hh in this order (x w^T + b is linear(x, w, b), x itself without
+// w), so that a cell equals linear then its *_gates form bitwise; h, b, b_hh may be undefined.
+template <class T>
+void project(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& h, const Tensor& w_hh,
+             const Tensor& b_hh, T* y) {
+  const auto batch = x.size(0), g = w_hh.size(0);
+  if (w.defined()) kernels::gemm(false, true, batch, g, x.size(1), x.data<T>(), w.data<T>(), y);
+  else std::copy(x.data<T>(), x.data<T>() + x.numel(), y);
+  kernels::add_biases(y, data_or_null<T>(b), static_cast<const T*>(nullptr), batch, g);
+  if (h.defined()) kernels::gemm(false, true, batch, g, h.size(1), h.data<T>(), w_hh.data<T>(), y, T(1));
+  kernels::add_biases(y, data_or_null<T>(b_hh), static_cast<const T*>(nullptr), batch, g);
+}
+
+// pre [B, G*H] = x w_ih^T + b_ih + h w_hh^T + b_hh (xg + h w_hh^T + b_hh without w_ih), after check_cell.
+Tensor cell_gates(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                  const Tensor& b_hh, std::int64_t gates, const char* op) {
+  check_cell(x, h, w_ih, w_hh, b_ih, b_hh, gates, op);
+  Tensor pre = empty({x.size(0), w_hh.size(0)}, x.dtype());
+  dispatch_floating(x.dtype(), op, [&]<class T>() { project<T>(x, w_ih, b_ih, h, w_hh, b_hh, pre.data<T>()); });
+  return pre;
+}
+
+// The gradients of a cell's x, h, weights and biases (inputs 0, ih, iw, iw+1, iw+2, iw+3) from the
+// gradients ax, ah [B, G*H] of its input and hidden gates (one tensor for both in the RNN and LSTM cells)
+// and dh0, the part of h's gradient not through h w_hh^T (or undefined); without w_ih, input 0 is the
+// input gates (gradient ax).
+void gates_backward(BackwardCtx& c, const Tensor& ax, const Tensor& ah, const Tensor& dh0, const SavedTensor& sx,
+                    const SavedTensor& sh, const SavedTensor& swi, const SavedTensor& swh, std::size_t ih,
+                    std::size_t iw, const char* op) {
+  if (c.needs(0)) c.set(0, swi.defined() ? matmul_ex(ax, swi.get(op), false, false) : ax);
+  if (c.needs(ih)) {
+    const Tensor dh = matmul_ex(ah, swh.get(op), false, false);
+    c.set(ih, dh0.defined() ? add(dh, dh0) : dh);
+  }
+  if (c.needs(iw)) c.set(iw, matmul_ex(ax, sx.get(op), true, false));
+  if (c.needs(iw + 1)) c.set(iw + 1, matmul_ex(ah, sh.get(op), true, false));
+  if (c.needs(iw + 2) || c.needs(iw + 3)) {
+    const Tensor dbx = sum(ax, 0);
+    if (c.needs(iw + 2)) c.set(iw + 2, dbx);
+    if (c.needs(iw + 3)) c.set(iw + 3, ax.impl() == ah.impl() ? dbx : sum(ah, 0));
+  }
+}
+
+template <CellAct A>
+Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh, const char* op) {
+  Tensor pre = cell_gates(x, h, w_ih, w_hh, b_ih, b_hh, 1, op);
+  Tensor y = A == CellAct::Tanh ? empty(pre.shape(), pre.dtype()) : pre;
+  dispatch_floating(x.dtype(), op, [&]<class T>() {
+    T* p = pre.data<T>();
+    if constexpr (A == CellAct::Tanh) kernels::tanh(p, y.data<T>(), pre.numel());
+    else std::for_each(p, p + pre.numel(), [](T& v) { v = v > T(0) ? v : T(0); });
+  });
+  if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
+    record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&y},
+           [op, sx = w_ih.defined() ? SavedTensor(x) : SavedTensor(), sh = SavedTensor(h), swi = SavedTensor(w_ih),
+            swh = SavedTensor(w_hh)](BackwardCtx& c) {
+             const Tensor& g = c.grad();
+             const Tensor yv = c.output();
+             Tensor a;
+             if (GradMode::is_enabled()) {
+               if constexpr (A == CellAct::Tanh) a = mul(g, sub(1.0, mul(yv, yv)));
+               else a = mul(g, gt(yv.detach(), 0.0).to(g.dtype()));
+             } else {
+               a = empty(g.shape(), g.dtype());
+               dispatch_floating(g.dtype(), op, [&]<class T>() {
+                 kernels::act_backward<A>(g.data<T>(), yv.data<T>(), a.data<T>(), g.numel());
+               });
+             }
+             gates_backward(c, a, a, Tensor(), sx, sh, swi, swh, 1, 2, op);
+           }, Keep::Output);
+  return y;
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+  check_floating(x, "linear");
+  detail::check_same_dtype(x, w, "linear");
+  if (x.dim() == 0 || w.dim() != 2 || x.size(-1) != w.size(1))
+    fail("linear: expects input [..., in] and weight [out, in], got {} and {}", describe(x), describe(w));
+  const auto in = w.size(1), out = w.size(0), rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));
+  check_bias(b, out, x, "linear", "bias");
+  Shape os = x.shape();
+  os.back() = out;
+  Tensor y = empty(os, x.dtype());
+  dispatch_floating(x.dtype(), "linear", [&]<class T>() {
+    if (b.defined()) kernels::fill_rows(y.data<T>(), b.data<T>(), rows, out);
+    kernels::gemm(false, true, rows, out, in, x.data<T>(), w.data<T>(), y.data<T>(), T(b.defined() ? 1 : 0));
+  });
+  if (any_requires_grad({&x, &w, &b}))
+    record("linear", {&x, &w, &b}, {&y}, [sx = SavedTensor(x), sw = SavedTensor(w)](BackwardCtx& c) {
+      const Tensor X = sx.get("linear"), W = sw.get("linear");
+      const Tensor& g = c.grad();
+      const bool flat = g.dim() == 2;
+      const Tensor g2 = flat ? g : reshape(g, {-1, W.size(0)});
+      if (c.needs(0)) {
+        const Tensor dx = matmul_ex(g2, W, false, false);
+        c.set(0, flat ? dx : reshape(dx, X.shape()));
+      }
+      if (c.needs(1)) c.set(1, matmul_ex(g2, flat ? X : reshape(X, {-1, W.size(1)}), true, false));
+      if (c.needs(2)) c.set(2, sum(g2, 0));
+    });
+  return y;
+}
+
+Tensor rnn_tanh_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh) {
+  return rnn_cell_impl<CellAct::Tanh>(x, h, w_ih, w_hh, b_ih, b_hh, "rnn_tanh_cell");
+}
+
+Tensor rnn_relu_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh) {
+  return rnn_cell_impl<CellAct::ReLU>(x, h, w_ih, w_hh, b_ih, b_hh, "rnn_relu_cell");
+}
+
+Tensor rnn_tanh_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  return rnn_cell_impl<CellAct::Tanh>(xg, h, Tensor(), w_hh, Tensor(), b_hh, "rnn_tanh_cell_gates");
+}
+
+Tensor rnn_relu_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  return rnn_cell_impl<CellAct::ReLU>(xg, h, Tensor(), w_hh, Tensor(), b_hh, "rnn_relu_cell_gates");
+}
+
+namespace {
+
+std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
+                                          const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const char* op) {
+  Tensor pre = cell_gates(x, h, w_ih, w_hh, b_ih, b_hh, 4, op);
+  detail::check_same_dtype(x, c, op);
+  if (c.shape() != h.shape()) fail("{}: cell state {} must have the shape of hidden state {}", op, describe(c), describe(h));
+  Tensor act = empty(pre.shape(), pre.dtype());
+  Tensor h2 = empty(h.shape(), h.dtype()), c2 = empty(h.shape(), h.dtype()), tc = empty(h.shape(), h.dtype());
+  dispatch_floating(x.dtype(), op, [&]<class T>() {
+    kernels::lstm_forward(pre.data<T>(), act.data<T>(), c.data<T>(), h2.data<T>(), c2.data<T>(), tc.data<T>(), h.size(0),
+                          h.size(1));
+  });
+  if (any_requires_grad({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}))
+    record(op, {&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2, &c2},
+           [op, act, tc, sx = SavedTensor(x), sh = SavedTensor(h), sc = SavedTensor(c), swi = SavedTensor(w_ih),
+            swh = SavedTensor(w_hh), sbi = SavedTensor(b_ih), sbh = SavedTensor(b_hh)](BackwardCtx& ctx) {
+             const Tensor& dh2 = ctx.grad(0);
+             const Tensor& dc2 = ctx.grad(1);
+             const Tensor cv = sc.get(op);
+             Tensor da, dc;
+             if (GradMode::is_enabled()) {
+               // create_graph: the closed form with differentiable ops, gates recomputed from the inputs
+               const Tensor xv = sx.get(op);
+               Tensor pre = (swi.defined() ? matmul_ex(xv, swi.get(op), false, true) : xv) +
+                            matmul_ex(sh.get(op), swh.get(op), false, true);
+               if (sbi.defined()) pre = pre + sbi.get(op);
+               if (sbh.defined()) pre = pre + sbh.get(op);
+               const auto H = cv.size(1);
+               const Tensor i = sigmoid(narrow(pre, 1, 0, H)), f = sigmoid(narrow(pre, 1, H, H));
+               const Tensor g = tanh(narrow(pre, 1, 2 * H, H)), o = sigmoid(narrow(pre, 1, 3 * H, H));
+               const Tensor t2 = tanh(f * cv + i * g);
+               const Tensor dct = dc2 + dh2 * o * (1.0 - t2 * t2);
+               da = cat({dct * g * i * (1.0 - i), dct * cv * f * (1.0 - f), dct * i * (1.0 - g * g),
+                         dh2 * t2 * o * (1.0 - o)}, 1);
+               dc = dct * f;
+             } else {
+               da = empty(act.shape(), act.dtype());
+               dc = empty(cv.shape(), cv.dtype());
+               dispatch_floating(act.dtype(), op, [&]<class T>() {
+                 kernels::lstm_backward(act.data<T>(), cv.data<T>(), tc.data<T>(), dh2.data<T>(), dc2.data<T>(),
+                                        da.data<T>(), dc.data<T>(), cv.size(0), cv.size(1));
+               });
+             }
+             if (ctx.needs(2)) ctx.set(2, dc);
+             gates_backward(ctx, da, da, Tensor(), sx, sh, swi, swh, 1, 3, op);
+           });
+  return {h2, c2};
+}
+
+Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                     const Tensor& b_hh, const char* op) {
+  check_cell(x, h, w_ih, w_hh, b_ih, b_hh, 3, op);
+  const auto batch = h.size(0), hid = h.size(1);
+  const bool proj = w_ih.defined();
+  Tensor xg = proj ? empty({batch, 3 * hid}, x.dtype()) : x, gh = empty({batch, 3 * hid}, x.dtype());
+  Tensor pre = empty({batch, 3 * hid}, x.dtype()), ws = empty({batch, 4 * hid}, x.dtype()), h2 = empty(h.shape(), x.dtype());
+  dispatch_floating(x.dtype(), op, [&]<class T>() {
+    if (proj) project<T>(x, w_ih, b_ih, Tensor(), w_hh, Tensor(), xg.data<T>());
+    project<T>(h, w_hh, b_hh, Tensor(), w_hh, Tensor(), gh.data<T>());
+    kernels::gru_forward(xg.data<T>(), gh.data<T>(), h.data<T>(), pre.data<T>(), h2.data<T>(), ws.data<T>(), batch, hid);
+  });
+  if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
+    record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2},
+           [op, ws, sx = SavedTensor(x), sh = SavedTensor(h), swi = SavedTensor(w_ih), swh = SavedTensor(w_hh),
+            sbi = SavedTensor(b_ih), sbh = SavedTensor(b_hh)](BackwardCtx& c) {
+             const Tensor& g = c.grad();
+             const Tensor hv = sh.get(op);
+             Tensor ax, ah, dh0;
+             if (GradMode::is_enabled()) {
+               // create_graph: the closed form with differentiable ops, gates recomputed from the inputs
+               const Tensor xv = sx.get(op);
+               Tensor xgv = swi.defined() ? matmul_ex(xv, swi.get(op), false, true) : xv;
+               Tensor ghv = matmul_ex(hv, swh.get(op), false, true);
+               if (sbi.defined()) xgv = xgv + sbi.get(op);
+               if (sbh.defined()) ghv = ghv + sbh.get(op);
+               const auto H = hv.size(1);
+               const Tensor r = sigmoid(narrow(xgv, 1, 0, H) + narrow(ghv, 1, 0, H));
+               const Tensor z = sigmoid(narrow(xgv, 1, H, H) + narrow(ghv, 1, H, H));
+               const Tensor ghn = narrow(ghv, 1, 2 * H, H);
+               const Tensor n = tanh(narrow(xgv, 1, 2 * H, H) + r * ghn);
+               const Tensor an = g * (1.0 - z) * (1.0 - n * n);
+               const Tensor ar = an * ghn * r * (1.0 - r), az = g * (hv - n) * z * (1.0 - z);
+               ax = cat({ar, az, an}, 1);
+               ah = cat({ar, az, an * r}, 1);
+               dh0 = g * z;
+             } else {
+               ax = empty({hv.size(0), 3 * hv.size(1)}, g.dtype());
+               ah = empty(ax.shape(), g.dtype());
+               dh0 = empty(hv.shape(), g.dtype());
+               dispatch_floating(g.dtype(), op, [&]<class T>() {
+                 kernels::gru_backward(ws.data<T>(), hv.data<T>(), g.data<T>(), ax.data<T>(), ah.data<T>(), dh0.data<T>(),
+                                       hv.size(0), hv.size(1));
+               });
+             }
+             gates_backward(c, ax, ah, dh0, sx, sh, swi, swh, 1, 2, op);
+           });
+  return h2;
+}
+
+}  // namespace
+
+Tensor fused_gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                      const Tensor& b_hh) {
+  return gru_cell_impl(x, h, w_ih, w_hh, b_ih, b_hh, "fused_gru_cell");
+}
+
+Tensor fused_gru_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  return gru_cell_impl(xg, h, Tensor(), w_hh, Tensor(), b_hh, "fused_gru_cell_gates");
+}
+
+std::tuple<Tensor, Tensor> fused_lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
+                                           const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh) {
+  return lstm_cell_impl(x, h, c, w_ih, w_hh, b_ih, b_hh, "fused_lstm_cell");
+}
+
+std::tuple<Tensor, Tensor> fused_lstm_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& c,
+                                                 const Tensor& w_hh, const Tensor& b_hh) {
+  return lstm_cell_impl(xg, h, c, Tensor(), w_hh, Tensor(), b_hh, "fused_lstm_cell_gates");
+}
+
+Tensor softmax_cross_entropy(const Tensor& z, const Tensor& target) {
+  const char* op = "softmax_cross_entropy";
+  check_floating(z, op);
+  target.checked(op);
+  if (z.dim() != 2) fail("{}: expects logits [N, C], got {}", op, describe(z));
+  if (target.dtype() != kInt64 || target.dim() != 1 || target.size(0) != z.size(0))
+    fail("{}: target must be int64 [{}] for logits {}, got {}", op, z.size(0), describe(z), describe(target));
+  const auto rows = z.size(0), classes = z.size(1);
+  const std::int64_t* t = target.data<std::int64_t>();
+  for (std::int64_t n = 0; n < rows; ++n)
+    if (t[n] < 0 || t[n] >= classes)
+      fail("{}: target {} at position {} is out of range for {} classes (logits {})", op, t[n], n, classes, describe(z));
+  Tensor loss = empty({rows}, z.dtype());
+  dispatch_floating(z.dtype(), op, [&]<class T>() {
+    kernels::softmax_xent_forward(z.data<T>(), t, loss.data<T>(), rows, classes);
+  });
+  if (any_requires_grad({&z}))
+    record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target)](BackwardCtx& c) {
+      const Tensor zv = sz.get(op), tv = st.get(op);
+      const Tensor& g = c.grad();
+      if (GradMode::is_enabled()) {
+        Tensor onehot = zeros(zv.shape(), zv.dtype());
+        dispatch_floating(zv.dtype(), op, [&]<class T>() {
+          for (std::int64_t n = 0; n < zv.size(0); ++n) onehot.data<T>()[n * zv.size(1) + tv.data<std::int64_t>()[n]] = T(1);
+        });
+        c.set(0, mul(sub(softmax(zv, 1), onehot), unsqueeze(g, 1)));
+        return;
+      }
+      Tensor dz = empty(zv.shape(), zv.dtype());
+      dispatch_floating(zv.dtype(), op, [&]<class T>() {
+        kernels::softmax_xent_backward(zv.data<T>(), tv.data<std::int64_t>(), g.data<T>(), dz.data<T>(), zv.size(0),
+                                       zv.size(1));
+      });
+      c.set(0, dz);
+    });
+  return loss;
+}
+
+}  // namespace ag

@@ -1,0 +1,491 @@
+// Fused ops (linear, recurrent cells, softmax cross-entropy): equal to their composites (values and
+// gradients), gradchecked to first and second order, with broadcasting, reuse and error cases.
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "nn/nn.h"
+#include "test_util.h"
+
+using namespace ag;
+
+namespace {
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// The fused and the composite function give the same values and the same gradients of every input
+// (for a fixed, non-trivial upstream gradient) to `tol`.
+void check_same_as_composite(const Fn& fused, const Fn& composite, const std::vector<Tensor>& inputs,
+                             double tol = 1e-12) {
+  const Tensor a = fused(inputs), b = composite(inputs);
+  REQUIRE(a.shape() == b.shape());
+  agt::check_values(a, b.to_vector<double>(), tol);
+  const Tensor u = agt::input(a.shape(), 0.3, 1.0, 0.2, false);
+  std::vector<Tensor> diff;
+  for (const auto& t : inputs)
+    if (t.requires_grad()) diff.push_back(t);
+  const auto ga = grad({a}, diff, {u}), gb = grad({b}, diff, {u});
+  for (std::size_t i = 0; i < diff.size(); ++i) {
+    INFO("gradient of input " << i);
+    agt::check_values(ga[i], gb[i].to_vector<double>(), tol);
+  }
+}
+
+void check_both_orders(const Fn& fn, const std::vector<Tensor>& inputs) {
+  agt::check_gradients(fn, inputs);
+  agt::check_second_gradients(fn, inputs);
+}
+
+Tensor composite_affine(const Tensor& x, const Tensor& w, const Tensor& b) {
+  const Tensor y = matmul(x, t(w));
+  return b.defined() ? y + b : y;
+}
+
+std::tuple<Tensor, Tensor> composite_lstm(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& wi,
+                                          const Tensor& wh, const Tensor& bi, const Tensor& bh) {
+  const Tensor g = composite_affine(x, wi, bi) + composite_affine(h, wh, bh);
+  const auto H = h.size(1);
+  const Tensor i = sigmoid(narrow(g, 1, 0, H)), f = sigmoid(narrow(g, 1, H, H));
+  const Tensor gg = tanh(narrow(g, 1, 2 * H, H)), o = sigmoid(narrow(g, 1, 3 * H, H));
+  const Tensor c2 = f * c + i * gg;
+  return {o * tanh(c2), c2};
+}
+
+// PyTorch's GRU cell with ops: gates (r, z, n), n = tanh(xg_n + r (h W_hn^T + b_hn)).
+Tensor composite_gru_gates(const Tensor& xg, const Tensor& h, const Tensor& wh, const Tensor& bh) {
+  const Tensor gh = composite_affine(h, wh, bh);
+  const auto H = h.size(1);
+  const Tensor r = sigmoid(narrow(xg, 1, 0, H) + narrow(gh, 1, 0, H));
+  const Tensor z = sigmoid(narrow(xg, 1, H, H) + narrow(gh, 1, H, H));
+  const Tensor n = tanh(narrow(xg, 1, 2 * H, H) + r * narrow(gh, 1, 2 * H, H));
+  return (1.0 - z) * n + z * h;
+}
+
+Tensor both(const std::tuple<Tensor, Tensor>& hc) { return cat({std::get<0>(hc), std::get<1>(hc)}, 1); }
+
+}  // namespace
+
+TEST_CASE("linear: equals x W^T + b in values and gradients, for 1-D, 2-D and 3-D inputs") {
+  const Tensor w = agt::input({3, 4}, 0.7), b = agt::input({3}, 1.9);
+  for (const Shape& xs : {Shape{4}, Shape{5, 4}, Shape{2, 5, 4}}) {
+    CAPTURE(shape_str(xs));
+    const Tensor x = agt::input(xs, 0.2);
+    check_same_as_composite([](const auto& v) { return linear(v[0], v[1], v[2]); },
+                            [](const auto& v) { return composite_affine(v[0], v[1], v[2]); }, {x, w, b});
+    check_same_as_composite([](const auto& v) { return linear(v[0], v[1]); },
+                            [](const auto& v) { return composite_affine(v[0], v[1], Tensor()); }, {x, w});
+    check_both_orders([](const auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
+  }
+  // hand-computed: [1, 2] [[1, 0], [2, -1], [0, 3]]^T + [0.5, 0, -1] = [1.5, 0, 5]
+  const Tensor y = linear(tensor({1, 2}, {1, 2}, kFloat64), tensor({1, 0, 2, -1, 0, 3}, {3, 2}, kFloat64),
+                          tensor({0.5, 0, -1}, {3}, kFloat64));
+  CHECK(y.shape() == Shape{1, 3});
+  agt::check_values(y, {1.5, 0.0, 5.0});
+  // float32, and the reuse case linear(x, x, b) with x square
+  agt::check_values(linear(tensor({1, 2}, {1, 2}), tensor({1, 0, 2, -1}, {2, 2}), tensor({1, 1}, {2})), {2.0, 1.0});
+  const Tensor sq = agt::input({3, 3}, 2.1);
+  check_same_as_composite([](const auto& v) { return linear(v[0], v[0], v[1]); },
+                          [](const auto& v) { return composite_affine(v[0], v[0], v[1]); }, {sq, b});
+  check_both_orders([](const auto& v) { return linear(v[0], v[0], v[1]); }, {sq, b});
+}
+
+TEST_CASE("linear: zero-size dims and one recorded op") {
+  const Tensor b = tensor({1, 2}, {2}, kFloat64);
+  agt::check_values(linear(zeros({3, 0}, kFloat64), zeros({2, 0}, kFloat64), b), {1, 2, 1, 2, 1, 2});
+  agt::check_values(linear(zeros({3, 0}, kFloat64), zeros({2, 0}, kFloat64)), std::vector<double>(6, 0.0));
+  CHECK(linear(zeros({0, 4}, kFloat64), zeros({2, 4}, kFloat64), b).shape() == Shape{0, 2});
+  const Tensor x = agt::input({2, 3}), w = agt::input({4, 3});
+  const auto before = Tape::current().num_nodes();
+  Tensor y = linear(x, w, agt::input({4}));
+  CHECK(Tape::current().num_nodes() == before + 1);
+}
+
+TEST_CASE("linear: misuse throws naming the op, the shapes and the dtypes") {
+  const Tensor x = zeros({2, 3}, kFloat64), w = zeros({4, 3}, kFloat64);
+  CHECK_THROWS_AS(linear(x, zeros({4, 2}, kFloat64)), Error);
+  CHECK(agt::error_message([&] { linear(x, zeros({4, 2}, kFloat64)); }).find("linear: expects input [..., in] and weight [out, in], got float64[2, 3]") == 0);
+  CHECK_THROWS_AS(linear(x, zeros({4, 3})), Error);
+  CHECK(agt::error_message([&] { linear(x, zeros({4, 3})); }).find("float32") != std::string::npos);
+  CHECK_THROWS_AS(linear(x, w, zeros({3}, kFloat64)), Error);
+  CHECK(agt::error_message([&] { linear(x, w, zeros({3}, kFloat64)); }).find("linear: bias must be [4]") == 0);
+  CHECK_THROWS_AS(linear(x, w, zeros({4})), Error);
+  CHECK_THROWS_AS(linear(x, zeros({3}, kFloat64)), Error);
+  CHECK_THROWS_AS(linear(scalar_tensor(1.0, kFloat64), w), Error);
+  CHECK_THROWS_AS(linear(zeros({2, 3}, kInt64), zeros({4, 3}, kInt64)), Error);
+  CHECK_THROWS_AS(linear(Tensor(), w), Error);
+}
+
+TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked with reuse across time") {
+  const Tensor x = agt::input({3, 2}, 0.1), h = agt::input({3, 4}, 0.9, 0.5);
+  const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
+               bh = agt::input({4}, 3.1, 0.3);
+  check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                          [](const auto& v) { return tanh(composite_affine(v[0], v[2], v[4]) + composite_affine(v[1], v[3], v[5])); },
+                          {x, h, wi, wh, bi, bh});
+  check_same_as_composite([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                          [](const auto& v) { return relu(composite_affine(v[0], v[2], v[4]) + composite_affine(v[1], v[3], v[5])); },
+                          {x, h, wi, wh, bi, bh});
+  check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3]); },
+                          [](const auto& v) { return tanh(composite_affine(v[0], v[2], Tensor()) + composite_affine(v[1], v[3], Tensor())); },
+                          {x, h, wi, wh});
+  // hand-computed: tanh(1 * 0.5 + 0 + 1 * 2 + 0.25) = tanh(2.75), relu(-1 * 0.5 + 2 * 0.1) = 0
+  agt::check_values(rnn_tanh_cell(tensor({1}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64), tensor({0.5}, {1, 1}, kFloat64),
+                                  tensor({2}, {1, 1}, kFloat64), tensor({0.25}, {1}, kFloat64)),
+                    {std::tanh(2.75)});
+  agt::check_values(rnn_relu_cell(tensor({-1}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64), tensor({0.5}, {1, 1}, kFloat64),
+                                  tensor({0.1}, {1, 1}, kFloat64)),
+                    {0.0});
+
+  const Fn tanh3 = [](const auto& v) {  // three steps with the same weights
+    Tensor s = v[1];
+    for (int t = 0; t < 3; ++t) s = rnn_tanh_cell(v[0], s, v[2], v[3], v[4], v[5]);
+    return s;
+  };
+  check_both_orders(tanh3, {x, h, wi, wh, bi, bh});
+  check_both_orders([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                    {x, h, wi, wh, bi, bh});
+  // the same tensor as input and hidden state, and as both biases
+  const Tensor s = agt::input({2, 4}, 0.6), w2 = agt::input({4, 4}, 1.7, 0.5);
+  check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
+                          [](const auto& v) { return tanh(composite_affine(v[0], v[1], v[2]) + composite_affine(v[0], v[1], v[2])); },
+                          {s, w2, bi});
+  check_both_orders([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
+}
+
+TEST_CASE("rnn cells: misuse throws naming the op, the shapes and the dtypes") {
+  const Tensor x = zeros({3, 2}, kFloat64), h = zeros({3, 4}, kFloat64), wi = zeros({4, 2}, kFloat64),
+               wh = zeros({4, 4}, kFloat64);
+  CHECK_THROWS_AS(rnn_tanh_cell(x, zeros({2, 4}, kFloat64), wi, wh), Error);
+  CHECK(agt::error_message([&] { rnn_tanh_cell(x, zeros({2, 4}, kFloat64), wi, wh); })
+            .find("rnn_tanh_cell: expects input [B, in] and hidden state [B, H], got float64[3, 2] and float64[2, 4]") == 0);
+  CHECK_THROWS_AS(rnn_relu_cell(x, h, zeros({4, 3}, kFloat64), wh), Error);
+  CHECK(agt::error_message([&] { rnn_relu_cell(x, h, zeros({4, 3}, kFloat64), wh); })
+            .find("rnn_relu_cell: weight_ih must be [4, 2]") == 0);
+  CHECK_THROWS_AS(rnn_tanh_cell(x, h, wi, zeros({4, 3}, kFloat64)), Error);
+  CHECK_THROWS_AS(rnn_tanh_cell(x, h, wi, wh, zeros({3}, kFloat64)), Error);
+  CHECK(agt::error_message([&] { rnn_tanh_cell(x, h, wi, wh, Tensor(), zeros({5}, kFloat64)); }).find("bias_hh must be [4]") !=
+        std::string::npos);
+  CHECK_THROWS_AS(rnn_tanh_cell(x, h.to(kFloat32), wi, wh), Error);
+  CHECK(agt::error_message([&] { rnn_tanh_cell(x, h.to(kFloat32), wi, wh); }).find("dtype mismatch") != std::string::npos);
+  CHECK_THROWS_AS(rnn_tanh_cell(zeros({2}, kFloat64), zeros({4}, kFloat64), wi, wh), Error);
+}
+
+TEST_CASE("fused_lstm_cell: equals the composite cell, gradchecked to second order with reuse across time") {
+  const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), c = agt::input({2, 2}, 2.5, 0.8);
+  const Tensor wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6), bi = agt::input({8}, 0.4, 0.3),
+               bh = agt::input({8}, 3.1, 0.3);
+  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          [](const auto& v) { return both(composite_lstm(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          {x, h, c, wi, wh, bi, bh});
+  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
+                          [](const auto& v) { return both(composite_lstm(v[0], v[1], v[2], v[3], v[4], Tensor(), Tensor())); },
+                          {x, h, c, wi, wh});
+  // only h' used (no gradient reaches c'), and only c' used
+  check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          [](const auto& v) { return std::get<0>(composite_lstm(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          {x, h, c, wi, wh, bi, bh});
+  check_same_as_composite([](const auto& v) { return std::get<1>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          [](const auto& v) { return std::get<1>(composite_lstm(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          {x, h, c, wi, wh, bi, bh});
+  // hand-computed, H = 1, all gate pre-activations 0 except g = 1: c' = 0.5 * 2 + 0.5 * tanh(1)
+  auto [h1, c1] = fused_lstm_cell(tensor({1}, {1, 1}, kFloat64), tensor({0}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
+                                  tensor({0, 0, 1, 0}, {4, 1}, kFloat64), tensor({0, 0, 0, 0}, {4, 1}, kFloat64));
+  const double c_expected = 1.0 + 0.5 * std::tanh(1.0);
+  agt::check_values(c1, {c_expected});
+  agt::check_values(h1, {0.5 * std::tanh(c_expected)});
+
+  const Fn unrolled = [](const auto& v) {  // three steps with the same weights
+    Tensor hh = v[1], cc = v[2];
+    for (int t = 0; t < 3; ++t) std::tie(hh, cc) = fused_lstm_cell(v[0], hh, cc, v[3], v[4], v[5], v[6]);
+    return cat({hh, cc}, 1);
+  };
+  check_both_orders(unrolled, {x, h, c, wi, wh, bi, bh});
+  // the same tensor as input, hidden and cell state
+  const Tensor s = agt::input({2, 2}, 0.6), w2 = agt::input({8, 2}, 1.7, 0.5);
+  check_both_orders([](const auto& v) { return both(fused_lstm_cell(v[0], v[0], v[0], v[1], v[1], v[2], v[2])); },
+                    {s, w2, bi});
+}
+
+TEST_CASE("fused_lstm_cell: misuse throws naming the op, the shapes and the dtypes") {
+  const Tensor x = zeros({2, 3}, kFloat64), h = zeros({2, 2}, kFloat64), c = zeros({2, 2}, kFloat64),
+               wi = zeros({8, 3}, kFloat64), wh = zeros({8, 2}, kFloat64);
+  CHECK_NOTHROW(fused_lstm_cell(x, h, c, wi, wh));
+  CHECK_THROWS_AS(fused_lstm_cell(x, h, zeros({2, 3}, kFloat64), wi, wh), Error);
+  CHECK(agt::error_message([&] { fused_lstm_cell(x, h, zeros({2, 3}, kFloat64), wi, wh); })
+            .find("fused_lstm_cell: cell state float64[2, 3] must have the shape of hidden state float64[2, 2]") == 0);
+  CHECK_THROWS_AS(fused_lstm_cell(x, h, c, zeros({6, 3}, kFloat64), wh), Error);
+  CHECK(agt::error_message([&] { fused_lstm_cell(x, h, c, zeros({6, 3}, kFloat64), wh); })
+            .find("fused_lstm_cell: weight_ih must be [8, 3]") == 0);
+  CHECK_THROWS_AS(fused_lstm_cell(x, h, c.to(kFloat32), wi, wh), Error);
+  CHECK_THROWS_AS(fused_lstm_cell(x, h, c, wi, wh, zeros({4}, kFloat64)), Error);
+  CHECK_THROWS_AS(fused_lstm_cell(x, h, Tensor(), wi, wh), Error);
+}
+
+TEST_CASE("rnn cells from input gates: equal the composite and the x-taking cells, gradchecked with reuse") {
+  const Tensor x = agt::input({3, 2}, 0.1), h = agt::input({3, 4}, 0.9, 0.5), xg = agt::input({3, 4}, 1.1, 1.5);
+  const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
+               bh = agt::input({4}, 3.1, 0.3);
+  check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); },
+                          [](const auto& v) { return tanh(v[0] + composite_affine(v[1], v[2], v[3])); }, {xg, h, wh, bh});
+  check_same_as_composite([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2]); },
+                          [](const auto& v) { return relu(v[0] + composite_affine(v[1], v[2], Tensor())); }, {xg, h, wh});
+  // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
+  check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(linear(v[0], v[2], v[4]), v[1], v[3], v[5]); },
+                          [](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                          {x, h, wi, wh, bi, bh});
+  // hand-computed: tanh(0.25 + 1 * 2 + 0.5) = tanh(2.75)
+  agt::check_values(rnn_tanh_cell_gates(tensor({0.25}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64),
+                                        tensor({2}, {1, 1}, kFloat64), tensor({0.5}, {1}, kFloat64)),
+                    {std::tanh(2.75)});
+  check_both_orders([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  check_both_orders([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  // three steps: one projection unbound over time, W_hh reused at every step; and h as the input gates too
+  const Tensor xs = agt::input({3, 3, 2}, 0.8);
+  const Fn unrolled = [](const auto& v) {
+    const std::vector<Tensor> g = unbind(linear(v[0], v[2], v[4]), 0);
+    Tensor s = v[1];
+    for (const Tensor& gt : g) s = rnn_tanh_cell_gates(gt, s, v[3], v[5]);
+    return s;
+  };
+  check_both_orders(unrolled, {xs, h, wi, wh, bi, bh});
+  check_both_orders([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[0], v[1], v[2]); }, {h, wh, bh});
+}
+
+TEST_CASE("fused_lstm_cell_gates: equals the composite cell, gradchecked to second order with reuse") {
+  const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), c = agt::input({2, 2}, 2.5, 0.8);
+  const Tensor xg = agt::input({2, 8}, 1.7, 1.2), wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6),
+               bi = agt::input({8}, 0.4, 0.3), bh = agt::input({8}, 3.1, 0.3);
+  // composite_lstm with W_ih = I and no b_ih takes xg as the input gates
+  const Tensor eye8 = zeros({8, 8}, kFloat64);
+  for (int i = 0; i < 8; ++i) eye8.data<double>()[i * 9] = 1.0;
+  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
+                          [eye8](const auto& v) { return both(composite_lstm(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4])); },
+                          {xg, h, c, wh, bh});
+  check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell_gates(v[0], v[1], v[2], v[3])); },
+                          [eye8](const auto& v) { return std::get<0>(composite_lstm(v[0], v[1], v[2], eye8, v[3], Tensor(), Tensor())); },
+                          {xg, h, c, wh});
+  // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
+  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(linear(v[0], v[3], v[5]), v[1], v[2], v[4], v[6])); },
+                          [](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          {x, h, c, wi, wh, bi, bh});
+  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); }, {xg, h, c, wh, bh});
+  const Tensor xs = agt::input({3, 2, 3}, 0.8);
+  const Fn unrolled = [](const auto& v) {  // one projection unbound over three steps, W_hh reused
+    Tensor hh = v[1], cc = v[2];
+    for (const Tensor& g : unbind(linear(v[0], v[3], v[5]), 0)) std::tie(hh, cc) = fused_lstm_cell_gates(g, hh, cc, v[4], v[6]);
+    return cat({hh, cc}, 1);
+  };
+  check_both_orders(unrolled, {xs, h, c, wi, wh, bi, bh});
+  // the same tensor as hidden and cell state
+  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[1], v[2], v[3])); }, {xg, h, wh, bh});
+}
+
+TEST_CASE("fused_gru_cell and fused_gru_cell_gates: equal PyTorch's GRU cell written with ops, gradchecked with reuse") {
+  const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), xg = agt::input({2, 6}, 1.7, 1.2);
+  const Tensor wi = agt::input({6, 3}, 1.3), wh = agt::input({6, 2}, 2.2, 0.6), bi = agt::input({6}, 0.4, 0.3),
+               bh = agt::input({6}, 3.1, 0.3);
+  check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                          [](const auto& v) { return composite_gru_gates(composite_affine(v[0], v[2], v[4]), v[1], v[3], v[5]); },
+                          {x, h, wi, wh, bi, bh});
+  check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3]); },
+                          [](const auto& v) { return composite_gru_gates(composite_affine(v[0], v[2], Tensor()), v[1], v[3], Tensor()); },
+                          {x, h, wi, wh});
+  check_same_as_composite([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); },
+                          [](const auto& v) { return composite_gru_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  // hand-computed, H = 1: xg = (0, 0, 1), h = 2, W_hh = (0, 0, 1), no bias: r = z = 1/2, n = tanh(1 + 1/2 * 2),
+  // h' = n / 2 + 1
+  agt::check_values(fused_gru_cell_gates(tensor({0, 0, 1}, {1, 3}, kFloat64), tensor({2}, {1, 1}, kFloat64),
+                                         tensor({0, 0, 1}, {3, 1}, kFloat64)),
+                    {0.5 * std::tanh(2.0) + 1.0});
+  check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); }, {x, h, wi, wh, bi, bh});
+  check_both_orders([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  const Tensor xs = agt::input({3, 2, 3}, 0.8);
+  const Fn unrolled = [](const auto& v) {  // one projection unbound over three steps, W_hh reused
+    Tensor s = v[1];
+    for (const Tensor& g : unbind(linear(v[0], v[2], v[4]), 0)) s = fused_gru_cell_gates(g, s, v[3], v[5]);
+    return s;
+  };
+  check_both_orders(unrolled, {xs, h, wi, wh, bi, bh});
+  const Fn steps = [](const auto& v) {  // the x-taking cell over three steps, same weights
+    Tensor s = v[1];
+    for (int t = 0; t < 3; ++t) s = fused_gru_cell(v[0], s, v[2], v[3], v[4], v[5]);
+    return s;
+  };
+  check_both_orders(steps, {x, h, wi, wh, bi, bh});
+  // the same tensor as input and hidden state, and as both biases
+  const Tensor s = agt::input({2, 2}, 0.6), w2 = agt::input({6, 2}, 1.7, 0.5);
+  check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
+}
+
+TEST_CASE("the x-taking cells equal linear then their *_gates form bitwise (nn's checkpointed layers rely on it)") {
+  for (Dtype dt : {kFloat32, kFloat64}) {
+    CAPTURE(dtype_name(dt));
+    const Tensor x = agt::input({5, 7}, 0.3).to(dt), h = agt::input({5, 6}, 0.9, 0.5).to(dt),
+                 c = agt::input({5, 6}, 1.9, 0.5).to(dt);
+    auto w = [dt](std::int64_t g, std::int64_t n, double seed) { return agt::input({g, n}, seed, 0.4).to(dt); };
+    auto b = [dt](std::int64_t g, double seed) { return agt::input({g}, seed, 0.3).to(dt); };
+    const Tensor wi1 = w(6, 7, 1.1), wh1 = w(6, 6, 1.2), bi1 = b(6, 1.3), bh1 = b(6, 1.4);
+    CHECK(rnn_tanh_cell(x, h, wi1, wh1, bi1, bh1).to_vector<double>() ==
+          rnn_tanh_cell_gates(linear(x, wi1, bi1), h, wh1, bh1).to_vector<double>());
+    CHECK(rnn_relu_cell(x, h, wi1, wh1, bi1, bh1).to_vector<double>() ==
+          rnn_relu_cell_gates(linear(x, wi1, bi1), h, wh1, bh1).to_vector<double>());
+    const Tensor wi4 = w(24, 7, 2.1), wh4 = w(24, 6, 2.2), bi4 = b(24, 2.3), bh4 = b(24, 2.4);
+    CHECK(both(fused_lstm_cell(x, h, c, wi4, wh4, bi4, bh4)).to_vector<double>() ==
+          both(fused_lstm_cell_gates(linear(x, wi4, bi4), h, c, wh4, bh4)).to_vector<double>());
+    const Tensor wi3 = w(18, 7, 3.1), wh3 = w(18, 6, 3.2), bi3 = b(18, 3.3), bh3 = b(18, 3.4);
+    CHECK(fused_gru_cell(x, h, wi3, wh3, bi3, bh3).to_vector<double>() ==
+          fused_gru_cell_gates(linear(x, wi3, bi3), h, wh3, bh3).to_vector<double>());
+  }
+}
+
+TEST_CASE("cells from input gates and the GRU cell: misuse throws naming the op, the shapes and the dtypes") {
+  const Tensor h = zeros({3, 4}, kFloat64), wh = zeros({4, 4}, kFloat64);
+  CHECK_NOTHROW(rnn_tanh_cell_gates(zeros({3, 4}, kFloat64), h, wh));
+  CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 5}, kFloat64), h, wh), Error);
+  CHECK(agt::error_message([&] { rnn_tanh_cell_gates(zeros({3, 5}, kFloat64), h, wh); })
+            .find("rnn_tanh_cell_gates: input gates must be [3, 4] (1 gates) for hidden state float64[3, 4], got float64[3, 5]") == 0);
+  CHECK_THROWS_AS(rnn_relu_cell_gates(zeros({2, 4}, kFloat64), h, wh), Error);
+  CHECK(agt::error_message([&] { rnn_relu_cell_gates(zeros({2, 4}, kFloat64), h, wh); })
+            .find("rnn_relu_cell_gates: expects input gates [B, G*H] and hidden state [B, H], got float64[2, 4] and float64[3, 4]") == 0);
+  CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 4}, kFloat64), h, zeros({4, 3}, kFloat64)), Error);
+  CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 4}, kFloat64), h, wh, zeros({3}, kFloat64)), Error);
+  CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 4}), h, wh), Error);
+  CHECK(agt::error_message([&] { rnn_tanh_cell_gates(zeros({3, 4}), h, wh); }).find("dtype mismatch") != std::string::npos);
+  CHECK_THROWS_AS(rnn_tanh_cell_gates(Tensor(), h, wh), Error);
+  const Tensor c = zeros({3, 4}, kFloat64), wh4 = zeros({16, 4}, kFloat64);
+  CHECK_NOTHROW(fused_lstm_cell_gates(zeros({3, 16}, kFloat64), h, c, wh4));
+  CHECK_THROWS_AS(fused_lstm_cell_gates(zeros({3, 12}, kFloat64), h, c, wh4), Error);
+  CHECK(agt::error_message([&] { fused_lstm_cell_gates(zeros({3, 12}, kFloat64), h, c, wh4); })
+            .find("fused_lstm_cell_gates: input gates must be [3, 16] (4 gates)") == 0);
+  CHECK_THROWS_AS(fused_lstm_cell_gates(zeros({3, 16}, kFloat64), h, zeros({3, 2}, kFloat64), wh4), Error);
+  CHECK_THROWS_AS(fused_lstm_cell_gates(zeros({3, 16}, kFloat64), h, c, wh4, zeros({4}, kFloat64)), Error);
+  const Tensor x = zeros({3, 2}, kFloat64), wi3 = zeros({12, 2}, kFloat64), wh3 = zeros({12, 4}, kFloat64);
+  CHECK_NOTHROW(fused_gru_cell(x, h, wi3, wh3));
+  CHECK_THROWS_AS(fused_gru_cell(x, h, zeros({12, 3}, kFloat64), wh3), Error);
+  CHECK(agt::error_message([&] { fused_gru_cell(x, h, zeros({12, 3}, kFloat64), wh3); })
+            .find("fused_gru_cell: weight_ih must be [12, 2]") == 0);
+  CHECK_THROWS_AS(fused_gru_cell(x, h, wi3, wh4), Error);
+  CHECK(agt::error_message([&] { fused_gru_cell(x, h, wi3, wh4); }).find("fused_gru_cell: weight_hh must be [12, 4]") == 0);
+  CHECK_THROWS_AS(fused_gru_cell(x, h, wi3, wh3, zeros({4}, kFloat64)), Error);
+  CHECK_THROWS_AS(fused_gru_cell(x, h, wi3.to(kFloat32), wh3), Error);
+  CHECK_THROWS_AS(fused_gru_cell(x, zeros({2, 4}, kFloat64), wi3, wh3), Error);
+  CHECK_THROWS_AS(fused_gru_cell(zeros({3, 2}, kInt64), zeros({3, 4}, kInt64), zeros({12, 2}, kInt64), zeros({12, 4}, kInt64)),
+                  Error);
+  CHECK_NOTHROW(fused_gru_cell_gates(zeros({3, 12}, kFloat64), h, wh3));
+  CHECK_THROWS_AS(fused_gru_cell_gates(zeros({3, 4}, kFloat64), h, wh3), Error);
+  CHECK(agt::error_message([&] { fused_gru_cell_gates(zeros({3, 4}, kFloat64), h, wh3); })
+            .find("fused_gru_cell_gates: input gates must be [3, 12] (3 gates)") == 0);
+  CHECK_THROWS_AS(fused_gru_cell_gates(zeros({3, 12}, kFloat64), h, wh3, zeros({4}, kFloat64)), Error);
+}
+
+TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, gradchecked to second order") {
+  const Tensor z = agt::input({4, 3}, 0.3, 2.0);
+  const Tensor t = tensor({2, 0, 1, 2}, {4}, kInt64);
+  const Fn fused = [t](const auto& v) { return softmax_cross_entropy(v[0], t); };
+  const Fn composite = [t](const auto& v) { return neg(squeeze(gather(log_softmax(v[0], 1), 1, unsqueeze(t, 1)), 1)); };
+  check_same_as_composite(fused, composite, {z});
+  check_both_orders(fused, {z});
+  check_both_orders([t](const auto& v) { return sum(mul(softmax_cross_entropy(v[0], t), v[0].sum(1))); }, {z});
+  // hand-computed: logits [0, ln 3] target 1 -> -log(3/4); target 0 -> log 4
+  agt::check_values(softmax_cross_entropy(tensor({0, std::log(3.0), 0, std::log(3.0)}, {2, 2}, kFloat64),
+                                          tensor({1, 0}, {2}, kInt64)),
+                    {-std::log(0.75), std::log(4.0)});
+  // extreme logits: finite, and the gradient is softmax - onehot as for the composite
+  const Tensor big = tensor({-1e30, -1e30, 1e30, 0}, {2, 2}, kFloat64).requires_grad_();
+  const Tensor tb = tensor({0, 1}, {2}, kInt64);
+  agt::check_values(softmax_cross_entropy(big, tb), {std::log(2.0), 1e30});
+  check_same_as_composite([tb](const auto& v) { return softmax_cross_entropy(v[0], tb); },
+                          [tb](const auto& v) { return neg(squeeze(gather(log_softmax(v[0], 1), 1, unsqueeze(tb, 1)), 1)); },
+                          {big});
+}
+
+TEST_CASE("softmax_cross_entropy: misuse throws naming the op, the shapes and the dtypes") {
+  const Tensor z = zeros({2, 3}, kFloat64);
+  CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 3}, {2}, kInt64)), Error);
+  CHECK(agt::error_message([&] { softmax_cross_entropy(z, tensor({0, 3}, {2}, kInt64)); })
+            .find("softmax_cross_entropy: target 3 at position 1 is out of range for 3 classes (logits float64[2, 3])") == 0);
+  CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({-1, 0}, {2}, kInt64)), Error);
+  CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 1}, {2}, kFloat64)), Error);
+  CHECK(agt::error_message([&] { softmax_cross_entropy(z, tensor({0, 1}, {2}, kFloat64)); })
+            .find("softmax_cross_entropy: target must be int64 [2] for logits float64[2, 3], got float64[2]") == 0);
+  CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 1, 1}, {3}, kInt64)), Error);
+  CHECK_THROWS_AS(softmax_cross_entropy(zeros({3}, kFloat64), scalar_tensor(0.0, kInt64)), Error);
+  CHECK_THROWS_AS(softmax_cross_entropy(zeros({2, 3}, kInt64), tensor({0, 1}, {2}, kInt64)), Error);
+}
+
+TEST_CASE("fused ops: each is one recorded op, and nn's Linear, cells and cross_entropy use them") {
+  Tape& tape = Tape::current();
+  const Tensor x = agt::input({2, 3}), h = agt::input({2, 4});
+  auto before = tape.num_nodes();
+  Tensor y = rnn_tanh_cell(x, h, agt::input({4, 3}), agt::input({4, 4}), agt::input({4}), agt::input({4}));
+  CHECK(tape.num_nodes() == before + 1);
+  before = tape.num_nodes();
+  auto hc = fused_lstm_cell(x, h, h, agt::input({16, 3}), agt::input({16, 4}));
+  CHECK(tape.num_nodes() == before + 1);
+  before = tape.num_nodes();
+  Tensor yg = rnn_tanh_cell_gates(h, h, agt::input({4, 4}), agt::input({4}));
+  auto hcg = fused_lstm_cell_gates(agt::input({2, 16}), h, h, agt::input({16, 4}));
+  Tensor gr = fused_gru_cell(x, h, agt::input({12, 3}), agt::input({12, 4}), agt::input({12}), agt::input({12}));
+  Tensor grg = fused_gru_cell_gates(agt::input({2, 12}), h, agt::input({12, 4}));
+  CHECK(tape.num_nodes() == before + 4);
+  before = tape.num_nodes();
+  Tensor l = softmax_cross_entropy(x, tensor({0, 2}, {2}, kInt64));
+  CHECK(tape.num_nodes() == before + 1);
+  CHECK(tape.node(tape.num_nodes() - 1)->name == std::string("softmax_cross_entropy"));
+
+  const Tensor xf = agt::input({2, 3}).to(kFloat32);
+  nn::Linear lin(3, 4);
+  before = tape.num_nodes();
+  Tensor yl = lin(xf);
+  REQUIRE(tape.num_nodes() == before + 1);
+  CHECK(tape.node(before)->name == std::string("linear"));
+  auto one_node = [&](const auto& run, const char* name) {  // an nn cell's forward records its fused op only
+    const auto n0 = tape.num_nodes();
+    const auto keep = run();
+    REQUIRE(tape.num_nodes() == n0 + 1);
+    CHECK(tape.node(n0)->name == std::string(name));
+  };
+  nn::LSTMCell cell(3, 4);
+  nn::RNNCell rc(3, 4);
+  nn::GRUCell gc(3, 4);
+  one_node([&] { return cell(xf); }, "fused_lstm_cell");
+  one_node([&] { return rc(xf); }, "rnn_tanh_cell");
+  one_node([&] { return gc(xf); }, "fused_gru_cell");
+  before = tape.num_nodes();
+  Tensor ce = cross_entropy(yl, tensor({0, 3}, {2}, kInt64));
+  REQUIRE(tape.num_nodes() == before + 3);  // the fused loss, then mean (sum and div)
+  CHECK(tape.node(before)->name == std::string("softmax_cross_entropy"));
+}
+
+TEST_CASE("nn RNN and GRU layers: one input projection per layer, unbound, then one gates cell per step; LSTM: one cell per step") {
+  Tape& tape = Tape::current();
+  constexpr std::int64_t T = 5;
+  const Tensor x = agt::input({T, 2, 3}, 0.4, 1.0, 0.0, false).to(kFloat32);
+  nn::RNN rnn(nn::RNNOptions(3, 4).num_layers(2));
+  nn::LSTM lstm(3, 4);
+  nn::GRU gru(3, 4);
+  auto names = [&](const auto& run, const char* cell, long layers) {
+    const auto before = tape.num_nodes();
+    const Tensor out = run();
+    std::vector<std::string> got;
+    for (auto i = before; i < tape.num_nodes(); ++i) got.emplace_back(tape.node(i)->name);
+    REQUIRE(got.size() >= T + 2);
+    CHECK(got[0] == "linear");
+    CHECK(got[1] == "unbind");
+    CHECK(tape.node(before + 1)->num_outputs == T);
+    for (std::size_t t = 0; t < T; ++t) CHECK(got[2 + t] == cell);
+    CHECK(std::count(got.begin(), got.end(), std::string("linear")) == layers);
+    CHECK(std::count(got.begin(), got.end(), std::string("unbind")) == layers);
+    CHECK(std::count(got.begin(), got.end(), std::string(cell)) == layers * T);
+  };
+  names([&] { return std::get<0>(rnn(x)); }, "rnn_tanh_cell_gates", 2);
+  names([&] { return std::get<0>(gru(x)); }, "fused_gru_cell_gates", 1);
+  const auto before = tape.num_nodes();
+  const Tensor out = std::get<0>(lstm(x));
+  std::vector<std::string> got;
+  for (auto i = before; i < tape.num_nodes(); ++i) got.emplace_back(tape.node(i)->name);
+  REQUIRE(got.size() >= T);  // x requires no grad: its unbind is not recorded
+  for (std::size_t t = 0; t < T; ++t) CHECK(got[t] == "fused_lstm_cell");
+  CHECK(std::count(got.begin(), got.end(), std::string("linear")) == 0);
+  CHECK(std::count(got.begin(), got.end(), std::string("fused_lstm_cell_gates")) == 0);
+}
