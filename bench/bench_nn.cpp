@@ -7,6 +7,8 @@
 //                         need the samples: these are means), bwd_over_fwd, rec_over_nograd (recorded
 //                         forward / forward under NoGradGuard).
 //   train_step/<name>     zero_grad, forward, loss, backward, SGD step: the training step.
+//   train_step_openblas/<name>  the same with kernels::set_small_gemm_enabled(false): every GEMM
+//                         through OpenBLAS, none through libxsmm (only in builds with libxsmm).
 // All times are wall-clock (OpenBLAS and the library may use several threads), rates per real second.
 // Counters: items_per_second (Spec::items: batch, batch*T or ops), GFLOP/s for the MLPs (FLOP
 // counts in workloads.h: forward F = 2 B sum(in*out), backward 2F - 2 B in_0 out_0), and for
@@ -23,6 +25,7 @@
 
 #include <chrono>
 
+#include "autograd/kernels/small_gemm.h"
 #include "bench/workloads.h"
 
 namespace {
@@ -92,6 +95,12 @@ void train_step(benchmark::State& state, const Spec& s, bool per_t) {
   }
 }
 
+void train_step_openblas(benchmark::State& state, const Spec& s) {
+  const bool was = ag::kernels::set_small_gemm_enabled(false);
+  train_step(state, s, false);
+  ag::kernels::set_small_gemm_enabled(was);
+}
+
 const bool registered = [] {
   for (const Spec& s : main_specs()) {
     const auto unit = s.kind == Kind::Xor ? benchmark::kMicrosecond : benchmark::kMillisecond;
@@ -99,6 +108,10 @@ const bool registered = [] {
     benchmark::RegisterBenchmark(("nn_fwd/" + s.name).c_str(), forward_only, s, true)->UseRealTime()->Unit(unit);
     benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(unit);
     benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, false)->UseRealTime()->Unit(unit);
+    if (ag::kernels::small_gemm_available() && s.kind != Kind::Chain)
+      benchmark::RegisterBenchmark(("train_step_openblas/" + s.name).c_str(), train_step_openblas, s)
+          ->UseRealTime()
+          ->Unit(unit);
   }
   for (const Spec& s : rnn_length_specs()) {
     benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(benchmark::kMillisecond);

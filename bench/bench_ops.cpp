@@ -28,6 +28,10 @@
 //                     two backward); bwd_over_fwd = mean backward time / mean forward time, both from
 //                     this same benchmark; fwd_us and bwd_us are those means.
 //  - sgemm/n          plain cblas_sgemm on preallocated buffers (the BLAS ceiling), 2 n^3 per iteration.
+//  - gemm/m/n/k/tb/xsmm kernels::gemm on preallocated float32 buffers, C[m,n] = A[m,k] op(B) with B
+//                     [n,k] transposed (tb = 1, as linear's and the RNN cells' forward) or [k,n]
+//                     (tb = 0, as their backward), through libxsmm (xsmm = 1) or OpenBLAS (xsmm = 0,
+//                     kernels::set_small_gemm_enabled(false)); the shapes of workloads 3, 4, 6, 7, 8.
 //  - chain_fwd_bwd/N  0-d float64 tensors: y = x; then N ops alternating y = y + a and y = y * b
 //                     (x, a, b leaves requiring grad), then y.backward(). Forward and backward are timed
 //                     separately with std::chrono; ns_per_op = (forward + backward) / N, plus
@@ -42,6 +46,9 @@
 //                     the softmax VJP identically zero).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
+
+#include "autograd/kernels/blas.h"
+#include "autograd/kernels/small_gemm.h"
 
 #include <algorithm>
 #include <chrono>
@@ -299,6 +306,36 @@ void BM_sgemm(benchmark::State& state) {
   set_gflops(state, matmul_flops(n));
 }
 
+void BM_gemm(benchmark::State& state) {
+  const std::int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  const bool tb = state.range(3) != 0, xsmm = state.range(4) != 0;
+  if (xsmm && !ag::kernels::small_gemm_available()) return state.SkipWithError("built without libxsmm");
+  std::mt19937 rng(kSeed);
+  std::normal_distribution<float> dist;
+  std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)),
+      c(static_cast<std::size_t>(m * n));
+  for (auto& v : a) v = dist(rng);
+  for (auto& v : b) v = dist(rng);
+  const bool was = ag::kernels::set_small_gemm_enabled(xsmm);
+  for (auto _ : state) {
+    ag::kernels::gemm(false, tb, m, n, k, a.data(), b.data(), c.data());
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  ag::kernels::set_small_gemm_enabled(was);
+  set_gflops(state, 2.0 * static_cast<double>(m * n * k));
+}
+
+void gemm_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n", "k", "tb", "xsmm"});
+  const std::int64_t shapes[][3] = {{32, 128, 64}, {32, 128, 128}, {64, 256, 784}, {64, 256, 256},
+                                    {16, 128, 128}, {16, 512, 128}, {800, 128, 32}, {1, 32, 32}};
+  for (const auto& s : shapes)
+    for (std::int64_t tb : {1, 0})
+      for (std::int64_t x : {1, 0}) b->Args({s[0], s[1], s[2], tb, x});
+}
+
+BENCHMARK(BM_gemm)->Apply(gemm_shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_matmul_fwd)->UseRealTime()->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_matmul_fwd_bwd)->UseManualTime()->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_sgemm)->UseRealTime()->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);

@@ -1,4 +1,5 @@
-# Debian 12 packages only: libfmt-dev, libopenblas-dev (CBLAS), nlohmann-json3-dev (safetensors
+# Debian 12 packages only: libfmt-dev, libopenblas-dev (CBLAS), libxsmm-dev (small GEMMs, optional),
+# nlohmann-json3-dev (safetensors
 # headers); tests and bench add doctest-dev and libbenchmark-dev.
 include(GNUInstallDirs)
 find_package(fmt REQUIRED)
@@ -11,4 +12,14 @@ find_path(AG_CBLAS_INCLUDE_DIR cblas.h
 find_path(AG_CBLAS_INCLUDE_DIR cblas.h)
 if(NOT AG_CBLAS_INCLUDE_DIR)
   message(FATAL_ERROR "cblas.h not found: install libopenblas-dev")
+endif()
+
+# libxsmm ships no CMake package, only a pkg-config file: found through FindPkgConfig.
+option(AG_WITH_LIBXSMM "Run small GEMMs through libxsmm's JIT kernels (Debian: libxsmm-dev)" ON)
+if(AG_WITH_LIBXSMM)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(LIBXSMM IMPORTED_TARGET libxsmm)
+  if(NOT LIBXSMM_FOUND)
+    message(FATAL_ERROR "libxsmm not found: apt install libxsmm-dev, or configure with -DAG_WITH_LIBXSMM=OFF")
+  endif()
 endif()

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 source scripts/ensure_packages.sh
-ensure_packages g++ cmake ninja-build pkg-config libfmt-dev libopenblas-dev libbenchmark-dev nlohmann-json3-dev \
+ensure_packages g++ cmake ninja-build pkg-config libfmt-dev libopenblas-dev libxsmm-dev libbenchmark-dev nlohmann-json3-dev \
                 libtorch-dev
 
 BUILD=build/compare

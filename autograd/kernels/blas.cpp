@@ -1,5 +1,7 @@
 #include "autograd/kernels/blas.h"
 
+#include "autograd/kernels/small_gemm.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -31,6 +33,7 @@ void gemm_impl(F f, bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64
     else if (beta != T(1)) std::for_each(c, c + m * n, [beta](T& v) { v *= beta; });
     return;
   }
+  if (small_gemm(ta, tb, m, n, k, a, b, c, beta)) return;
   const auto lda = static_cast<blasint>(ta ? m : k);
   const auto ldb = static_cast<blasint>(tb ? k : n);
   auto call = [&] {

@@ -1,6 +1,7 @@
 #pragma once
 /// @file kernels/blas.h
-/// Row-major GEMM through CBLAS (OpenBLAS): C[M,N] = op(A) op(B), op = transpose when flagged.
+/// Row-major GEMM: C[M,N] = op(A) op(B), op = transpose when flagged; small products through
+/// libxsmm's JIT kernels (kernels/small_gemm.h), the rest through CBLAS (OpenBLAS).
 
 #include <cstdint>
 

@@ -65,15 +65,19 @@ const T* data_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
-// y [B, G*H] = (x w^T + b) + h w_hh^T + b_hh in this order (x w^T + b is linear(x, w, b), x itself without
+// y [B, G*H] = (b + x w^T) + h w_hh^T + b_hh in this order (b + x w^T is linear(x, w, b), x itself without
 // w), so that a cell equals linear then its *_gates form bitwise; h, b, b_hh may be undefined.
 template <class T>
 void project(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& h, const Tensor& w_hh,
              const Tensor& b_hh, T* y) {
   const auto batch = x.size(0), g = w_hh.size(0);
-  if (w.defined()) kernels::gemm(false, true, batch, g, x.size(1), x.data<T>(), w.data<T>(), y);
-  else std::copy(x.data<T>(), x.data<T>() + x.numel(), y);
-  kernels::add_biases(y, data_or_null<T>(b), static_cast<const T*>(nullptr), batch, g);
+  if (w.defined()) {  // as linear() computes it
+    if (b.defined()) kernels::fill_rows(y, b.data<T>(), batch, g);
+    kernels::gemm(false, true, batch, g, x.size(1), x.data<T>(), w.data<T>(), y, T(b.defined() ? 1 : 0));
+  } else {
+    std::copy(x.data<T>(), x.data<T>() + x.numel(), y);
+    kernels::add_biases(y, data_or_null<T>(b), static_cast<const T*>(nullptr), batch, g);
+  }
   if (h.defined()) kernels::gemm(false, true, batch, g, h.size(1), h.data<T>(), w_hh.data<T>(), y, T(1));
   kernels::add_biases(y, data_or_null<T>(b_hh), static_cast<const T*>(nullptr), batch, g);
 }

@@ -1,0 +1,37 @@
+#pragma once
+/// @file kernels/small_gemm.h
+/// Small row-major GEMMs through libxsmm's JIT kernels (Debian's libxsmm-dev), which beat OpenBLAS
+/// 1.7-6x on the shapes of small MLPs and RNN cells (README, "Dependencies"). kernels::gemm tries
+/// this first and falls back to CBLAS when it declines.
+
+#include <cstdint>
+
+namespace ag::kernels {
+
+/// GEMMs with m n k above this go to OpenBLAS (its cache blocking wins at 256x1024x1024).
+inline constexpr std::int64_t kSmallGemmMaxWork = std::int64_t{1} << 24;
+
+/// Whether the library was built with libxsmm (CMake option AG_WITH_LIBXSMM).
+bool small_gemm_available();
+
+/// Turns the libxsmm path on or off for the whole process (on by default when available); for
+/// benchmarks that compare both paths. Returns the previous setting.
+bool set_small_gemm_enabled(bool on);
+
+/// C = op(A) op(B) + beta C as in kernels::gemm, with a JIT kernel. Returns false, leaving C untouched,
+/// when it declines: libxsmm absent or disabled, m n k above kSmallGemmMaxWork, beta not 0 or 1,
+/// or no kernel for the shape. libxsmm's JIT kernels take no transposed first operand, so the
+/// row-major A B^T is computed as (B A^T)^T or as A (B^T), whichever copies fewer elements.
+bool small_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
+                float* c, float beta);
+bool small_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b,
+                double* c, double beta);
+
+/// GEMMs this thread has run through small_gemm since it started (tests check the routing).
+std::uint64_t small_gemm_calls();
+
+/// dst[c, r] = src[r, c] for a row-major src of `rows` x `cols`, in cache-sized tiles.
+void transpose(const float* src, float* dst, std::int64_t rows, std::int64_t cols);
+void transpose(const double* src, double* dst, std::int64_t rows, std::int64_t cols);
+
+}  // namespace ag::kernels
