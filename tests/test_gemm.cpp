@@ -113,10 +113,13 @@ TEST_CASE("gemm with k = 0 scales C by beta; empty outputs are left alone") {
   kernels::gemm(true, true, 0, 2, 3, &none, &none, c.data(), 0.0f);
 }
 
-TEST_CASE("transpose kernel, tiled and degenerate shapes") {
-  for (auto [r, c] : {std::pair<std::int64_t, std::int64_t>{1, 9}, {9, 1}, {3, 70}, {33, 65}, {64, 64}}) {
-    const auto src = values<double>(r * c, 6);
-    std::vector<double> dst(static_cast<std::size_t>(r * c));
+TEST_CASE_TEMPLATE("transpose kernel, blocked, ragged and degenerate shapes", T, float, double) {
+  for (auto [r, c] : {std::pair<std::int64_t, std::int64_t>{1, 9}, {9, 1}, {3, 70}, {70, 3}, {4, 4}, {33, 65},
+                      {64, 64}, {6, 7}}) {
+    CAPTURE(r);
+    CAPTURE(c);
+    const auto src = values<T>(r * c, 6);
+    std::vector<T> dst(static_cast<std::size_t>(r * c));
     kernels::transpose(src.data(), dst.data(), r, c);
     bool same = true;
     for (std::int64_t i = 0; i < r; ++i)
