@@ -83,24 +83,47 @@ TEST_CASE("small products run through libxsmm when the build has it, large ones 
   CHECK(kernels::small_gemm_available() == static_cast<bool>(AG_EXPECT_LIBXSMM));
 #endif
   const bool xsmm = kernels::small_gemm_available();
-  auto calls_for = [](Shape3 s, float beta) {
+  // GEMMs of one shape through small_gemm, out of the two given (ta, tb) combinations
+  auto calls_for = [](Shape3 s, float beta, bool ta, bool tb) {
     const auto a = values<float>(s.m * s.k, 4), b = values<float>(s.k * s.n, 5);
     std::vector<float> c(static_cast<std::size_t>(s.m * s.n), 1.0f);
     const auto before = kernels::small_gemm_calls();
-    kernels::gemm(false, true, s.m, s.n, s.k, a.data(), b.data(), c.data(), beta);
-    kernels::gemm(true, false, s.m, s.n, s.k, a.data(), b.data(), c.data(), beta);
+    kernels::gemm(ta, tb, s.m, s.n, s.k, a.data(), b.data(), c.data(), beta);
     return kernels::small_gemm_calls() - before;
   };
-  CHECK(calls_for({16, 128, 128}, 0.0f) == (xsmm ? 2u : 0u));
-  CHECK(calls_for({1, 32, 32}, 1.0f) == (xsmm ? 2u : 0u));
-  CHECK(calls_for({300, 300, 200}, 0.0f) == 0u);
-  CHECK(calls_for({16, 16, 16}, 0.5f) == 0u);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      CAPTURE(ta);
+      CAPTURE(tb);
+      CHECK(calls_for({16, 128, 128}, 0.0f, ta, tb) == (xsmm ? 1u : 0u));
+      CHECK(calls_for({1, 32, 32}, 1.0f, ta, tb) == (xsmm ? 1u : 0u));
+      CHECK(calls_for({16, 16, 16}, 0.5f, ta, tb) == 0u);
+      // above kSmallGemmMaxWork: libxsmm only for an untransposed B of at most kSmallGemmPanelBytes
+      CHECK(calls_for({300, 300, 200}, 0.0f, ta, tb) == (xsmm && !tb ? 1u : 0u));
+      CHECK(calls_for({64, 1024, 1024}, 0.0f, ta, tb) == 0u);
+    }
   const bool was = kernels::set_small_gemm_enabled(false);
   CHECK(was);
-  CHECK(calls_for({16, 128, 128}, 0.0f) == 0u);
+  CHECK(calls_for({16, 128, 128}, 0.0f, false, true) == 0u);
   check_gemm<float>(false, true, {16, 128, 128}, 1.0, 2e-7);  // OpenBLAS alone, same answer
   CHECK_FALSE(kernels::set_small_gemm_enabled(was));
-  CHECK(calls_for({16, 128, 128}, 0.0f) == (xsmm ? 2u : 0u));
+  CHECK(calls_for({16, 128, 128}, 0.0f, false, true) == (xsmm ? 1u : 0u));
+}
+
+TEST_CASE("large libxsmm products split between threads give the single-thread result") {
+  const int threads = get_num_threads();
+  for (bool ta : {false, true}) {
+    const Shape3 s{301, 300, 200};
+    const auto a = values<float>(s.m * s.k, 9), b = values<float>(s.k * s.n, 10), c0 = values<float>(s.m * s.n, 11);
+    std::vector<float> c[2] = {c0, c0};
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      kernels::gemm(ta, false, s.m, s.n, s.k, a.data(), b.data(), c[t - 1].data(), 1.0f);
+    }
+    set_num_threads(threads);
+    CHECK(c[0] == c[1]);
+    check_gemm<float>(ta, false, s, 1.0, 2e-7);
+  }
 }
 
 TEST_CASE("gemm with k = 0 scales C by beta; empty outputs are left alone") {

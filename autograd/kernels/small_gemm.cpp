@@ -1,8 +1,12 @@
 #include "autograd/kernels/small_gemm.h"
 
+#include "autograd/kernels/blas.h"
+#include "autograd/parallel.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include <xmmintrin.h>
@@ -84,25 +88,26 @@ using Kernel = void (*)(const T*, const T*, T*);
 
 /// Per-thread direct-mapped cache of JIT kernels, so that a steady loop never takes libxsmm's lock.
 struct CacheEntry {
-  std::uint64_t k1 = ~std::uint64_t{0}, k2 = ~std::uint64_t{0};
+  std::uint64_t k1 = ~std::uint64_t{0}, k2 = ~std::uint64_t{0}, k3 = ~std::uint64_t{0};
   void* fn = nullptr;
 };
 thread_local CacheEntry t_cache[64];
 
-/// Column-major C[M,N] = A[M,K] op(B) + beta C with leading dimensions M, (N when B is transposed
-/// else K), M; nullptr when libxsmm has no kernel for it.
+/// Column-major C[M,N] = A[M,K] op(B) + beta C with leading dimensions M, ldb, M; nullptr when
+/// libxsmm has no kernel for it.
 template <class T>
-Kernel<T> kernel(std::int64_t mm, std::int64_t nn, std::int64_t kk, bool trans_b, bool beta1) {
+Kernel<T> kernel(std::int64_t mm, std::int64_t nn, std::int64_t kk, bool trans_b, std::int64_t ld_b, bool beta1) {
   static const bool initialised = (libxsmm_init(), true);
   (void)initialised;
   const std::uint64_t k1 = static_cast<std::uint64_t>(mm) | (static_cast<std::uint64_t>(nn) << 32);
   const std::uint64_t k2 = static_cast<std::uint64_t>(kk) | (std::uint64_t{trans_b} << 32) |
                            (std::uint64_t{beta1} << 33) | (std::uint64_t{sizeof(T) == 8} << 34);
-  CacheEntry& e = t_cache[(k1 * 0x9E3779B97F4A7C15ull ^ k2 * 0xC2B2AE3D27D4EB4Full) >> 58];
-  if (e.k1 == k1 && e.k2 == k2) return reinterpret_cast<Kernel<T>>(e.fn);
+  const auto k3 = static_cast<std::uint64_t>(ld_b);
+  CacheEntry& e = t_cache[(k1 * 0x9E3779B97F4A7C15ull ^ k2 * 0xC2B2AE3D27D4EB4Full ^ k3) >> 58];
+  if (e.k1 == k1 && e.k2 == k2 && e.k3 == k3) return reinterpret_cast<Kernel<T>>(e.fn);
   const auto m = static_cast<libxsmm_blasint>(mm), n = static_cast<libxsmm_blasint>(nn),
              k = static_cast<libxsmm_blasint>(kk);
-  const libxsmm_blasint lda = m, ldb = trans_b ? n : k, ldc = m;
+  const libxsmm_blasint lda = m, ldb = static_cast<libxsmm_blasint>(ld_b), ldc = m;
   const int flags = trans_b ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
   const T alpha = 1, beta = beta1 ? 1 : 0;
   void* fn;
@@ -110,7 +115,7 @@ Kernel<T> kernel(std::int64_t mm, std::int64_t nn, std::int64_t kk, bool trans_b
     fn = reinterpret_cast<void*>(libxsmm_smmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, nullptr));
   else
     fn = reinterpret_cast<void*>(libxsmm_dmmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, nullptr));
-  e = CacheEntry{k1, k2, fn};
+  e = CacheEntry{k1, k2, k3, fn};
   return reinterpret_cast<Kernel<T>>(fn);
 }
 
@@ -124,11 +129,12 @@ inline void clear_upper_state() {
 
 /// A row-major product C[m,n] = op(A)[m,k] B[k,n] + beta C that one JIT kernel computes:
 /// column-major C^T = B^T op(A)^T, where row-major A stored [k,m] (ta) is column-major's trans_b.
+/// With lda_ta, the rows [i, i + m) of a product whose A^T has lda_ta columns.
 template <class T>
 struct RowMajor {
   Kernel<T> fn = nullptr;
-  bool prepare(bool ta, std::int64_t m, std::int64_t n, std::int64_t k, bool beta1) {
-    fn = kernel<T>(n, m, k, ta, beta1);
+  bool prepare(bool ta, std::int64_t m, std::int64_t n, std::int64_t k, bool beta1, std::int64_t lda_ta = 0) {
+    fn = kernel<T>(n, m, k, ta, ta ? (lda_ta > 0 ? lda_ta : m) : k, beta1);
     return fn != nullptr;
   }
   void run(const T* a, const T* b, T* c) const {
@@ -165,12 +171,23 @@ template <class T>
 bool small_gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c,
                      T beta) {
   if (!g_enabled.load(std::memory_order_relaxed)) return false;
-  if (m <= 0 || n <= 0 || k <= 0 || m > kSmallGemmMaxWork || n > kSmallGemmMaxWork) return false;
-  if (m * n > kSmallGemmMaxWork || m * n * k > kSmallGemmMaxWork) return false;
+  if (m <= 0 || n <= 0 || k <= 0) return false;
+  const bool small = m <= kSmallGemmMaxWork && n <= kSmallGemmMaxWork && m * n <= kSmallGemmMaxWork &&
+                     m * n * k <= kSmallGemmMaxWork;
+  if (!small && (tb || k * n * static_cast<std::int64_t>(sizeof(T)) > kSmallGemmPanelBytes)) return false;
   if (beta != T(0) && beta != T(1)) return false;
   const bool beta1 = beta == T(1);
   RowMajor<T> g;
-  if (!tb) {
+  if (!tb && m * n * k >= kSerialGemmWork && get_num_threads() > 1 && !in_parallel_region()) {
+    // rows of C split between the threads: A's rows (or, when ta, its columns) with them
+    if (!g.prepare(ta, m, n, k, beta1)) return false;
+    const std::int64_t grain = (m + get_num_threads() - 1) / get_num_threads();
+    parallel_for(0, m, grain, [&](std::int64_t i0, std::int64_t i1) {
+      RowMajor<T> part;
+      if (!part.prepare(ta, i1 - i0, n, k, beta1, m)) throw std::logic_error("libxsmm: no kernel for a row block");
+      part.run(ta ? a + i0 : a + i0 * k, b, c + i0 * n);
+    });
+  } else if (!tb) {
     if (!g.prepare(ta, m, n, k, beta1)) return false;
     g.run(a, b, c);
   } else if (m == 1) {

@@ -8,8 +8,13 @@
 
 namespace ag::kernels {
 
-/// GEMMs with m n k above this go to OpenBLAS (its cache blocking wins at 256x1024x1024).
+/// GEMMs with m n k up to this run through libxsmm.
 inline constexpr std::int64_t kSmallGemmMaxWork = std::int64_t{1} << 24;
+/// Larger ones too when B (not transposed) holds at most this many bytes, half this machine's L2:
+/// libxsmm's kernels do not block K, and streaming a larger B made 256x1024 by 1024x1024 0.65x as
+/// fast as OpenBLAS, while 1024x256 by 256x1024 ran 1.44-1.48x faster. From m n k = kSerialGemmWork
+/// such products split their rows between ag::get_num_threads() threads.
+inline constexpr std::int64_t kSmallGemmPanelBytes = std::int64_t{1} << 20;
 
 /// Whether the library was built with libxsmm (CMake option AG_WITH_LIBXSMM).
 bool small_gemm_available();
@@ -19,7 +24,8 @@ bool small_gemm_available();
 bool set_small_gemm_enabled(bool on);
 
 /// C = op(A) op(B) + beta C as in kernels::gemm, with a JIT kernel. Returns false, leaving C untouched,
-/// when it declines: libxsmm absent or disabled, m n k above kSmallGemmMaxWork, beta not 0 or 1,
+/// when it declines: libxsmm absent or disabled, m n k above kSmallGemmMaxWork (unless B fits
+/// kSmallGemmPanelBytes and is not transposed), beta not 0 or 1,
 /// or no kernel for the shape. libxsmm's JIT kernels take no transposed first operand, so the
 /// row-major A B^T is computed as (B A^T)^T or as A (B^T), whichever copies fewer elements.
 bool small_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
