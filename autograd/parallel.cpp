@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "autograd/error.h"
-#include "autograd/kernels/blas.h"
 
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
@@ -188,7 +187,6 @@ Pool& pool() {
 void set_num_threads(int n) {
   if (n < 1) fail("set_num_threads: the number of threads must be >= 1, got {}", n);
   g_num_threads.store(n, std::memory_order_relaxed);
-  kernels::set_blas_num_threads(n);
 }
 
 int get_num_threads() {

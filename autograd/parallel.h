@@ -4,7 +4,8 @@
 /// parallel_for over index ranges for the kernels, and flush-to-zero of subnormal floats.
 ///
 /// The thread count is process-wide, as in libtorch: it sizes one persistent pool of worker threads
-/// shared by all user threads, and set_num_threads also sets OpenBLAS's count. A parallel_for runs on
+/// shared by all user threads. OpenBLAS is kept at one thread: large GEMMs split over the same pool
+/// (kernels/blas.h, kParallelGemmWork). A parallel_for runs on
 /// the pool only when the pool is free: a call made while another user thread (each with its own
 /// tape) holds the pool, or from inside a parallel region, runs inline on the calling thread. So
 /// several user threads never wait for one another and nested calls never deadlock.

@@ -1,6 +1,7 @@
 // ag_compare: the workloads of bench/workloads.h in ag and in libtorch, in one process, with the
 // same shapes, data and initial weights, float32 (float64 for the chain), and the same thread count
-// (ag::set_num_threads when the library has it, torch::set_num_threads, openblas_set_num_threads).
+// (ag::set_num_threads, torch::set_num_threads; OpenBLAS at that count for libtorch and plain sgemm, at
+// one for ours, which splits large products over its own pool).
 // Run through scripts/compare.sh; prints Markdown tables and writes them to --out.
 //
 // Method: per workload and thread count, both engines are built (libtorch gets ag's initial weights
@@ -144,11 +145,15 @@ Check check(Runner& ours, Runner& torch) {
 }
 
 void set_threads(int n, bool flush_denormal) {
-  ag::set_num_threads(n);  // also sets OpenBLAS's count
+  ag::set_num_threads(n);
   ag::set_flush_denormal(flush_denormal);
   torch_set_num_threads(n);
   torch_set_flush_denormal(flush_denormal);
 }
+
+// OpenBLAS's thread count for the next timings: libtorch's GEMMs and the sgemm ceiling use OpenBLAS's
+// threads (n), ours keep OpenBLAS at one thread and split large products over ag's pool (1).
+void set_blas_threads(int n) { openblas_set_num_threads(n); }
 
 // ---------------------------------------------------------------- the sgemm ceiling
 
@@ -291,10 +296,14 @@ int run(int argc, char** argv) {
         set_threads(n, o.flush_denormal);
         if (round == 0) {
           Samples warm_up;
+          set_blas_threads(1);
           time_round(ours, 0.02, warm_up);
+          set_blas_threads(n);
           time_round(*torch, 0.02, warm_up);
         }
+        set_blas_threads(1);
         time_round(ours, o.budget / o.rounds, so[n]);
+        set_blas_threads(n);
         time_round(*torch, o.budget / o.rounds, st[n]);
         if (s.name == "mlp_large") sg[n].push_back(sgemm_step_seconds(s, o.budget / o.rounds));
       }

@@ -1,27 +1,20 @@
 #include "autograd/kernels/blas.h"
 
-#include "autograd/kernels/small_gemm.h"
-
 #include <cblas.h>
 
 #include <algorithm>
-#include <atomic>
 #include <mutex>
+
+#include "autograd/kernels/small_gemm.h"
+#include "autograd/parallel.h"
 
 namespace ag::kernels {
 
 namespace {
-std::mutex g_blas_mutex;
-std::atomic<int> g_blas_threads{0};  // 0: not read from OpenBLAS yet
-
-int blas_threads() {
-  int n = g_blas_threads.load(std::memory_order_relaxed);
-  if (n == 0) {
-    std::lock_guard<std::mutex> lock(g_blas_mutex);
-    n = openblas_get_num_threads();
-    g_blas_threads.store(n, std::memory_order_relaxed);
-  }
-  return n;
+/// OpenBLAS keeps one thread: its idle workers busy-wait on the cores the pool needs next.
+void init_blas_threads() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
 }
 
 template <class T, class F>
@@ -34,27 +27,23 @@ void gemm_impl(F f, bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64
     return;
   }
   if (small_gemm(ta, tb, m, n, k, a, b, c, beta)) return;
+  init_blas_threads();
   const auto lda = static_cast<blasint>(ta ? m : k);
   const auto ldb = static_cast<blasint>(tb ? k : n);
-  auto call = [&] {
-    f(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-      static_cast<blasint>(n), static_cast<blasint>(k), T(1), a, lda, b, ldb, beta, c, static_cast<blasint>(n));
+  // rows [i0, i1) and columns [j0, j1) of C
+  auto block = [&](std::int64_t i0, std::int64_t i1, std::int64_t j0, std::int64_t j1) {
+    f(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(i1 - i0),
+      static_cast<blasint>(j1 - j0), static_cast<blasint>(k), T(1), ta ? a + i0 : a + i0 * k, lda,
+      tb ? b + j0 * k : b + j0, ldb, beta, c + i0 * n + j0, static_cast<blasint>(n));
   };
-  const int threads = blas_threads();
-  if (threads == 1) return call();
-  std::lock_guard<std::mutex> lock(g_blas_mutex);
-  if (m * n * k >= kSerialGemmWork) return call();
-  openblas_set_num_threads(1);
-  call();
-  openblas_set_num_threads(threads);
+  const int threads = get_num_threads();
+  if (threads == 1 || m * n * k < kParallelGemmWork || in_parallel_region()) return block(0, m, 0, n);
+  if (m >= n)
+    parallel_for(0, m, (m + threads - 1) / threads, [&](std::int64_t i0, std::int64_t i1) { block(i0, i1, 0, n); });
+  else
+    parallel_for(0, n, (n + threads - 1) / threads, [&](std::int64_t j0, std::int64_t j1) { block(0, m, j0, j1); });
 }
 }  // namespace
-
-void set_blas_num_threads(int n) {
-  std::lock_guard<std::mutex> lock(g_blas_mutex);
-  openblas_set_num_threads(n);
-  g_blas_threads.store(n, std::memory_order_relaxed);
-}
 
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b, float* c,
           float beta) {

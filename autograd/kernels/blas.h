@@ -14,13 +14,10 @@ void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, cons
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b, double* c,
           double beta = 0.0);
 
-/// GEMMs with m n k below this run on one OpenBLAS thread whatever the thread count: OpenBLAS 0.3.21
-/// goes multi-threaded from m n k = 262,144, where two threads made the MLP 64-128-128-10 step
-/// 0.78x and the RNN 32-128 step 0.86x as fast as one (bench/compare.cpp).
-inline constexpr std::int64_t kSerialGemmWork = std::int64_t{1} << 20;
-
-/// Sets OpenBLAS's thread count (ag::set_num_threads calls it). While it is above 1, GEMM calls are
-/// serialised so that the small ones can drop to one thread for their duration.
-void set_blas_num_threads(int n);
+/// GEMMs with m n k from this split their rows (or, when n > m, their columns) between
+/// ag::get_num_threads() threads of the library's pool. OpenBLAS itself is kept at one thread: its idle
+/// workers busy-wait for 2^28 cycles after each call, on the cores the pool needs for the work in
+/// between (with them, the MLP 1024-1024-1024-10 step ran 1.09-1.34x faster on 2 threads than on 1).
+inline constexpr std::int64_t kParallelGemmWork = std::int64_t{1} << 22;
 
 }  // namespace ag::kernels

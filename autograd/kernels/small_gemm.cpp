@@ -178,7 +178,7 @@ bool small_gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int6
   if (beta != T(0) && beta != T(1)) return false;
   const bool beta1 = beta == T(1);
   RowMajor<T> g;
-  if (!tb && m * n * k >= kSerialGemmWork && get_num_threads() > 1 && !in_parallel_region()) {
+  if (!tb && m * n * k >= kParallelGemmWork && get_num_threads() > 1 && !in_parallel_region()) {
     // rows of C split between the threads: A's rows (or, when ta, its columns) with them
     if (!g.prepare(ta, m, n, k, beta1)) return false;
     const std::int64_t grain = (m + get_num_threads() - 1) / get_num_threads();
