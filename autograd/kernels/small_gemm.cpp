@@ -168,9 +168,7 @@ void store_transposed(const T* e, T* c, std::int64_t m, std::int64_t n, bool bet
 }
 
 template <class T>
-bool small_gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c,
-                     T beta) {
-  if (!g_enabled.load(std::memory_order_relaxed)) return false;
+bool run_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c, T beta) {
   if (m <= 0 || n <= 0 || k <= 0) return false;
   const bool small = m <= kSmallGemmMaxWork && n <= kSmallGemmMaxWork && m * n <= kSmallGemmMaxWork &&
                      m * n * k <= kSmallGemmMaxWork;
@@ -190,6 +188,13 @@ bool small_gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int6
   } else if (!tb) {
     if (!g.prepare(ta, m, n, k, beta1)) return false;
     g.run(a, b, c);
+  } else if (!ta && m > 1 && m * n * k >= kParallelGemmWork && get_num_threads() > 1 && !in_parallel_region()) {
+    // A B^T: a block of A's rows and the same rows of C are a product of the same form
+    const std::int64_t grain = (m + get_num_threads() - 1) / get_num_threads();
+    parallel_for(0, m, grain, [&](std::int64_t i0, std::int64_t i1) {
+      if (!run_gemm(false, true, i1 - i0, n, k, a + i0 * k, b, c + i0 * n, beta))
+        throw std::logic_error("libxsmm: no kernel for a row block");
+    });
   } else if (m == 1) {
     // [1,k] and [k,1] share a layout, as do [1,n] and [n,1]: C^T = B op(A)^T with no copy.
     if (!g.prepare(false, n, 1, k, beta1)) return false;
@@ -213,6 +218,13 @@ bool small_gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int6
     transpose(b, bt, n, k);
     g.run(a, bt, c);
   }
+  return true;
+}
+
+template <class T>
+bool small_gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c,
+                     T beta) {
+  if (!g_enabled.load(std::memory_order_relaxed) || !run_gemm(ta, tb, m, n, k, a, b, c, beta)) return false;
   ++t_calls;
   return true;
 }

@@ -13,7 +13,7 @@ inline constexpr std::int64_t kSmallGemmMaxWork = std::int64_t{1} << 24;
 /// Larger ones too when B (not transposed) holds at most this many bytes, half this machine's L2:
 /// libxsmm's kernels do not block K, and streaming a larger B made 256x1024 by 1024x1024 0.65x as
 /// fast as OpenBLAS, while 1024x256 by 256x1024 ran 1.44-1.48x faster. From m n k = kParallelGemmWork
-/// (kernels/blas.h) products split their rows between ag::get_num_threads() threads.
+/// (kernels/blas.h) products split their rows between ag::get_num_threads() threads (A^T B^T excepted).
 inline constexpr std::int64_t kSmallGemmPanelBytes = std::int64_t{1} << 20;
 
 /// Whether the library was built with libxsmm (CMake option AG_WITH_LIBXSMM).
