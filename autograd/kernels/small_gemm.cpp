@@ -21,9 +21,10 @@ namespace {
 thread_local std::uint64_t t_calls = 0;
 std::atomic<bool> g_enabled{true};
 
-template <class T>
+/// dst[c, r] = src[r, c], or += when Accumulate, in 32 x 32 tiles.
+template <bool Accumulate = false, class T>
 void transpose_impl(const T* src, T* dst, std::int64_t rows, std::int64_t cols) {
-  if (rows == 1 || cols == 1) {
+  if (!Accumulate && (rows == 1 || cols == 1)) {
     std::memcpy(dst, src, static_cast<std::size_t>(rows * cols) * sizeof(T));
     return;
   }
@@ -33,7 +34,10 @@ void transpose_impl(const T* src, T* dst, std::int64_t rows, std::int64_t cols) 
     for (std::int64_t j0 = 0; j0 < cols; j0 += kTile) {
       const std::int64_t j1 = std::min(cols, j0 + kTile);
       for (std::int64_t i = i0; i < i1; ++i)
-        for (std::int64_t j = j0; j < j1; ++j) dst[j * rows + i] = src[i * cols + j];
+        for (std::int64_t j = j0; j < j1; ++j) {
+          if constexpr (Accumulate) dst[j * rows + i] += src[i * cols + j];
+          else dst[j * rows + i] = src[i * cols + j];
+        }
     }
   }
 }
@@ -159,12 +163,8 @@ T* scratch_data(int i, std::int64_t n) {
 /// c[i, j] = e[j, i] (+ c[i, j] when beta1) for row-major c [m, n] and e [n, m].
 template <class T>
 void store_transposed(const T* e, T* c, std::int64_t m, std::int64_t n, bool beta1) {
-  if (!beta1) return transpose(e, c, n, m);
-  constexpr std::int64_t kTile = 32;
-  for (std::int64_t i0 = 0; i0 < m; i0 += kTile)
-    for (std::int64_t j0 = 0; j0 < n; j0 += kTile)
-      for (std::int64_t i = i0; i < std::min(m, i0 + kTile); ++i)
-        for (std::int64_t j = j0; j < std::min(n, j0 + kTile); ++j) c[i * n + j] += e[j * m + i];
+  if (beta1) transpose_impl<true>(e, c, n, m);
+  else transpose(e, c, n, m);
 }
 
 template <class T>
@@ -175,26 +175,23 @@ bool run_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, 
   if (!small && (tb || k * n * static_cast<std::int64_t>(sizeof(T)) > kSmallGemmPanelBytes)) return false;
   if (beta != T(0) && beta != T(1)) return false;
   const bool beta1 = beta == T(1);
-  RowMajor<T> g;
-  if (!tb && m * n * k >= kParallelGemmWork && get_num_threads() > 1 && !in_parallel_region()) {
-    // rows of C split between the threads: A's rows (or, when ta, its columns) with them
-    if (!g.prepare(ta, m, n, k, beta1)) return false;
-    const std::int64_t grain = (m + get_num_threads() - 1) / get_num_threads();
-    parallel_for(0, m, grain, [&](std::int64_t i0, std::int64_t i1) {
+  const int threads = get_num_threads();
+  if (!(ta && tb) && m > 1 && m * n * k >= kParallelGemmWork && threads > 1 && !in_parallel_region()) {
+    // rows of C split between the threads, with A's rows (or, when ta, its columns): a block of rows
+    // is a product of the same form, except that A^T's block keeps A^T's row length m
+    parallel_for(0, m, (m + threads - 1) / threads, [&](std::int64_t i0, std::int64_t i1) {
       RowMajor<T> part;
-      if (!part.prepare(ta, i1 - i0, n, k, beta1, m)) throw std::logic_error("libxsmm: no kernel for a row block");
-      part.run(ta ? a + i0 : a + i0 * k, b, c + i0 * n);
+      const bool done = ta ? part.prepare(true, i1 - i0, n, k, beta1, m)
+                           : run_gemm(false, tb, i1 - i0, n, k, a + i0 * k, b, c + i0 * n, beta);
+      if (!done) throw std::logic_error("libxsmm: no kernel for a row block");
+      if (ta) part.run(a + i0, b, c + i0 * n);
     });
-  } else if (!tb) {
+    return true;
+  }
+  RowMajor<T> g;
+  if (!tb) {
     if (!g.prepare(ta, m, n, k, beta1)) return false;
     g.run(a, b, c);
-  } else if (!ta && m > 1 && m * n * k >= kParallelGemmWork && get_num_threads() > 1 && !in_parallel_region()) {
-    // A B^T: a block of A's rows and the same rows of C are a product of the same form
-    const std::int64_t grain = (m + get_num_threads() - 1) / get_num_threads();
-    parallel_for(0, m, grain, [&](std::int64_t i0, std::int64_t i1) {
-      if (!run_gemm(false, true, i1 - i0, n, k, a + i0 * k, b, c + i0 * n, beta))
-        throw std::logic_error("libxsmm: no kernel for a row block");
-    });
   } else if (m == 1) {
     // [1,k] and [k,1] share a layout, as do [1,n] and [n,1]: C^T = B op(A)^T with no copy.
     if (!g.prepare(false, n, 1, k, beta1)) return false;

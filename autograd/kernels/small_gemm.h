@@ -26,7 +26,9 @@ bool set_small_gemm_enabled(bool on);
 /// C = op(A) op(B) + beta C as in kernels::gemm, with a JIT kernel. Returns false, leaving C untouched,
 /// when it declines: libxsmm absent or disabled, m n k above kSmallGemmMaxWork (unless B fits
 /// kSmallGemmPanelBytes and is not transposed), beta not 0 or 1,
-/// or no kernel for the shape. libxsmm's JIT kernels take no transposed first operand, so the
+/// or no kernel for the shape (for a product split between threads, a block of rows without a kernel
+/// throws std::logic_error; no such shape was met). libxsmm's JIT kernels take no transposed first
+/// operand, so the
 /// row-major A B^T is computed as (B A^T)^T or as A (B^T), whichever copies fewer elements.
 bool small_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
                 float* c, float beta);

@@ -52,12 +52,20 @@ inline double taylor(double r) {
   else return taylor<D, K + 1>(r) * r + kInvFactorial[K];
 }
 
+/// Argument reduction y = k ln2 + r (Cody-Waite: ln2 in two parts) for exp_d and expm1_d; adding
+/// kShift = 1.5 * 2^52 rounds y log2(e) to the integer k, left in the low bits of the sum.
+constexpr double kLog2e = 1.4426950408889634, kLn2 = 0.6931471805599453, kLn2Hi = 6.93147180369123816490e-01,
+                 kLn2Lo = 1.90821492927058770002e-10, kShift = 6755399441055744.0;
+
+/// k from t = k + kShift.
+inline std::int64_t shifted_int(double t) {
+  return static_cast<std::int64_t>(std::bit_cast<std::uint64_t>(t) - std::bit_cast<std::uint64_t>(kShift));
+}
+
 /// exp(y) for double y, with a Taylor polynomial of degree D on y - n ln2, |y - n ln2| <= ln2 / 2.
 /// D = 13 is within 1 ulp in double; D = 8 (relative error < 1e-9) is enough for float results.
 template <int D>
 inline double exp_d(double y) {
-  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 6.93147180369123816490e-01,
-                   kLn2Lo = 1.90821492927058770002e-10, kShift = 6755399441055744.0;  // 1.5 * 2^52
   y = y < -1100.0 ? -1100.0 : y;
   y = y > 1100.0 ? 1100.0 : y;
   const double t = y * kLog2e + kShift;  // n in the low bits of t
@@ -65,7 +73,7 @@ inline double exp_d(double y) {
   const double r = (y - k * kLn2Hi) - k * kLn2Lo;
   const double p = taylor<D, 0>(r);
   // 2^n as two factors 2^(n/2) 2^(n - n/2), so that subnormal results round once and overflow is inf.
-  const auto n = static_cast<std::int64_t>(std::bit_cast<std::uint64_t>(t) - std::bit_cast<std::uint64_t>(kShift));
+  const std::int64_t n = shifted_int(t);
   const std::int64_t h = n >> 1;
   const double s1 = std::bit_cast<double>(static_cast<std::uint64_t>(h + 1023) << 52);
   const double s2 = std::bit_cast<double>(static_cast<std::uint64_t>(n - h + 1023) << 52);
@@ -79,14 +87,12 @@ inline double exp_d(double y) {
 /// (relative error < 1e-9) is enough for float results.
 template <int D>
 inline double expm1_d(double y) {
-  constexpr double kLog2e = 1.4426950408889634, kLn2 = 0.6931471805599453, kLn2Hi = 6.93147180369123816490e-01,
-                   kLn2Lo = 1.90821492927058770002e-10, kShift = 6755399441055744.0;  // 1.5 * 2^52
   const bool low = y < kLn2;
   const double t = low ? kShift : y * kLog2e + kShift;  // k in the low bits of t
   const double k = t - kShift;
   const double r = (y - k * kLn2Hi) - k * kLn2Lo;
   const double q = r + r * (r * taylor<D, 2>(r));  // r added last: error relative to r^2 / 2
-  const auto n = static_cast<std::int64_t>(std::bit_cast<std::uint64_t>(t) - std::bit_cast<std::uint64_t>(kShift));
+  const std::int64_t n = shifted_int(t);
   const double p2 = std::bit_cast<double>(static_cast<std::uint64_t>(n + 1023) << 52);
   return p2 * q + (p2 - 1.0);
 }
