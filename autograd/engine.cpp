@@ -1,6 +1,7 @@
 #include "autograd/engine.h"
 
 #include <algorithm>
+#include <span>
 #include <unordered_map>
 
 #include "autograd/factory.h"
@@ -12,7 +13,7 @@ namespace ag {
 
 namespace {
 
-bool uniquely_owned(const Tensor& t) { return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1; }
+bool uniquely_owned(const Tensor& t) { return t.impl_ptr().unique() && t.impl()->storage.unique(); }
 
 // dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
 void accumulate(Tensor& dst, Tensor g, bool create_graph) {
@@ -35,6 +36,16 @@ void accumulate(Tensor& dst, Tensor g, bool create_graph) {
 // lookup (a backward pass looks a leaf up once per use of it).
 class LeafIndex {
  public:
+  struct Slot {
+    const TensorImpl* key = nullptr;
+    std::size_t index = 0;
+  };
+  /// Empties the index, keeping its table (handed from pass to pass, see EngineScratch).
+  void clear() {
+    if (size_) std::fill(slots_.begin(), slots_.end(), Slot{});
+    size_ = 0;
+  }
+
   /// The index stored for `leaf`; when absent, stores `next` and returns {next, true}.
   std::pair<std::size_t, bool> find_or_insert(const TensorImpl* leaf, std::size_t next) {
     if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
@@ -51,10 +62,6 @@ class LeafIndex {
   }
 
  private:
-  struct Slot {
-    const TensorImpl* key = nullptr;
-    std::size_t index = 0;
-  };
   static std::size_t hash(const TensorImpl* p) {
     const auto h = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)) * 0x9E3779B97F4A7C15ull;
     return static_cast<std::size_t>(h >> 32);
@@ -69,6 +76,16 @@ class LeafIndex {
   std::vector<Slot> slots_;
   std::size_t size_ = 0;
 };
+
+// The buffers of a backward pass, kept per thread between passes so that a steady training loop
+// does not allocate them at every step. A stack: a pass started inside a VJP (create_graph,
+// ag::checkpoint) takes its own.
+struct EngineScratch {
+  std::vector<Tensor> grads, grads_out, grads_in, results;
+  std::vector<std::pair<IntrusivePtr<TensorImpl>, Tensor>> pending;
+  LeafIndex pending_index;
+};
+thread_local std::vector<EngineScratch> t_scratch;
 
 [[noreturn]] void freed_error(const char* op) {
   fail("backward: trying to backward through the graph a second time (op '{}' was freed by an earlier backward, "
@@ -86,10 +103,28 @@ thread_local Engine* t_running = nullptr;  // the innermost backward pass runnin
 
 class Engine {
  public:
-  Engine(bool retain, bool create_graph) : retain_(retain), create_(create_graph), tape_(Tape::current()) {}
+  Engine(bool retain, bool create_graph) : retain_(retain), create_(create_graph), tape_(Tape::current()) {
+    if (t_scratch.empty()) return;
+    swap_buffers(t_scratch.back());
+    t_scratch.pop_back();
+  }
+  ~Engine() {
+    grads_.clear();
+    ctx_.grads_out_.clear();
+    ctx_.grads_in_.clear();
+    results_.clear();
+    pending_.clear();
+    pending_index_.clear();
+    try {
+      swap_buffers(t_scratch.emplace_back());
+    } catch (...) {  // out of memory: the buffers are simply not kept
+    }
+  }
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   /// Runs the reverse pass. With `inputs`, gradients are captured for them and no .grad() is touched.
-  std::vector<Tensor> run(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+  std::vector<Tensor> run(std::span<const Tensor> outputs, std::span<const Tensor> grad_outputs,
                           const std::vector<Tensor>* inputs, bool allow_unused, const char* api) {
     if (outputs.empty()) fail("{}: no outputs given", api);
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size())
@@ -195,6 +230,15 @@ class Engine {
   }
 
  private:
+  void swap_buffers(EngineScratch& s) noexcept {
+    grads_.swap(s.grads);
+    ctx_.grads_out_.swap(s.grads_out);
+    ctx_.grads_in_.swap(s.grads_in);
+    results_.swap(s.results);
+    pending_.swap(s.pending);
+    std::swap(pending_index_, s.pending_index);
+  }
+
   // For grad(): a node is needed when one of its edges leads to a requested input, directly or
   // through needed nodes. The others are neither run nor freed (as libtorch's engine, which only
   // executes the part of the graph between the outputs and the inputs).
@@ -235,13 +279,15 @@ class Engine {
     const std::int64_t prof_t0 = detail::t_profiling ? detail::profile_clock() : 0;  // profiler hook
     BackwardCtx& ctx = ctx_;
     ctx.node_ = n;
-    ctx.grads_out_.resize(n->num_outputs);
+    // Both buffers only grow; entries past this node's counts, and every entry between steps, are
+    // undefined (the loops below move each one out).
+    if (ctx.grads_out_.size() < n->num_outputs) ctx.grads_out_.resize(n->num_outputs);
+    if (ctx.grads_in_.size() < n->num_inputs) ctx.grads_in_.resize(n->num_inputs);
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
       Tensor& g = grads_[slot(n, k)];
-      ctx.grads_out_[k] = g.defined() ? std::move(g) : n->outputs ? zeros_like(n->outputs[k].get(n->name)) : Tensor();
-      g = Tensor();
+      if (g.defined()) ctx.grads_out_[k] = std::move(g);
+      else if (n->outputs) ctx.grads_out_[k] = zeros_like(n->outputs[k].get(n->name));
     }
-    ctx.grads_in_.resize(n->num_inputs);  // all undefined: the loop below leaves them so
     {
       AutoGradMode mode(create_);
       n->apply(ctx);
@@ -258,19 +304,20 @@ class Engine {
       }
       g = Tensor();
     }
-    ctx.grads_out_.clear();
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k) ctx.grads_out_[k] = Tensor();
     if (prof_t0) [[unlikely]] detail::profile_backward(n, prof_t0);  // profiler hook
     if (!retain_) tape_.mark_released(n);
   }
 
-  void deliver_leaf(const std::shared_ptr<TensorImpl>& leaf, Tensor g) {
+  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
       fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)",
            describe(g), dtype_name(leaf->dtype), shape_str(leaf->shape));
-    if (auto it = leaf_inputs_.find(leaf.get()); it != leaf_inputs_.end()) {
-      accumulate(results_[it->second], std::move(g), create_);
-      return;
-    }
+    if (!leaf_inputs_.empty())
+      if (auto it = leaf_inputs_.find(leaf.get()); it != leaf_inputs_.end()) {
+        accumulate(results_[it->second], std::move(g), create_);
+        return;
+      }
     if (capture_) return;
     if (parent_) {
       parent_->deliver_leaf(leaf, std::move(g));
@@ -333,7 +380,7 @@ class Engine {
   std::vector<Tensor> results_;
   std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
-  std::vector<std::pair<std::shared_ptr<TensorImpl>, Tensor>> pending_;  ///< leaf gradients of this pass
+  std::vector<std::pair<IntrusivePtr<TensorImpl>, Tensor>> pending_;  ///< leaf gradients of this pass
   LeafIndex pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
   BackwardCtx ctx_;
@@ -359,7 +406,8 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
-  ag::backward({*this}, {gradient}, retain_graph || create_graph, create_graph);
+  Engine(retain_graph || create_graph, create_graph)
+      .run(std::span<const Tensor>(this, 1), std::span<const Tensor>(&gradient, 1), nullptr, true, "backward");
 }
 
 }  // namespace ag

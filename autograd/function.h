@@ -47,7 +47,7 @@ class AutogradContext {
 
  private:
   std::vector<SavedTensor> saved_;
-  std::vector<std::shared_ptr<TensorImpl>> raw_;
+  std::vector<IntrusivePtr<TensorImpl>> raw_;
 };
 
 namespace detail {

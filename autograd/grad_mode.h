@@ -4,10 +4,14 @@
 
 namespace ag {
 
+namespace detail {
+inline thread_local constinit bool t_grad_enabled = true;
+}  // namespace detail
+
 /// Whether ops record on the tape in this thread (default: on).
 struct GradMode {
-  static bool is_enabled();
-  static void set_enabled(bool on);
+  static bool is_enabled() { return detail::t_grad_enabled; }
+  static void set_enabled(bool on) { detail::t_grad_enabled = on; }
 };
 
 /// While alive, nothing is recorded in this thread (as torch::NoGradGuard).

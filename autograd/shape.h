@@ -101,8 +101,14 @@ class Shape {
   template <std::input_iterator It>
   void assign(It first, It last) {
     clear();
-    if constexpr (std::forward_iterator<It>) reserve(static_cast<size_type>(std::distance(first, last)));
-    for (; first != last; ++first) push_back(*first);
+    if constexpr (std::forward_iterator<It>) {
+      const auto n = static_cast<size_type>(std::distance(first, last));
+      reserve(n);
+      std::copy(first, last, data_);
+      size_ = static_cast<std::uint32_t>(n);
+    } else {
+      for (; first != last; ++first) push_back(*first);
+    }
   }
   void push_back(value_type v) {
     if (size_ == cap_) grow(2 * size_type(cap_));

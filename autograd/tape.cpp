@@ -3,23 +3,22 @@
 namespace ag {
 
 namespace {
-thread_local bool t_grad_enabled = true;
-}
-
-bool GradMode::is_enabled() { return t_grad_enabled; }
-void GradMode::set_enabled(bool on) { t_grad_enabled = on; }
-
-namespace {
 thread_local bool t_tape_alive = false;  // trivially destructible: readable during thread exit
 struct TapeHolder {
   Tape tape;
   TapeHolder() { t_tape_alive = true; }
-  ~TapeHolder() { t_tape_alive = false; }
+  ~TapeHolder() {
+    t_tape_alive = false;
+    detail::t_tape = nullptr;
+  }
 };
 thread_local TapeHolder t_holder;
 }  // namespace
 
-Tape& Tape::current() { return t_holder.tape; }
+Tape& Tape::current_slow() {
+  detail::t_tape = &t_holder.tape;
+  return t_holder.tape;
+}
 
 void Tape::release_impl(TensorImpl* impl) {
   if (!t_tape_alive || impl->tape != &t_holder.tape) return;  // another thread's tape, or gone
@@ -66,6 +65,7 @@ Tensor BackwardCtx::output(std::size_t i) const {
 }
 
 bool BackwardCtx::needs(std::size_t i) const { return node_->edges[i].kind != Edge::None; }
+std::size_t BackwardCtx::num_inputs() const { return node_->num_inputs; }
 const char* BackwardCtx::op_name() const { return node_->name; }
 
 bool any_requires_grad(const std::vector<Tensor>& ins) {
@@ -125,9 +125,18 @@ void Tape::reset_if_consumed() {
   if (unreleased_ == 0 && !nodes_.empty()) reset();
 }
 
+void Tape::retain(std::int64_t slot, TensorImpl* impl) {
+  impl->retains_grad = true;
+  retained_[slot] = impl;
+}
+
 void Tape::on_impl_destroyed(TensorImpl* impl) {
   if (impl->generation != generation_ || resetting_) return;
-  if (--live_ == 0) reset();
+  if (impl->retains_grad) {
+    auto it = retained_.find(impl->slot);
+    if (it != retained_.end() && it->second == impl) retained_.erase(it);
+  }
+  if (impl->counted && --live_ == 0) reset();
 }
 
 void Tape::reset() {

@@ -24,7 +24,7 @@ struct Edge {
   enum Kind : std::uint8_t { None, Slot, Leaf, Freed };
   Kind kind = None;
   std::int64_t slot = -1;               ///< for Slot: the tape slot of a recorded result
-  std::shared_ptr<TensorImpl> leaf;     ///< for Leaf: the leaf that accumulates .grad()
+  IntrusivePtr<TensorImpl> leaf;     ///< for Leaf: the leaf that accumulates .grad()
 };
 
 /// A tensor kept for backward: it does not keep the tape alive, and it remembers the storage
@@ -38,7 +38,7 @@ class SavedTensor {
   bool defined() const { return impl_ != nullptr; }
 
  private:
-  std::shared_ptr<TensorImpl> impl_;
+  IntrusivePtr<TensorImpl> impl_;
   std::uint64_t version_ = 0;
 };
 
@@ -57,7 +57,7 @@ class BackwardCtx {
   bool needs(std::size_t i) const;
   /// Sets the gradient of input i (it is accumulated, +=, by the engine).
   void set(std::size_t i, Tensor g) { grads_in_[i] = std::move(g); }
-  std::size_t num_inputs() const { return grads_in_.size(); }
+  std::size_t num_inputs() const;
   const char* op_name() const;
 
  private:
@@ -89,6 +89,8 @@ class Node {
 // When no profiler is active the whole cost is one test of this thread-local flag in record(), in
 // the SavedTensor constructor and in the engine's reverse loop. All profiler logic is in profiler.cpp.
 namespace detail {
+/// The calling thread's tape once Tape::current() has made it (null before, and after thread exit).
+inline thread_local constinit Tape* t_tape = nullptr;
 /// True while an ag::Profiler is active on this thread.
 inline thread_local bool t_profiling = false;
 /// record() hook: node n was just recorded (its op's forward ends now).
@@ -125,7 +127,10 @@ class Tape {
   Tape& operator=(const Tape&) = delete;
 
   /// The calling thread's tape.
-  static Tape& current();
+  static Tape& current() {
+    if (Tape* t = detail::t_tape) [[likely]] return *t;
+    return current_slow();
+  }
 
   std::size_t num_nodes() const { return nodes_.size(); }
   std::int64_t num_slots() const { return static_cast<std::int64_t>(slot_node_.size()); }
@@ -136,13 +141,14 @@ class Tape {
   Node* node(std::size_t i) const { return nodes_[i]; }
   std::size_t node_of_slot(std::int64_t slot) const { return slot_node_[static_cast<std::size_t>(slot)]; }
 
-  /// Asks backward to store slot's gradient into `impl`'s .grad() (retain_grad).
-  void retain(std::int64_t slot, const std::shared_ptr<TensorImpl>& impl) { retained_[slot] = impl; }
+  /// Asks backward to store slot's gradient into `impl`'s .grad() (retain_grad). The entry goes
+  /// when `impl` is destroyed (always on this thread: see intrusive_ptr.h) or the tape rewinds.
+  void retain(std::int64_t slot, TensorImpl* impl);
   /// The tensor retaining slot's gradient, or null.
-  std::shared_ptr<TensorImpl> retained(std::int64_t slot) const {
+  IntrusivePtr<TensorImpl> retained(std::int64_t slot) const {
     if (retained_.empty()) return nullptr;
     auto it = retained_.find(slot);
-    return it == retained_.end() ? nullptr : it->second.lock();
+    return it == retained_.end() ? nullptr : IntrusivePtr<TensorImpl>(it->second);
   }
   /// Drops every node and bumps the generation; results still alive become "freed".
   void reset();
@@ -160,10 +166,12 @@ class Tape {
   static void release_impl(TensorImpl* impl);
 
  private:
+  static Tape& current_slow();
+
   Arena arena_;
   std::vector<Node*> nodes_;
   std::vector<std::uint32_t> slot_node_;
-  std::unordered_map<std::int64_t, std::weak_ptr<TensorImpl>> retained_;
+  std::unordered_map<std::int64_t, TensorImpl*> retained_;
   std::uint64_t generation_ = 1;
   std::int64_t live_ = 0;
   std::size_t unreleased_ = 0;

@@ -25,7 +25,7 @@ Storage::~Storage() {
   if (data != small) pool_free(data, nbytes);
 }
 
-std::shared_ptr<TensorImpl> new_impl() { return std::allocate_shared<TensorImpl>(PoolAllocator<TensorImpl>()); }
+IntrusivePtr<TensorImpl> new_impl() { return make_intrusive<TensorImpl>(); }
 
 void throw_undefined(const char* op) {
   fail("{}: the tensor is undefined (default-constructed or an absent gradient)", op);
@@ -37,7 +37,7 @@ void throw_dtype_mismatch(const TensorImpl& im, Dtype requested) {
 }
 
 TensorImpl::~TensorImpl() {
-  if (counted) Tape::release_impl(this);
+  if (counted || retains_grad) Tape::release_impl(this);
 }
 
 
@@ -131,18 +131,24 @@ void Tensor::retain_grad() const {
   Tape& tape = Tape::current();
   if (im.tape != &tape || im.generation != tape.generation())
     fail("retain_grad: {} belongs to another thread's tape or to a graph already freed", describe(*this));
-  tape.retain(im.slot, impl_);
+  tape.retain(im.slot, impl_.get());
 }
 
 std::uint64_t Tensor::version() const { return checked("version").storage->version; }
 
 Tensor empty(const Shape& shape, Dtype dtype) {
+  // shape_numel's product in one pass with the sign check (an overflow goes to it for the message)
   std::int64_t numel = 1;
-  if (!shape.empty()) {
-    for (auto d : shape)
+  bool zero = false;
+  for (auto d : shape) {
+    if (d <= 0) {
       if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
-    numel = shape_numel(shape);
+      zero = true;
+    } else if (__builtin_mul_overflow(numel, d, &numel)) {
+      shape_numel(shape);
+    }
   }
+  if (zero) numel = 0;
   const std::size_t item = itemsize(dtype);
   if (static_cast<std::uint64_t>(numel) > (std::uint64_t(1) << 62) >> (item == 4 ? 2 : 3))  // 2^62 / itemsize
     fail("empty: shape {} of {} needs more bytes than can be addressed", shape_str(shape), dtype_name(dtype));
@@ -150,7 +156,7 @@ Tensor empty(const Shape& shape, Dtype dtype) {
   im->shape = shape;
   im->numel = numel;
   im->dtype = dtype;
-  im->storage = std::allocate_shared<Storage>(PoolAllocator<Storage>(), static_cast<std::size_t>(numel) * item);
+  im->storage = make_intrusive<Storage>(static_cast<std::size_t>(numel) * item);
   return Tensor(std::move(im));
 }
 

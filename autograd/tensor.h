@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "autograd/dtype.h"
+#include "autograd/intrusive_ptr.h"
 #include "autograd/shape.h"
 
 namespace ag {
@@ -22,7 +23,7 @@ struct TensorImpl;
 /// A reference-counted buffer. Its version counter is bumped by every in-place op so that
 /// backward can tell when a tensor it saved has been modified. Buffers of up to kInlineBytes live
 /// inside the Storage itself (one allocation per small tensor); `data` then points at `small`.
-struct Storage {
+struct Storage : RefCounted {
   static constexpr std::size_t kInlineBytes = 32;
   explicit Storage(std::size_t nbytes);
   ~Storage();
@@ -35,19 +36,20 @@ struct Storage {
 };
 
 /// What a Tensor handle points to. Users do not touch it; ops and the tape do.
-struct TensorImpl {
-  std::shared_ptr<Storage> storage;
+struct TensorImpl : RefCounted {
+  IntrusivePtr<Storage> storage;
   std::int64_t offset = 0;  ///< in elements
   Shape shape;
   std::int64_t numel = 1;
   Dtype dtype = Dtype::Float32;
   bool requires_grad = false;  ///< true for leaves that want .grad(), and for every recorded result
-  std::shared_ptr<TensorImpl> grad;
+  IntrusivePtr<TensorImpl> grad;
   // Tape bookkeeping for recorded (non-leaf) results.
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
   bool counted = false;  ///< counts toward the tape's live tensors (false for saved copies)
+  bool retains_grad = false;  ///< the tape's retain list points to it (retain_grad)
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -65,7 +67,7 @@ struct TensorImpl {
 class Tensor {
  public:
   Tensor() = default;
-  explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
+  explicit Tensor(IntrusivePtr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   /// False for a default-constructed (undefined) tensor, such as the grad() of a fresh leaf.
   bool defined() const { return impl_ != nullptr; }
@@ -161,7 +163,7 @@ class Tensor {
 
   /// The implementation (for ops and the tape).
   TensorImpl* impl() const { return impl_.get(); }
-  const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
+  const IntrusivePtr<TensorImpl>& impl_ptr() const { return impl_; }
   /// Throws ag::Error naming `op` when the tensor is undefined.
   const TensorImpl& checked(const char* op) const {
     if (!impl_) [[unlikely]] throw_undefined(op);
@@ -169,7 +171,7 @@ class Tensor {
   }
 
  private:
-  std::shared_ptr<TensorImpl> impl_;
+  IntrusivePtr<TensorImpl> impl_;
 };
 
 inline const Shape& Tensor::shape() const { return checked("shape").shape; }
@@ -187,7 +189,7 @@ inline T* Tensor::data() const {
 }
 
 /// A new, empty TensorImpl from the pooled allocator (for ops and the tape).
-std::shared_ptr<TensorImpl> new_impl();
+IntrusivePtr<TensorImpl> new_impl();
 /// Allocates an uninitialised contiguous tensor (no gradient, not recorded).
 Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
 /// A tensor that shares `base`'s storage with a new shape of the same numel (not recorded).

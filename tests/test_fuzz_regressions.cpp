@@ -43,7 +43,7 @@ TEST_CASE("fuzz: matmul with an empty result and a huge batch returns at once (w
 }
 
 TEST_CASE("fuzz: backward(create_graph) with a leaf's own tensor as gradient does not alias it (was a leak)") {
-  std::weak_ptr<TensorImpl> watch;
+  IntrusivePtr<TensorImpl> watch;  // must end up the only reference: x.grad() = x would be a cycle
   {
     Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
     watch = x.impl_ptr();
@@ -56,7 +56,7 @@ TEST_CASE("fuzz: backward(create_graph) with a leaf's own tensor as gradient doe
     CHECK(y.grad().impl() != y.impl());
   }
   Tape::current().reset();
-  CHECK(watch.expired());
+  CHECK(watch.unique());
 }
 
 TEST_CASE("fuzz: narrow and slice with huge starts, lengths and steps (was UB: signed overflow)") {

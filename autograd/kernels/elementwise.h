@@ -42,7 +42,7 @@ inline void for_rows(const Shape& out, const Shape& sa, const Shape& sb, std::in
   }
   const std::int64_t inner = out[r - 1];
   if (inner == 0 || row_begin >= row_end) return;
-  std::vector<std::int64_t> idx(r, 0);
+  Shape idx(r, 0);  // inline up to 6 dims: no allocation
   std::int64_t oa = 0, ob = 0;
   for (std::size_t d = r - 1, rem = static_cast<std::size_t>(row_begin); d-- > 0;) {
     idx[d] = static_cast<std::int64_t>(rem % static_cast<std::size_t>(out[d]));
