@@ -1,38 +1,32 @@
 #include "autograd/arena.h"
 
-#include <cstdint>
+#include <algorithm>
 
 namespace ag {
 
-void* Arena::allocate(std::size_t n, std::size_t align) {
-  for (;;) {
-    if (current_ < blocks_.size()) {
-      Block& b = blocks_[current_];
-      auto base = reinterpret_cast<std::uintptr_t>(b.mem.get());
-      std::uintptr_t p = (base + pos_ + align - 1) & ~(std::uintptr_t(align) - 1);
-      if (p + n <= base + b.size) {
-        pos_ = p + n - base;
-        used_ += n;
-        return reinterpret_cast<void*>(p);
-      }
-      if (current_ + 1 < blocks_.size() && blocks_[current_ + 1].size >= n + align) {
-        ++current_;
-        pos_ = 0;
-        continue;
-      }
-    }
+void Arena::enter(std::size_t block) {
+  current_ = block;
+  cur_ = reinterpret_cast<std::uintptr_t>(blocks_[block].mem.get());
+  end_ = cur_ + blocks_[block].size;
+}
+
+void* Arena::allocate_slow(std::size_t n, std::size_t align) {
+  // the next kept block if it is large enough, else a new block inserted after the current one
+  const std::size_t next = cur_ ? current_ + 1 : 0;
+  if (next < blocks_.size() && blocks_[next].size >= n + align) {
+    enter(next);
+  } else {
     const std::size_t size = std::max(block_bytes_, n + align);
-    blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(blocks_.empty() ? 0 : current_ + 1),
-                   Block{std::make_unique<std::byte[]>(size), size});
-    if (blocks_.size() > 1) ++current_;
-    pos_ = 0;
+    blocks_.insert(blocks_.begin() + static_cast<std::ptrdiff_t>(next),
+                   Block{std::unique_ptr<std::byte[]>(new std::byte[size]), size});
+    enter(next);
   }
+  return allocate(n, align);
 }
 
 void Arena::reset() {
-  current_ = 0;
-  pos_ = 0;
   used_ = 0;
+  if (!blocks_.empty()) enter(0);
 }
 
 std::size_t Arena::capacity() const {

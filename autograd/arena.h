@@ -3,6 +3,7 @@
 /// A bump allocator in fixed blocks: pointers stay valid until reset(), which is O(1) per block.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -11,8 +12,17 @@ namespace ag {
 class Arena {
  public:
   explicit Arena(std::size_t block_bytes = 1 << 16) : block_bytes_(block_bytes) {}
-  /// Memory for `n` bytes aligned to `align`; never freed individually.
-  void* allocate(std::size_t n, std::size_t align);
+
+  /// Memory for `n` bytes aligned to `align` (a power of two); never freed individually.
+  void* allocate(std::size_t n, std::size_t align) {
+    const std::uintptr_t p = (cur_ + align - 1) & ~(std::uintptr_t(align) - 1);
+    if (p + n <= end_ && end_ != 0) [[likely]] {
+      cur_ = p + n;
+      used_ += n;
+      return reinterpret_cast<void*>(p);
+    }
+    return allocate_slow(n, align);
+  }
   /// Forgets every allocation; keeps the blocks for reuse.
   void reset();
   /// Bytes handed out since the last reset.
@@ -25,10 +35,14 @@ class Arena {
     std::unique_ptr<std::byte[]> mem;
     std::size_t size;
   };
+  void* allocate_slow(std::size_t n, std::size_t align);  // moves to the next block (or a new one)
+  void enter(std::size_t block);
+
   std::vector<Block> blocks_;
   std::size_t block_bytes_;
-  std::size_t current_ = 0;  // index of the block in use
-  std::size_t pos_ = 0;      // offset inside it
+  std::size_t current_ = 0;  // index of the block in use (when cur_ != 0)
+  std::uintptr_t cur_ = 0;   // next free byte of the block in use (0: none yet)
+  std::uintptr_t end_ = 0;   // its end
   std::size_t used_ = 0;
 };
 

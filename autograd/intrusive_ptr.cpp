@@ -21,6 +21,7 @@ void RcThread::drain() noexcept {
 }
 
 void RcThread::exit() noexcept {
+  pool_close_at_thread_exit();
   for (;;) {
     {
       std::lock_guard lock(mu);

@@ -43,6 +43,11 @@ struct PoolCache {
 extern thread_local constinit PoolCache t_pool_cache;
 void* pool_allocate_slow(std::size_t bytes);
 void pool_free_slow(void* p, std::size_t bytes) noexcept;
+/// For code running after the thread's thread_local destructors (pthread key destructors): from now
+/// on this thread's frees go straight to the system (a cache started now would never be released).
+inline void pool_close_at_thread_exit() noexcept {
+  if (t_pool_cache.state == 0) t_pool_cache.state = 2;
+}
 inline const PoolSizeClass& pool_small_class(std::size_t bytes) {
   return kPoolSmallClasses[(bytes - (bytes != 0)) / 16];
 }

@@ -136,3 +136,39 @@ TEST_CASE("detach cuts the graph and shares data") {
   y.backward();
   agt::check_values(x.grad(), {2.0, 4.0});
 }
+
+TEST_CASE("retain_grad: an interior result gets its gradient; dropping it first is safe; leaves ignore it") {
+  Tensor x = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
+  Tensor y = x * 3.0;
+  y.retain_grad();
+  Tensor copy = y;  // every handle sees the same .grad()
+  (y * y).sum().backward();  // dz/dy = 2y = 6x, dz/dx = 18x
+  agt::check_values(copy.grad(), {6.0, -12.0});
+  agt::check_values(x.grad(), {18.0, -36.0});
+  CHECK(Tape::current().num_nodes() == 0);
+
+  // retained, then destroyed before the backward: the tape forgets it (no dangling entry)
+  x.set_grad(Tensor());
+  Tensor z;
+  {
+    Tensor t = x * 3.0;
+    t.retain_grad();
+    z = (t * t).sum();
+  }
+  z.backward();
+  agt::check_values(x.grad(), {18.0, -36.0});
+
+  // on a leaf, a no-op: its .grad() is the ordinary one
+  x.set_grad(Tensor());
+  x.retain_grad();
+  (x * x).sum().backward();
+  agt::check_values(x.grad(), {2.0, -4.0});
+
+  // retained, then every result dropped without a backward: the tape still rewinds
+  {
+    Tensor t = x * 2.0;
+    t.retain_grad();
+    Tensor u = t.sum();
+  }
+  CHECK(Tape::current().num_nodes() == 0);
+}

@@ -11,6 +11,7 @@
 namespace ag {
 
 using detail::map_floating;
+using detail::zip_floating;
 
 namespace {
 // 1 where pred(x) holds, else 0: the mask that gates a gradient (not recorded).
@@ -67,7 +68,9 @@ Tensor sigmoid(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("sigmoid", {&x}, {&y}, [](BackwardCtx& c) {
       const Tensor yv = c.output();
-      c.set(0, mul(c.grad(), mul(yv, sub(1.0, yv))));
+      if (GradMode::is_enabled()) c.set(0, mul(c.grad(), mul(yv, sub(1.0, yv))));  // create_graph
+      else  // one fused pass: the same arithmetic as the ops, in the same order
+        c.set(0, zip_floating(c.grad(), yv, "sigmoid", [](auto g, auto v) { return g * (v * (decltype(v)(1) - v)); }));
     }, Keep::Output);
   return y;
 }
@@ -77,7 +80,8 @@ Tensor tanh(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("tanh", {&x}, {&y}, [](BackwardCtx& c) {
       const Tensor yv = c.output();
-      c.set(0, mul(c.grad(), sub(1.0, mul(yv, yv))));
+      if (GradMode::is_enabled()) c.set(0, mul(c.grad(), sub(1.0, mul(yv, yv))));  // create_graph
+      else c.set(0, zip_floating(c.grad(), yv, "tanh", [](auto g, auto v) { return g * (decltype(v)(1) - v * v); }));
     }, Keep::Output);
   return y;
 }
@@ -86,7 +90,11 @@ Tensor relu(const Tensor& x) {
   Tensor y = map_floating(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
   if (any_requires_grad({&x}))
     record("relu", {&x}, {&y}, [](BackwardCtx& c) {
-      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return v > 0; })));
+      if (GradMode::is_enabled())  // create_graph
+        c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return v > 0; })));
+      else
+        c.set(0, zip_floating(c.grad(), c.output(), "relu",
+                              [](auto g, auto v) { return g * (v > 0 ? decltype(g)(1) : decltype(g)(0)); }));
     }, Keep::Output);
   return y;
 }
