@@ -90,11 +90,7 @@ Tensor relu(const Tensor& x) {
   Tensor y = map_floating(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
   if (any_requires_grad({&x}))
     record("relu", {&x}, {&y}, [](BackwardCtx& c) {
-      if (GradMode::is_enabled())  // create_graph
-        c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return v > 0; })));
-      else
-        c.set(0, zip_floating(c.grad(), c.output(), "relu",
-                              [](auto g, auto v) { return g * (v > 0 ? decltype(g)(1) : decltype(g)(0)); }));
+      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return v > 0; })));
     }, Keep::Output);
   return y;
 }
