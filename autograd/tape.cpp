@@ -75,41 +75,16 @@ bool any_requires_grad(const std::vector<Tensor>& ins) {
   return false;
 }
 
-Edge Tape::make_edge(const Tensor& t) {
-  Edge e;
-  if (!t.defined()) return e;
-  TensorImpl* im = t.impl();
-  if (im->slot >= 0) {
-    if (im->tape != this)
-      fail("record: tensor {} was recorded on another thread's tape; each thread records on its own", describe(t));
-    if (im->generation != generation_) {
-      e.kind = Edge::Freed;
-    } else {
-      e.kind = Edge::Slot;
-      e.slot = im->slot;
-    }
-  } else if (im->requires_grad) {
-    e.kind = Edge::Leaf;
-    e.leaf = t.impl_ptr();
-  }
-  return e;
+void Tape::foreign_tensor_error(const Tensor& t) {
+  fail("record: tensor {} was recorded on another thread's tape; each thread records on its own", describe(t));
 }
 
-void Tape::attach_output(Node* n, std::size_t i, Tensor& out, bool keep) {
-  TensorImpl* im = out.impl();
-  im->requires_grad = true;
-  im->tape = this;
-  im->generation = generation_;
-  im->slot = n->first_slot + static_cast<std::int64_t>(i);
-  im->counted = true;
-  ++live_;
-  if (keep) {
-    if (!n->outputs) {
-      n->outputs = static_cast<SavedTensor*>(arena_.allocate(sizeof(SavedTensor) * n->num_outputs, alignof(SavedTensor)));
-      for (std::uint32_t k = 0; k < n->num_outputs; ++k) new (&n->outputs[k]) SavedTensor();
-    }
-    n->outputs[i] = SavedTensor(out);
+void Tape::keep_output(Node* n, std::size_t i, Tensor& out) {
+  if (!n->outputs) {
+    n->outputs = static_cast<SavedTensor*>(arena_.allocate(sizeof(SavedTensor) * n->num_outputs, alignof(SavedTensor)));
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k) new (&n->outputs[k]) SavedTensor();
   }
+  n->outputs[i] = SavedTensor(out);
 }
 
 void Tape::mark_released(Node* n) {

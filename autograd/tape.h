@@ -154,10 +154,36 @@ class Tape {
   void reset();
 
   // Used by record() and the engine.
-  Edge make_edge(const Tensor& t);
+  Edge make_edge(const Tensor& t) {
+    Edge e;
+    if (!t.defined()) return e;
+    TensorImpl* im = t.impl();
+    if (im->slot >= 0) {
+      if (im->tape != this) [[unlikely]] foreign_tensor_error(t);
+      if (im->generation != generation_) {
+        e.kind = Edge::Freed;
+      } else {
+        e.kind = Edge::Slot;
+        e.slot = im->slot;
+      }
+    } else if (im->requires_grad) {
+      e.kind = Edge::Leaf;
+      e.leaf = t.impl_ptr();
+    }
+    return e;
+  }
   template <class F>
   Node* push(const char* name, std::size_t n_in, std::size_t n_out, F&& f);
-  void attach_output(Node* n, std::size_t i, Tensor& out, bool keep);
+  void attach_output(Node* n, std::size_t i, Tensor& out, bool keep) {
+    TensorImpl* im = out.impl();
+    im->requires_grad = true;
+    im->tape = this;
+    im->generation = generation_;
+    im->slot = n->first_slot + static_cast<std::int64_t>(i);
+    im->counted = true;
+    ++live_;
+    if (keep) keep_output(n, i, out);
+  }
   void mark_released(Node* n);
   /// Rewinds when every node has been released by a backward pass.
   void reset_if_consumed();
@@ -167,6 +193,8 @@ class Tape {
 
  private:
   static Tape& current_slow();
+  [[noreturn]] static void foreign_tensor_error(const Tensor& t);
+  void keep_output(Node* n, std::size_t i, Tensor& out);  // attach_output's Keep::Output part
 
   Arena arena_;
   std::vector<Node*> nodes_;
