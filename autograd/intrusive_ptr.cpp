@@ -85,50 +85,54 @@ void RefCounted::unref_last_or_shared() const noexcept {
   if (last) destroy_(const_cast<RefCounted*>(this));
 }
 
+// A thread that has dropped its reference may touch the object again only if the object cannot be
+// freed meanwhile: the decrement that hands it to the owner also sets kQueued, in the same atomic
+// step, so exactly one thread goes on (and while kQueued is set, nobody but the queue frees it).
 bool RefCounted::unref_slow() const noexcept {
-  const std::uint64_t w = shared_.fetch_sub(1, std::memory_order_acq_rel) - 1;
-  if (w & kQueued) return false;  // the owner's queue holds it and decides
-  if (w & kMerged) {
-    if (count(w) != 0) return false;
-    if (owner_ == detail::t_rc_thread) return true;
-    return defer_to_owner();  // no references left: destroyed by the owner, or here if it has exited
+  detail::RcThread& owner = *owner_;
+  const bool on_owner = owner_ == detail::t_rc_thread;
+  std::uint64_t w = shared_.load(std::memory_order_relaxed);
+  for (;;) {
+    std::uint64_t nw = w - 1;
+    bool hand_over = false;
+    if (!(nw & kQueued)) {
+      if (nw & kMerged) hand_over = count(nw) == 0 && !on_owner;  // the last reference, dropped elsewhere
+      else hand_over = count(nw) < 0;  // a reference the owner counted, dropped here: the owner merges
+    }
+    if (hand_over) nw |= kQueued;
+    if (shared_.compare_exchange_weak(w, nw, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      if (hand_over) return hand_over_to(owner);
+      return (nw & kMerged) && !(nw & kQueued) && count(nw) == 0;  // on the owner thread
+    }
   }
-  if (count(w) >= 0) return false;  // the owner still counts references of its own
-  return defer_to_owner();  // a reference the owner counted was dropped here: the owner merges
 }
 
-bool RefCounted::defer_to_owner() const noexcept {
-  detail::RcThread& o = *owner_;
+bool RefCounted::hand_over_to(detail::RcThread& o) const noexcept {
   std::lock_guard lock(o.mu);
-  std::uint64_t w = shared_.load(std::memory_order_acquire);
-  if (o.exited) {
-    // The owner is gone, so local_ and merged_ no longer change (the lock orders us after its exit).
-    for (;;) {
-      if (w & kMerged) return count(w) == 0;
-      const std::uint64_t nw = (w + local_) | kMerged;
-      if (shared_.compare_exchange_weak(w, nw, std::memory_order_acq_rel, std::memory_order_acquire))
-        return count(nw) == 0;
-    }
+  if (!o.exited) {
+    o.queue.push_back(this);
+    o.pending.store(true, std::memory_order_relaxed);
+    return false;
   }
-  while (!(w & kQueued))
-    if (shared_.compare_exchange_weak(w, w | kQueued, std::memory_order_acq_rel, std::memory_order_acquire)) {
-      o.queue.push_back(this);
-      o.pending.store(true, std::memory_order_relaxed);
-      break;
-    }
-  return false;
+  // The owner is gone, so local_ no longer changes (the lock orders us after its exit): merge it
+  // ourselves; we hold kQueued, so no other thread frees the object meanwhile.
+  return merge_counts();
 }
 
-bool RefCounted::settle() const noexcept {
-  const std::uint64_t add = merged_ ? 0 : local_;
-  merged_ = true;
-  local_ = 0;
+bool RefCounted::merge_counts() const noexcept {
   std::uint64_t w = shared_.load(std::memory_order_acquire);
   for (;;) {
-    const std::uint64_t nw = ((w + add) | kMerged) & ~kQueued;
+    const std::uint64_t nw = ((w + ((w & kMerged) ? 0 : local_)) | kMerged) & ~kQueued;
     if (shared_.compare_exchange_weak(w, nw, std::memory_order_acq_rel, std::memory_order_acquire))
       return count(nw) == 0;
   }
+}
+
+bool RefCounted::settle() const noexcept {
+  const bool last = merge_counts();
+  merged_ = true;
+  local_ = 0;
+  return last;
 }
 
 }  // namespace ag

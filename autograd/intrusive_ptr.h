@@ -11,7 +11,9 @@
 ///  - when it reaches zero the owner stops counting locally (`merged`): from then on every
 ///    reference is counted in the atomic word;
 ///  - a reference the owner counted but another thread dropped makes the atomic count negative:
-///    that thread queues the object to its owner, which merges the two counts later;
+///    that thread queues the object to its owner, which merges the two counts later (the
+///    decrement marks the object queued in the same atomic step, so exactly one thread hands it
+///    over, and nothing frees it before the owner has settled it);
 ///  - an object whose last reference goes on another thread is queued to its owner too, so that
 ///    objects are destroyed on the thread that created them while it runs (the tape relies on it);
 ///  - when the owner thread exits it settles its queue; afterwards, other threads merge and free
@@ -102,9 +104,10 @@ class RefCounted {
     return static_cast<std::int64_t>(w & kCountMask) - static_cast<std::int64_t>(kBias);
   }
   void unref_last_or_shared() const noexcept;  // unref() but for the owner dropping a reference of many
-  bool unref_slow() const noexcept;     // atomic path: true to destroy
-  bool defer_to_owner() const noexcept;
-  bool settle() const noexcept;          // on the owner thread, for a queued object: true to destroy
+  bool unref_slow() const noexcept;  // atomic path: true to destroy
+  bool hand_over_to(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
+  bool merge_counts() const noexcept;  // adds the owner's count, sets kMerged, clears kQueued
+  bool settle() const noexcept;        // on the owner thread, for a queued object: true to destroy
 
   mutable std::uint32_t local_ = 1;  // owner thread only
   mutable bool merged_ = false;      // owner thread only

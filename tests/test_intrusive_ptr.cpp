@@ -186,3 +186,21 @@ TEST_CASE("intrusive_ptr: tensors cross threads: returned by a worker, read by s
   std::thread([&] { (w * w).sum().backward(); }).join();
   agt::check_values(w.grad(), {2.0, 2.0, 2.0});
 }
+
+TEST_CASE("intrusive_ptr: references of an exited thread, dropped by several threads at once, free the object once") {
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<int> destroyed{0};
+    std::thread::id on;
+    std::vector<IntrusivePtr<Probe>> handed;
+    std::thread([&] { handed.assign(3, make_intrusive<Probe>(&destroyed, &on, round)); }).join();  // counted there
+    std::latch go(3);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t)
+      threads.emplace_back([&, p = std::move(handed[static_cast<std::size_t>(t)])]() mutable {
+        go.arrive_and_wait();
+        p.reset();
+      });
+    for (auto& th : threads) th.join();
+    REQUIRE(destroyed.load() == 1);
+  }
+}
