@@ -103,7 +103,7 @@ class RefCounted {
   static std::int64_t count(std::uint64_t w) noexcept {
     return static_cast<std::int64_t>(w & kCountMask) - static_cast<std::int64_t>(kBias);
   }
-  void unref_last_or_shared() const noexcept;  // unref() but for the owner dropping a reference of many
+  void unref_last_or_shared() const noexcept;  // unref()'s other cases: the owner's last local reference, or atomic
   bool unref_slow() const noexcept;  // atomic path: true to destroy
   bool hand_over_to(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
   bool merge_counts() const noexcept;  // adds the owner's count, sets kMerged, clears kQueued

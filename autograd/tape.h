@@ -24,7 +24,7 @@ struct Edge {
   enum Kind : std::uint8_t { None, Slot, Leaf, Freed };
   Kind kind = None;
   std::int64_t slot = -1;               ///< for Slot: the tape slot of a recorded result
-  IntrusivePtr<TensorImpl> leaf;     ///< for Leaf: the leaf that accumulates .grad()
+  IntrusivePtr<TensorImpl> leaf;        ///< for Leaf: the leaf that accumulates .grad()
 };
 
 /// A tensor kept for backward: it does not keep the tape alive, and it remembers the storage

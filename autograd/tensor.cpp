@@ -137,18 +137,12 @@ void Tensor::retain_grad() const {
 std::uint64_t Tensor::version() const { return checked("version").storage->version; }
 
 Tensor empty(const Shape& shape, Dtype dtype) {
-  // shape_numel's product in one pass with the sign check (an overflow goes to it for the message)
   std::int64_t numel = 1;
-  bool zero = false;
-  for (auto d : shape) {
-    if (d <= 0) {
+  if (!shape.empty()) {
+    for (auto d : shape)
       if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
-      zero = true;
-    } else if (__builtin_mul_overflow(numel, d, &numel)) {
-      shape_numel(shape);
-    }
+    numel = shape_numel(shape);
   }
-  if (zero) numel = 0;
   const std::size_t item = itemsize(dtype);
   if (static_cast<std::uint64_t>(numel) > (std::uint64_t(1) << 62) >> (item == 4 ? 2 : 3))  // 2^62 / itemsize
     fail("empty: shape {} of {} needs more bytes than can be addressed", shape_str(shape), dtype_name(dtype));
