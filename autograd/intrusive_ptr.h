@@ -21,6 +21,7 @@
 /// The owner drains its queue at its next object creation.
 
 #include <atomic>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -86,10 +87,19 @@ class RefCounted {
   bool unique() const noexcept {
     return owner_ == detail::t_rc_thread && !merged_ && local_ == 1 && count(shared_.load(std::memory_order_acquire)) == 0;
   }
+  /// True on the thread that created the object (and only there).
+  bool owned_here() const noexcept { return owner_ == detail::t_rc_thread; }
 
  protected:
   RefCounted() : owner_(detail::rc_thread_for_new_object()) {}
   ~RefCounted() = default;
+  /// For a T::adopt_at_zero hook (see make_intrusive) that keeps the object: one reference again,
+  /// counted by the owner. Valid only there, on the owner thread.
+  void revive() const noexcept {
+    local_ = 1;
+    merged_ = false;
+    shared_.store(kBias, std::memory_order_relaxed);
+  }
 
  private:
   friend struct detail::RcThread;
@@ -163,7 +173,9 @@ class IntrusivePtr {
   T* p_ = nullptr;
 };
 
-/// A new T from the pooled allocator (see memory.h), owned by the returned pointer.
+/// A new T from the pooled allocator (see memory.h), owned by the returned pointer. When its last
+/// reference goes, `static bool T::adopt_at_zero(T*)` (if T has one) may keep it: it then holds
+/// the one reference that revive() gives back, and the object is not destroyed.
 template <class T, class... A>
 auto make_intrusive(A&&... args) {
   void* mem = pool_allocate(sizeof(T));
@@ -179,6 +191,8 @@ auto make_intrusive(A&&... args) {
   }
   static_cast<RefCounted*>(p)->destroy_ = [](RefCounted* o) {
     T* t = static_cast<T*>(o);
+    if constexpr (requires { { T::adopt_at_zero(t) } -> std::same_as<bool>; })
+      if (T::adopt_at_zero(t)) return;
     t->~T();
     pool_free(t, sizeof(T));
   };

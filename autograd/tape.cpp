@@ -20,43 +20,49 @@ Tape& Tape::current_slow() {
   return t_holder.tape;
 }
 
-void Tape::release_impl(TensorImpl* impl) {
-  if (!t_tape_alive || impl->tape != &t_holder.tape) return;  // another thread's tape, or gone
-  t_holder.tape.on_impl_destroyed(impl);
+void Tape::release_impl(TensorImpl* impl, bool counted, bool retains) {
+  // the owner check also tells this thread's tape from an exited thread's at the same address
+  if (!t_tape_alive || impl->tape != &t_holder.tape || !impl->owned_here()) return;
+  t_holder.tape.on_impl_destroyed(impl, counted, retains);
 }
+
+void Tape::own_output(Tensor& out) { out = alias_with_shape(out, out.shape()); }
 
 Tape::~Tape() { reset(); }
 
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
-  const TensorImpl& src = *t.impl();
-  version_ = src.storage->version;
+  const TensorImpl* src = t.impl();
   if (detail::t_profiling) [[unlikely]]  // profiler hook
-    detail::profile_saved(src.numel * static_cast<std::int64_t>(itemsize(src.dtype)));
-  if (src.slot < 0) {
-    impl_ = t.impl_ptr();  // a leaf or constant: keep it (double backward reaches the leaf)
+    detail::profile_saved(src->numel * static_cast<std::int64_t>(itemsize(src->dtype)));
+  init(src);
+}
+
+SavedTensor SavedTensor::resaved(const Tensor& t) {
+  SavedTensor s;
+  if (t.defined()) s.init(t.impl());
+  return s;
+}
+
+void SavedTensor::init(const TensorImpl* src) {
+  version_ = src->storage->version;
+  impl_ = const_cast<TensorImpl*>(src);
+  if (src->slot >= 0 && src->tape == detail::t_tape && src->generation == src->tape->generation() &&
+      src->owned_here()) {
+    borrowed_ = true;  // a result of this thread's live tape: see TensorImpl::adopt_at_zero
+    ++impl_->saved_refs;
     return;
   }
-  auto im = new_impl();
-  im->storage = src.storage;
-  im->offset = src.offset;
-  im->shape = src.shape;
-  im->numel = src.numel;
-  im->dtype = src.dtype;
-  im->requires_grad = src.requires_grad;
-  im->tape = src.tape;
-  im->generation = src.generation;
-  im->slot = src.slot;
-  im->counted = false;
-  impl_ = std::move(im);
+  impl_->ref();  // a leaf or constant (double backward reaches the leaf), or a result of a freed tape
 }
 
 Tensor SavedTensor::get(const char* op) const {
-  if (impl_ && impl_->storage->version != version_)
+  if (!impl_) return Tensor();
+  if (impl_->storage->version != version_)
     fail("{}: one of the tensors needed for gradient computation ({} {}) has been modified by an "
          "in-place operation (version {} when saved, {} now)",
          op, dtype_name(impl_->dtype), shape_str(impl_->shape), version_, impl_->storage->version);
-  return Tensor(impl_);
+  return Tensor(IntrusivePtr<TensorImpl>(impl_));
 }
 
 Tensor BackwardCtx::output(std::size_t i) const {
@@ -105,13 +111,13 @@ void Tape::retain(std::int64_t slot, TensorImpl* impl) {
   retained_[slot] = impl;
 }
 
-void Tape::on_impl_destroyed(TensorImpl* impl) {
+void Tape::on_impl_destroyed(TensorImpl* impl, bool counted, bool retains) {
   if (impl->generation != generation_ || resetting_) return;
-  if (impl->retains_grad) {
+  if (retains) {
     auto it = retained_.find(impl->slot);
     if (it != retained_.end() && it->second == impl) retained_.erase(it);
   }
-  if (impl->counted && --live_ == 0) reset();
+  if (counted && --live_ == 0) reset();
 }
 
 void Tape::reset() {

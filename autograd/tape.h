@@ -29,17 +29,43 @@ struct Edge {
 
 /// A tensor kept for backward: it does not keep the tape alive, and it remembers the storage
 /// version so that backward throws if an in-place op changed the data in between.
+/// A recorded result of this thread's live tape is borrowed, not referenced: no handle is made, and
+/// the result stays (adopted, see TensorImpl::adopt_at_zero) while a SavedTensor borrows it, after
+/// its last handle has gone. A SavedTensor belongs to the thread that made it (as the tape does).
 class SavedTensor {
  public:
   SavedTensor() = default;
   explicit SavedTensor(const Tensor& t);
+  /// The same without telling an active ag::Profiler: for a tensor whose bytes it was already told of.
+  static SavedTensor resaved(const Tensor& t);
+  SavedTensor(const SavedTensor& o) noexcept : impl_(o.impl_), version_(o.version_), borrowed_(o.borrowed_) { hold(); }
+  SavedTensor(SavedTensor&& o) noexcept
+      : impl_(std::exchange(o.impl_, nullptr)), version_(o.version_), borrowed_(o.borrowed_) {}
+  SavedTensor& operator=(SavedTensor o) noexcept {
+    std::swap(impl_, o.impl_);
+    std::swap(version_, o.version_);
+    std::swap(borrowed_, o.borrowed_);
+    return *this;
+  }
+  ~SavedTensor() {
+    if (!impl_) return;
+    if (borrowed_) impl_->drop_saved();
+    else impl_->unref();
+  }
   /// The saved tensor; throws ag::Error naming `op` if it was modified in place since.
   Tensor get(const char* op = "backward") const;
   bool defined() const { return impl_ != nullptr; }
 
  private:
-  IntrusivePtr<TensorImpl> impl_;
+  void init(const TensorImpl* src);
+  void hold() noexcept {
+    if (!impl_) return;
+    if (borrowed_) ++impl_->saved_refs;
+    else impl_->ref();
+  }
+  TensorImpl* impl_ = nullptr;  // a reference unless borrowed_
   std::uint64_t version_ = 0;
+  bool borrowed_ = false;
 };
 
 class Node;
@@ -87,7 +113,7 @@ class Node {
 
 // ---- profiler hooks (ag::Profiler, autograd/profiler.h) ----------------------------------------
 // When no profiler is active the whole cost is one test of this thread-local flag in record(), in
-// the SavedTensor constructor and in the engine's reverse loop. All profiler logic is in profiler.cpp.
+// the SavedTensor constructor, in checkpoint() and in the engine's reverse loop. All profiler logic is in profiler.cpp.
 namespace detail {
 /// The calling thread's tape once Tape::current() has made it (null before, and after thread exit).
 inline thread_local constinit Tape* t_tape = nullptr;
@@ -175,6 +201,7 @@ class Tape {
   template <class F>
   Node* push(const char* name, std::size_t n_in, std::size_t n_out, F&& f);
   void attach_output(Node* n, std::size_t i, Tensor& out, bool keep) {
+    if (!out.impl()->owned_here()) [[unlikely]] own_output(out);
     TensorImpl* im = out.impl();
     im->requires_grad = true;
     im->tape = this;
@@ -187,14 +214,17 @@ class Tape {
   void mark_released(Node* n);
   /// Rewinds when every node has been released by a backward pass.
   void reset_if_consumed();
-  void on_impl_destroyed(TensorImpl* impl);
-  /// Called by ~TensorImpl: forgets a recorded result if it belongs to this thread's live tape.
-  static void release_impl(TensorImpl* impl);
+  /// Called when a recorded result's last handle goes (~TensorImpl, or its adoption by the
+  /// SavedTensors borrowing it): forgets it if it belongs to this thread's live tape. `counted` and
+  /// `retains` are its flags, which the caller may already have cleared.
+  static void release_impl(TensorImpl* impl, bool counted, bool retains);
 
  private:
   static Tape& current_slow();
   [[noreturn]] static void foreign_tensor_error(const Tensor& t);
   void keep_output(Node* n, std::size_t i, Tensor& out);  // attach_output's Keep::Output part
+  void on_impl_destroyed(TensorImpl* impl, bool counted, bool retains);
+  static void own_output(Tensor& out);  // attach_output, for an output another thread created
 
   Arena arena_;
   std::vector<Node*> nodes_;

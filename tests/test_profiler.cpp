@@ -265,3 +265,41 @@ TEST_CASE("profiler stays consistent across a backward that throws") {
   CHECK(find_op(st, "mul")->bytes_saved == 4 * 16);
   agt::check_values(w.grad(), {2.0, 4.0});
 }
+
+namespace {
+struct SquareSavingOutput : Function<SquareSavingOutput> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& x) {
+    Tensor y = x * x;
+    ctx->save_for_backward({x, y});  // y is rebound to the recorded result after forward
+    return y;
+  }
+  static std::vector<Tensor> backward(AutogradContext* ctx, const std::vector<Tensor>& g) {
+    const auto s = ctx->get_saved_variables();
+    return {g[0] * 2.0 * s[0]};
+  }
+};
+}  // namespace
+
+TEST_CASE("profiler: a custom function's saved output is charged to it once; checkpoint is an op") {
+  Tensor x = tensor({1.0, 2.0, 3.0}, {3}, kFloat64).requires_grad_();
+  Profiler prof;
+  Tensor loss = sum(SquareSavingOutput::apply(x));
+  Tensor c = checkpoint([](const Tensor& v) { return tanh(v) * v; }, x);
+  sum(c).backward();
+  loss.backward();
+  prof.stop();
+  const auto st = prof.stats();
+  const OpProfile* f = find_op(st, typeid(SquareSavingOutput).name());
+  REQUIRE(f != nullptr);
+  CHECK(f->bytes_saved == 2 * 3 * 8);  // x and y, each counted once
+  CHECK(find_op(st, "sum")->bytes_saved == 0);
+  const OpProfile* cp = find_op(st, "checkpoint");
+  REQUIRE(cp != nullptr);
+  CHECK(cp->count == 1);
+  CHECK(cp->backward_count == 1);
+  CHECK(cp->bytes_saved == 3 * 8);  // its input
+  CHECK(find_op(st, "tanh")->count == 1);  // recorded once, when backward re-runs the function
+  agt::check_values(x.grad(), {2.0 + std::tanh(1.0) + 1.0 * (1 - std::pow(std::tanh(1.0), 2)),
+                               4.0 + std::tanh(2.0) + 2.0 * (1 - std::pow(std::tanh(2.0), 2)),
+                               6.0 + std::tanh(3.0) + 3.0 * (1 - std::pow(std::tanh(3.0), 2))});
+}

@@ -1,4 +1,6 @@
 // The tape and the engine: recording, pruning, accumulation, freeing, long chains.
+#include <future>
+
 #include "test_util.h"
 
 using namespace ag;
@@ -171,4 +173,66 @@ TEST_CASE("retain_grad: an interior result gets its gradient; dropping it first 
     Tensor u = t.sum();
   }
   CHECK(Tape::current().num_nodes() == 0);
+}
+
+TEST_CASE("saved results: kept for backward after their last handle, freed with the last saved reference") {
+  Tape& tape = Tape::current();
+  Tensor x = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
+  Tensor alias, z;
+  {
+    Tensor y = x * 3.0;
+    alias = y.detach();  // shares y's storage: tells whether anything else still holds it
+    z = (y * y).sum();   // mul saves y twice
+  }
+  CHECK_FALSE(alias.impl()->storage.unique());  // y's handles are gone, its saved references keep it
+  CHECK(tape.live_tensors() == 1);              // ...without counting it alive: only z is
+  z.backward();
+  agt::check_values(x.grad(), {18.0, -36.0});
+  CHECK(alias.impl()->storage.unique());  // the backward freed the saved y with its node
+  CHECK(tape.num_nodes() == 0);
+
+  // every handle dropped without a backward: the tape rewinds although nodes borrow results
+  {
+    Tensor y = tanh(x * 2.0);  // tanh also keeps its output
+    Tensor u = (y * y).sum();
+    alias = y.detach();
+    CHECK(tape.live_tensors() == 2);  // y and u: the temporaries went
+  }
+  CHECK(tape.num_nodes() == 0);
+  CHECK(alias.impl()->storage.unique());
+
+  // retain_graph: a second backward reads the kept results again; partial backward keeps the rest
+  x.set_grad(Tensor());
+  Tensor w;
+  {
+    Tensor y = x * x;
+    w = (y * y).sum();  // x^4
+  }
+  w.backward(Tensor(), /*retain_graph=*/true);
+  w.backward();
+  agt::check_values(x.grad(), {8.0, -64.0});
+  CHECK(tape.num_nodes() == 0);
+}
+
+TEST_CASE("a custom function whose result another thread made is still counted by this thread's tape") {
+  struct Twice : Function<Twice> {
+    static Tensor forward(AutogradContext*, const Tensor& x) {
+      return std::async(std::launch::async, [x] {
+               NoGradGuard no_grad;
+               return x * 2.0;
+             }).get();
+    }
+    static std::vector<Tensor> backward(AutogradContext*, const std::vector<Tensor>& g) { return {g[0] * 2.0}; }
+  };
+  Tape& tape = Tape::current();
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  {
+    Tensor y = Twice::apply(x);
+    CHECK(y.impl()->owned_here());
+    CHECK(tape.live_tensors() == 1);
+  }
+  CHECK(tape.num_nodes() == 0);  // its handle went on this thread: the tape rewound
+  Tensor y = Twice::apply(x);
+  sum(y * y).backward();
+  agt::check_values(x.grad(), {8.0, 16.0});
 }
