@@ -13,7 +13,7 @@ namespace ag {
 
 namespace {
 
-bool uniquely_owned(const Tensor& t) { return t.impl_ptr().unique() && t.impl()->storage.unique(); }
+[[gnu::always_inline]] inline bool uniquely_owned(const Tensor& t) { return t.impl_ptr().unique() && t.impl()->storage.unique(); }
 
 // dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
 void accumulate(Tensor& dst, Tensor g, bool create_graph) {

@@ -76,9 +76,18 @@ class RefCounted {
   }
   /// Drops a reference; destroys the object when it was the last one.
   void unref() const noexcept {
-    if (owner_ == detail::t_rc_thread && !merged_ && local_ > 1) [[likely]] {
-      --local_;
-      return;
+    if (owner_ == detail::t_rc_thread && !merged_) [[likely]] {
+      if (local_ > 1) {
+        --local_;
+        return;
+      }
+      // the owner's last reference, and none elsewhere (see unref_last_or_shared): no locked op
+      if (shared_.load(std::memory_order_acquire) == kBias) {
+        local_ = 0;
+        merged_ = true;
+        destroy_(const_cast<RefCounted*>(this));
+        return;
+      }
     }
     unref_last_or_shared();
   }

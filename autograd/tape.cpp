@@ -3,14 +3,9 @@
 namespace ag {
 
 namespace {
-thread_local bool t_tape_alive = false;  // trivially destructible: readable during thread exit
 struct TapeHolder {
   Tape tape;
-  TapeHolder() { t_tape_alive = true; }
-  ~TapeHolder() {
-    t_tape_alive = false;
-    detail::t_tape = nullptr;
-  }
+  ~TapeHolder() { detail::t_tape = nullptr; }  // before ~Tape: results it frees find no tape
 };
 thread_local TapeHolder t_holder;
 }  // namespace
@@ -18,12 +13,6 @@ thread_local TapeHolder t_holder;
 Tape& Tape::current_slow() {
   detail::t_tape = &t_holder.tape;
   return t_holder.tape;
-}
-
-void Tape::release_impl(TensorImpl* impl, bool counted, bool retains) {
-  // the owner check also tells this thread's tape from an exited thread's at the same address
-  if (!t_tape_alive || impl->tape != &t_holder.tape || !impl->owned_here()) return;
-  t_holder.tape.on_impl_destroyed(impl, counted, retains);
 }
 
 void Tape::own_output(Tensor& out) { out = alias_with_shape(out, out.shape()); }
@@ -111,13 +100,9 @@ void Tape::retain(std::int64_t slot, TensorImpl* impl) {
   retained_[slot] = impl;
 }
 
-void Tape::on_impl_destroyed(TensorImpl* impl, bool counted, bool retains) {
-  if (impl->generation != generation_ || resetting_) return;
-  if (retains) {
-    auto it = retained_.find(impl->slot);
-    if (it != retained_.end() && it->second == impl) retained_.erase(it);
-  }
-  if (counted && --live_ == 0) reset();
+void Tape::forget_retained(TensorImpl* impl) {
+  auto it = retained_.find(impl->slot);
+  if (it != retained_.end() && it->second == impl) retained_.erase(it);
 }
 
 void Tape::reset() {

@@ -217,13 +217,20 @@ class Tape {
   /// Called when a recorded result's last handle goes (~TensorImpl, or its adoption by the
   /// SavedTensors borrowing it): forgets it if it belongs to this thread's live tape. `counted` and
   /// `retains` are its flags, which the caller may already have cleared.
-  static void release_impl(TensorImpl* impl, bool counted, bool retains);
+  static void release_impl(TensorImpl* impl, bool counted, bool retains) {
+    // the owner check also tells this thread's tape from an exited thread's at the same address
+    Tape* t = detail::t_tape;
+    if (!t || impl->tape != t || !impl->owned_here()) return;
+    if (impl->generation != t->generation_ || t->resetting_) return;
+    if (retains) t->forget_retained(impl);
+    if (counted && --t->live_ == 0) t->reset();
+  }
 
  private:
   static Tape& current_slow();
   [[noreturn]] static void foreign_tensor_error(const Tensor& t);
   void keep_output(Node* n, std::size_t i, Tensor& out);  // attach_output's Keep::Output part
-  void on_impl_destroyed(TensorImpl* impl, bool counted, bool retains);
+  void forget_retained(TensorImpl* impl);
   static void own_output(Tensor& out);  // attach_output, for an output another thread created
 
   Arena arena_;
