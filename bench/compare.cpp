@@ -8,8 +8,9 @@
 // and data), checked once against each other (loss and gradients, max relative difference), warmed
 // up, then timed in --rounds rounds alternating ag and libtorch and the thread counts (so all see
 // the same load on a shared machine); each round runs full training steps for budget/rounds seconds (at least 1), then
-// as many "passes" (forward under no-grad, recorded forward, backward, timed apart). Every figure
-// is the median over all iterations. Tape memory: heap bytes allocated by one recorded forward pass
+// as many "passes" (forward under no-grad, recorded forward, backward, timed apart). A round of ours
+// starts only once OpenBLAS's workers, busy after libtorch's or the ceiling's threaded GEMMs, have
+// gone to sleep (set_blas_threads). Every figure is the median over all iterations. Tape memory: heap bytes allocated by one recorded forward pass
 // and still held at its end (glibc mallinfo2; ag adds its arena: Tape::arena_bytes).
 // Subnormal floats are flushed to zero (FTZ/DAZ, ag::set_flush_denormal and libtorch's
 // setFlushDenormal, the same MXCSR bits) unless --denormals is given: the RNN's gradient vanishes
@@ -30,6 +31,7 @@
 #include <map>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "bench/compare.h"
 
@@ -153,7 +155,23 @@ void set_threads(int n, bool flush_denormal) {
 
 // OpenBLAS's thread count for the next timings: libtorch's GEMMs and the sgemm ceiling use OpenBLAS's
 // threads (n), ours keep OpenBLAS at one thread and split large products over ag's pool (1).
-void set_blas_threads(int n) { openblas_set_num_threads(n); }
+// After a call on several threads, OpenBLAS's idle workers busy-wait for 2^28 cycles (0.13 s at this
+// machine's 2.1 GHz) before they sleep, on the cores ag's pool needs: a round of ours timed right
+// after libtorch's or the ceiling's threaded GEMMs shares a core with them. So set_blas_threads(1)
+// (before ours) first waits until that time has passed since the last threaded OpenBLAS measurement.
+// (Measured on (5) at 2 threads, --budget 0.3: without the wait ours reached 69-71% of the ceiling's
+// GFLOP/s and its step took ~15 ms more than its forward and backward passes timed later in the same
+// round; with OPENBLAS_THREAD_TIMEOUT=4, which makes the workers sleep at once, 97-98%.)
+Clock::time_point g_blas_threads_busy_until{};
+constexpr std::chrono::milliseconds kBlasSpinWait{200};
+void set_blas_threads(int n) {
+  if (n == 1) std::this_thread::sleep_until(g_blas_threads_busy_until);
+  openblas_set_num_threads(n);
+}
+// Called after a measurement that ran OpenBLAS on n threads.
+void blas_threads_used(int n) {
+  if (n > 1) g_blas_threads_busy_until = Clock::now() + kBlasSpinWait;
+}
 
 // ---------------------------------------------------------------- the sgemm ceiling
 
@@ -300,12 +318,14 @@ int run(int argc, char** argv) {
           time_round(ours, 0.02, warm_up);
           set_blas_threads(n);
           time_round(*torch, 0.02, warm_up);
+          blas_threads_used(n);
         }
         set_blas_threads(1);
         time_round(ours, o.budget / o.rounds, so[n]);
         set_blas_threads(n);
         time_round(*torch, o.budget / o.rounds, st[n]);
         if (s.name == "mlp_large") sg[n].push_back(sgemm_step_seconds(s, o.budget / o.rounds));
+        blas_threads_used(n);
       }
     for (int n : o.threads) {
       Result& r = res[{s.name, n}];
@@ -419,6 +439,7 @@ int run(int argc, char** argv) {
     // Gradient checkpointing along time (ours only): plain BPTT vs RNNOptions::checkpoint_every(auto)
     // on the RNN of (9), same weights; step times interleaved in the same rounds.
     set_threads(n0, o.flush_denormal);
+    set_blas_threads(1);
     table("(9) with gradient checkpointing along time (ours), " + plural(n0),
           "k = round(sqrt(T)) steps per segment; tape as above; grad diff = max |g_plain - g_checkpointed| "
           "over all parameters after one backward from the same weights.",
