@@ -3,14 +3,19 @@
 namespace ag {
 
 namespace {
+thread_local constinit bool t_tape_gone = false;  // trivially destructible: readable during thread exit
 struct TapeHolder {
   Tape tape;
-  ~TapeHolder() { detail::t_tape = nullptr; }  // before ~Tape: results it frees find no tape
+  ~TapeHolder() {  // before ~Tape: results it frees find no tape
+    detail::t_tape = nullptr;
+    t_tape_gone = true;
+  }
 };
 thread_local TapeHolder t_holder;
 }  // namespace
 
 Tape& Tape::current_slow() {
+  if (t_tape_gone) fail("record: this thread's tape was destroyed at thread exit (an op recorded by a thread_local's destructor?)");
   detail::t_tape = &t_holder.tape;
   return t_holder.tape;
 }

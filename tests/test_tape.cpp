@@ -1,5 +1,6 @@
 // The tape and the engine: recording, pruning, accumulation, freeing, long chains.
 #include <future>
+#include <thread>
 
 #include "test_util.h"
 
@@ -235,4 +236,31 @@ TEST_CASE("a custom function whose result another thread made is still counted b
   Tensor y = Twice::apply(x);
   sum(y * y).backward();
   agt::check_values(x.grad(), {8.0, 16.0});
+}
+
+namespace {
+// Made before the thread's tape, so destroyed after it at thread exit.
+struct RecordsAtThreadExit {
+  Tensor x;
+  std::string* error = nullptr;
+  ~RecordsAtThreadExit() {
+    try {
+      Tensor y = x * 2.0;  // x requires grad: this would record on the destroyed tape
+    } catch (const Error& e) {
+      *error = e.what();
+    }
+  }
+};
+}  // namespace
+
+TEST_CASE("an op recorded by a thread_local destroyed after the thread's tape throws instead of using it") {
+  std::string error;
+  std::thread([&] {
+    thread_local RecordsAtThreadExit late;  // constructed first: before the tape
+    late.x = tensor({1.0}, {1}, kFloat64).requires_grad_();
+    late.error = &error;
+    Tensor z = late.x * 3.0;  // the thread's tape comes into being here
+    CHECK(z.item<double>() == 3.0);
+  }).join();
+  CHECK(error.find("tape was destroyed at thread exit") != std::string::npos);
 }
