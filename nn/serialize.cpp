@@ -100,14 +100,17 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
       std::uint64_t count = 1;
       if (!e.at("shape").is_array()) fail("load_safetensors: tensor '{}' in {} has a shape that is not a list", name, path);
       for (const auto& d : e.at("shape")) {
-        const auto v = d.get<std::int64_t>();
-        if (v < 0 || (v > 0 && count > (std::uint64_t(1) << 48) / static_cast<std::uint64_t>(v)))
+        // non-negative integers only: get<> of a float out of range is undefined behaviour
+        if (!d.is_number_unsigned()) fail("load_safetensors: tensor '{}' in {} has an invalid shape", name, path);
+        const auto v = d.get<std::uint64_t>();
+        if (v > 0 && count > (std::uint64_t(1) << 48) / v)
           fail("load_safetensors: tensor '{}' in {} has an invalid shape", name, path);
-        shape.push_back(v);
-        count *= static_cast<std::uint64_t>(v);
+        shape.push_back(static_cast<std::int64_t>(v));
+        count *= v;
       }
       const auto& off = e.at("data_offsets");
-      if (!off.is_array() || off.size() != 2) fail("load_safetensors: tensor '{}' in {} has bad data_offsets", name, path);
+      if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+        fail("load_safetensors: tensor '{}' in {} has bad data_offsets (two non-negative integers expected)", name, path);
       const auto b = off[0].get<std::uint64_t>(), end = off[1].get<std::uint64_t>();
       if (b > end || end > data_size)
         fail("load_safetensors: tensor '{}' in {} spans bytes [{}, {}) but the data has {} bytes (truncated or corrupt)",

@@ -265,6 +265,12 @@ TEST_CASE("load_safetensors: corrupt files are ag::Errors") {
   expect_error(raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                         data),
                "overlap");
+  // numbers that are not non-negative integers (fuzz_safetensors: get<uint64_t> of 2.5e34 was UB)
+  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[2.5e34,8]}})", data), "float offset");
+  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0.0,8.0]}})", data), "offsets as floats");
+  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,8]}})", data), "float dim");
+  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", data), "dim 2.0");
+  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,true]}})", data), "bool offset");
   // a huge shape must not allocate
   expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data), "huge shape");
 
