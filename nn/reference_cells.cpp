@@ -25,6 +25,9 @@ Tensor gate(const Tensor& gates, std::int64_t k, std::int64_t H) { return narrow
 
 }  // namespace
 
+// The cells call reference::linear by its qualified name: unqualified, argument-dependent lookup would
+// also find ag::linear (the fused op) and the call would be ambiguous.
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   const Tensor xw = matmul(x, t(w));
   return b.defined() ? xw + b : xw;
@@ -33,8 +36,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
 Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                 const Tensor& b_hh, Nonlinearity nonlinearity) {
   hidden_size("reference::rnn_cell", 1, h, w_ih, w_hh);
-  const Tensor pre = reference::linear(x, w_ih, b_ih) + reference::linear(h, w_hh, b_hh);
-  return nonlinearity == Nonlinearity::Tanh ? tanh(pre) : relu(pre);
+  const Tensor pre_activation = reference::linear(x, w_ih, b_ih) + reference::linear(h, w_hh, b_hh);
+  const Tensor h_next = nonlinearity == Nonlinearity::Tanh ? tanh(pre_activation) : relu(pre_activation);
+  return h_next;
 }
 
 std::tuple<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
