@@ -1,21 +1,18 @@
 // The reference cells of nn/reference_cells.h (plain ops, no hand-derived gradient): hand-computed
 // steps, gradchecked to second order, equal to the fused cells (values and gradients, float64 and
-// float32) and to PyTorch, and nn's cells and recurrent layers equal explicit loops of them.
+// float32), and nn's cells and recurrent layers equal explicit loops of them. (Loops of them match
+// PyTorch's RNN, LSTM and GRU in tests/test_parity.cpp; tests/test_fused.cpp checks every fused op
+// against them.)
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <functional>
-#include <memory>
 #include <string>
 #include <tuple>
-
-#include <nlohmann/json.hpp>
 
 #include "nn/nn.h"
 #include "test_util.h"
 
 using namespace ag;
-using json = nlohmann::json;
 namespace ref = nn::reference;
 
 namespace {
@@ -61,16 +58,6 @@ void check_both_orders(const Fn& fn, const std::vector<Tensor>& inputs) {
 }
 
 Tensor t1(double v) { return tensor({v}, {1, 1}, kFloat64); }
-
-// Element k of every named parameter = cos(0.53 k + 2 len(NAME)) * scale, as the generator of
-// tests/data/torch_reference.json does.
-void fill_like_torch(const nn::Module& m, double scale) {
-  NoGradGuard g;
-  for (auto& it : m.named_parameters()) {
-    Tensor p = it.value();
-    p.copy_(agt::input(p.shape(), 2.0 * static_cast<double>(it.key().size()), scale, 0.0, false));
-  }
-}
 
 // An explicit loop over layers and time of step(x_t, state, layer) -> state' (state[0] = h, the layer's
 // output) with the layers' parameters of m, from initial states [num_layers, B, H]. Returns the output
@@ -437,59 +424,6 @@ TEST_CASE("nn RNN, LSTM and GRU over time equal an explicit loop of reference ce
             },
             [&cells, dt](const auto& v) { return cells(v[0], zeros({L, B, H}, dt)); }, {x, m.layers[0].w_hh, m.layers[1].w_ih}, tol);
       }
-    }
-  }
-}
-
-TEST_CASE("nn reference cells unrolled by hand match PyTorch's RNN, LSTM and GRU (output, value, every gradient)") {
-  std::ifstream in(std::string(AG_TEST_DATA_DIR) + "/torch_reference.json");
-  REQUIRE(in.good());
-  const json torch = json::parse(in);
-  REQUIRE(torch.at("modules").size() == 3);
-  auto check_close = [](const Tensor& got, const json& want, const std::string& what) {
-    REQUIRE_MESSAGE(got.defined(), what << ": undefined");
-    const auto v = got.to_vector<double>();
-    REQUIRE_MESSAGE(v.size() == want.size(), what << ": " << v.size() << " elements vs " << want.size());
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const double w = want[i].get<double>();
-      CHECK_MESSAGE(std::abs(v[i] - w) <= std::max(1e-10 * std::abs(w), 1e-13), what << " element " << i);
-    }
-  };
-  for (const json& t : torch.at("modules")) {
-    const std::string kind = t.at("kind");
-    CAPTURE(kind);
-    const auto in_size = t.at("input_size").get<std::int64_t>(), hidden = t.at("hidden_size").get<std::int64_t>();
-    const auto T = t.at("T").get<std::int64_t>(), B = t.at("B").get<std::int64_t>();
-    const auto opts = nn::RNNOptions(in_size, hidden).dtype(kFloat64);
-    // the modules only hold the parameters (PyTorch's names and layouts); the steps are reference cells
-    std::shared_ptr<nn::RNNBase> module;
-    if (kind == "RNN") module = nn::RNN(opts).ptr();
-    else if (kind == "LSTM") module = nn::LSTM(opts).ptr();
-    else module = nn::GRU(opts).ptr();
-    REQUIRE((kind == "RNN" || kind == "LSTM" || kind == "GRU"));
-    fill_like_torch(*module, t.at("parameter_scale").get<double>());
-    const auto& l = module->layers.at(0);
-    Tensor x = agt::input({T, B, in_size}, 2.0, 1.0);
-    Tensor h = zeros({B, hidden}, kFloat64), c = zeros({B, hidden}, kFloat64);
-    std::vector<Tensor> hs;
-    for (std::int64_t s = 0; s < T; ++s) {
-      const Tensor xt = select(x, 0, s);
-      if (kind == "RNN") h = ref::rnn_cell(xt, h, l.w_ih, l.w_hh, l.b_ih, l.b_hh);
-      else if (kind == "LSTM") std::tie(h, c) = ref::lstm_cell(xt, h, c, l.w_ih, l.w_hh, l.b_ih, l.b_hh);
-      else h = ref::gru_cell(xt, h, l.w_ih, l.w_hh, l.b_ih, l.b_hh);
-      hs.push_back(h);
-    }
-    const Tensor out = stack(hs, 0);
-    Tensor loss = sum(out * out) + sum(h);
-    CHECK(loss.item<double>() == doctest::Approx(t.at("value").get<double>()).epsilon(1e-10));
-    loss.backward();
-    check_close(out, t.at("output"), kind + " output");
-    check_close(x.grad(), t.at("grad_x"), kind + " grad x");
-    const auto params = module->named_parameters();
-    CHECK(params.size() == t.at("grads").size());
-    for (const auto& it : t.at("grads").items()) {
-      REQUIRE_MESSAGE(params.contains(it.key()), kind << " has no parameter " << it.key());
-      check_close(params[it.key()].grad(), it.value(), kind + " grad " + it.key());
     }
   }
 }
