@@ -17,6 +17,7 @@
 #include "nn/mlp.h"         // IWYU pragma: export
 #include "nn/module.h"      // IWYU pragma: export
 #include "nn/optimizer.h"   // IWYU pragma: export
+#include "nn/reference_cells.h"  // IWYU pragma: export
 #include "nn/rnn.h"         // IWYU pragma: export
 #include "nn/rnn_cell.h"    // IWYU pragma: export
 #include "nn/sequential.h"  // IWYU pragma: export

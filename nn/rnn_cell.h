@@ -1,7 +1,10 @@
 #pragma once
 /// @file rnn_cell.h
 /// Recurrent cells with PyTorch's parameter names, layouts and gate order, so weights copied from
-/// PyTorch give the same outputs. Each is a thin module over a functional step written with ops.
+/// PyTorch give the same outputs. Each is a thin module over a functional step that calls the fused
+/// cell op of autograd/ops/fused.h (one tape node, whose VJP is derived in autograd/ops/fused.cpp);
+/// the fused ops are tested against nn::reference (nn/reference_cells.h), the same cells written
+/// with plain ops.
 
 #include <tuple>
 

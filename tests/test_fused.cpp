@@ -1,5 +1,6 @@
 // Fused ops (linear, recurrent cells, softmax cross-entropy): equal to their composites (values and
-// gradients), gradchecked to first and second order, with broadcasting, reuse and error cases.
+// gradients), gradchecked to first and second order, with broadcasting, reuse and error cases. The
+// composites are nn's: the reference cells of nn/reference_cells.h and nll_loss of log_softmax.
 #include <algorithm>
 #include <cmath>
 #include <tuple>
@@ -36,29 +37,20 @@ void check_both_orders(const Fn& fn, const std::vector<Tensor>& inputs) {
   agt::check_second_gradients(fn, inputs);
 }
 
-Tensor composite_affine(const Tensor& x, const Tensor& w, const Tensor& b) {
-  const Tensor y = matmul(x, t(w));
-  return b.defined() ? y + b : y;
+// The reference cells of nn/ (plain ops) that the fused ops are checked against.
+namespace ref = nn::reference;
+
+// The identity [n, n]: a reference cell with W_ih = I and no b_ih takes x as its input gates x W_ih^T + b_ih
+// (exactly: each product is one term times 1 plus zeros), which is what the *_gates ops take.
+Tensor eye(std::int64_t n) {
+  const Tensor e = zeros({n, n}, kFloat64);
+  for (std::int64_t i = 0; i < n; ++i) e.data<double>()[i * (n + 1)] = 1.0;
+  return e;
 }
 
-std::tuple<Tensor, Tensor> composite_lstm(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& wi,
-                                          const Tensor& wh, const Tensor& bi, const Tensor& bh) {
-  const Tensor g = composite_affine(x, wi, bi) + composite_affine(h, wh, bh);
-  const auto H = h.size(1);
-  const Tensor i = sigmoid(narrow(g, 1, 0, H)), f = sigmoid(narrow(g, 1, H, H));
-  const Tensor gg = tanh(narrow(g, 1, 2 * H, H)), o = sigmoid(narrow(g, 1, 3 * H, H));
-  const Tensor c2 = f * c + i * gg;
-  return {o * tanh(c2), c2};
-}
-
-// PyTorch's GRU cell with ops: gates (r, z, n), n = tanh(xg_n + r (h W_hn^T + b_hn)).
-Tensor composite_gru_gates(const Tensor& xg, const Tensor& h, const Tensor& wh, const Tensor& bh) {
-  const Tensor gh = composite_affine(h, wh, bh);
-  const auto H = h.size(1);
-  const Tensor r = sigmoid(narrow(xg, 1, 0, H) + narrow(gh, 1, 0, H));
-  const Tensor z = sigmoid(narrow(xg, 1, H, H) + narrow(gh, 1, H, H));
-  const Tensor n = tanh(narrow(xg, 1, 2 * H, H) + r * narrow(gh, 1, 2 * H, H));
-  return (1.0 - z) * n + z * h;
+// -log_softmax picked at the target, with nn's ops: nll_loss of log_softmax, unreduced.
+Tensor composed_cross_entropy(const Tensor& z, const Tensor& target) {
+  return nn::functional::nll_loss(log_softmax(z, 1), target, nn::Reduction::None);
 }
 
 Tensor both(const std::tuple<Tensor, Tensor>& hc) { return cat({std::get<0>(hc), std::get<1>(hc)}, 1); }
@@ -71,9 +63,9 @@ TEST_CASE("linear: equals x W^T + b in values and gradients, for 1-D, 2-D and 3-
     CAPTURE(shape_str(xs));
     const Tensor x = agt::input(xs, 0.2);
     check_same_as_composite([](const auto& v) { return linear(v[0], v[1], v[2]); },
-                            [](const auto& v) { return composite_affine(v[0], v[1], v[2]); }, {x, w, b});
+                            [](const auto& v) { return ref::linear(v[0], v[1], v[2]); }, {x, w, b});
     check_same_as_composite([](const auto& v) { return linear(v[0], v[1]); },
-                            [](const auto& v) { return composite_affine(v[0], v[1], Tensor()); }, {x, w});
+                            [](const auto& v) { return ref::linear(v[0], v[1]); }, {x, w});
     check_both_orders([](const auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
   }
   // hand-computed: [1, 2] [[1, 0], [2, -1], [0, 3]]^T + [0.5, 0, -1] = [1.5, 0, 5]
@@ -85,7 +77,7 @@ TEST_CASE("linear: equals x W^T + b in values and gradients, for 1-D, 2-D and 3-
   agt::check_values(linear(tensor({1, 2}, {1, 2}), tensor({1, 0, 2, -1}, {2, 2}), tensor({1, 1}, {2})), {2.0, 1.0});
   const Tensor sq = agt::input({3, 3}, 2.1);
   check_same_as_composite([](const auto& v) { return linear(v[0], v[0], v[1]); },
-                          [](const auto& v) { return composite_affine(v[0], v[0], v[1]); }, {sq, b});
+                          [](const auto& v) { return ref::linear(v[0], v[0], v[1]); }, {sq, b});
   check_both_orders([](const auto& v) { return linear(v[0], v[0], v[1]); }, {sq, b});
 }
 
@@ -120,13 +112,13 @@ TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked wit
   const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
                bh = agt::input({4}, 3.1, 0.3);
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) { return tanh(composite_affine(v[0], v[2], v[4]) + composite_affine(v[1], v[3], v[5])); },
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
                           {x, h, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) { return relu(composite_affine(v[0], v[2], v[4]) + composite_affine(v[1], v[3], v[5])); },
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5], nn::Nonlinearity::ReLU); },
                           {x, h, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return tanh(composite_affine(v[0], v[2], Tensor()) + composite_affine(v[1], v[3], Tensor())); },
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3]); },
                           {x, h, wi, wh});
   // hand-computed: tanh(1 * 0.5 + 0 + 1 * 2 + 0.25) = tanh(2.75), relu(-1 * 0.5 + 2 * 0.1) = 0
   agt::check_values(rnn_tanh_cell(tensor({1}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64), tensor({0.5}, {1, 1}, kFloat64),
@@ -147,7 +139,7 @@ TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked wit
   // the same tensor as input and hidden state, and as both biases
   const Tensor s = agt::input({2, 4}, 0.6), w2 = agt::input({4, 4}, 1.7, 0.5);
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
-                          [](const auto& v) { return tanh(composite_affine(v[0], v[1], v[2]) + composite_affine(v[0], v[1], v[2])); },
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
                           {s, w2, bi});
   check_both_orders([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
 }
@@ -175,17 +167,17 @@ TEST_CASE("fused_lstm_cell: equals the composite cell, gradchecked to second ord
   const Tensor wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6), bi = agt::input({8}, 0.4, 0.3),
                bh = agt::input({8}, 3.1, 0.3);
   check_same_as_composite([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          [](const auto& v) { return both(composite_lstm(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
                           {x, h, c, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
-                          [](const auto& v) { return both(composite_lstm(v[0], v[1], v[2], v[3], v[4], Tensor(), Tensor())); },
+                          [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
                           {x, h, c, wi, wh});
   // only h' used (no gradient reaches c'), and only c' used
   check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          [](const auto& v) { return std::get<0>(composite_lstm(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          [](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
                           {x, h, c, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return std::get<1>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          [](const auto& v) { return std::get<1>(composite_lstm(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+                          [](const auto& v) { return std::get<1>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
                           {x, h, c, wi, wh, bi, bh});
   // hand-computed, H = 1, all gate pre-activations 0 except g = 1: c' = 0.5 * 2 + 0.5 * tanh(1)
   auto [h1, c1] = fused_lstm_cell(tensor({1}, {1, 1}, kFloat64), tensor({0}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
@@ -226,9 +218,10 @@ TEST_CASE("rnn cells from input gates: equal the composite and the x-taking cell
   const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
                bh = agt::input({4}, 3.1, 0.3);
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return tanh(v[0] + composite_affine(v[1], v[2], v[3])); }, {xg, h, wh, bh});
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), v[3]); }, {xg, h, wh, bh});
   check_same_as_composite([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2]); },
-                          [](const auto& v) { return relu(v[0] + composite_affine(v[1], v[2], Tensor())); }, {xg, h, wh});
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), Tensor(), nn::Nonlinearity::ReLU); },
+                          {xg, h, wh});
   // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(linear(v[0], v[2], v[4]), v[1], v[3], v[5]); },
                           [](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
@@ -255,14 +248,13 @@ TEST_CASE("fused_lstm_cell_gates: equals the composite cell, gradchecked to seco
   const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), c = agt::input({2, 2}, 2.5, 0.8);
   const Tensor xg = agt::input({2, 8}, 1.7, 1.2), wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6),
                bi = agt::input({8}, 0.4, 0.3), bh = agt::input({8}, 3.1, 0.3);
-  // composite_lstm with W_ih = I and no b_ih takes xg as the input gates
-  const Tensor eye8 = zeros({8, 8}, kFloat64);
-  for (int i = 0; i < 8; ++i) eye8.data<double>()[i * 9] = 1.0;
+  // the reference cell with W_ih = I and no b_ih takes xg as the input gates
+  const Tensor eye8 = eye(8);
   check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
-                          [eye8](const auto& v) { return both(composite_lstm(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4])); },
+                          [eye8](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4])); },
                           {xg, h, c, wh, bh});
   check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell_gates(v[0], v[1], v[2], v[3])); },
-                          [eye8](const auto& v) { return std::get<0>(composite_lstm(v[0], v[1], v[2], eye8, v[3], Tensor(), Tensor())); },
+                          [eye8](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3])); },
                           {xg, h, c, wh});
   // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
   check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(linear(v[0], v[3], v[5]), v[1], v[2], v[4], v[6])); },
@@ -285,13 +277,13 @@ TEST_CASE("fused_gru_cell and fused_gru_cell_gates: equal PyTorch's GRU cell wri
   const Tensor wi = agt::input({6, 3}, 1.3), wh = agt::input({6, 2}, 2.2, 0.6), bi = agt::input({6}, 0.4, 0.3),
                bh = agt::input({6}, 3.1, 0.3);
   check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) { return composite_gru_gates(composite_affine(v[0], v[2], v[4]), v[1], v[3], v[5]); },
+                          [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
                           {x, h, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return composite_gru_gates(composite_affine(v[0], v[2], Tensor()), v[1], v[3], Tensor()); },
+                          [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3]); },
                           {x, h, wi, wh});
   check_same_as_composite([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return composite_gru_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+                          [](const auto& v) { return ref::gru_cell(v[0], v[1], eye(6), v[2], Tensor(), v[3]); }, {xg, h, wh, bh});
   // hand-computed, H = 1: xg = (0, 0, 1), h = 2, W_hh = (0, 0, 1), no bias: r = z = 1/2, n = tanh(1 + 1/2 * 2),
   // h' = n / 2 + 1
   agt::check_values(fused_gru_cell_gates(tensor({0, 0, 1}, {1, 3}, kFloat64), tensor({2}, {1, 1}, kFloat64),
@@ -382,7 +374,7 @@ TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, grad
   const Tensor z = agt::input({4, 3}, 0.3, 2.0);
   const Tensor t = tensor({2, 0, 1, 2}, {4}, kInt64);
   const Fn fused = [t](const auto& v) { return softmax_cross_entropy(v[0], t); };
-  const Fn composite = [t](const auto& v) { return neg(squeeze(gather(log_softmax(v[0], 1), 1, unsqueeze(t, 1)), 1)); };
+  const Fn composite = [t](const auto& v) { return composed_cross_entropy(v[0], t); };
   check_same_as_composite(fused, composite, {z});
   check_both_orders(fused, {z});
   check_both_orders([t](const auto& v) { return sum(mul(softmax_cross_entropy(v[0], t), v[0].sum(1))); }, {z});
@@ -395,7 +387,7 @@ TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, grad
   const Tensor tb = tensor({0, 1}, {2}, kInt64);
   agt::check_values(softmax_cross_entropy(big, tb), {std::log(2.0), 1e30});
   check_same_as_composite([tb](const auto& v) { return softmax_cross_entropy(v[0], tb); },
-                          [tb](const auto& v) { return neg(squeeze(gather(log_softmax(v[0], 1), 1, unsqueeze(tb, 1)), 1)); },
+                          [tb](const auto& v) { return composed_cross_entropy(v[0], tb); },
                           {big});
 }
 

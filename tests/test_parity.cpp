@@ -6,9 +6,11 @@
 #include <map>
 #include <set>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
+#include "nn/reference_cells.h"
 #include "test_util.h"
 
 using namespace ag;
@@ -221,7 +223,7 @@ TEST_CASE("parity: values and gradients of the 37 expressions match PyTorch") {
   }
 }
 
-// ---- recurrent modules, rebuilt from raw ops in PyTorch's layout ----
+// ---- recurrent modules: loops of nn's reference cells (plain ops) in PyTorch's layout ----
 
 namespace {
 
@@ -229,12 +231,8 @@ struct Params {
   Tensor w_ih, w_hh, b_ih, b_hh;
 };
 
-/// x W^T + b for one step: x [B, in], W [G*H, in], b [G*H].
-Tensor affine(const Tensor& x, const Tensor& w, const Tensor& b) { return matmul_ex(x, w, false, true) + b; }
-
-Tensor gate(const Tensor& g, std::int64_t k, std::int64_t h) { return slice(g, 1, k * h, (k + 1) * h); }
-
-/// Runs the module over x [T, B, I]; returns the output [T, B, H] and the final hidden state h.
+/// Runs the module over x [T, B, I] as a loop of nn::reference cells; returns the output [T, B, H]
+/// and the final hidden state h.
 std::pair<Tensor, Tensor> run_module(const std::string& kind, const Tensor& x, const Params& p, std::int64_t hs) {
   const std::int64_t steps = x.size(0);
   const std::int64_t batch = x.size(1);
@@ -244,22 +242,11 @@ std::pair<Tensor, Tensor> run_module(const std::string& kind, const Tensor& x, c
   for (std::int64_t t = 0; t < steps; ++t) {
     const Tensor xt = select(x, 0, t);
     if (kind == "RNN") {
-      h = tanh(affine(xt, p.w_ih, p.b_ih) + affine(h, p.w_hh, p.b_hh));
+      h = nn::reference::rnn_cell(xt, h, p.w_ih, p.w_hh, p.b_ih, p.b_hh);
     } else if (kind == "LSTM") {
-      const Tensor g = affine(xt, p.w_ih, p.b_ih) + affine(h, p.w_hh, p.b_hh);
-      const Tensor i = sigmoid(gate(g, 0, hs));
-      const Tensor f = sigmoid(gate(g, 1, hs));
-      const Tensor cand = tanh(gate(g, 2, hs));
-      const Tensor o = sigmoid(gate(g, 3, hs));
-      c = f * c + i * cand;
-      h = o * tanh(c);
+      std::tie(h, c) = nn::reference::lstm_cell(xt, h, c, p.w_ih, p.w_hh, p.b_ih, p.b_hh);
     } else if (kind == "GRU") {
-      const Tensor gi = affine(xt, p.w_ih, p.b_ih);
-      const Tensor gh = affine(h, p.w_hh, p.b_hh);
-      const Tensor r = sigmoid(gate(gi, 0, hs) + gate(gh, 0, hs));
-      const Tensor z = sigmoid(gate(gi, 1, hs) + gate(gh, 1, hs));
-      const Tensor n = tanh(gate(gi, 2, hs) + r * gate(gh, 2, hs));
-      h = (1.0 - z) * n + z * h;
+      h = nn::reference::gru_cell(xt, h, p.w_ih, p.w_hh, p.b_ih, p.b_hh);
     } else {
       FAIL("unknown module kind " << kind);
     }
