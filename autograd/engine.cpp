@@ -136,12 +136,14 @@ class Engine {
         const Tensor& x = (*inputs)[j];
         const auto& im = x.checked(api);
         if (!im.requires_grad) fail("{}: input {} ({}) does not require grad", api, j, describe(x));
+        std::size_t first = j;  // an input listed again gets the first listing's result, as in PyTorch
         if (im.slot >= 0) {
           if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("input");
-          slot_inputs_.emplace(im.slot, j);
+          first = slot_inputs_.emplace(im.slot, j).first->second;
         } else {
-          leaf_inputs_.emplace(x.impl(), j);
+          first = leaf_inputs_.emplace(x.impl(), j).first->second;
         }
+        if (first != j) repeated_inputs_.emplace_back(j, first);
       }
     }
     grads_.assign(static_cast<std::size_t>(tape_.num_slots()), Tensor());
@@ -178,6 +180,7 @@ class Engine {
     commit_leaves();
     if (!retain_) tape_.reset_if_consumed();
     if (detail::t_profiling) [[unlikely]] detail::profile_backward_end();  // profiler hook
+    for (auto [j, first] : repeated_inputs_) results_[j] = results_[first];
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
         if (!results_[j].defined())
@@ -380,6 +383,7 @@ class Engine {
   std::vector<Tensor> results_;
   std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
+  std::vector<std::pair<std::size_t, std::size_t>> repeated_inputs_;  ///< grad(): (input, its first listing)
   std::vector<std::pair<IntrusivePtr<TensorImpl>, Tensor>> pending_;  ///< leaf gradients of this pass
   LeafIndex pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
