@@ -275,9 +275,10 @@ class Engine {
         return;
       }
     }
+    // retain_grad: as in PyTorch, grad() too fills .grad() of the retained results whose op it runs
     for (std::uint32_t k = 0; k < n->num_outputs; ++k)
-      if (auto keep = tape_.retained(n->first_slot + k); keep && !capture_ && grads_[slot(n, k)].defined())
-        deliver_leaf(keep, grads_[slot(n, k)]);
+      if (auto keep = tape_.retained(n->first_slot + k); keep && grads_[slot(n, k)].defined())
+        deliver_leaf(keep, grads_[slot(n, k)], /*retained=*/true);
     if (n->released) freed_error(n->name);
     const std::int64_t prof_t0 = detail::t_profiling ? detail::profile_clock() : 0;  // profiler hook
     BackwardCtx& ctx = ctx_;
@@ -312,7 +313,7 @@ class Engine {
     if (!retain_) tape_.mark_released(n);
   }
 
-  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g) {
+  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g, bool retained = false) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
       fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)",
            describe(g), dtype_name(leaf->dtype), shape_str(leaf->shape));
@@ -321,7 +322,7 @@ class Engine {
         accumulate(results_[it->second], std::move(g), create_);
         return;
       }
-    if (capture_) return;
+    if (capture_ && !retained) return;
     if (parent_) {
       parent_->deliver_leaf(leaf, std::move(g));
       return;

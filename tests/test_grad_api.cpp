@@ -273,3 +273,24 @@ TEST_CASE("grad: an input listed twice gets its gradient at each place, as in Py
   agt::check_values(gu[1], {2.0, 4.0});
   CHECK_THROWS_AS(grad({sum(x * x)}, {x, u, u}), Error);
 }
+
+TEST_CASE("retain_grad: ag::grad fills .grad() of a retained result it runs through, as PyTorch's autograd.grad") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor h = x * 3.0;
+  h.retain_grad();
+  Tensor z = sum(h * h);
+  const auto g = grad({z}, {x}, {}, /*retain_graph=*/true);
+  agt::check_values(g[0], {18.0, 36.0});
+  REQUIRE(h.grad().defined());
+  agt::check_values(h.grad(), {6.0, 12.0});
+  CHECK_FALSE(x.grad().defined());  // leaves are still untouched
+  grad({z}, {x});  // accumulates, as .grad() does
+  agt::check_values(h.grad(), {12.0, 24.0});
+
+  // a retained result that is itself the input: its op does not run, so .grad() stays undefined
+  Tensor h2 = x * 3.0;
+  h2.retain_grad();
+  const auto g2 = grad({sum(h2 * h2)}, {h2});
+  agt::check_values(g2[0], {6.0, 12.0});
+  CHECK_FALSE(h2.grad().defined());
+}
