@@ -133,16 +133,15 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   return y;
 }
 
+// Over no element the mean is 0/0 = NaN, as in PyTorch (the sum is 0).
 Tensor mean(const Tensor& x) {
   const auto n = x.checked("mean").numel;
-  if (n == 0) fail("mean: cannot take the mean of an empty tensor {}", describe(x));
   return div(sum(x), static_cast<double>(n));
 }
 
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
   const auto d = normalize_dim(dim, x.checked("mean").shape.size(), "mean");
   const auto n = x.dim() == 0 ? 1 : x.shape()[static_cast<std::size_t>(d)];
-  if (n == 0) fail("mean: cannot take the mean over an empty dim {} of {}", dim, describe(x));
   return div(sum(x, dim, keepdim), static_cast<double>(n));
 }
 
