@@ -125,10 +125,11 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
-  if (lo > hi) fail("clamp: min {} is greater than max {} for {}", lo, hi, describe(x));
+  // min(max(x, lo), hi) as PyTorch: with lo > hi every value becomes hi; NaN stays NaN
   Tensor y = map_floating(x, "clamp", [lo, hi](auto v) {
     using T = decltype(v);
-    return v < static_cast<T>(lo) ? static_cast<T>(lo) : (v > static_cast<T>(hi) ? static_cast<T>(hi) : v);
+    const T r = v < static_cast<T>(lo) ? static_cast<T>(lo) : v;
+    return r > static_cast<T>(hi) ? static_cast<T>(hi) : r;
   });
   if (any_requires_grad({&x}))
     record("clamp", {&x}, {&y}, [lo, hi, sx = SavedTensor(x)](BackwardCtx& c) {
