@@ -87,11 +87,19 @@ struct EngineScratch {
 };
 thread_local std::vector<EngineScratch> t_scratch;
 
-[[noreturn]] void freed_error(const char* op) {
-  fail("backward: trying to backward through the graph a second time (op '{}' was freed by an earlier backward, "
-       "or the tape was rewound). Pass retain_graph=true to the first backward() if you need to go through "
-       "the graph again",
-       op);
+// PyTorch's message, naming what was freed: "op 'mul'", or which input of an op.
+[[noreturn]] void freed_error(const std::string& what) {
+  fail("backward: Trying to backward through the graph a second time (or directly access saved tensors after they "
+       "have already been freed): {} was freed by an earlier backward, or the tape was rewound. Saved intermediate "
+       "values of the graph are freed when you call backward() or grad(). Pass retain_graph=true to the first "
+       "backward() if you need to go through the graph again",
+       what);
+}
+[[noreturn]] void freed_error(const char* op) { freed_error(fmt::format("the saved data of op '{}'", op)); }
+// A recorded result of a tape generation already freed: names the op that made it.
+[[noreturn]] void freed_error(const Tensor& result) {
+  const TensorImpl& im = *result.impl();
+  freed_error(fmt::format("the saved data of op '{}' (its result {})", im.op ? im.op : "?", describe(result)));
 }
 
 }  // namespace
@@ -138,7 +146,7 @@ class Engine {
         if (!im.requires_grad) fail("{}: input {} ({}) does not require grad", api, j, describe(x));
         std::size_t first = j;  // an input listed again gets the first listing's result, as in PyTorch
         if (im.slot >= 0) {
-          if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("input");
+          if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error(x);
           first = slot_inputs_.emplace(im.slot, j).first->second;
         } else {
           first = leaf_inputs_.emplace(x.impl(), j).first->second;
@@ -170,7 +178,7 @@ class Engine {
         continue;
       }
       if (im.tape != &tape_) fail("{}: output {} was recorded on another thread's tape", api, i);
-      if (im.generation != tape_.generation()) freed_error("output");
+      if (im.generation != tape_.generation()) freed_error(out);
       accumulate(grads_[static_cast<std::size_t>(im.slot)], std::move(g), create_);
       top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
@@ -219,7 +227,7 @@ class Engine {
         deliver_leaf(out.impl_ptr(), g);
         continue;
       }
-      if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("output");
+      if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error(out);
       add_to_slot(im.slot, g);
       if (im.slot >= base_) top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
@@ -304,7 +312,8 @@ class Engine {
         case Edge::None: break;
         case Edge::Slot: add_to_slot(e.slot, std::move(g)); break;
         case Edge::Leaf: deliver_leaf(e.leaf, std::move(g)); break;
-        case Edge::Freed: freed_error(n->name);
+        case Edge::Freed:
+          freed_error(fmt::format("the op that computed input {} ({}) of op '{}'", k, describe(g), n->name));
       }
       g = Tensor();
     }

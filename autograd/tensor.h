@@ -48,6 +48,7 @@ struct TensorImpl : RefCounted {
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
+  const char* op = nullptr;  ///< for a recorded result: the name of the op that made it (error messages)
   bool counted = false;  ///< counts toward the tape's live tensors (until no handle is left)
   bool retains_grad = false;  ///< the tape's retain list points to it (retain_grad)
   bool adopted = false;  ///< no handle is left: kept for the SavedTensors that borrow it
