@@ -86,11 +86,12 @@ Tensor tanh(const Tensor& x) {
   return y;
 }
 
+// NaN propagates, with gradient 1, as PyTorch's (clamp_min(x, 0); threshold_backward zeroes y <= 0 only)
 Tensor relu(const Tensor& x) {
-  Tensor y = map_floating(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor y = map_floating(x, "relu", [](auto v) { return v <= 0 ? decltype(v)(0) : v; });
   if (any_requires_grad({&x}))
     record("relu", {&x}, {&y}, [](BackwardCtx& c) {
-      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return v > 0; })));
+      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return !(v <= 0); })));
     }, Keep::Output);
   return y;
 }

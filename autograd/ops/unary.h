@@ -18,7 +18,7 @@ Tensor abs(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 /// tanh x;  d/dx = 1 - y^2 (uses the saved output)
 Tensor tanh(const Tensor& x);
-/// max(x, 0);  d/dx = 1 where x > 0, else 0
+/// max(x, 0), NaN for NaN;  d/dx = 1 where x > 0 or x is NaN, else 0 (as PyTorch)
 Tensor relu(const Tensor& x);
 /// x if x > 0 else slope*x;  d/dx = 1 or slope
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
