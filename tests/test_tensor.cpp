@@ -311,7 +311,7 @@ TEST_CASE("an allocation that cannot be satisfied is an ag::Error naming the op,
   Tape& tape = Tape::current();
   const std::size_t nodes = tape.num_nodes();
   struct Case {
-    const char* op;
+    std::string op;
     std::function<void()> f;
   };
   const std::vector<Case> cases = {
@@ -326,7 +326,7 @@ TEST_CASE("an allocation that cannot be satisfied is an ag::Error naming the op,
     CAPTURE(c.op);
     const std::string msg = allocation_error(c.f);
     CAPTURE(msg);
-    CHECK(msg.rfind(std::string(c.op) + ":", 0) == 0);
+    CHECK(msg.rfind(c.op + ":", 0) == 0);
     CHECK(msg.find("can't allocate memory: you tried to allocate 8000000000000000 bytes") != std::string::npos);
     CHECK(msg.find("float64[1000000, 1000000, 1000]") != std::string::npos);
   }
