@@ -271,3 +271,39 @@ TEST_CASE("NaN propagation: binary ops, comparisons, where and argmax match PyTo
     CHECK(mx.indices.item<std::int64_t>() == 1);
   }
 }
+
+TEST_CASE("NaN propagation: the fused relu RNN cell gives relu's NaN and gradient (as PyTorch's, which composes relu)") {
+  for (Dtype dt : {kFloat64, kFloat32}) {
+    CAPTURE(dtype_name(dt));
+    auto make = [&](const std::vector<double>& v, const Shape& s) { return tensor(v, s, dt).requires_grad_(); };
+    // a NaN bias makes one pre-activation NaN; the others are one positive, one negative
+    Tensor x = make({0.5, -1.0}, {1, 2});
+    Tensor h = make({0.25, 0.75, -0.5}, {1, 3});
+    Tensor w_ih = make({0.1, 0.2, -0.3, 0.4, 0.5, 0.6}, {3, 2});
+    Tensor w_hh = make({0.1, -0.2, 0.3, 0.4, 0.5, -0.6, 0.7, 0.8, 0.9}, {3, 3});
+    Tensor b_ih = make({kNaN, 2.0, -3.0}, {3});
+    Tensor b_hh = make({0.1, 0.2, 0.3}, {3});
+    const std::vector<Tensor> params = {x, h, w_ih, w_hh, b_ih, b_hh};
+    Tensor fused = rnn_relu_cell(x, h, w_ih, w_hh, b_ih, b_hh);
+    const auto gf = grad({sum(fused)}, params);
+    Tensor composed = relu(add(linear(x, w_ih, b_ih), linear(h, w_hh, b_hh)));
+    const auto gc = grad({sum(composed)}, params);
+    const auto yc = composed.to_vector<double>();
+    CHECK(std::isnan(yc[0]));
+    CHECK(yc[1] > 0);
+    CHECK(yc[2] == 0);
+    check_nan_aware(fused.to_vector<double>(), yc, dt, "value");
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      CAPTURE(i);
+      check_nan_aware(gf[i].to_vector<double>(), gc[i].to_vector<double>(), dt, "gradient");
+    }
+    check_nan_aware(gc[4].to_vector<double>(), {1.0, 1.0, 0.0}, dt, "gradient of b_ih");
+    // the same through the variant with the input projection done beforehand
+    Tensor xg = add(linear(x, w_ih), b_ih);
+    Tensor fg = rnn_relu_cell_gates(xg, h, w_hh, b_hh);
+    check_nan_aware(fg.to_vector<double>(), yc, dt, "value (gates)");
+    const auto gg = grad({sum(fg)}, {b_ih, w_hh});
+    check_nan_aware(gg[0].to_vector<double>(), {1.0, 1.0, 0.0}, dt, "gradient of b_ih (gates)");
+    check_nan_aware(gg[1].to_vector<double>(), gc[3].to_vector<double>(), dt, "gradient of w_hh (gates)");
+  }
+}
