@@ -87,11 +87,19 @@ struct EngineScratch {
 };
 thread_local std::vector<EngineScratch> t_scratch;
 
-[[noreturn]] void freed_error(const char* op) {
-  fail("backward: trying to backward through the graph a second time (op '{}' was freed by an earlier backward, "
-       "or the tape was rewound). Pass retain_graph=true to the first backward() if you need to go through "
-       "the graph again",
-       op);
+// PyTorch's message, naming what was freed: "op 'mul'", or which input of an op.
+[[noreturn]] void freed_error(const std::string& what) {
+  fail("backward: Trying to backward through the graph a second time (or directly access saved tensors after they "
+       "have already been freed): {} was freed by an earlier backward, or the tape was rewound. Saved intermediate "
+       "values of the graph are freed when you call backward() or grad(). Pass retain_graph=true to the first "
+       "backward() if you need to go through the graph again",
+       what);
+}
+[[noreturn]] void freed_error(const char* op) { freed_error(fmt::format("the saved data of op '{}'", op)); }
+// A recorded result of a tape generation already freed: names the op that made it.
+[[noreturn]] void freed_error(const Tensor& result) {
+  const TensorImpl& im = *result.impl();
+  freed_error(fmt::format("the saved data of op '{}' (its result {})", im.op ? im.op : "?", describe(result)));
 }
 
 }  // namespace
@@ -136,12 +144,14 @@ class Engine {
         const Tensor& x = (*inputs)[j];
         const auto& im = x.checked(api);
         if (!im.requires_grad) fail("{}: input {} ({}) does not require grad", api, j, describe(x));
+        std::size_t first = j;  // an input listed again gets the first listing's result, as in PyTorch
         if (im.slot >= 0) {
-          if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("input");
-          slot_inputs_.emplace(im.slot, j);
+          if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error(x);
+          first = slot_inputs_.emplace(im.slot, j).first->second;
         } else {
-          leaf_inputs_.emplace(x.impl(), j);
+          first = leaf_inputs_.emplace(x.impl(), j).first->second;
         }
+        if (first != j) repeated_inputs_.emplace_back(j, first);
       }
     }
     grads_.assign(static_cast<std::size_t>(tape_.num_slots()), Tensor());
@@ -168,7 +178,7 @@ class Engine {
         continue;
       }
       if (im.tape != &tape_) fail("{}: output {} was recorded on another thread's tape", api, i);
-      if (im.generation != tape_.generation()) freed_error("output");
+      if (im.generation != tape_.generation()) freed_error(out);
       accumulate(grads_[static_cast<std::size_t>(im.slot)], std::move(g), create_);
       top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
@@ -178,6 +188,7 @@ class Engine {
     commit_leaves();
     if (!retain_) tape_.reset_if_consumed();
     if (detail::t_profiling) [[unlikely]] detail::profile_backward_end();  // profiler hook
+    for (auto [j, first] : repeated_inputs_) results_[j] = results_[first];
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
         if (!results_[j].defined())
@@ -216,7 +227,7 @@ class Engine {
         deliver_leaf(out.impl_ptr(), g);
         continue;
       }
-      if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error("output");
+      if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error(out);
       add_to_slot(im.slot, g);
       if (im.slot >= base_) top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
@@ -272,9 +283,10 @@ class Engine {
         return;
       }
     }
+    // retain_grad: as in PyTorch, grad() too fills .grad() of the retained results whose op it runs
     for (std::uint32_t k = 0; k < n->num_outputs; ++k)
-      if (auto keep = tape_.retained(n->first_slot + k); keep && !capture_ && grads_[slot(n, k)].defined())
-        deliver_leaf(keep, grads_[slot(n, k)]);
+      if (auto keep = tape_.retained(n->first_slot + k); keep && grads_[slot(n, k)].defined())
+        deliver_leaf(keep, grads_[slot(n, k)], /*retained=*/true);
     if (n->released) freed_error(n->name);
     const std::int64_t prof_t0 = detail::t_profiling ? detail::profile_clock() : 0;  // profiler hook
     BackwardCtx& ctx = ctx_;
@@ -300,7 +312,8 @@ class Engine {
         case Edge::None: break;
         case Edge::Slot: add_to_slot(e.slot, std::move(g)); break;
         case Edge::Leaf: deliver_leaf(e.leaf, std::move(g)); break;
-        case Edge::Freed: freed_error(n->name);
+        case Edge::Freed:
+          freed_error(fmt::format("the op that computed input {} ({}) of op '{}'", k, describe(g), n->name));
       }
       g = Tensor();
     }
@@ -309,7 +322,7 @@ class Engine {
     if (!retain_) tape_.mark_released(n);
   }
 
-  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g) {
+  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g, bool retained = false) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
       fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)",
            describe(g), dtype_name(leaf->dtype), shape_str(leaf->shape));
@@ -318,7 +331,7 @@ class Engine {
         accumulate(results_[it->second], std::move(g), create_);
         return;
       }
-    if (capture_) return;
+    if (capture_ && !retained) return;
     if (parent_) {
       parent_->deliver_leaf(leaf, std::move(g));
       return;
@@ -380,6 +393,7 @@ class Engine {
   std::vector<Tensor> results_;
   std::unordered_map<std::int64_t, std::size_t> slot_inputs_;
   std::unordered_map<const TensorImpl*, std::size_t> leaf_inputs_;
+  std::vector<std::pair<std::size_t, std::size_t>> repeated_inputs_;  ///< grad(): (input, its first listing)
   std::vector<std::pair<IntrusivePtr<TensorImpl>, Tensor>> pending_;  ///< leaf gradients of this pass
   LeafIndex pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input

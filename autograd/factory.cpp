@@ -43,15 +43,16 @@ Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype);
 
 Tensor from_buffer(const void* data, const Shape& shape, Dtype dtype) {
   if (!data && shape_numel(shape) > 0) fail("from_buffer: null data pointer for shape {} {}", shape_str(shape), dtype_name(dtype));
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, "from_buffer");
   if (t.numel() > 0) std::memcpy(t.raw_data(), data, static_cast<std::size_t>(t.numel()) * itemsize(dtype));
   return t;
 }
 
-Tensor full(const Shape& shape, double value, Dtype dtype) {
+namespace {
+Tensor full_named(const Shape& shape, double value, Dtype dtype, const char* op) {
   if (dtype == kInt64 && !kernels::fits_int64(value))
-    fail("full: value {} cannot be represented as int64 (shape {})", value, shape_str(shape));
-  Tensor t = empty(shape, dtype);
+    fail("{}: value {} cannot be represented as int64 (shape {})", op, value, shape_str(shape));
+  Tensor t = empty(shape, dtype, op);
   dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
     const T v = static_cast<T>(value);
@@ -59,9 +60,11 @@ Tensor full(const Shape& shape, double value, Dtype dtype) {
   });
   return t;
 }
+}  // namespace
 
-Tensor zeros(const Shape& shape, Dtype dtype) { return full(shape, 0.0, dtype); }
-Tensor ones(const Shape& shape, Dtype dtype) { return full(shape, 1.0, dtype); }
+Tensor full(const Shape& shape, double value, Dtype dtype) { return full_named(shape, value, dtype, "full"); }
+Tensor zeros(const Shape& shape, Dtype dtype) { return full_named(shape, 0.0, dtype, "zeros"); }
+Tensor ones(const Shape& shape, Dtype dtype) { return full_named(shape, 1.0, dtype, "ones"); }
 Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
 Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
@@ -99,7 +102,7 @@ double normal_locked() {
 
 template <class Gen>
 Tensor random_fill(const Shape& shape, Dtype dtype, const char* op, Gen gen) {
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, op);
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   dispatch_floating(dtype, op, [&]<class T>() {
     T* p = t.data<T>();
@@ -119,7 +122,7 @@ Tensor randn(const Shape& shape, Dtype dtype) { return random_fill(shape, dtype,
 
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, Dtype dtype) {
   if (high <= low) fail("randint: empty range [{}, {}) for shape {}", low, high, shape_str(shape));
-  Tensor t = empty(shape, dtype);
+  Tensor t = empty(shape, dtype, "randint");
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   const auto span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   dispatch_all(dtype, [&]<class T>() {

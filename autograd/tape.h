@@ -207,6 +207,7 @@ class Tape {
     im->tape = this;
     im->generation = generation_;
     im->slot = n->first_slot + static_cast<std::int64_t>(i);
+    im->op = n->name;
     im->counted = true;
     ++live_;
     if (keep) keep_output(n, i, out);

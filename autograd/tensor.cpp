@@ -146,21 +146,33 @@ void Tensor::retain_grad() const {
 
 std::uint64_t Tensor::version() const { return checked("version").storage->version; }
 
-Tensor empty(const Shape& shape, Dtype dtype) {
+Tensor empty(const Shape& shape, Dtype dtype, const char* op) {
   std::int64_t numel = 1;
   if (!shape.empty()) {
     for (auto d : shape)
-      if (d < 0) fail("empty: negative size in shape {}", shape_str(shape));
-    numel = shape_numel(shape);
+      if (d < 0) fail("{}: negative size in shape {}", op, shape_str(shape));
+    try {
+      numel = shape_numel(shape);
+    } catch (const Error&) {
+      fail("{}: can't allocate memory: the number of elements of {}{} overflows int64", op, dtype_name(dtype),
+           shape_str(shape));
+    }
   }
   const std::size_t item = itemsize(dtype);
   if (static_cast<std::uint64_t>(numel) > (std::uint64_t(1) << 62) >> (item == 4 ? 2 : 3))  // 2^62 / itemsize
-    fail("empty: shape {} of {} needs more bytes than can be addressed", shape_str(shape), dtype_name(dtype));
+    fail("{}: can't allocate memory: {}{} needs {} elements of {} bytes, more bytes than can be addressed", op,
+         dtype_name(dtype), shape_str(shape), numel, item);
+  const std::size_t nbytes = static_cast<std::size_t>(numel) * item;
   auto im = new_impl();
   im->shape = shape;
   im->numel = numel;
   im->dtype = dtype;
-  im->storage = make_intrusive<Storage>(static_cast<std::size_t>(numel) * item);
+  try {
+    im->storage = make_intrusive<Storage>(nbytes);
+  } catch (const std::bad_alloc&) {  // as libtorch's message
+    fail("{}: can't allocate memory: you tried to allocate {} bytes for {}{}", op, nbytes, dtype_name(dtype),
+         shape_str(shape));
+  }
   return Tensor(std::move(im));
 }
 

@@ -48,6 +48,7 @@ struct TensorImpl : RefCounted {
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
+  const char* op = nullptr;  ///< for a recorded result: the name of the op that made it (error messages)
   bool counted = false;  ///< counts toward the tape's live tensors (until no handle is left)
   bool retains_grad = false;  ///< the tape's retain list points to it (retain_grad)
   bool adopted = false;  ///< no handle is left: kept for the SavedTensors that borrow it
@@ -202,8 +203,9 @@ inline T* Tensor::data() const {
 
 /// A new, empty TensorImpl from the pooled allocator (for ops and the tape).
 IntrusivePtr<TensorImpl> new_impl();
-/// Allocates an uninitialised contiguous tensor (no gradient, not recorded).
-Tensor empty(const Shape& shape, Dtype dtype = kFloat32);
+/// Allocates an uninitialised contiguous tensor (no gradient, not recorded). An allocation that
+/// cannot be satisfied, or whose size overflows, is an ag::Error naming `op`, the shape and the bytes.
+Tensor empty(const Shape& shape, Dtype dtype = kFloat32, const char* op = "empty");
 /// A tensor that shares `base`'s storage with a new shape of the same numel (not recorded).
 Tensor alias_with_shape(const Tensor& base, const Shape& shape);
 

@@ -30,9 +30,19 @@ struct AdamOptions {
   bool amsgrad_ = false;
 };
 
-/// AdamW's options: the same, with libtorch's default weight_decay of 1e-2.
+/// AdamW's options: the same, with libtorch's default weight_decay of 1e-2. The setters are
+/// declared again so that a chain keeps the type: `AdamWOptions(0.1).amsgrad(true)` is an AdamWOptions&.
 struct AdamWOptions : AdamOptions {
   AdamWOptions(double lr = 1e-3) : AdamOptions(lr) { weight_decay(1e-2); }  // NOLINT: implicit
+  using AdamOptions::lr;  // the getters
+  using AdamOptions::eps;
+  using AdamOptions::weight_decay;
+  using AdamOptions::amsgrad;
+  AdamWOptions& lr(double v) { AdamOptions::lr(v); return *this; }
+  AdamWOptions& betas(double b1, double b2) { AdamOptions::betas(b1, b2); return *this; }
+  AdamWOptions& eps(double v) { AdamOptions::eps(v); return *this; }
+  AdamWOptions& weight_decay(double v) { AdamOptions::weight_decay(v); return *this; }
+  AdamWOptions& amsgrad(bool v) { AdamOptions::amsgrad(v); return *this; }
 };
 
 class Adam : public Optimizer {

@@ -247,3 +247,50 @@ TEST_CASE("create_graph keeps the graph: a second grad through it works; without
   const auto third = grad({z}, {x});
   agt::check_values(third[0], {std::exp(0.2), std::exp(0.9)});
 }
+
+TEST_CASE("grad: an input listed twice gets its gradient at each place, as in PyTorch") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor h = x * 3.0;
+  // d/dx sum(h x) = 3x + h = 6x (through h too), d/dh = x
+  const auto g = grad({sum(h * x)}, {x, x, h, h});
+  REQUIRE(g.size() == 4);
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(g[i].defined());
+    agt::check_values(g[i], {6.0, 12.0});
+  }
+  for (int i = 2; i < 4; ++i) {
+    REQUIRE(g[i].defined());
+    agt::check_values(g[i], {1.0, 2.0});
+  }
+  CHECK_FALSE(x.grad().defined());
+
+  // an unused input listed twice: undefined at both places with allow_unused, an error without
+  Tensor u = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  const auto gu = grad({sum(x * x)}, {u, x, u}, {}, std::nullopt, false, /*allow_unused=*/true);
+  REQUIRE(gu.size() == 3);
+  CHECK_FALSE(gu[0].defined());
+  CHECK_FALSE(gu[2].defined());
+  agt::check_values(gu[1], {2.0, 4.0});
+  CHECK_THROWS_AS(grad({sum(x * x)}, {x, u, u}), Error);
+}
+
+TEST_CASE("retain_grad: ag::grad fills .grad() of a retained result it runs through, as PyTorch's autograd.grad") {
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor h = x * 3.0;
+  h.retain_grad();
+  Tensor z = sum(h * h);
+  const auto g = grad({z}, {x}, {}, /*retain_graph=*/true);
+  agt::check_values(g[0], {18.0, 36.0});
+  REQUIRE(h.grad().defined());
+  agt::check_values(h.grad(), {6.0, 12.0});
+  CHECK_FALSE(x.grad().defined());  // leaves are still untouched
+  grad({z}, {x});  // accumulates, as .grad() does
+  agt::check_values(h.grad(), {12.0, 24.0});
+
+  // a retained result that is itself the input: its op does not run, so .grad() stays undefined
+  Tensor h2 = x * 3.0;
+  h2.retain_grad();
+  const auto g2 = grad({sum(h2 * h2)}, {h2});
+  agt::check_values(g2[0], {6.0, 12.0});
+  CHECK_FALSE(h2.grad().defined());
+}

@@ -1,6 +1,7 @@
 // Optimizers (SGD, Adam, AdamW) against hand-computed updates, parameter groups, and gradient clipping.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "nn/nn.h"
 #include "test_util.h"
@@ -330,4 +331,37 @@ TEST_CASE("clip_grad_value_: clamps each element to [-c, c]") {
   nn::utils::clip_grad_value_({a}, 0.0);
   CHECK(a.grad().to_vector<double>() == std::vector<double>{0.0, 0.0, 0.0});
   CHECK_THROWS_AS(nn::utils::clip_grad_value_({a}, -1.0), Error);
+}
+
+TEST_CASE("options: every setter of a derived options class returns the derived type, so chains keep it") {
+  using W = optim::AdamWOptions;
+  // Each setter of AdamWOptions (inherited from AdamOptions) must return AdamWOptions&, as libtorch's do.
+  CHECK(std::is_same_v<decltype(W(0.1).lr(0.2)), W&>);
+  CHECK(std::is_same_v<decltype(W(0.1).betas(0.8, 0.9)), W&>);
+  CHECK(std::is_same_v<decltype(W(0.1).eps(1e-6)), W&>);
+  CHECK(std::is_same_v<decltype(W(0.1).weight_decay(0.5)), W&>);
+  CHECK(std::is_same_v<decltype(W(0.1).amsgrad(true)), W&>);
+  // the base's setters still return the base's type, and the getters are unchanged
+  CHECK(std::is_same_v<decltype(optim::AdamOptions(0.1).amsgrad(true)), optim::AdamOptions&>);
+  CHECK(std::is_same_v<decltype(W(0.1).lr()), double>);
+  CHECK(std::is_same_v<decltype(W(0.1).amsgrad()), bool>);
+  // the same for a class that merely aliases another (nothing to fix, but it must keep holding)
+  CHECK(std::is_same_v<decltype(nn::LSTMOptions(2, 3).batch_first(true)), nn::LSTMOptions&>);
+  CHECK(std::is_same_v<decltype(nn::GRUCellOptions(2, 3).bias(false)), nn::GRUCellOptions&>);
+
+  // a chain of every setter compiles into an AdamWOptions and sets each value
+  const W o = W(0.1).lr(0.2).betas(0.8, 0.9).eps(1e-6).weight_decay(0.5).amsgrad(true);
+  CHECK(o.lr() == 0.2);
+  CHECK(o.beta1() == 0.8);
+  CHECK(o.beta2() == 0.9);
+  CHECK(o.eps() == 1e-6);
+  CHECK(o.weight_decay() == 0.5);
+  CHECK(o.amsgrad());
+  CHECK(W(0.1).amsgrad(true).weight_decay() == 0.01);  // the default kept through a chain
+  Tensor w = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
+  optim::AdamW opt({w}, W(0.1).amsgrad(true).betas(0.5, 0.9));
+  CHECK(opt.options().amsgrad());
+  CHECK(opt.options().lr() == 0.1);
+  CHECK(opt.options().beta1() == 0.5);
+  CHECK(opt.options().weight_decay() == 0.01);
 }

@@ -258,7 +258,7 @@ TEST_CASE("argmax: int64 first index of the max, keepdim, not differentiable; Na
   CHECK(std::isnan(amax(v, 0).item<double>()));
 }
 
-TEST_CASE("reductions: bad dims, int64 inputs and empty dims throw ag::Error") {
+TEST_CASE("reductions: bad dims, int64 inputs and empty dims (except for sum and mean) throw ag::Error") {
   Tensor x = ones({2, 3}, kFloat64);
   CHECK_THROWS_AS(sum(x, 2), Error);
   CHECK_THROWS_AS(sum(x, -3), Error);
@@ -296,13 +296,36 @@ TEST_CASE("reductions: bad dims, int64 inputs and empty dims throw ag::Error") {
   CHECK_THROWS_AS(argmax(e, 1), Error);
   CHECK_THROWS_AS(max(e), Error);
   CHECK_THROWS_AS(min(e), Error);
-  CHECK_THROWS_AS(mean(e), Error);
-  CHECK_THROWS_AS(mean(e, 1), Error);
   try {
     max(e, 1);
   } catch (const Error& err) {
     const std::string msg = err.what();
     CHECK(msg.find("max") != std::string::npos);
     CHECK(msg.find("[2, 0]") != std::string::npos);
+  }
+}
+
+TEST_CASE("mean over an empty dim, or of an empty tensor, is NaN (0/0), as in PyTorch; its gradient is empty") {
+  for (Dtype dt : {kFloat64, kFloat32}) {
+    CAPTURE(dtype_name(dt));
+    Tensor e = zeros({2, 0}, dt).requires_grad_();
+    Tensor m = mean(e, 1);
+    CHECK(m.shape() == Shape{2});
+    for (double v : m.to_vector<double>()) CHECK(std::isnan(v));
+    Tensor k = mean(e, -1, /*keepdim=*/true);
+    CHECK(k.shape() == Shape{2, 1});
+    for (double v : k.to_vector<double>()) CHECK(std::isnan(v));
+    Tensor m0 = mean(e, 0);  // over the non-empty dim: an empty result
+    CHECK(m0.shape() == Shape{0});
+    Tensor all = mean(e);
+    CHECK(all.dim() == 0);
+    CHECK(std::isnan(all.item<double>()));
+    sum(m).backward();
+    REQUIRE(e.grad().defined());
+    CHECK(e.grad().shape() == Shape{2, 0});
+    e.set_grad(Tensor());
+    all.backward();
+    REQUIRE(e.grad().defined());
+    CHECK(e.grad().shape() == Shape{2, 0});
   }
 }

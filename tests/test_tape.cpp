@@ -81,6 +81,34 @@ TEST_CASE("a second backward through a freed graph throws; retain_graph keeps it
   }
 }
 
+TEST_CASE("a second backward names the op whose saved data was freed, in PyTorch's words") {
+  const std::string pytorch = "Trying to backward through the graph a second time";
+  Tensor x = tensor({2.0}, {1}, kFloat64).requires_grad_();
+  // the output itself: the tape was consumed and rewound, the op is known only from the result
+  Tensor y = x * x;
+  y.backward();
+  std::string msg = agt::error_message([&] { y.backward(); });
+  CHECK(msg.find(pytorch) != std::string::npos);
+  CHECK(msg.find("'mul'") != std::string::npos);
+  CHECK(msg.find("'output'") == std::string::npos);
+  CHECK(msg.find("float64[1]") != std::string::npos);
+  // the same through ag::grad, with the result as an input
+  Tensor e = exp(x);
+  e.backward();
+  msg = agt::error_message([&] { grad({sum(e * 2.0)}, {e}); });
+  CHECK(msg.find(pytorch) != std::string::npos);
+  CHECK(msg.find("'exp'") != std::string::npos);
+  CHECK(msg.find("'input'") == std::string::npos);
+  // an interior op freed by another output's backward (the tape still holds the rest)
+  Tensor a = x * x;
+  Tensor b = sum(a);
+  Tensor c = sum(tanh(a));
+  c.backward();
+  msg = agt::error_message([&] { b.backward(); });
+  CHECK(msg.find(pytorch) != std::string::npos);
+  CHECK(msg.find("'mul'") != std::string::npos);
+}
+
 TEST_CASE("the tape rewinds when its results die, and after a backward consumes it") {
   Tape& tape = Tape::current();
   Tensor w = ones({4}, kFloat64).requires_grad_();

@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <new>
 #include <sstream>
 #include <string>
 
@@ -289,4 +290,56 @@ TEST_CASE("requires_grad_ is for floating tensors only") {
   Tensor g = f * 2.0;
   CHECK_FALSE(g.is_leaf());
   CHECK_THROWS_AS(g.requires_grad_(false), Error);
+}
+
+namespace {
+// The message of the ag::Error that f throws; "std::bad_alloc" when it throws that instead.
+std::string allocation_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  } catch (const std::bad_alloc&) {
+    return "std::bad_alloc";
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("an allocation that cannot be satisfied is an ag::Error naming the op, the shape and the bytes") {
+  const Shape huge = {1000000, 1000000, 1000};  // 8e15 bytes in float64: more than any address space
+  Tape& tape = Tape::current();
+  const std::size_t nodes = tape.num_nodes();
+  struct Case {
+    std::string op;
+    std::function<void()> f;
+  };
+  const std::vector<Case> cases = {
+      {"zeros", [&] { zeros(huge, kFloat64); }},
+      {"ones", [&] { ones(huge, kFloat64); }},
+      {"full", [&] { full(huge, 2.0, kFloat64); }},
+      {"randn", [&] { randn(huge, kFloat64); }},
+      {"empty", [&] { empty(huge, kFloat64); }},
+      {"expand", [&] { expand(tensor({1.0}, {1}, kFloat64).requires_grad_(), huge); }},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.op);
+    const std::string msg = allocation_error(c.f);
+    CAPTURE(msg);
+    CHECK(msg.rfind(c.op + ":", 0) == 0);
+    CHECK(msg.find("can't allocate memory: you tried to allocate 8000000000000000 bytes") != std::string::npos);
+    CHECK(msg.find("float64[1000000, 1000000, 1000]") != std::string::npos);
+  }
+  CHECK(tape.num_nodes() == nodes);  // nothing recorded
+
+  // numel * itemsize past what size_t (or int64) can count: an ag::Error too, not a wrapped size
+  for (const Shape& s : {Shape{std::int64_t(1) << 31, std::int64_t(1) << 31}, Shape{std::int64_t(1) << 40, std::int64_t(1) << 40},
+                         Shape{std::int64_t(1) << 62, 3}}) {
+    CAPTURE(shape_str(s));
+    const std::string msg = allocation_error([&] { zeros(s, kFloat64); });
+    CAPTURE(msg);
+    CHECK(msg.rfind("zeros:", 0) == 0);
+    CHECK(msg.find("can't allocate memory") != std::string::npos);
+    CHECK(msg.find("float64" + shape_str(s)) != std::string::npos);
+  }
 }

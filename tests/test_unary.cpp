@@ -160,11 +160,22 @@ TEST_CASE("clamp, clamp_min, clamp_max") {
   check_both([](const Tensor& t) { return clamp_max(t, -0.3); }, xs);
   check_both([](const Tensor& t) { return clamp(t, -0.8, 0.9) * t; }, xs);
 
-  CHECK_THROWS_AS(clamp(x, 1.0, -1.0), Error);
-  try {
-    clamp(x, 1.0, -1.0);
-  } catch (const Error& e) {
-    CHECK(std::string(e.what()).find("clamp") != std::string::npos);
+}
+
+TEST_CASE("clamp with min > max sets every value to max, with a zero gradient, as PyTorch") {
+  for (Dtype dt : {kFloat64, kFloat32}) {
+    CAPTURE(dtype_name(dt));
+    Tensor x = tensor({-2.0, -1.0, 0.0, 0.5, 1.0, 3.0}, {6}, dt).requires_grad_();
+    Tensor y = clamp(x, 1.0, -1.0);
+    CHECK(y.to_vector<double>() == std::vector<double>(6, -1.0));
+    sum(y).backward();
+    CHECK(x.grad().to_vector<double>() == std::vector<double>(6, 0.0));
+    // min == max: every value is that bound; the gradient passes only where x equals it (torch: 1 there)
+    x.set_grad(Tensor());
+    Tensor z = clamp(x, 0.5, 0.5);
+    CHECK(z.to_vector<double>() == std::vector<double>(6, 0.5));
+    sum(z).backward();
+    CHECK(x.grad().to_vector<double>() == std::vector<double>{0, 0, 0, 1, 0, 0});
   }
 }
 

@@ -33,12 +33,12 @@ inline void add_biases(T* y, const T* b1, const T* b2, std::int64_t m, std::int6
   }
 }
 
-/// a = g (1 - y^2) for tanh, g [y > 0] for relu (the gradient of the pre-activation).
+/// a = g (1 - y^2) for tanh, g [not y <= 0] for relu (the gradient of the pre-activation; 1 at NaN, as relu).
 template <CellAct A, class T>
 inline void act_backward(const T* g, const T* y, T* a, std::int64_t n) {
   for (std::int64_t k = 0; k < n; ++k) {
     if constexpr (A == CellAct::Tanh) a[k] = g[k] * (T(1) - y[k] * y[k]);
-    else a[k] = y[k] > T(0) ? g[k] : T(0);
+    else a[k] = y[k] <= T(0) ? T(0) : g[k];
   }
 }
 

@@ -133,10 +133,12 @@ inline T extreme_all(const T* x, std::int64_t n) {
   return best;
 }
 
-/// m[o, k, i] = 1 / c where x[o, k, i] equals the extreme y[o, i] (NaN matching NaN) and c counts
-/// those k, else 0: the even split of a gradient between ties.
+/// m[o, k, i] = 1 / c where x[o, k, i] equals the extreme y[o, i] (NaN matching NaN when nan_ties)
+/// and c counts those k, else 0: the even split of a gradient between ties. Without nan_ties a NaN
+/// extreme has no tie, so c = 0 and its whole row is 0/0 = NaN (torch.amax's gradient).
 template <class T>
-inline void tie_mask(const T* x, const T* y, T* m, std::int64_t outer, std::int64_t n, std::int64_t inner) {
+inline void tie_mask(const T* x, const T* y, T* m, std::int64_t outer, std::int64_t n, std::int64_t inner,
+                     bool nan_ties = true) {
   std::vector<std::int64_t> count(static_cast<std::size_t>(inner));
   for (std::int64_t o = 0; o < outer; ++o) {
     const T* px = x + o * n * inner;
@@ -146,7 +148,7 @@ inline void tie_mask(const T* x, const T* y, T* m, std::int64_t outer, std::int6
     for (std::int64_t k = 0; k < n; ++k)
       for (std::int64_t i = 0; i < inner; ++i) {
         const T v = px[k * inner + i], e = py[i];
-        const bool tie = v == e || (v != v && e != e);
+        const bool tie = v == e || (nan_ties && v != v && e != e);
         pm[k * inner + i] = tie ? T(1) : T(0);
         count[static_cast<std::size_t>(i)] += tie;
       }

@@ -120,7 +120,7 @@ Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
   dispatch_floating(x.dtype(), op, [&]<class T>() {
     T* p = pre.data<T>();
     if constexpr (A == CellAct::Tanh) kernels::tanh(p, y.data<T>(), pre.numel());
-    else std::for_each(p, p + pre.numel(), [](T& v) { v = v > T(0) ? v : T(0); });
+    else std::for_each(p, p + pre.numel(), [](T& v) { v = v <= T(0) ? T(0) : v; });  // NaN stays, as relu
   });
   if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
     record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&y},

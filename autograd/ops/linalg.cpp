@@ -54,7 +54,7 @@ Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   Shape out = batch;
   out.push_back(m);
   out.push_back(n);
-  Tensor y = empty(out, a.dtype());
+  Tensor y = empty(out, a.dtype(), "matmul");
   const std::int64_t nbatch = shape_numel(batch);
   if (y.numel() > 0) dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
     const T* pa = a.data<T>();

@@ -43,10 +43,12 @@ Tensor unreduce(const Tensor& g, std::int64_t d, bool keepdim, std::int64_t rank
 }
 
 /// The even split of a gradient between the elements of x equal to the extreme y (not recorded).
-Tensor tie_mask(const Tensor& x, const Tensor& y, const kernels::Split3& sp) {
+/// As PyTorch: max()/min() split it between the NaNs of a NaN extreme (evenly_distribute_backward),
+/// amax/amin give a NaN extreme no tie, hence NaN gradients over its row (mask / count = 0/0).
+Tensor tie_mask(const Tensor& x, const Tensor& y, const kernels::Split3& sp, bool nan_ties) {
   Tensor m = empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "tie_mask", [&]<class T>() {
-    kernels::tie_mask(x.data<T>(), y.data<T>(), m.data<T>(), sp.outer, sp.n, sp.inner);
+    kernels::tie_mask(x.data<T>(), y.data<T>(), m.data<T>(), sp.outer, sp.n, sp.inner, nan_ties);
   });
   return m;
 }
@@ -81,7 +83,7 @@ Tensor extreme_all(const Tensor& x, const char* op) {
   if (any_requires_grad({&x}))
     record(op, {&x}, {&y}, [sx = SavedTensor(x), op](BackwardCtx& c) {
       const Tensor xv = sx.get(op);
-      c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1})));
+      c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1}, /*nan_ties=*/true)));
     }, Keep::Output);
   return y;
 }
@@ -96,7 +98,7 @@ Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const cha
   if (any_requires_grad({&x}))
     record(op, {&x}, {&y}, [r, keepdim, sx = SavedTensor(x), op](BackwardCtx& c) {
       const Tensor xv = sx.get(op);
-      c.set(0, mul(unreduce(c.grad(), r.d, keepdim, xv.dim()), tie_mask(xv, c.output(), r.sp)));
+      c.set(0, mul(unreduce(c.grad(), r.d, keepdim, xv.dim()), tie_mask(xv, c.output(), r.sp, /*nan_ties=*/false)));
     }, Keep::Output);
   return y;
 }
@@ -133,16 +135,15 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   return y;
 }
 
+// Over no element the mean is 0/0 = NaN, as in PyTorch (the sum is 0).
 Tensor mean(const Tensor& x) {
   const auto n = x.checked("mean").numel;
-  if (n == 0) fail("mean: cannot take the mean of an empty tensor {}", describe(x));
   return div(sum(x), static_cast<double>(n));
 }
 
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
   const auto d = normalize_dim(dim, x.checked("mean").shape.size(), "mean");
   const auto n = x.dim() == 0 ? 1 : x.shape()[static_cast<std::size_t>(d)];
-  if (n == 0) fail("mean: cannot take the mean over an empty dim {} of {}", dim, describe(x));
   return div(sum(x, dim, keepdim), static_cast<double>(n));
 }
 

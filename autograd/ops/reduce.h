@@ -36,9 +36,11 @@ ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor max(const Tensor& x);
 /// min of all elements (0-d);  grad = g split evenly between the elements equal to the min.
 Tensor min(const Tensor& x);
-/// max over `dim`, values only;  grad = g split evenly between the ties of each max (as torch.amax).
+/// max over `dim`, values only;  grad = g split evenly between the ties of each max; NaN over a
+/// row whose max is NaN (as torch.amax).
 Tensor amax(const Tensor& x, std::int64_t dim, bool keepdim = false);
-/// min over `dim`, values only;  grad = g split evenly between the ties of each min (as torch.amin).
+/// min over `dim`, values only;  grad = g split evenly between the ties of each min; NaN over a
+/// row whose min is NaN (as torch.amin).
 Tensor amin(const Tensor& x, std::int64_t dim, bool keepdim = false);
 /// int64 index of the first max over `dim` (not differentiable).
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);

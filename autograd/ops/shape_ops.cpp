@@ -160,7 +160,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
       fail("expand: {} cannot be expanded to {} (dim {}: {} vs {})", describe(x), shape_str(shape), i, d, shape[i]);
   }
   if (out == xs) return x;
-  Tensor y = empty(out, x.dtype());
+  Tensor y = empty(out, x.dtype(), "expand");
   dispatch_all(x.dtype(), [&]<class T>() { kernels::broadcast_to(x.data<T>(), xs, y.data<T>(), out); });
   if (any_requires_grad({&x}))
     record("expand", {&x}, {&y}, [in = xs](BackwardCtx& c) { c.set(0, sum_to(c.grad(), in)); });

@@ -86,11 +86,12 @@ Tensor tanh(const Tensor& x) {
   return y;
 }
 
+// NaN propagates, with gradient 1, as PyTorch's (clamp_min(x, 0); threshold_backward zeroes y <= 0 only)
 Tensor relu(const Tensor& x) {
-  Tensor y = map_floating(x, "relu", [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  Tensor y = map_floating(x, "relu", [](auto v) { return v <= 0 ? decltype(v)(0) : v; });
   if (any_requires_grad({&x}))
     record("relu", {&x}, {&y}, [](BackwardCtx& c) {
-      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return v > 0; })));
+      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return !(v <= 0); })));
     }, Keep::Output);
   return y;
 }
@@ -125,10 +126,11 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
 }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
-  if (lo > hi) fail("clamp: min {} is greater than max {} for {}", lo, hi, describe(x));
+  // min(max(x, lo), hi) as PyTorch: with lo > hi every value becomes hi; NaN stays NaN
   Tensor y = map_floating(x, "clamp", [lo, hi](auto v) {
     using T = decltype(v);
-    return v < static_cast<T>(lo) ? static_cast<T>(lo) : (v > static_cast<T>(hi) ? static_cast<T>(hi) : v);
+    const T r = v < static_cast<T>(lo) ? static_cast<T>(lo) : v;
+    return r > static_cast<T>(hi) ? static_cast<T>(hi) : r;
   });
   if (any_requires_grad({&x}))
     record("clamp", {&x}, {&y}, [lo, hi, sx = SavedTensor(x)](BackwardCtx& c) {

@@ -21,7 +21,7 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 template <class F>
 Tensor map_floating(const Tensor& x, const char* op, F f) {
   const auto& im = x.checked(op);
-  Tensor y = empty(im.shape, im.dtype);
+  Tensor y = empty(im.shape, im.dtype, op);
   dispatch_floating(im.dtype, op, [&]<class T>() {
     if (im.numel == 1) {  // tiny tensors: no kernel launch
       *y.impl()->data_unchecked<T>() = static_cast<T>(f(*im.data_unchecked<T>()));
@@ -40,14 +40,14 @@ Tensor zip_floating(const Tensor& a, const Tensor& b, const char* op, F f) {
   const TensorImpl& ib = *b.impl();
   if (ia.numel == 1 && ib.numel == 1) {
     // one element each: every dim is 1, so the broadcast shape is the longer of the two
-    Tensor y = empty(ia.shape.size() >= ib.shape.size() ? ia.shape : ib.shape, ia.dtype);
+    Tensor y = empty(ia.shape.size() >= ib.shape.size() ? ia.shape : ib.shape, ia.dtype, op);
     dispatch_floating(ia.dtype, op, [&]<class T>() {
       *y.impl()->data_unchecked<T>() = static_cast<T>(f(*ia.data_unchecked<T>(), *ib.data_unchecked<T>()));
     });
     return y;
   }
   const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
-  Tensor y = empty(out, a.dtype());
+  Tensor y = empty(out, a.dtype(), op);
   dispatch_floating(a.dtype(), op, [&]<class T>() {
     kernels::zip(a.data<T>(), a.shape(), b.data<T>(), b.shape(), y.data<T>(), out,
                  [&](T u, T v) { return static_cast<T>(f(u, v)); });
