@@ -230,7 +230,7 @@ struct Params {
 };
 
 /// x W^T + b for one step: x [B, in], W [G*H, in], b [G*H].
-Tensor affine(const Tensor& x, const Tensor& w, const Tensor& b) { return matmul_ex(x, w, false, true) + b; }
+Tensor affine(const Tensor& x, const Tensor& w, const Tensor& b) { return matmul_transposed(x, w, false, true) + b; }
 
 Tensor gate(const Tensor& g, std::int64_t k, std::int64_t h) { return slice(g, 1, k * h, (k + 1) * h); }
 

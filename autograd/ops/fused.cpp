@@ -98,13 +98,13 @@ Tensor cell_gates(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Te
 void gates_backward(BackwardCtx& c, const Tensor& ax, const Tensor& ah, const Tensor& dh0, const SavedTensor& sx,
                     const SavedTensor& sh, const SavedTensor& swi, const SavedTensor& swh, std::size_t ih,
                     std::size_t iw, const char* op) {
-  if (c.needs(0)) c.set(0, swi.defined() ? matmul_ex(ax, swi.get(op), false, false) : ax);
+  if (c.needs(0)) c.set(0, swi.defined() ? matmul_transposed(ax, swi.get(op), false, false) : ax);
   if (c.needs(ih)) {
-    const Tensor dh = matmul_ex(ah, swh.get(op), false, false);
+    const Tensor dh = matmul_transposed(ah, swh.get(op), false, false);
     c.set(ih, dh0.defined() ? add(dh, dh0) : dh);
   }
-  if (c.needs(iw)) c.set(iw, matmul_ex(ax, sx.get(op), true, false));
-  if (c.needs(iw + 1)) c.set(iw + 1, matmul_ex(ah, sh.get(op), true, false));
+  if (c.needs(iw)) c.set(iw, matmul_transposed(ax, sx.get(op), true, false));
+  if (c.needs(iw + 1)) c.set(iw + 1, matmul_transposed(ah, sh.get(op), true, false));
   if (c.needs(iw + 2) || c.needs(iw + 3)) {
     const Tensor dbx = sum(ax, 0);
     if (c.needs(iw + 2)) c.set(iw + 2, dbx);
@@ -166,10 +166,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
       const bool flat = g.dim() == 2;
       const Tensor g2 = flat ? g : reshape(g, {-1, W.size(0)});
       if (c.needs(0)) {
-        const Tensor dx = matmul_ex(g2, W, false, false);
+        const Tensor dx = matmul_transposed(g2, W, false, false);
         c.set(0, flat ? dx : reshape(dx, X.shape()));
       }
-      if (c.needs(1)) c.set(1, matmul_ex(g2, flat ? X : reshape(X, {-1, W.size(1)}), true, false));
+      if (c.needs(1)) c.set(1, matmul_transposed(g2, flat ? X : reshape(X, {-1, W.size(1)}), true, false));
       if (c.needs(2)) c.set(2, sum(g2, 0));
     });
   return y;
@@ -217,8 +217,8 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
              if (GradMode::is_enabled()) {
                // create_graph: the closed form with differentiable ops, gates recomputed from the inputs
                const Tensor xv = sx.get(op);
-               Tensor pre = (swi.defined() ? matmul_ex(xv, swi.get(op), false, true) : xv) +
-                            matmul_ex(sh.get(op), swh.get(op), false, true);
+               Tensor pre = (swi.defined() ? matmul_transposed(xv, swi.get(op), false, true) : xv) +
+                            matmul_transposed(sh.get(op), swh.get(op), false, true);
                if (sbi.defined()) pre = pre + sbi.get(op);
                if (sbh.defined()) pre = pre + sbh.get(op);
                const auto H = cv.size(1);
@@ -265,8 +265,8 @@ Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
              if (GradMode::is_enabled()) {
                // create_graph: the closed form with differentiable ops, gates recomputed from the inputs
                const Tensor xv = sx.get(op);
-               Tensor xgv = swi.defined() ? matmul_ex(xv, swi.get(op), false, true) : xv;
-               Tensor ghv = matmul_ex(hv, swh.get(op), false, true);
+               Tensor xgv = swi.defined() ? matmul_transposed(xv, swi.get(op), false, true) : xv;
+               Tensor ghv = matmul_transposed(hv, swh.get(op), false, true);
                if (sbi.defined()) xgv = xgv + sbi.get(op);
                if (sbh.defined()) ghv = ghv + sbh.get(op);
                const auto H = hv.size(1);

@@ -3,7 +3,7 @@
 /// Fused ops: composites of the primitive ops computed in fewer passes and allocations, kept
 /// because they measure faster on the training workloads (nn::Linear, the recurrent cells,
 /// cross-entropy). Each equals its composite up to rounding and is gradchecked like any op.
-/// Their VJPs are ag ops (matmul_ex, sum) around one elementwise backward pass: a kernel in a plain
+/// Their VJPs are ag ops (matmul_transposed, sum) around one elementwise backward pass: a kernel in a plain
 /// backward, the same closed form with differentiable ops under create_graph (so double backward works).
 
 #include <tuple>
