@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
-#include "autograd/factory.h"
 #include "autograd/kernels/blas.h"
 #include "autograd/kernels/fused.h"
 #include "autograd/ops/arith.h"
-#include "autograd/ops/compare.h"
-#include "autograd/ops/convert.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/shape_ops.h"
-#include "autograd/ops/softmax.h"
 #include "autograd/ops/unary.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
