@@ -132,7 +132,7 @@ struct Fuzz {
       case 26: add(log_softmax(a, index())); break;
       case 27: add(matmul(a, b)); break;
       case 28: add(mm(a, b)); break;
-      case 29: add(matmul_ex(a, b, in.ConsumeBool(), in.ConsumeBool())); break;
+      case 29: add(matmul_transposed(a, b, in.ConsumeBool(), in.ConsumeBool())); break;
       case 30: { const Shape s = shape(); if (!too_big(s)) add(reshape(a, s)); break; }
       case 31: add(flatten(a, index(), index())); break;
       case 32: add(squeeze(a, index())); break;

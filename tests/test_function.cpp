@@ -58,8 +58,8 @@ struct ClippedLinear : Function<ClippedLinear> {
     }
     const Tensor gz = g[0] * mask;
     std::vector<Tensor> out(3);
-    if (ctx->needs_input_grad(0)) out[0] = matmul_ex(gz, w, false, true);
-    if (ctx->needs_input_grad(1)) out[1] = matmul_ex(x, gz, true, false);
+    if (ctx->needs_input_grad(0)) out[0] = matmul_transposed(gz, w, false, true);
+    if (ctx->needs_input_grad(1)) out[1] = matmul_transposed(x, gz, true, false);
     if (ctx->needs_input_grad(2)) out[2] = sum(gz, 0);
     return out;
   }

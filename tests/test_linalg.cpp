@@ -1,4 +1,4 @@
-// matmul / mm / matmul_ex: every rank combination, transpose flags, broadcast batches; values
+// matmul / mm / matmul_transposed: every rank combination, transpose flags, broadcast batches; values
 // against a naive triple loop, first and second derivatives, errors.
 #include <string>
 
@@ -75,9 +75,9 @@ TEST_CASE("matmul forward values by hand") {
   CHECK(matmul(v, v).item<double>() == 2.0);
   agt::check_values(matmul(a, v), {-2, -2});
   agt::check_values(matmul(tensor({1, -1}, {2}, kFloat64), a), {-3, -3, -3});
-  agt::check_values(matmul_ex(a, a, false, true), {14, 32, 32, 77});  // a a^T
-  agt::check_values(matmul_ex(a, a, true, false), {17, 22, 27, 22, 29, 36, 27, 36, 45});  // a^T a
-  agt::check_values(matmul_ex(b, a, true, true), {58, 139, 64, 154});  // b^T a^T = (a b)^T
+  agt::check_values(matmul_transposed(a, a, false, true), {14, 32, 32, 77});  // a a^T
+  agt::check_values(matmul_transposed(a, a, true, false), {17, 22, 27, 22, 29, 36, 27, 36, 45});  // a^T a
+  agt::check_values(matmul_transposed(b, a, true, true), {58, 139, 64, 154});  // b^T a^T = (a b)^T
 }
 
 TEST_CASE("matmul over every rank combination: values, gradcheck, gradgradcheck, float32") {
@@ -107,7 +107,7 @@ TEST_CASE("mm is 2-D only") {
   CHECK_THROWS_AS(mm(a, agt::input({3})), Error);
 }
 
-TEST_CASE("matmul_ex with every combination of transpose flags") {
+TEST_CASE("matmul_transposed with every combination of transpose flags") {
   struct Case {
     Shape a, b;
   };
@@ -124,20 +124,20 @@ TEST_CASE("matmul_ex with every combination of transpose flags") {
                             Case{batched(a2, 2), batched(b2, 2)}, Case{batched(batched(a2, 1), 2), batched(b2, 3)}}) {
         INFO("ta " << ta << " tb " << tb << ": " << shape_str(c.a) << " @ " << shape_str(c.b));
         const Tensor a = agt::input(c.a, 0.9), b = agt::input(c.b, 2.4);
-        const Tensor y = matmul_ex(a, b, ta, tb);
+        const Tensor y = matmul_transposed(a, b, ta, tb);
         CHECK(y.shape().back() == n);
         CHECK(y.shape()[y.shape().size() - 2] == m);
         agt::check_values(y, naive(a.detach(), b.detach(), ta, tb), 1e-12);
-        auto fn = [ta, tb](const std::vector<Tensor>& in) { return matmul_ex(in[0], in[1], ta, tb); };
+        auto fn = [ta, tb](const std::vector<Tensor>& in) { return matmul_transposed(in[0], in[1], ta, tb); };
         agt::check_gradients(fn, {a, b});
         agt::check_second_gradients(fn, {a, b});
-        const Tensor yf = matmul_ex(a.detach().to(kFloat32), b.detach().to(kFloat32), ta, tb);
+        const Tensor yf = matmul_transposed(a.detach().to(kFloat32), b.detach().to(kFloat32), ta, tb);
         agt::check_values(yf, naive(a.detach(), b.detach(), ta, tb), 1e-5);
       }
     }
-  CHECK_THROWS_AS(matmul_ex(agt::input({3}), agt::input({3, 2}), false, false), Error);
-  CHECK_THROWS_AS(matmul_ex(agt::input({2, 3}), agt::input({2, 3}), false, false), Error);
-  CHECK_NOTHROW(matmul_ex(agt::input({2, 3}), agt::input({2, 3}), false, true));
+  CHECK_THROWS_AS(matmul_transposed(agt::input({3}), agt::input({3, 2}), false, false), Error);
+  CHECK_THROWS_AS(matmul_transposed(agt::input({2, 3}), agt::input({2, 3}), false, false), Error);
+  CHECK_NOTHROW(matmul_transposed(agt::input({2, 3}), agt::input({2, 3}), false, true));
 }
 
 TEST_CASE("matmul errors: inner dims, 0-d, dtype mix, batch dims, int64") {
@@ -155,7 +155,7 @@ TEST_CASE("matmul errors: inner dims, 0-d, dtype mix, batch dims, int64") {
   CHECK(m.find("[2, 3]") != std::string::npos);
   CHECK_THROWS_AS(matmul(ones({3}, kFloat64), ones({4}, kFloat64)), Error);
   CHECK_THROWS_AS(mm(a, b), Error);
-  CHECK_THROWS_AS(matmul_ex(a, b, true, false), Error);
+  CHECK_THROWS_AS(matmul_transposed(a, b, true, false), Error);
 
   CHECK_THROWS_AS(matmul(scalar_tensor(2.0, kFloat64), a), Error);
   CHECK_THROWS_AS(matmul(a, scalar_tensor(2.0, kFloat64)), Error);

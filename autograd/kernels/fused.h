@@ -33,15 +33,6 @@ inline void add_biases(T* y, const T* b1, const T* b2, std::int64_t m, std::int6
   }
 }
 
-/// a = g (1 - y^2) for tanh, g [not y <= 0] for relu (the gradient of the pre-activation; 1 at NaN, as relu).
-template <CellAct A, class T>
-inline void act_backward(const T* g, const T* y, T* a, std::int64_t n) {
-  for (std::int64_t k = 0; k < n; ++k) {
-    if constexpr (A == CellAct::Tanh) a[k] = g[k] * (T(1) - y[k] * y[k]);
-    else a[k] = y[k] <= T(0) ? T(0) : g[k];
-  }
-}
-
 /// LSTM gates: pre [B, 4H] holds the pre-activations (order i, f, g, o). Writes their activations
 /// (sigmoid, sigmoid, tanh, sigmoid) to act, c2 = f c + i g, tc = tanh(c2) and h2 = o tc.
 template <class T>
@@ -60,7 +51,8 @@ inline void lstm_forward(const T* pre, T* act, const T* c, T* h2, T* c2, T* tc, 
 }
 
 /// Backward of lstm_forward from the activated gates act [B, 4H], c, tc = tanh(c2) [B, H] and the
-/// gradients dh2, dc2 [B, H]: dgates [B, 4H] (of the pre-activations) and dc [B, H].
+/// gradients dh2, dc2 [B, H]: dgates [B, 4H] (of the pre-activations) and dc [B, H]. The forward of
+/// lstm_cell_backward (ops/fused.h), which gives the formula.
 template <class T>
 inline void lstm_backward(const T* act, const T* c, const T* tc, const T* dh2, const T* dc2, T* dgates, T* dc,
                           std::int64_t batch, std::int64_t hidden) {
@@ -108,7 +100,8 @@ inline void gru_forward(const T* xg, const T* gh, const T* h, T* pre, T* h2, T* 
 }
 
 /// Backward of gru_forward from ws, h and dh2 [B, H]: the gradients dxg, dgh [B, 3H] of the input and
-/// hidden gates and the direct part dh = dh2 z of h's gradient (the rest is dgh W_hh).
+/// hidden gates and the direct part dh = dh2 z of h's gradient (the rest is dgh W_hh). The forward of
+/// gru_cell_backward (ops/fused.h), which gives the formula.
 template <class T>
 inline void gru_backward(const T* ws, const T* h, const T* dh2, T* dxg, T* dgh, T* dh, std::int64_t batch,
                          std::int64_t hidden) {
@@ -149,7 +142,7 @@ inline void softmax_xent_forward(const T* z, const std::int64_t* target, T* loss
   }
 }
 
-/// dz[n, k] = (softmax(z[n])[k] - [k == target[n]]) g[n].
+/// dz[n, k] = (softmax(z[n])[k] - [k == target[n]]) g[n]: the forward of softmax_cross_entropy_backward.
 template <class T>
 inline void softmax_xent_backward(const T* z, const std::int64_t* target, const T* g, T* dz, std::int64_t rows,
                                   std::int64_t classes) {

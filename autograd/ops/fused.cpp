@@ -2,17 +2,13 @@
 
 #include <algorithm>
 
-#include "autograd/factory.h"
 #include "autograd/kernels/blas.h"
 #include "autograd/kernels/fused.h"
 #include "autograd/ops/arith.h"
-#include "autograd/ops/compare.h"
-#include "autograd/ops/convert.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/shape_ops.h"
-#include "autograd/ops/softmax.h"
 #include "autograd/ops/unary.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
@@ -98,13 +94,13 @@ Tensor cell_gates(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Te
 void gates_backward(BackwardCtx& c, const Tensor& ax, const Tensor& ah, const Tensor& dh0, const SavedTensor& sx,
                     const SavedTensor& sh, const SavedTensor& swi, const SavedTensor& swh, std::size_t ih,
                     std::size_t iw, const char* op) {
-  if (c.needs(0)) c.set(0, swi.defined() ? matmul_ex(ax, swi.get(op), false, false) : ax);
+  if (c.needs(0)) c.set(0, swi.defined() ? matmul_transposed(ax, swi.get(op), false, false) : ax);
   if (c.needs(ih)) {
-    const Tensor dh = matmul_ex(ah, swh.get(op), false, false);
+    const Tensor dh = matmul_transposed(ah, swh.get(op), false, false);
     c.set(ih, dh0.defined() ? add(dh, dh0) : dh);
   }
-  if (c.needs(iw)) c.set(iw, matmul_ex(ax, sx.get(op), true, false));
-  if (c.needs(iw + 1)) c.set(iw + 1, matmul_ex(ah, sh.get(op), true, false));
+  if (c.needs(iw)) c.set(iw, matmul_transposed(ax, sx.get(op), true, false));
+  if (c.needs(iw + 1)) c.set(iw + 1, matmul_transposed(ah, sh.get(op), true, false));
   if (c.needs(iw + 2) || c.needs(iw + 3)) {
     const Tensor dbx = sum(ax, 0);
     if (c.needs(iw + 2)) c.set(iw + 2, dbx);
@@ -126,18 +122,8 @@ Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
     record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&y},
            [op, sx = w_ih.defined() ? SavedTensor(x) : SavedTensor(), sh = SavedTensor(h), swi = SavedTensor(w_ih),
             swh = SavedTensor(w_hh)](BackwardCtx& c) {
-             const Tensor& g = c.grad();
-             const Tensor yv = c.output();
-             Tensor a;
-             if (GradMode::is_enabled()) {
-               if constexpr (A == CellAct::Tanh) a = mul(g, sub(1.0, mul(yv, yv)));
-               else a = mul(g, gt(yv.detach(), 0.0).to(g.dtype()));
-             } else {
-               a = empty(g.shape(), g.dtype());
-               dispatch_floating(g.dtype(), op, [&]<class T>() {
-                 kernels::act_backward<A>(g.data<T>(), yv.data<T>(), a.data<T>(), g.numel());
-               });
-             }
+             const Tensor a = A == CellAct::Tanh ? tanh_backward(c.grad(), c.output())
+                                                 : threshold_backward(c.grad(), c.output(), 0.0);
              gates_backward(c, a, a, Tensor(), sx, sh, swi, swh, 1, 2, op);
            }, Keep::Output);
   return y;
@@ -166,10 +152,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
       const bool flat = g.dim() == 2;
       const Tensor g2 = flat ? g : reshape(g, {-1, W.size(0)});
       if (c.needs(0)) {
-        const Tensor dx = matmul_ex(g2, W, false, false);
+        const Tensor dx = matmul_transposed(g2, W, false, false);
         c.set(0, flat ? dx : reshape(dx, X.shape()));
       }
-      if (c.needs(1)) c.set(1, matmul_ex(g2, flat ? X : reshape(X, {-1, W.size(1)}), true, false));
+      if (c.needs(1)) c.set(1, matmul_transposed(g2, flat ? X : reshape(X, {-1, W.size(1)}), true, false));
       if (c.needs(2)) c.set(2, sum(g2, 0));
     });
   return y;
@@ -195,6 +181,18 @@ Tensor rnn_relu_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& w_hh
 
 namespace {
 
+// A cell's gate pre-activations x W_ih^T + b_ih + h W_hh^T + b_hh (xg + h W_hh^T + b_hh without W_ih)
+// recomputed with ops from its saved inputs, for a recorded backward.
+Tensor recompute_gates(const SavedTensor& sx, const SavedTensor& sh, const SavedTensor& swi, const SavedTensor& swh,
+                       const SavedTensor& sbi, const SavedTensor& sbh, const char* op) {
+  const Tensor xv = sx.get(op);
+  Tensor pre = (swi.defined() ? matmul_transposed(xv, swi.get(op), false, true) : xv) +
+               matmul_transposed(sh.get(op), swh.get(op), false, true);
+  if (sbi.defined()) pre = pre + sbi.get(op);
+  if (sbh.defined()) pre = pre + sbh.get(op);
+  return pre;
+}
+
 std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
                                           const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const char* op) {
   Tensor pre = cell_gates(x, h, w_ih, w_hh, b_ih, b_hh, 4, op);
@@ -210,33 +208,18 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
     record(op, {&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2, &c2},
            [op, act, tc, sx = SavedTensor(x), sh = SavedTensor(h), sc = SavedTensor(c), swi = SavedTensor(w_ih),
             swh = SavedTensor(w_hh), sbi = SavedTensor(b_ih), sbh = SavedTensor(b_hh)](BackwardCtx& ctx) {
-             const Tensor& dh2 = ctx.grad(0);
-             const Tensor& dc2 = ctx.grad(1);
              const Tensor cv = sc.get(op);
-             Tensor da, dc;
+             // lstm_cell_backward's saved inputs: the forward's buffers, or when this backward is recorded
+             // (create_graph) the same values as graph tensors of the cell's inputs and of c'
+             Tensor gates = act, tcv = tc;
              if (GradMode::is_enabled()) {
-               // create_graph: the closed form with differentiable ops, gates recomputed from the inputs
-               const Tensor xv = sx.get(op);
-               Tensor pre = (swi.defined() ? matmul_ex(xv, swi.get(op), false, true) : xv) +
-                            matmul_ex(sh.get(op), swh.get(op), false, true);
-               if (sbi.defined()) pre = pre + sbi.get(op);
-               if (sbh.defined()) pre = pre + sbh.get(op);
+               const Tensor pre = recompute_gates(sx, sh, swi, swh, sbi, sbh, op);
                const auto H = cv.size(1);
-               const Tensor i = sigmoid(narrow(pre, 1, 0, H)), f = sigmoid(narrow(pre, 1, H, H));
-               const Tensor g = tanh(narrow(pre, 1, 2 * H, H)), o = sigmoid(narrow(pre, 1, 3 * H, H));
-               const Tensor t2 = tanh(f * cv + i * g);
-               const Tensor dct = dc2 + dh2 * o * (1.0 - t2 * t2);
-               da = cat({dct * g * i * (1.0 - i), dct * cv * f * (1.0 - f), dct * i * (1.0 - g * g),
-                         dh2 * t2 * o * (1.0 - o)}, 1);
-               dc = dct * f;
-             } else {
-               da = empty(act.shape(), act.dtype());
-               dc = empty(cv.shape(), cv.dtype());
-               dispatch_floating(act.dtype(), op, [&]<class T>() {
-                 kernels::lstm_backward(act.data<T>(), cv.data<T>(), tc.data<T>(), dh2.data<T>(), dc2.data<T>(),
-                                        da.data<T>(), dc.data<T>(), cv.size(0), cv.size(1));
-               });
+               gates = cat({sigmoid(narrow(pre, 1, 0, 2 * H)), tanh(narrow(pre, 1, 2 * H, H)),
+                            sigmoid(narrow(pre, 1, 3 * H, H))}, 1);
+               tcv = tanh(ctx.output(1));
              }
+             auto [da, dc] = lstm_cell_backward(ctx.grad(0), ctx.grad(1), gates, cv, tcv);
              if (ctx.needs(2)) ctx.set(2, dc);
              gates_backward(ctx, da, da, Tensor(), sx, sh, swi, swh, 1, 3, op);
            });
@@ -259,35 +242,23 @@ Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
     record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2},
            [op, ws, sx = SavedTensor(x), sh = SavedTensor(h), swi = SavedTensor(w_ih), swh = SavedTensor(w_hh),
             sbi = SavedTensor(b_ih), sbh = SavedTensor(b_hh)](BackwardCtx& c) {
-             const Tensor& g = c.grad();
              const Tensor hv = sh.get(op);
-             Tensor ax, ah, dh0;
+             // gru_cell_backward's saved gates: the forward's buffer, or when this backward is recorded
+             // (create_graph) the same values as graph tensors of the cell's inputs
+             Tensor gates = ws;
              if (GradMode::is_enabled()) {
-               // create_graph: the closed form with differentiable ops, gates recomputed from the inputs
                const Tensor xv = sx.get(op);
-               Tensor xgv = swi.defined() ? matmul_ex(xv, swi.get(op), false, true) : xv;
-               Tensor ghv = matmul_ex(hv, swh.get(op), false, true);
+               Tensor xgv = swi.defined() ? matmul_transposed(xv, swi.get(op), false, true) : xv;
+               Tensor ghv = matmul_transposed(hv, swh.get(op), false, true);
                if (sbi.defined()) xgv = xgv + sbi.get(op);
                if (sbh.defined()) ghv = ghv + sbh.get(op);
                const auto H = hv.size(1);
                const Tensor r = sigmoid(narrow(xgv, 1, 0, H) + narrow(ghv, 1, 0, H));
                const Tensor z = sigmoid(narrow(xgv, 1, H, H) + narrow(ghv, 1, H, H));
                const Tensor ghn = narrow(ghv, 1, 2 * H, H);
-               const Tensor n = tanh(narrow(xgv, 1, 2 * H, H) + r * ghn);
-               const Tensor an = g * (1.0 - z) * (1.0 - n * n);
-               const Tensor ar = an * ghn * r * (1.0 - r), az = g * (hv - n) * z * (1.0 - z);
-               ax = cat({ar, az, an}, 1);
-               ah = cat({ar, az, an * r}, 1);
-               dh0 = g * z;
-             } else {
-               ax = empty({hv.size(0), 3 * hv.size(1)}, g.dtype());
-               ah = empty(ax.shape(), g.dtype());
-               dh0 = empty(hv.shape(), g.dtype());
-               dispatch_floating(g.dtype(), op, [&]<class T>() {
-                 kernels::gru_backward(ws.data<T>(), hv.data<T>(), g.data<T>(), ax.data<T>(), ah.data<T>(), dh0.data<T>(),
-                                       hv.size(0), hv.size(1));
-               });
+               gates = cat({r, z, tanh(narrow(xgv, 1, 2 * H, H) + r * ghn), ghn}, 1);
              }
+             auto [ax, ah, dh0] = gru_cell_backward(c.grad(), gates, hv);
              gates_backward(c, ax, ah, dh0, sx, sh, swi, swh, 1, 2, op);
            });
   return h2;
@@ -316,38 +287,16 @@ std::tuple<Tensor, Tensor> fused_lstm_cell_gates(const Tensor& xg, const Tensor&
 
 Tensor softmax_cross_entropy(const Tensor& z, const Tensor& target) {
   const char* op = "softmax_cross_entropy";
-  check_floating(z, op);
-  target.checked(op);
-  if (z.dim() != 2) fail("{}: expects logits [N, C], got {}", op, describe(z));
-  if (target.dtype() != kInt64 || target.dim() != 1 || target.size(0) != z.size(0))
-    fail("{}: target must be int64 [{}] for logits {}, got {}", op, z.size(0), describe(z), describe(target));
+  detail::check_cross_entropy_args(z, target, op);
   const auto rows = z.size(0), classes = z.size(1);
   const std::int64_t* t = target.data<std::int64_t>();
-  for (std::int64_t n = 0; n < rows; ++n)
-    if (t[n] < 0 || t[n] >= classes)
-      fail("{}: target {} at position {} is out of range for {} classes (logits {})", op, t[n], n, classes, describe(z));
   Tensor loss = empty({rows}, z.dtype());
   dispatch_floating(z.dtype(), op, [&]<class T>() {
     kernels::softmax_xent_forward(z.data<T>(), t, loss.data<T>(), rows, classes);
   });
   if (any_requires_grad({&z}))
     record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target)](BackwardCtx& c) {
-      const Tensor zv = sz.get(op), tv = st.get(op);
-      const Tensor& g = c.grad();
-      if (GradMode::is_enabled()) {
-        Tensor onehot = zeros(zv.shape(), zv.dtype());
-        dispatch_floating(zv.dtype(), op, [&]<class T>() {
-          for (std::int64_t n = 0; n < zv.size(0); ++n) onehot.data<T>()[n * zv.size(1) + tv.data<std::int64_t>()[n]] = T(1);
-        });
-        c.set(0, mul(sub(softmax(zv, 1), onehot), unsqueeze(g, 1)));
-        return;
-      }
-      Tensor dz = empty(zv.shape(), zv.dtype());
-      dispatch_floating(zv.dtype(), op, [&]<class T>() {
-        kernels::softmax_xent_backward(zv.data<T>(), tv.data<std::int64_t>(), g.data<T>(), dz.data<T>(), zv.size(0),
-                                       zv.size(1));
-      });
-      c.set(0, dz);
+      c.set(0, softmax_cross_entropy_backward(c.grad(), sz.get(op), st.get(op)));
     });
   return loss;
 }

@@ -33,9 +33,9 @@ bool batches_broadcast(const Shape& a, const Shape& b) {
 
 }  // namespace
 
-Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same_dtype(a, b, "matmul");
-  if (a.dim() < 2 || b.dim() < 2) fail("matmul: matmul_ex needs inputs of rank >= 2, got {} and {}", describe(a), describe(b));
+  if (a.dim() < 2 || b.dim() < 2) fail("matmul_transposed: needs inputs of rank >= 2, got {} and {}", describe(a), describe(b));
   const Shape& as = a.shape();
   const Shape& bs = b.shape();
   const std::size_t ra = as.size(), rb = bs.size();
@@ -75,8 +75,8 @@ Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
       const Tensor A = sa.get("matmul"), B = sb.get("matmul");
       const Tensor& G = c.grad();
       if (c.needs(0)) {
-        Tensor ga = !ta ? (!tb ? matmul_ex(G, B, false, true) : matmul_ex(G, B, false, false))
-                        : (!tb ? matmul_ex(B, G, false, true) : matmul_ex(B, G, true, true));
+        Tensor ga = !ta ? (!tb ? matmul_transposed(G, B, false, true) : matmul_transposed(G, B, false, false))
+                        : (!tb ? matmul_transposed(B, G, false, true) : matmul_transposed(B, G, true, true));
         c.set(0, sum_to(ga, A.shape()));
       }
       if (c.needs(1)) {
@@ -84,10 +84,10 @@ Tensor matmul_ex(const Tensor& a, const Tensor& b, bool ta, bool tb) {
         if (fold) {
           const auto k = A.shape().back(), nn = G.shape().back();
           const Tensor A2 = reshape(A, {-1, k}), G2 = reshape(G, {-1, nn});
-          c.set(1, tb ? matmul_ex(G2, A2, true, false) : matmul_ex(A2, G2, true, false));
+          c.set(1, tb ? matmul_transposed(G2, A2, true, false) : matmul_transposed(A2, G2, true, false));
         } else {
-          Tensor gb = !tb ? (!ta ? matmul_ex(A, G, true, false) : matmul_ex(A, G, false, false))
-                          : (!ta ? matmul_ex(G, A, true, false) : matmul_ex(G, A, true, true));
+          Tensor gb = !tb ? (!ta ? matmul_transposed(A, G, true, false) : matmul_transposed(A, G, false, false))
+                          : (!ta ? matmul_transposed(G, A, true, false) : matmul_transposed(G, A, true, true));
           c.set(1, sum_to(gb, B.shape()));
         }
       }
@@ -102,15 +102,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const auto ka = a.shape().back(), kb = b.dim() == 1 ? b.shape()[0] : b.shape()[b.shape().size() - 2];
   if (ka != kb) fail("matmul: inner dimensions do not match: {} @ {} ({} vs {})", describe(a), describe(b), ka, kb);
   if (a.dim() == 1 && b.dim() == 1)
-    return reshape(matmul_ex(reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false), {});
-  if (a.dim() == 1) return squeeze(matmul_ex(unsqueeze(a, 0), b, false, false), -2);
-  if (b.dim() == 1) return squeeze(matmul_ex(a, unsqueeze(b, 1), false, false), -1);
-  return matmul_ex(a, b, false, false);
+    return reshape(matmul_transposed(reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false), {});
+  if (a.dim() == 1) return squeeze(matmul_transposed(unsqueeze(a, 0), b, false, false), -2);
+  if (b.dim() == 1) return squeeze(matmul_transposed(a, unsqueeze(b, 1), false, false), -1);
+  return matmul_transposed(a, b, false, false);
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
   if (a.dim() != 2 || b.dim() != 2) fail("mm: expects 2-D inputs, got {} and {}", describe(a), describe(b));
-  return matmul_ex(a, b, false, false);
+  return matmul_transposed(a, b, false, false);
 }
 
 }  // namespace ag

@@ -11,8 +11,9 @@ namespace ag {
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// 2-D product only (as torch::mm).
 Tensor mm(const Tensor& a, const Tensor& b);
-/// C = op(A) op(B) over the last two dims, op(X) = X^T when the flag is set; both inputs >= 2-D.
-/// The primitive behind matmul: its VJP is written with itself, so no transposed copies are made.
-Tensor matmul_ex(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b);
+/// C = op(A) op(B) over the last two dims, op(X) = X^T (the last two dims swapped) when transpose_a /
+/// transpose_b is set; both inputs >= 2-D, batch dims broadcast. The primitive behind matmul: its VJP
+/// is written with itself, so no transposed copies are made.
+Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 
 }  // namespace ag

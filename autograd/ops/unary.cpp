@@ -6,6 +6,7 @@
 #include "autograd/kernels/transcend.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/util.h"
+#include "autograd/parallel.h"
 #include "autograd/tape.h"
 
 namespace ag {
@@ -66,23 +67,14 @@ Tensor abs(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   Tensor y = map_kernel(x, "sigmoid", [](const auto* in, auto* out, std::int64_t n) { kernels::sigmoid(in, out, n); });
   if (any_requires_grad({&x}))
-    record("sigmoid", {&x}, {&y}, [](BackwardCtx& c) {
-      const Tensor yv = c.output();
-      if (GradMode::is_enabled()) c.set(0, mul(c.grad(), mul(yv, sub(1.0, yv))));  // create_graph
-      else  // one fused pass: the same arithmetic as the ops, in the same order
-        c.set(0, zip_floating(c.grad(), yv, "sigmoid", [](auto g, auto v) { return g * (v * (decltype(v)(1) - v)); }));
-    }, Keep::Output);
+    record("sigmoid", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, sigmoid_backward(c.grad(), c.output())); }, Keep::Output);
   return y;
 }
 
 Tensor tanh(const Tensor& x) {
   Tensor y = map_kernel(x, "tanh", [](const auto* in, auto* out, std::int64_t n) { kernels::tanh(in, out, n); });
   if (any_requires_grad({&x}))
-    record("tanh", {&x}, {&y}, [](BackwardCtx& c) {
-      const Tensor yv = c.output();
-      if (GradMode::is_enabled()) c.set(0, mul(c.grad(), sub(1.0, mul(yv, yv))));  // create_graph
-      else c.set(0, zip_floating(c.grad(), yv, "tanh", [](auto g, auto v) { return g * (decltype(v)(1) - v * v); }));
-    }, Keep::Output);
+    record("tanh", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, tanh_backward(c.grad(), c.output())); }, Keep::Output);
   return y;
 }
 
@@ -90,9 +82,8 @@ Tensor tanh(const Tensor& x) {
 Tensor relu(const Tensor& x) {
   Tensor y = map_floating(x, "relu", [](auto v) { return v <= 0 ? decltype(v)(0) : v; });
   if (any_requires_grad({&x}))
-    record("relu", {&x}, {&y}, [](BackwardCtx& c) {
-      c.set(0, mul(c.grad(), mask_where(c.output().detach(), [](auto v) { return !(v <= 0); })));
-    }, Keep::Output);
+    record("relu", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, threshold_backward(c.grad(), c.output(), 0.0)); },
+           Keep::Output);
   return y;
 }
 
@@ -140,6 +131,68 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
       c.set(0, mul(c.grad(), m));
     });
   return y;
+}
+
+namespace {
+template <class T, class F>
+void backward_loop(const T* __restrict g, const T* __restrict v, T* __restrict out, std::int64_t n, F f) {
+  for (std::int64_t k = 0; k < n; ++k) out[k] = f(g[k], v[k]);
+}
+
+// d = f(grad, t) elementwise for a backward op: grad and t floating, of one dtype and one shape (no
+// broadcasting); one pass over the buffers.
+template <class F>
+Tensor backward_map(const Tensor& grad, const Tensor& t, const char* op, const char* what, F f) {
+  const TensorImpl& ig = grad.checked(op);
+  const TensorImpl& it = t.checked(op);
+  if (ig.dtype != it.dtype) detail::check_same_dtype(grad, t, op);  // throws
+  if (!is_floating(ig.dtype)) fail("{}: expected floating tensors (float32 or float64), got {}", op, describe(grad));
+  if (ig.shape != it.shape) fail("{}: grad {} and {} {} must have the same shape", op, describe(grad), what, describe(t));
+  Tensor d = empty(ig.shape, ig.dtype);
+  dispatch_floating(ig.dtype, op, [&]<class T>() {
+    const T* g = ig.data_unchecked<T>();
+    const T* v = it.data_unchecked<T>();
+    T* out = d.impl()->data_unchecked<T>();  // a new buffer: no aliasing
+    parallel_for(0, ig.numel, kernels::kGrain,
+                 [&](std::int64_t lo, std::int64_t hi) { backward_loop(g + lo, v + lo, out + lo, hi - lo, f); });
+  });
+  return d;
+}
+}  // namespace
+
+Tensor tanh_backward(const Tensor& grad, const Tensor& output) {
+  Tensor d = backward_map(grad, output, "tanh_backward", "output", [](auto g, auto v) { return g * (decltype(v)(1) - v * v); });
+  if (any_requires_grad({&grad, &output}))
+    record("tanh_backward", {&grad, &output}, {&d}, [sg = SavedTensor(grad), sy = SavedTensor(output)](BackwardCtx& c) {
+      const Tensor yv = sy.get("tanh_backward");
+      if (c.needs(0)) c.set(0, tanh_backward(c.grad(), yv));
+      if (c.needs(1)) c.set(1, mul(mul(c.grad(), sg.get("tanh_backward")), mul(yv, -2.0)));
+    });
+  return d;
+}
+
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& output) {
+  Tensor d = backward_map(grad, output, "sigmoid_backward", "output",
+                          [](auto g, auto v) { return g * (v * (decltype(v)(1) - v)); });
+  if (any_requires_grad({&grad, &output}))
+    record("sigmoid_backward", {&grad, &output}, {&d},
+           [sg = SavedTensor(grad), sy = SavedTensor(output)](BackwardCtx& c) {
+             const Tensor yv = sy.get("sigmoid_backward");
+             if (c.needs(0)) c.set(0, sigmoid_backward(c.grad(), yv));
+             if (c.needs(1)) c.set(1, mul(mul(c.grad(), sg.get("sigmoid_backward")), sub(1.0, mul(yv, 2.0))));
+           });
+  return d;
+}
+
+Tensor threshold_backward(const Tensor& grad, const Tensor& self, double threshold) {
+  Tensor d = backward_map(grad, self, "threshold_backward", "self", [threshold](auto g, auto v) {
+    return v <= static_cast<decltype(v)>(threshold) ? decltype(g)(0) : g;  // NaN passes g, as PyTorch
+  });
+  if (any_requires_grad({&grad}))  // self gets no gradient (zero almost everywhere)
+    record("threshold_backward", {&grad}, {&d}, [threshold, ss = SavedTensor(self)](BackwardCtx& c) {
+      c.set(0, threshold_backward(c.grad(), ss.get("threshold_backward"), threshold));
+    });
+  return d;
 }
 
 Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, std::numeric_limits<double>::infinity()); }

@@ -14,11 +14,11 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 /// |x|;  d/dx = sign(x) (0 at 0, as libtorch)
 Tensor abs(const Tensor& x);
-/// 1/(1+e^-x);  d/dx = y(1-y) (uses the saved output)
+/// 1/(1+e^-x);  VJP sigmoid_backward(g, y) (uses the saved output)
 Tensor sigmoid(const Tensor& x);
-/// tanh x;  d/dx = 1 - y^2 (uses the saved output)
+/// tanh x;  VJP tanh_backward(g, y) (uses the saved output)
 Tensor tanh(const Tensor& x);
-/// max(x, 0), NaN for NaN;  d/dx = 1 where x > 0 or x is NaN, else 0 (as PyTorch)
+/// max(x, 0), NaN for NaN;  VJP threshold_backward(g, y, 0) (uses the saved output; gradient 1 at NaN, as PyTorch)
 Tensor relu(const Tensor& x);
 /// x if x > 0 else slope*x;  d/dx = 1 or slope
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
@@ -28,5 +28,19 @@ Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
 Tensor clamp(const Tensor& x, double lo, double hi);
 Tensor clamp_min(const Tensor& x, double lo);
 Tensor clamp_max(const Tensor& x, double hi);
+
+// Backward ops (PyTorch's names and argument order): the VJPs of the activations above as ops of
+// their own, so that a double backward differentiates them through their own VJPs. grad and the
+// second tensor must be floating, of one dtype and one shape.
+
+/// grad (1 - y^2), y = tanh(x): tanh's derivative (its one copy);
+///  d/dgrad = tanh_backward(., y),  d/dy = -2 grad y
+Tensor tanh_backward(const Tensor& grad, const Tensor& output);
+/// grad y (1 - y), y = sigmoid(x): sigmoid's derivative (its one copy);
+///  d/dgrad = sigmoid_backward(., y),  d/dy = grad (1 - 2y)
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& output);
+/// grad where self > threshold, else 0: relu's derivative with self = x or y = relu(x), threshold 0;
+///  d/dgrad = threshold_backward(., self, threshold),  d/dself = 0 (no gradient)
+Tensor threshold_backward(const Tensor& grad, const Tensor& self, double threshold);
 
 }  // namespace ag

@@ -17,6 +17,10 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
          describe(a), describe(b));
 }
 
+/// Logits z floating [N, C] and target int64 [N] with entries in [0, C), for softmax_cross_entropy and
+/// its backward op (ops/fused.cpp, ops/fused_backward.cpp); throws naming `op`.
+void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char* op);
+
 /// y = f(x) elementwise for floating x; f is a generic lambda over the element type.
 template <class F>
 Tensor map_floating(const Tensor& x, const char* op, F f) {
