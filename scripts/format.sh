@@ -15,13 +15,11 @@ mapfile -t files < <(git ls-files -- '*.h' '*.cpp')
 
 case "${1:-}" in
   --check)
-    bad=()
-    for f in "${files[@]}"; do
-      clang-format --dry-run -Werror "$f" 2>/dev/null || bad+=("$f")
-    done
-    if [ ${#bad[@]} -gt 0 ]; then
-      printf '%s\n' "${bad[@]}"
-      echo "${#bad[@]} of ${#files[@]} files are not formatted (.clang-format): run bash scripts/format.sh" >&2
+    # one line per file that is not formatted (clang-format reports each place: file:line:col: error:)
+    if ! out=$(clang-format --dry-run -Werror "${files[@]}" 2>&1); then
+      bad=$(grep -oE '^[^:[:space:]]+:[0-9]+:[0-9]+: error' <<<"$out" | cut -d: -f1 | sort -u || true)
+      [ -n "$bad" ] && echo "$bad" || echo "$out"
+      echo "$(grep -c . <<<"$bad") of ${#files[@]} files are not formatted (.clang-format): run bash scripts/format.sh" >&2
       exit 1
     fi
     echo "all ${#files[@]} files formatted" >&2
