@@ -1,4 +1,4 @@
-// The workloads of bench/workloads.h (issue #5) under Google Benchmark, four benchmarks each:
+// The benchmark workloads of bench/workloads.h under Google Benchmark, four benchmarks each:
 //   nn_fwd_nograd/<name>  the loss under NoGradGuard (nothing recorded)
 //   nn_fwd/<name>         the loss, recorded; the result is dropped so the tape rewinds
 //   nn_fwd_bwd/<name>     manual time: forward (recorded) and backward timed apart with steady_clock

@@ -1,6 +1,6 @@
 #pragma once
 /// @file workloads.h
-/// The benchmark workloads of issue #5, written once: ag_bench (bench_nn.cpp) times them with Google
+/// The benchmark workloads, written once: ag_bench (bench_nn.cpp) times them with Google
 /// Benchmark and ag_compare (compare.cpp) runs the same specs in libtorch. Every workload is a model
 /// built from ag::nn modules, fixed data drawn after ag::manual_seed(kSeed), a loss and optim::SGD.
 ///
@@ -42,7 +42,7 @@ struct Spec {
   std::int64_t batch = 1;
   std::int64_t input = 0, hidden = 0, steps = 0;  ///< Rnn, Lstm: input, hidden, T; Chain: steps = ops
   double lr = 0.01;
-  double target = 0;  ///< issue #5's target for ours/libtorch of the training step (0: none)
+  double target = 0;  ///< the workload's target for ours/libtorch of the training step (0: none)
   std::int64_t checkpoint_every = 0;  ///< Rnn, Lstm: RNNOptions::checkpoint_every (ours only)
 
   /// Samples per step (B, or B T for recurrent nets, or the ops of the chain): items_per_second.

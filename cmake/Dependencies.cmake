@@ -1,7 +1,6 @@
 # Debian 12 packages only: libfmt-dev, libopenblas-dev (CBLAS), libxsmm-dev (small GEMMs, optional),
-# nlohmann-json3-dev (safetensors
-# headers); tests and bench add doctest-dev and libbenchmark-dev.
-include(GNUInstallDirs)
+# nlohmann-json3-dev (the profiler's trace and nn's safetensors headers); tests and bench add
+# doctest-dev and libbenchmark-dev.
 find_package(fmt REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 set(BLA_VENDOR OpenBLAS)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark workloads of bench/workloads.h in ag and in libtorch, side by side (issue #5):
+# The benchmark workloads of bench/workloads.h in ag and in libtorch, side by side:
 # installs what is missing (apt, Debian 12, libtorch-dev included), configures a Release build in
 # build/compare with -DAG_BUILD_COMPARE=ON, builds ag_compare, runs it at 1 and 2 threads and prints
 # Markdown tables (also written to build/compare/compare.md). A few minutes on 2 cores.

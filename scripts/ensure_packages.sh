@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ensure_packages PKG...: installs (apt, Debian 12) those of the given packages that are missing.
-# Sourced by setup.sh and fuzz.sh.
+# Sourced by setup.sh, fuzz.sh and format.sh.
 ensure_packages() {
   local missing=() p SUDO=""
   for p in "$@"; do

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages the build needs (only when one is missing), then configures and
-# builds the `release` preset. Sourced by demo.sh and test.sh; run as root on a fresh machine.
+# Installs the Debian 12 packages the build needs (only when one is missing), configures the
+# `release` preset and builds the given targets (with their dependencies), or everything without.
+#   bash scripts/setup.sh            # the libraries, tests, bench and examples
+#   bash scripts/setup.sh ag_demo    # the libraries and the demo only
+# Run by demo.sh and test.sh; run as root on a fresh machine.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,5 +12,7 @@ AG_PACKAGES=(g++ cmake ninja-build pkg-config libfmt-dev libopenblas-dev libxsmm
 source scripts/ensure_packages.sh
 ensure_packages "${AG_PACKAGES[@]}"
 
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)" "${targets[@]}"
