@@ -333,6 +333,7 @@ TEST_CASE("math: bmm, addmm, outer, dot values") {
   const Tensor a = f64({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2});
   const Tensor b = f64({1, 0, 0, 1, 2, 0, 0, 2}, {2, 2, 2});
   agt::check_values(bmm(a, b), {1, 2, 3, 4, 10, 12, 14, 16});
+  agt::check_values(mm(f64({1, 2, 3, 4}, {2, 2}), f64({1, 1, 0, 1}, {2, 2})), {1, 3, 3, 7});
   const Tensor m1 = f64({1, 2, 3, 4}, {2, 2});
   const Tensor m2 = f64({1, 1, 0, 1}, {2, 2});
   agt::check_values(addmm(f64({10, 20}, {2}), m1, m2), {11, 23, 13, 27});
@@ -351,6 +352,7 @@ TEST_CASE("math: bmm, addmm, outer, dot values") {
 }
 
 TEST_CASE("math: bmm, addmm, outer, dot gradients") {
+  check_both([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); }, {agt::input({2, 3}), agt::input({3, 4}, 2.0)});
   check_both([](const std::vector<Tensor>& in) { return bmm(in[0], in[1]); }, {agt::input({2, 3, 4}), agt::input({2, 4, 2}, 2.0)});
   check_both([](const std::vector<Tensor>& in) { return addmm(in[0], in[1], in[2], 0.5, -2.0); },
              {agt::input({3}), agt::input({2, 4}, 2.0), agt::input({4, 3}, 3.0)});
@@ -475,6 +477,8 @@ TEST_CASE("math: misuse throws ag::Error naming the op") {
   }
   // products
   const Tensor m23 = zeros({2, 3}, kFloat64), m34 = zeros({3, 4}, kFloat64), m24 = zeros({2, 4}, kFloat64);
+  check_error([&] { mm(m23, zeros({3, 4, 1}, kFloat64)); }, "mm: expects 2-D");
+  check_error([&] { mm(m23, m23); }, "inner dimensions do not match");
   check_error([&] { bmm(m23, m34); }, "bmm: expects 3-D");
   check_error([&] { bmm(zeros({2, 2, 3}, kFloat64), zeros({3, 3, 4}, kFloat64)); }, "bmm: batch sizes differ");
   check_error([&] { bmm(zeros({2, 2, 3}, kFloat64), zeros({2, 4, 4}, kFloat64)); }, "bmm: inner dimensions");

@@ -29,8 +29,9 @@ struct DimPlan {
   kernels::Split3 sp;
 };
 
-DimPlan dim_plan(const Tensor& x, std::int64_t dim, const char* op) {
-  check_floating(x, op);
+DimPlan dim_plan(const Tensor& x, std::int64_t dim, const char* op, bool int64_ok = false) {
+  if (int64_ok) x.checked(op);
+  else check_floating(x, op);
   DimPlan p;
   p.d = normalize_dim(dim, x.dim(), op);
   p.sp = kernels::split_at(x.shape(), static_cast<std::size_t>(p.d));
@@ -121,7 +122,7 @@ void row_order(const T* p, std::int64_t n, std::int64_t inner, bool descending, 
   // a strict weak order: NaNs equal to each other and above all numbers; ties broken by index
   auto less = [&](std::int64_t i, std::int64_t j) {
     const T a = at(i), b = at(j);
-    const bool na = std::isnan(a), nb = std::isnan(b);
+    const bool na = a != a, nb = b != b;  // NaN (never for int64)
     if (na || nb) {
       if (na && nb) return i < j;
       return descending ? na : nb;
@@ -140,7 +141,7 @@ Tensor sorted_indices(const Tensor& x, const DimPlan& p, bool descending, std::i
   if (!out.empty()) out[static_cast<std::size_t>(p.d)] = k;
   Tensor idx = empty(out, kInt64, op);
   const auto& sp = p.sp;
-  dispatch_floating(x.dtype(), op, [&]<class T>() {
+  dispatch_all(x.dtype(), [&]<class T>() {
     const T* px = x.data<T>();
     std::int64_t* pi = idx.data<std::int64_t>();
     parallel_for(0, sp.outer * sp.inner, std::max<std::int64_t>(kernels::kGrain / std::max<std::int64_t>(sp.n, 1), 1),
@@ -268,19 +269,19 @@ Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
 // ---- sorting ----------------------------------------------------------------------------------------
 
 std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, bool descending) {
-  const DimPlan p = dim_plan(x, dim, "sort");
+  const DimPlan p = dim_plan(x, dim, "sort", /*int64_ok=*/true);
   Tensor idx = sorted_indices(x, p, descending, p.sp.n, "sort");
   Tensor values = gather(x, p.d, idx);
   return {values, idx};
 }
 
 Tensor argsort(const Tensor& x, std::int64_t dim, bool descending) {
-  const DimPlan p = dim_plan(x, dim, "argsort");
+  const DimPlan p = dim_plan(x, dim, "argsort", /*int64_ok=*/true);
   return sorted_indices(x, p, descending, p.sp.n, "argsort");
 }
 
 std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool /*sorted*/) {
-  const DimPlan p = dim_plan(x, dim, "topk");
+  const DimPlan p = dim_plan(x, dim, "topk", /*int64_ok=*/true);
   if (k < 0 || k > p.sp.n)
     fail("topk: k = {} is out of range for dim {} of size {} in {} (expected 0 <= k <= {})", k, dim, p.sp.n,
          describe(x), p.sp.n);

@@ -1,7 +1,8 @@
 #pragma once
 /// @file ops/scan_sort.h
 /// Scans (cumsum, cumprod), products (prod) and sorting (sort, argsort, topk) along a dim, as
-/// libtorch. Floating tensors only; a 0-d tensor takes dim 0 or -1. Indices are int64.
+/// libtorch. Scans and products take floating tensors only; sort, argsort and topk also int64 ones.
+/// A 0-d tensor takes dim 0 or -1. Indices are int64.
 
 #include <cstdint>
 #include <tuple>
