@@ -18,7 +18,9 @@
 #include "autograd/ops/fused.h"    // IWYU pragma: export
 #include "autograd/ops/index.h"    // IWYU pragma: export
 #include "autograd/ops/linalg.h"   // IWYU pragma: export
+#include "autograd/ops/math.h"     // IWYU pragma: export
 #include "autograd/ops/reduce.h"   // IWYU pragma: export
+#include "autograd/ops/scan_sort.h"  // IWYU pragma: export
 #include "autograd/ops/shape_ops.h"  // IWYU pragma: export
 #include "autograd/ops/softmax.h"  // IWYU pragma: export
 #include "autograd/ops/unary.h"    // IWYU pragma: export

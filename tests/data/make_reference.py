@@ -5,7 +5,9 @@ The parity tests read that file; they never run PyTorch:
   - tests/test_parity.cpp rebuilds every entry of "cases" from ag ops and checks the value and every
     gradient to 1e-10 relative (1e-12 absolute near zero);
   - tests/test_nn_rnn.cpp builds every entry of "modules" with nn::RNN / nn::LSTM / nn::GRU and checks
-    the outputs, the loss and every parameter's gradient.
+    the outputs, the loss and every parameter's gradient;
+  - tests/test_math_parity.cpp rebuilds every entry of "math_cases" (the ops of autograd/ops/math.h and
+    scan_sort.h; same layout and tolerances as "cases").
 
 Usage (Debian 12: apt-get install python3-torch, which is PyTorch 1.13; run Debian's python3,
 /usr/bin/python3, if another python3 comes first in PATH):
@@ -45,6 +47,8 @@ Adding a case for a new op
 3. Add a lambda with the same name to `cases()` in tests/test_parity.cpp computing the same
    expression with ag ops (the test fails for a JSON case without a lambda). Build and run
    `ctest --test-dir build/release -R parity`.
+   A case for an op of autograd/ops/math.h or scan_sort.h is decorated with @math_case(...) instead
+   (same arguments); its lambda goes to `math_cases()` in tests/test_math_parity.cpp.
 The JSON's layout (json.dump with indent=0, keys in this script's order) is what the committed file
 has, so a regenerated file differs from it only where a case was added or changed.
 """
@@ -365,6 +369,166 @@ def _(Wx, Wh, b, x):
     return loss
 
 
+# ---- the math cases: tests/test_math_parity.cpp has a lambda for each name ------------------------
+# The pointwise math set, the small products, scans, products, variance and sorting (autograd/ops/
+# math.h and scan_sort.h). They go to the JSON's "math_cases" (same layout as "cases"), read by their
+# own test file, so that tests/test_parity.cpp and its case count stay as they are.
+
+MATH_CASES = []
+
+
+def math_case(name, expression, constants=None, **inputs):
+    """As @case, for the "math_cases" list."""
+
+    def register(fn):
+        MATH_CASES.append((name, expression, inputs, constants or {}, fn))
+        return fn
+
+    return register
+
+
+@math_case("sin_cos_tan", "sum(sin(a) * w) + sum(cos(2a)) + sum(tan(b)), b in [-0.6, 0.6]",
+           a=Input((6,), scale=2.0), w=Input((6,)), b=Input((6,), scale=0.6))
+def _(a, w, b):
+    return (torch.sin(a) * w).sum() + torch.cos(2 * a).sum() + torch.tan(b).sum()
+
+
+@math_case("asin_acos_atan", "sum(asin(a) * w) + sum(acos(a)) + sum(atan(3b)), a in [-0.8, 0.8]",
+           a=Input((6,), scale=0.8), w=Input((6,)), b=Input((6,)))
+def _(a, w, b):
+    return (torch.asin(a) * w).sum() + torch.acos(a).sum() + torch.atan(3 * b).sum()
+
+
+@math_case("atan2_broadcast", "sum(atan2(a, b) * w), a[2,3], b[3]", a=Input((2, 3)), b=Input((3,)), w=Input((2, 3)))
+def _(a, b, w):
+    return (torch.atan2(a, b) * w).sum()
+
+
+@math_case("sinh_cosh", "sum(sinh(2a) * w) + sum(cosh(a))", a=Input((6,)), w=Input((6,)))
+def _(a, w):
+    return (torch.sinh(2 * a) * w).sum() + torch.cosh(a).sum()
+
+
+@math_case("erf_log1p_expm1", "sum(erf(2a) * w) + sum(log1p(b)) + sum(expm1(a) * w), b in [-0.5, 0.5]",
+           a=Input((6,)), w=Input((6,)), b=Input((6,), scale=0.5))
+def _(a, w, b):
+    return (torch.erf(2 * a) * w).sum() + torch.log1p(b).sum() + (torch.expm1(a) * w).sum()
+
+
+@math_case("log2_log10", "sum(log2(b) * w) + sum(log10(b)), b in [0.5, 1.5]",
+           b=Input((6,), scale=0.5, shift=1.0), w=Input((6,)))
+def _(b, w):
+    return (torch.log2(b) * w).sum() + torch.log10(b).sum()
+
+
+@math_case("rsqrt_reciprocal", "sum(rsqrt(b) * w) + sum(reciprocal(b)^2), b in [0.5, 1.5]",
+           b=Input((6,), scale=0.5, shift=1.0), w=Input((6,)))
+def _(b, w):
+    return (torch.rsqrt(b) * w).sum() + (torch.reciprocal(b) ** 2).sum()
+
+
+@math_case("rounding", "sum((floor(3a) + ceil(3a) + round(3a) + trunc(3a) + sign(a) + round(3a, 1)) * w)"
+           " + sum(frac(3a) * w)", a=Input((8,)), w=Input((8,)))
+def _(a, w):
+    x = 3 * a
+    steps = torch.floor(x) + torch.ceil(x) + torch.round(x) + torch.trunc(x) + torch.sign(a) + torch.round(x, decimals=1)
+    return (steps * w).sum() + (torch.frac(x) * w).sum()
+
+
+@math_case("fmod_remainder", "sum(fmod(a, b) * w) + sum(remainder(a, -b) * w) + sum(fmod(-a, 1.5))"
+           " + sum(remainder(a, -1.5)), a[2,3] in [-5, 5], b[3] in [1.5, 2.5]",
+           a=Input((2, 3), scale=5.0), b=Input((3,), scale=0.5, shift=2.0), w=Input((2, 3)))
+def _(a, b, w):
+    return ((torch.fmod(a, b) * w).sum() + (torch.remainder(a, -b) * w).sum() + torch.fmod(-a, 1.5).sum()
+            + torch.remainder(a, -1.5).sum())
+
+
+@math_case("maximum_minimum", "sum(maximum(a, b) * w) + sum(minimum(a, c)^2), a[2,3], b[2,3], c[3]",
+           a=Input((2, 3)), b=Input((2, 3)), c=Input((3,)), w=Input((2, 3)))
+def _(a, b, c, w):
+    return (torch.maximum(a, b) * w).sum() + (torch.minimum(a, c) ** 2).sum()
+
+
+@math_case("lerp", "sum(lerp(s, e, t) * w) + sum(lerp(s, e, 0.3)^2) + sum(lerp(e, s, 0.7)), s[2,3], e[3], t[2,3]",
+           s=Input((2, 3)), e=Input((3,)), t=Input((2, 3)), w=Input((2, 3)))
+def _(s, e, t, w):
+    return (torch.lerp(s, e, t) * w).sum() + (torch.lerp(s, e, 0.3) ** 2).sum() + torch.lerp(e, s, 0.7).sum()
+
+
+@math_case("addcmul_addcdiv", "sum(addcmul(s, a, b, 0.5) * w) + sum(addcdiv(s, a, c, 2)^2), s[3], a[2,3], b[2,1],"
+           " c in [1.5, 2.5]", s=Input((3,)), a=Input((2, 3)), b=Input((2, 1)), c=Input((2, 3), scale=0.5, shift=2.0),
+           w=Input((2, 3)))
+def _(s, a, b, c, w):
+    return (torch.addcmul(s, a, b, value=0.5) * w).sum() + (torch.addcdiv(s, a, c, value=2) ** 2).sum()
+
+
+@math_case("bmm", "sum(tanh(bmm(a, b))), a[2,3,4], b[2,4,2]", a=Input((2, 3, 4)), b=Input((2, 4, 2)))
+def _(a, b):
+    return torch.tanh(torch.bmm(a, b)).sum()
+
+
+@math_case("addmm", "sum(sigmoid(addmm(c, a, b, beta=0.5, alpha=2))) + sum(addmm(d, a, b)^2), c[3], d[2,3]",
+           c=Input((3,)), d=Input((2, 3)), a=Input((2, 4)), b=Input((4, 3)))
+def _(c, d, a, b):
+    return torch.sigmoid(torch.addmm(c, a, b, beta=0.5, alpha=2)).sum() + (torch.addmm(d, a, b) ** 2).sum()
+
+
+@math_case("outer_dot", "sum(outer(a, b) * w) + dot(a, c)^2, a[3], b[4], c[3]",
+           a=Input((3,)), b=Input((4,)), c=Input((3,)), w=Input((3, 4)))
+def _(a, b, c, w):
+    return (torch.outer(a, b) * w).sum() + torch.dot(a, c) ** 2
+
+
+@math_case("cumsum", "sum(cumsum(a, 1) * w) + sum(cumsum(a, 0)^2), a[3,4]", a=Input((3, 4)), w=Input((3, 4)))
+def _(a, w):
+    return (torch.cumsum(a, 1) * w).sum() + (torch.cumsum(a, 0) ** 2).sum()
+
+
+CUMPROD_MASK = [[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
+
+
+@math_case("cumprod", "sum(cumprod(a, 1) * w) + sum(cumprod(a * mask, 1) * w) + sum(cumprod(a, 0)^2),"
+           " a[3,4] in [0.5, 1.5], mask: no zero / one zero / two zeros per row", {"mask": CUMPROD_MASK},
+           a=Input((3, 4), scale=0.5, shift=1.0), w=Input((3, 4)))
+def _(a, w):
+    return ((torch.cumprod(a, 1) * w).sum() + (torch.cumprod(a * const(CUMPROD_MASK), 1) * w).sum()
+            + (torch.cumprod(a, 0) ** 2).sum())
+
+
+PROD_MASK = [[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]]
+PROD_ONE_ZERO = [1.0, 1.0, 0.0, 1.0, 1.0]
+
+
+@math_case("prod", "sum(prod(a, 1) * v) + sum(prod(a * mask, 1) * v) + sum(prod(a * mask, 0, keepdim)^2) + prod(b)"
+           " + prod(b * one_zero), a[3,4], b[5] in [0.5, 1.5]", {"mask": PROD_MASK, "one_zero": PROD_ONE_ZERO},
+           a=Input((3, 4), scale=0.5, shift=1.0), v=Input((3,)), b=Input((5,), scale=0.5, shift=1.0))
+def _(a, v, b):
+    m = const(PROD_MASK)
+    return ((torch.prod(a, 1) * v).sum() + (torch.prod(a * m, 1) * v).sum()
+            + (torch.prod(a * m, 0, keepdim=True) ** 2).sum() + torch.prod(b) + torch.prod(b * const(PROD_ONE_ZERO)))
+
+
+@math_case("var_std", "sum(var(a, 1) * v) + var(a) + sum(std(a, 0, unbiased=False)^2) + std(a)"
+           " + sum(var(a, 1, correction=0, keepdim) * u) + sum(std(a, 1, correction=2) * v), a[3,4]",
+           a=Input((3, 4)), v=Input((3,)), u=Input((3, 1)))
+def _(a, v, u):
+    return ((torch.var(a, 1) * v).sum() + torch.var(a) + (torch.std(a, 0, unbiased=False) ** 2).sum() + torch.std(a)
+            + (torch.var(a, 1, correction=0, keepdim=True) * u).sum() + (torch.std(a, 1, correction=2) * v).sum())
+
+
+@math_case("sort_topk", "sum(sort(a, 1).values * w) + sum(sort(a, 0, descending).values^2) + sum(topk(a, 2).values * u)"
+           " + sum(topk(a, 2, 0, largest=False).values^2) + sum(indices of each * w or u), a[3,4]",
+           a=Input((3, 4)), w=Input((3, 4)), u=Input((3, 2)))
+def _(a, w, u):
+    s1, i1 = torch.sort(a, 1)
+    s2, i2 = torch.sort(a, 0, descending=True)
+    t1, j1 = torch.topk(a, 2)
+    t2, j2 = torch.topk(a, 2, 0, largest=False)
+    value = (s1 * w).sum() + (s2 ** 2).sum() + (t1 * u).sum() + (t2 ** 2).sum()
+    index_terms = (i1.double() * w).sum() + (i2.double() * w).sum() + (j1.double() * u).sum() + (j2.double() ** 2).sum()
+    return value + index_terms + (torch.argsort(a, 1, descending=True).double() * w).sum()
+
+
 # ---- recurrent layers in PyTorch's layout: tests/test_nn_rnn.cpp ----------------------------------
 
 PARAMETER_SCALE = 0.4
@@ -406,6 +570,7 @@ def generate():
         "generator": f"PyTorch {torch.__version__}, float64",
         "cases": [run_case(*c) for c in CASES],
         "modules": [run_module(*m) for m in MODULES],
+        "math_cases": [run_case(*c) for c in MATH_CASES],
     }
 
 
@@ -458,7 +623,8 @@ def main():
         d = compare(data, old)
         print(f"{args.check}: generator '{old.get('generator')}', regenerated with '{data['generator']}'"
               f" (OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')})")
-        print(f"{len(data['cases'])} cases, {len(data['modules'])} modules, {d['numbers']} numbers compared")
+        print(f"{len(data['cases'])} cases, {len(data['modules'])} modules, {len(data['math_cases'])} math cases,"
+              f" {d['numbers']} numbers compared")
         print(f"max abs difference {d['abs']:.3g} at {d['abs_at']}")
         print(f"max rel difference {d['rel']:.3g} at {d['rel_at']}")
         for p in d["problems"]:
@@ -469,7 +635,8 @@ def main():
 
     with open(args.output, "w") as f:
         json.dump(data, f, indent=0)  # the committed file's layout: one value per line, no trailing newline
-    print(f"wrote {args.output}: {len(data['cases'])} cases, {len(data['modules'])} modules ({data['generator']})")
+    print(f"wrote {args.output}: {len(data['cases'])} cases, {len(data['modules'])} modules,"
+          f" {len(data['math_cases'])} math cases ({data['generator']})")
     return 0
 
 
