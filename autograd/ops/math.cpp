@@ -401,7 +401,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
     fail("bmm: batch sizes differ: {} and {} (bmm does not broadcast; use matmul)", describe(a), describe(b));
   if (a.size(2) != b.size(1))
     fail("bmm: inner dimensions do not match: {} @ {} ({} vs {})", describe(a), describe(b), a.size(2), b.size(1));
-  return matmul_ex(a, b, false, false);
+  return matmul_transposed(a, b, false, false);
 }
 
 Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, double beta, double alpha) {
@@ -421,7 +421,7 @@ Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, double beta
   Tensor y;
   {
     NoGradGuard ng;
-    const Tensor p = matmul_ex(m1, m2, false, false);
+    const Tensor p = matmul_transposed(m1, m2, false, false);
     if (beta == 0.0) {
       y = alpha == 1.0 ? p : map_floating(p, "addmm", [alpha](auto v) { return static_cast<decltype(v)>(alpha) * v; });
     } else {
@@ -438,8 +438,8 @@ Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, double beta
              const Tensor& g = c.grad();
              auto scaled = [](const Tensor& t, double k) { return k == 1.0 ? t : mul(t, k); };
              if (c.needs(0)) c.set(0, sum_to(scaled(g, beta), s_shape));
-             if (c.needs(1)) c.set(1, scaled(matmul_ex(g, s2.get("addmm"), false, true), alpha));
-             if (c.needs(2)) c.set(2, scaled(matmul_ex(s1.get("addmm"), g, true, false), alpha));
+             if (c.needs(1)) c.set(1, scaled(matmul_transposed(g, s2.get("addmm"), false, true), alpha));
+             if (c.needs(2)) c.set(2, scaled(matmul_transposed(s1.get("addmm"), g, true, false), alpha));
            });
   return y;
 }
