@@ -124,9 +124,9 @@ class RefCounted {
   }
   void unref_last_or_shared() const noexcept;  // unref()'s other cases: the owner's last local reference, or atomic
   bool unref_slow() const noexcept;  // atomic path: true to destroy
-  bool hand_over_to(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
+  bool queue_to_owner(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
   bool merge_counts() const noexcept;  // adds the owner's count, sets kMerged, clears kQueued
-  bool settle() const noexcept;        // on the owner thread, for a queued object: true to destroy
+  bool merge_queued() const noexcept;  // on the owner thread, for a queued object: true to destroy
 
   mutable std::uint32_t local_ = 1;  // owner thread only
   mutable bool merged_ = false;      // owner thread only

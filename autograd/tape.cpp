@@ -32,7 +32,7 @@ SavedTensor::SavedTensor(const Tensor& t) {
   init(src);
 }
 
-SavedTensor SavedTensor::resaved(const Tensor& t) {
+SavedTensor SavedTensor::not_profiled(const Tensor& t) {
   SavedTensor s;
   if (t.defined()) s.init(t.impl());
   return s;

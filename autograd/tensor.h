@@ -48,7 +48,7 @@ struct TensorImpl : RefCounted {
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
-  bool counted = false;  ///< counts toward the tape's live tensors (until no handle is left)
+  bool in_live_count = false;  ///< counted in its tape's live results: its release may rewind the tape
   bool retains_grad = false;  ///< the tape's retain list points to it (retain_grad)
   bool adopted = false;  ///< no handle is left: kept for the SavedTensors that borrow it
   std::uint32_t saved_refs = 0;  ///< SavedTensors of this thread's tape borrowing it (not references)
