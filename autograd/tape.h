@@ -39,13 +39,14 @@
 // reference, `saved_refs`; the last handle's drop kept the result alive, `adopted`, through an
 // `adopt_at_zero` hook in make_intrusive), callgrind instructions, borrowing vs copy: chain (2)
 // 1,835 vs 1,825 per op for the whole step, 777 vs 792 per recorded op (forward and rewind);
-// XOR step 26,370 vs 26,518; MLP 64-128-128-10 step 838,694 vs 838,714. Thread CPU time,
-// interleaved runs: chain step 151-163 vs 158-176 ns per op (recorded forward 73-80 vs 78-86);
-// XOR step 2.47-2.62 vs 2.52-2.73 us; MLP step 51.8-57.2 vs 52.7-57.3 us. The 75 -> 60 ns per
-// recorded op that borrowing measured when it came in is now at most 5-7 ns, within this
-// machine's noise for the other workloads, and the chain stays near 0.017x libtorch's ~9,300 ns
-// per op (target 0.025x): the copy was kept, and borrowing's state (saved_refs, adopted, borrowed_)
-// and hooks (adopt_at_zero, revive, drop_saved) were removed.
+// XOR step 26,370 vs 26,518; MLP 64-128-128-10 step 838,694 vs 838,714. Thread CPU time, base
+// commit f500f4f vs this code, interleaved runs on a shared 2-core machine (two batches): chain step
+// 151-180 vs 158-215 ns per op, recorded forward 73-89 vs 78-102 ns (a copy per saved result:
+// the 0-d chain's mul saves one); XOR step 2.47-2.68 vs 2.52-2.74 us and MLP step 51-56 vs
+// 52-56 us (minima), the same within noise. Borrowing's 75 -> 60 ns per recorded op when it came
+// in (2f386a8) now measures 5-13 ns on the chain only, which stays near 0.02x libtorch's ~9,300 ns
+// per op (target 0.025x). For that the simpler rule was kept: borrowing's state (saved_refs,
+// adopted, borrowed_) and hooks (adopt_at_zero, revive, drop_saved) were removed.
 //
 // The tape rewinds (reset(): destroys the nodes, empties the arena, bumps the generation; it visits
 // no tensor still alive, which the generation marks stale instead) when
