@@ -19,7 +19,7 @@ std::vector<Tensor> AutogradContext::get_saved_variables() const {
 
 void AutogradContext::rebind_output(const Tensor& out) {
   for (std::size_t i = 0; i < raw_.size(); ++i)
-    if (raw_[i] && raw_[i].get() == out.impl()) saved_[i] = SavedTensor::resaved(out);  // bytes told already
+    if (raw_[i] && raw_[i].get() == out.impl()) saved_[i] = SavedTensor::not_profiled(out);  // bytes told already
   raw_.clear();
 }
 

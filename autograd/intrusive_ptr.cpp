@@ -17,7 +17,7 @@ void RcThread::drain() noexcept {
     pending.store(false, std::memory_order_relaxed);
   }
   for (const RefCounted* o : q)
-    if (o->settle()) o->destroy_(const_cast<RefCounted*>(o));
+    if (o->merge_queued()) o->destroy_(const_cast<RefCounted*>(o));
 }
 
 void RcThread::exit() noexcept {
@@ -101,13 +101,13 @@ bool RefCounted::unref_slow() const noexcept {
     }
     if (hand_over) nw |= kQueued;
     if (shared_.compare_exchange_weak(w, nw, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      if (hand_over) return hand_over_to(owner);
+      if (hand_over) return queue_to_owner(owner);
       return (nw & kMerged) && !(nw & kQueued) && count(nw) == 0;  // on the owner thread
     }
   }
 }
 
-bool RefCounted::hand_over_to(detail::RcThread& o) const noexcept {
+bool RefCounted::queue_to_owner(detail::RcThread& o) const noexcept {
   std::lock_guard lock(o.mu);
   if (!o.exited) {
     o.queue.push_back(this);
@@ -128,7 +128,7 @@ bool RefCounted::merge_counts() const noexcept {
   }
 }
 
-bool RefCounted::settle() const noexcept {
+bool RefCounted::merge_queued() const noexcept {
   const bool last = merge_counts();
   merged_ = true;
   local_ = 0;

@@ -13,15 +13,22 @@
 ///  - a reference the owner counted but another thread dropped makes the atomic count negative:
 ///    that thread queues the object to its owner, which merges the two counts later (the
 ///    decrement marks the object queued in the same atomic step, so exactly one thread hands it
-///    over, and nothing frees it before the owner has settled it);
+///    over, and nothing frees it before the owner has merged it, merge_queued);
 ///  - an object whose last reference goes on another thread is queued to its owner too, so that
-///    objects are destroyed on the thread that created them while it runs (the tape relies on it);
-///  - when the owner thread exits it settles its queue; afterwards, other threads merge and free
+///    objects are destroyed on the thread that created them while it runs (the tape relies on it:
+///    Note: lifetimes in tape.h);
+///  - when the owner thread exits it merges its queue; afterwards, other threads merge and free
 ///    its objects themselves.
 /// The owner drains its queue at its next object creation.
+///
+/// Kept for its measured gain (2026-12-06, after the tape's saved tensors became plain handles):
+/// with every count atomic instead (one fetch_add/fetch_sub per copy and drop, same objects), the
+/// 0-d chain (bench workload 2) took 275-301 vs 191-202 ns per op for the whole step, thread CPU
+/// time in interleaved runs (recorded forward 127-141 vs 87-93 ns), past the chain's 0.025x-of-
+/// libtorch target; XOR steps 3.17-3.22 vs 2.89 us. Callgrind counts fewer instructions for the
+/// atomic version (1,710 vs 1,825 per chain op): the cost is the locked instructions' latency.
 
 #include <atomic>
-#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -43,9 +50,9 @@ struct RcThread {
   std::mutex mu;
   bool exited = false;                   ///< guarded by mu
   std::vector<const RefCounted*> queue;  ///< guarded by mu
-  /// On the owner thread: settles every queued object, destroying those left without references.
+  /// On the owner thread: merges every queued object's counts, destroying those left without references.
   void drain() noexcept;
-  /// At thread exit: settles the queue until it stays empty, then marks the thread exited.
+  /// At thread exit: drains the queue until it stays empty, then marks the thread exited.
   void exit() noexcept;
 };
 /// The calling thread's record, or null before the thread creates its first counted object.
@@ -102,14 +109,6 @@ class RefCounted {
  protected:
   RefCounted() : owner_(detail::rc_thread_for_new_object()) {}
   ~RefCounted() = default;
-  /// For a T::adopt_at_zero hook (see make_intrusive) that keeps the object: one reference again,
-  /// counted by the owner. Valid only there, on the owner thread.
-  void revive() const noexcept {
-    local_ = 1;
-    merged_ = false;
-    shared_.store(kBias, std::memory_order_relaxed);
-  }
-
  private:
   friend struct detail::RcThread;
   template <class T, class... A>
@@ -124,9 +123,9 @@ class RefCounted {
   }
   void unref_last_or_shared() const noexcept;  // unref()'s other cases: the owner's last local reference, or atomic
   bool unref_slow() const noexcept;  // atomic path: true to destroy
-  bool hand_over_to(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
+  bool queue_to_owner(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
   bool merge_counts() const noexcept;  // adds the owner's count, sets kMerged, clears kQueued
-  bool settle() const noexcept;        // on the owner thread, for a queued object: true to destroy
+  bool merge_queued() const noexcept;  // on the owner thread, for a queued object: true to destroy
 
   mutable std::uint32_t local_ = 1;  // owner thread only
   mutable bool merged_ = false;      // owner thread only
@@ -182,9 +181,7 @@ class IntrusivePtr {
   T* p_ = nullptr;
 };
 
-/// A new T from the pooled allocator (see memory.h), owned by the returned pointer. When its last
-/// reference goes, `static bool T::adopt_at_zero(T*)` (if T has one) may keep it: it then holds
-/// the one reference that revive() gives back, and the object is not destroyed.
+/// A new T from the pooled allocator (see memory.h), owned by the returned pointer.
 template <class T, class... A>
 auto make_intrusive(A&&... args) {
   void* mem = pool_allocate(sizeof(T));
@@ -200,8 +197,6 @@ auto make_intrusive(A&&... args) {
   }
   static_cast<RefCounted*>(p)->destroy_ = [](RefCounted* o) {
     T* t = static_cast<T*>(o);
-    if constexpr (requires { { T::adopt_at_zero(t) } -> std::same_as<bool>; })
-      if (T::adopt_at_zero(t)) return;
     t->~T();
     pool_free(t, sizeof(T));
   };

@@ -32,7 +32,7 @@ SavedTensor::SavedTensor(const Tensor& t) {
   init(src);
 }
 
-SavedTensor SavedTensor::resaved(const Tensor& t) {
+SavedTensor SavedTensor::not_profiled(const Tensor& t) {
   SavedTensor s;
   if (t.defined()) s.init(t.impl());
   return s;
@@ -40,14 +40,24 @@ SavedTensor SavedTensor::resaved(const Tensor& t) {
 
 void SavedTensor::init(const TensorImpl* src) {
   version_ = src->storage->version;
-  impl_ = const_cast<TensorImpl*>(src);
-  if (src->slot >= 0 && src->tape == detail::t_tape && src->generation == src->tape->generation() &&
-      src->owned_here()) {
-    borrowed_ = true;  // a result of this thread's live tape: see TensorImpl::adopt_at_zero
-    ++impl_->saved_refs;
+  if (!src->in_live_count) {  // a leaf or constant (double backward reaches the leaf), or a saved copy
+    impl_ = IntrusivePtr<TensorImpl>(const_cast<TensorImpl*>(src));
     return;
   }
-  impl_->ref();  // a leaf or constant (double backward reaches the leaf), or a result of a freed tape
+  // A result: a handle to it would keep it, and so its tape, alive. Its copy shares the storage and
+  // names the same node (tape, generation, slot), but is not in the tape's live count.
+  auto im = new_impl();
+  im->storage = src->storage;
+  im->offset = src->offset;
+  im->shape = src->shape;
+  im->numel = src->numel;
+  im->dtype = src->dtype;
+  im->requires_grad = src->requires_grad;
+  im->tape = src->tape;
+  im->generation = src->generation;
+  im->slot = src->slot;
+  im->op = src->op;
+  impl_ = std::move(im);
 }
 
 Tensor SavedTensor::get(const char* op) const {
@@ -56,7 +66,7 @@ Tensor SavedTensor::get(const char* op) const {
     fail("{}: one of the tensors needed for gradient computation ({} {}) has been modified by an "
          "in-place operation (version {} when saved, {} now)",
          op, dtype_name(impl_->dtype), shape_str(impl_->shape), version_, impl_->storage->version);
-  return Tensor(IntrusivePtr<TensorImpl>(impl_));
+  return Tensor(impl_);
 }
 
 Tensor BackwardCtx::output(std::size_t i) const {
@@ -111,8 +121,12 @@ void Tape::forget_retained(TensorImpl* impl) {
 }
 
 void Tape::reset() {
-  if (resetting_) return;
-  resetting_ = true;
+  // The generation first: results that the nodes' captures release below are then of an old
+  // generation, which release_impl ignores (no reset within reset; see Note: lifetimes).
+  ++generation_;
+  live_results_ = 0;
+  unreleased_ = 0;
+  retained_.clear();
   for (Node* n : nodes_) {
     if (n->outputs)
       for (std::uint32_t k = 0; k < n->num_outputs; ++k) n->outputs[k].~SavedTensor();
@@ -121,12 +135,7 @@ void Tape::reset() {
   }
   nodes_.clear();
   slot_node_.clear();
-  retained_.clear();
   arena_.reset();
-  ++generation_;
-  live_ = 0;
-  unreleased_ = 0;
-  resetting_ = false;
 }
 
 }  // namespace ag

@@ -38,18 +38,8 @@ void throw_dtype_mismatch(const TensorImpl& im, Dtype requested) {
 }
 
 TensorImpl::~TensorImpl() {
-  if (counted || retains_grad) Tape::release_impl(this, counted, retains_grad);
+  if (in_live_count || retains_grad) Tape::release_impl(this);
 }
-
-bool TensorImpl::adopt_at_zero(TensorImpl* t) noexcept {
-  if (t->saved_refs == 0 || !t->owned_here()) return false;
-  t->revive();
-  t->adopted = true;
-  const bool counted = std::exchange(t->counted, false), retains = std::exchange(t->retains_grad, false);
-  if (counted || retains) Tape::release_impl(t, counted, retains);  // may rewind the tape, freeing t
-  return true;
-}
-
 
 std::int64_t Tensor::size(std::int64_t d) const {
   const auto& s = shape();

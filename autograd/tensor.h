@@ -49,10 +49,8 @@ struct TensorImpl : RefCounted {
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
   const char* op = nullptr;  ///< for a recorded result: the name of the op that made it (error messages)
-  bool counted = false;  ///< counts toward the tape's live tensors (until no handle is left)
+  bool in_live_count = false;  ///< counted in its tape's live results: its release may rewind the tape
   bool retains_grad = false;  ///< the tape's retain list points to it (retain_grad)
-  bool adopted = false;  ///< no handle is left: kept for the SavedTensors that borrow it
-  std::uint32_t saved_refs = 0;  ///< SavedTensors of this thread's tape borrowing it (not references)
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -62,16 +60,6 @@ struct TensorImpl : RefCounted {
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
   ~TensorImpl();
-  /// make_intrusive's hook when the last handle goes: a recorded result that SavedTensors still
-  /// borrow is kept (adopted) until the last of them goes, and stops counting as alive for the tape.
-  static bool adopt_at_zero(TensorImpl* t) noexcept;
-  /// A borrowing SavedTensor goes: frees an adopted result with the last of them.
-  void drop_saved() noexcept {
-    if (--saved_refs == 0 && adopted) {
-      adopted = false;
-      unref();
-    }
-  }
 };
 
 /// A handle to a tensor. Copying a Tensor shares its data (as in libtorch); `clone()` copies it.

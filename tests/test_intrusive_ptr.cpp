@@ -82,7 +82,7 @@ TEST_CASE("intrusive_ptr: other threads copy and drop a shared object; it dies w
   CHECK(on == std::this_thread::get_id());
 }
 
-TEST_CASE("intrusive_ptr: a reference the owner counted, dropped on another thread, is settled by the owner") {
+TEST_CASE("intrusive_ptr: a reference the owner counted, dropped on another thread, is merged by the owner") {
   std::atomic<int> destroyed{0};
   std::thread::id on;
   auto obj = make_intrusive<Probe>(&destroyed, &on, 2);
@@ -139,7 +139,7 @@ TEST_CASE("intrusive_ptr: objects made by a thread that has exited are freed by 
 
 TEST_CASE("intrusive_ptr: owner and other threads dropping at once destroy the object exactly once") {
   // Even rounds: each thread also drops a handle the owner counted (the atomic count goes negative
-  // and the owner settles it). Odd rounds: the owner's reset is its last counted reference, racing
+  // and the owner merges it). Odd rounds: the owner's reset is its last counted reference, racing
   // with the other threads' atomic decrements.
   for (int round = 0; round < 400; ++round) {
     std::atomic<int> destroyed{0};

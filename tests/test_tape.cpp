@@ -220,7 +220,7 @@ TEST_CASE("saved results: kept for backward after their last handle, freed with 
   CHECK(alias.impl()->storage.unique());  // the backward freed the saved y with its node
   CHECK(tape.num_nodes() == 0);
 
-  // every handle dropped without a backward: the tape rewinds although nodes borrow results
+  // every handle dropped without a backward: the tape rewinds although nodes saved results
   {
     Tensor y = tanh(x * 2.0);  // tanh also keeps its output
     Tensor u = (y * y).sum();
@@ -264,6 +264,40 @@ TEST_CASE("a custom function whose result another thread made is still counted b
   Tensor y = Twice::apply(x);
   sum(y * y).backward();
   agt::check_values(x.grad(), {8.0, 16.0});
+}
+
+TEST_CASE("a rewind that frees the last handle to a result of the same tape does not rewind again") {
+  // A custom function's context holds a recorded result in saved_data. That handle counts as live,
+  // so dropping the others does not rewind the tape; Tape::reset() does, and destroying the node
+  // drops the result's last handle inside the rewind (Note: lifetimes, reentrancy).
+  struct KeepsResult : Function<KeepsResult> {
+    static Tensor forward(AutogradContext* ctx, const Tensor& x, const Tensor& kept) {
+      ctx->saved_data["kept"] = kept;
+      return x * 2.0;
+    }
+    static std::vector<Tensor> backward(AutogradContext*, const std::vector<Tensor>& g) {
+      return {g[0] * 2.0, Tensor()};
+    }
+  };
+  Tape& tape = Tape::current();
+  Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  {
+    Tensor kept = x * 3.0;
+    Tensor z = KeepsResult::apply(x, kept).sum();
+    CHECK(tape.live_tensors() == 2);  // kept and z (the function's result was a temporary)
+  }
+  CHECK(tape.live_tensors() == 1);  // kept, through saved_data
+  CHECK(tape.num_nodes() == 3);
+  const auto gen = tape.generation();
+  tape.reset();
+  CHECK(tape.generation() == gen + 1);  // one rewind, not two
+  CHECK(tape.num_nodes() == 0);
+  CHECK(tape.live_tensors() == 0);
+  Tensor y = x * 2.0;  // the tape records as usual after it
+  CHECK(tape.live_tensors() == 1);
+  CHECK(tape.num_nodes() == 1);
+  sum(y).backward();
+  agt::check_values(x.grad(), {2.0, 2.0});
 }
 
 namespace {

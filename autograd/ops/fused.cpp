@@ -222,7 +222,7 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
              auto [da, dc] = lstm_cell_backward(ctx.grad(0), ctx.grad(1), gates, cv, tcv);
              if (ctx.needs(2)) ctx.set(2, dc);
              gates_backward(ctx, da, da, Tensor(), sx, sh, swi, swh, 1, 3, op);
-           });
+           }, Keep::Output);  // the kernel reads both output gradients: zeros for one that got none
   return {h2, c2};
 }
 

@@ -87,7 +87,7 @@ std::tuple<Tensor, Tensor> lstm_cell_backward(const Tensor& grad_h, const Tensor
                                tanh_backward(Gdct * dh, t) + Go * dh * t * (1.0 - 2.0 * o)}, 1));
              if (ctx.needs(3)) ctx.set(3, Pf * dct);
              if (ctx.needs(4)) ctx.set(4, Po * dh - 2.0 * Gdct * dh * o * t);
-           });
+           }, Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
   return {dgates, dc};
 }
 
@@ -125,7 +125,7 @@ std::tuple<Tensor, Tensor, Tensor> gru_cell_backward(const Tensor& grad_h, const
                                Gd * g - tanh_backward(Tan * g, n) + Az * g * (hv - n) * (1.0 - 2.0 * z),
                                -2.0 * Tan * g * (1.0 - z) * n - Sz * g, Sr * an}, 1));
              if (ctx.needs(2)) ctx.set(2, Sz * g);
-           });
+           }, Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
   return {dxg, dgh, dh};
 }
 
