@@ -106,7 +106,9 @@ std::size_t TensorDataContainer::write_at(void* out, Dtype dtype, std::size_t at
 
 }  // namespace detail
 
-Tensor tensor(detail::TensorDataContainer values, const TensorOptions& options) {
+Tensor tensor(detail::TensorDataContainer values) { return detail::tensor_with_options(values, {}); }
+
+Tensor detail::tensor_with_options(TensorDataContainer values, const TensorOptions& options) {
   const Shape& shape = values.sizes();
   const Dtype dtype = resolve(options, values.is_floating() ? kFloat32 : kInt64, "tensor", shape);
   Tensor t = empty(shape, dtype, "tensor");

@@ -94,13 +94,24 @@ class TensorDataContainer {
 
 }  // namespace detail
 
+namespace detail {
+Tensor tensor_with_options(TensorDataContainer values, const TensorOptions& options);
+}  // namespace detail
+
 /// A tensor from values, as libtorch's torch::tensor: `tensor({1.0, 2.0})` is float32 [2],
 /// `tensor({1, 2, 3})` int64 [3], `tensor({{1.0, 2.0}, {3.0, 4.0}})` float32 [2, 2], `tensor(2.5)` 0-d;
 /// the options' dtype, when set, converts the values (a value int64 cannot hold is an ag::Error).
-Tensor tensor(detail::TensorDataContainer values, const TensorOptions& options = {});
+Tensor tensor(detail::TensorDataContainer values);
+/// (A template only so that `tensor(values, {})` still means the form below with an empty shape.)
+template <class Options>
+  requires std::convertible_to<const Options&, TensorOptions>
+Tensor tensor(detail::TensorDataContainer values, const Options& options) {
+  return detail::tensor_with_options(values, options);
+}
 /// The values (row-major) in `shape`; an empty shape means 1-d of all values. Without a dtype in the options a
 /// braced list makes float32 (even of integers: `tensor({0, 1, 1, 0}, {4, 1})` is float32) and a vector
-/// float32 or, of integers, int64. A value count that does not match the shape is an ag::Error.
+/// float32 or, of integers, int64 (`tensor(values, {})` is this form). A value count that does not match the
+/// shape is an ag::Error.
 Tensor tensor(detail::TensorDataContainer values, const Shape& shape, const TensorOptions& options = {});
 /// A 0-d tensor holding one value (float32 unless the options say otherwise).
 Tensor scalar_tensor(double value, const TensorOptions& options = {});

@@ -630,4 +630,8 @@ TEST_CASE("compile-level: every older call form of the factories still compiles 
   const std::int64_t rows = 3, cols = 2;
   CHECK(tensor(vd, {rows, cols}).shape() == Shape{3, 2});
   CHECK(tensor({std::nan(""), 1.0}, {2}).numel() == 2);
+  CHECK(tensor(vd, {}).shape() == Shape{6});          // {}: the empty shape (1-d), as before
+  CHECK(tensor({1.0, 2.0}, {}).shape() == Shape{2});
+  CHECK(tensor({1, 2}, {}).dtype() == kFloat32);       // the shape form: a braced list is float32
+  CHECK(tensor({1, 2}, TensorOptions()).dtype() == kInt64);
 }
