@@ -38,8 +38,9 @@ struct Replay {
 
   void operator()(BackwardCtx& c) const {
     if (GradMode::is_enabled())
-      fail("checkpoint: create_graph (higher-order gradients) through a checkpoint is not supported; call the "
-           "function without checkpoint for that");
+      fail(
+          "checkpoint: create_graph (higher-order gradients) through a checkpoint is not supported; call the "
+          "function without checkpoint for that");
     std::vector<Tensor> ins, leaves;
     std::vector<std::size_t> at;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -60,18 +61,20 @@ struct Replay {
       res = fn(ins);
     }
     if (res.size() != num_results)
-      fail("checkpoint: the function returned {} tensors when re-run in backward but {} in forward (it must compute "
-           "the same thing again)",
-           res.size(), num_results);
+      fail(
+          "checkpoint: the function returned {} tensors when re-run in backward but {} in forward (it must compute "
+          "the same thing again)",
+          res.size(), num_results);
     std::vector<Tensor> outs, grads;
     for (std::size_t k = 0; k < outputs.size(); ++k) {
       const Tensor& g = c.grad(k);
       if (!g.defined()) continue;
       const Tensor& o = res[outputs[k]];
       if (!o.defined() || o.shape() != g.shape() || o.dtype() != g.dtype())
-        fail("checkpoint: result {} is {} when re-run in backward but was {} in forward (it must compute the same "
-             "thing again)",
-             outputs[k], describe(o), describe(g));
+        fail(
+            "checkpoint: result {} is {} when re-run in backward but was {} in forward (it must compute the same "
+            "thing again)",
+            outputs[k], describe(o), describe(g));
       outs.push_back(o);
       grads.push_back(g);
     }
@@ -111,7 +114,8 @@ std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>
   n->opaque = true;
   for (std::size_t i = 0; i < edges.size(); ++i) n->edges[i] = std::move(edges[i]);
   for (std::size_t k = 0; k < which.size(); ++k) tape.attach_output(n, k, res[which[k]], false);
-  if (detail::t_profiling) [[unlikely]] detail::profile_record(n);  // profiler hook: fn's time is its forward
+  if (detail::t_profiling) [[unlikely]]
+    detail::profile_record(n);  // profiler hook: fn's time is its forward
   return res;
 }
 

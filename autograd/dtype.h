@@ -27,18 +27,31 @@ std::string_view dtype_name(Dtype d);
 /// True for the floating dtypes (the ones that can require a gradient).
 constexpr bool is_floating(Dtype d) { return d != Dtype::Int64; }
 
-template <class T> constexpr Dtype dtype_of();
-template <> constexpr Dtype dtype_of<float>() { return Dtype::Float32; }
-template <> constexpr Dtype dtype_of<double>() { return Dtype::Float64; }
-template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::Int64; }
+template <class T>
+constexpr Dtype dtype_of();
+template <>
+constexpr Dtype dtype_of<float>() {
+  return Dtype::Float32;
+}
+template <>
+constexpr Dtype dtype_of<double>() {
+  return Dtype::Float64;
+}
+template <>
+constexpr Dtype dtype_of<std::int64_t>() {
+  return Dtype::Int64;
+}
 
 /// Calls `f.template operator()<T>()` with T = float or double; int64 is an error naming `op`.
 template <class F>
 decltype(auto) dispatch_floating(Dtype d, const char* op, F&& f) {
   switch (d) {
-    case Dtype::Float32: return f.template operator()<float>();
-    case Dtype::Float64: return f.template operator()<double>();
-    default: fail("{}: expected a floating dtype (float32 or float64), got {}", op, dtype_name(d));
+    case Dtype::Float32:
+      return f.template operator()<float>();
+    case Dtype::Float64:
+      return f.template operator()<double>();
+    default:
+      fail("{}: expected a floating dtype (float32 or float64), got {}", op, dtype_name(d));
   }
 }
 
@@ -46,9 +59,12 @@ decltype(auto) dispatch_floating(Dtype d, const char* op, F&& f) {
 template <class F>
 decltype(auto) dispatch_all(Dtype d, F&& f) {
   switch (d) {
-    case Dtype::Float32: return f.template operator()<float>();
-    case Dtype::Float64: return f.template operator()<double>();
-    default: return f.template operator()<std::int64_t>();
+    case Dtype::Float32:
+      return f.template operator()<float>();
+    case Dtype::Float64:
+      return f.template operator()<double>();
+    default:
+      return f.template operator()<std::int64_t>();
   }
 }
 

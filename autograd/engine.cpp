@@ -13,7 +13,9 @@ namespace ag {
 
 namespace {
 
-[[gnu::always_inline]] inline bool uniquely_owned(const Tensor& t) { return t.impl_ptr().unique() && t.impl()->storage.unique(); }
+[[gnu::always_inline]] inline bool uniquely_owned(const Tensor& t) {
+  return t.impl_ptr().unique() && t.impl()->storage.unique();
+}
 
 // dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
 void accumulate(Tensor& dst, Tensor g, bool create_graph) {
@@ -89,11 +91,12 @@ thread_local std::vector<EngineScratch> t_scratch;
 
 // PyTorch's message, naming what was freed: "op 'mul'", or which input of an op.
 [[noreturn]] void freed_error(const std::string& what) {
-  fail("backward: Trying to backward through the graph a second time (or directly access saved tensors after they "
-       "have already been freed): {} was freed by an earlier backward, or the tape was rewound. Saved intermediate "
-       "values of the graph are freed when you call backward() or grad(). Pass retain_graph=true to the first "
-       "backward() if you need to go through the graph again",
-       what);
+  fail(
+      "backward: Trying to backward through the graph a second time (or directly access saved tensors after they "
+      "have already been freed): {} was freed by an earlier backward, or the tape was rewound. Saved intermediate "
+      "values of the graph are freed when you call backward() or grad(). Pass retain_graph=true to the first "
+      "backward() if you need to go through the graph again",
+      what);
 }
 [[noreturn]] void freed_error(const char* op) { freed_error(fmt::format("the saved data of op '{}'", op)); }
 // A recorded result of a tape generation already freed: names the op that made it.
@@ -160,15 +163,17 @@ class Engine {
       const Tensor& out = outputs[i];
       const auto& im = out.checked(api);
       if (!im.requires_grad)
-        fail("{}: output {} ({}) does not require grad and was not recorded on the tape (did every input have "
-             "requires_grad false, or was it computed under NoGradGuard?)",
-             api, i, describe(out));
+        fail(
+            "{}: output {} ({}) does not require grad and was not recorded on the tape (did every input have "
+            "requires_grad false, or was it computed under NoGradGuard?)",
+            api, i, describe(out));
       Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
       if (!g.defined()) {
         if (im.numel != 1)
-          fail("{}: grad can be implicitly created only for scalar outputs; output {} is {} (pass a gradient of "
-               "the same shape)",
-               api, i, describe(out));
+          fail(
+              "{}: grad can be implicitly created only for scalar outputs; output {} is {} (pass a gradient of "
+              "the same shape)",
+              api, i, describe(out));
         g = ones_like(out);
       } else if (g.shape() != im.shape || g.dtype() != im.dtype) {
         fail("{}: gradient {} does not match output {} ({})", api, describe(g), i, describe(out));
@@ -187,14 +192,16 @@ class Engine {
     for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)), i);
     commit_leaves();
     if (!retain_) tape_.reset_if_consumed();
-    if (detail::t_profiling) [[unlikely]] detail::profile_backward_end();  // profiler hook
+    if (detail::t_profiling) [[unlikely]]
+      detail::profile_backward_end();  // profiler hook
     for (auto [j, first] : repeated_inputs_) results_[j] = results_[first];
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
         if (!results_[j].defined())
-          fail("{}: input {} ({}) was not used to compute the outputs (pass allow_unused=true to get an undefined "
-               "tensor for it)",
-               api, j, describe((*inputs)[j]));
+          fail(
+              "{}: input {} ({}) was not used to compute the outputs (pass allow_unused=true to get an undefined "
+              "tensor for it)",
+              api, j, describe((*inputs)[j]));
     return std::move(results_);
   }
 
@@ -211,7 +218,8 @@ class Engine {
     results_.assign(inputs.size(), Tensor());
     for (std::size_t j = 0; j < inputs.size(); ++j) {
       const auto& im = inputs[j].checked(api);
-      if (!im.requires_grad || im.slot >= 0) fail("{}: input {} ({}) is not a leaf requiring grad", api, j, describe(inputs[j]));
+      if (!im.requires_grad || im.slot >= 0)
+        fail("{}: input {} ({}) is not a leaf requiring grad", api, j, describe(inputs[j]));
       leaf_inputs_.emplace(inputs[j].impl(), j);
     }
     grads_.assign(static_cast<std::size_t>(tape_.num_slots() - base_), Tensor());
@@ -309,23 +317,29 @@ class Engine {
       if (!g.defined()) continue;
       const Edge& e = n->edges[k];
       switch (e.kind) {
-        case Edge::None: break;
-        case Edge::Slot: add_to_slot(e.slot, std::move(g)); break;
-        case Edge::Leaf: deliver_leaf(e.leaf, std::move(g)); break;
+        case Edge::None:
+          break;
+        case Edge::Slot:
+          add_to_slot(e.slot, std::move(g));
+          break;
+        case Edge::Leaf:
+          deliver_leaf(e.leaf, std::move(g));
+          break;
         case Edge::Freed:
           freed_error(fmt::format("the op that computed input {} ({}) of op '{}'", k, describe(g), n->name));
       }
       g = Tensor();
     }
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) ctx.grads_out_[k] = Tensor();
-    if (prof_t0) [[unlikely]] detail::profile_backward(n, prof_t0);  // profiler hook
+    if (prof_t0) [[unlikely]]
+      detail::profile_backward(n, prof_t0);  // profiler hook
     if (!retain_) tape_.mark_released(n);
   }
 
   void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g, bool retained = false) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
-      fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)",
-           describe(g), dtype_name(leaf->dtype), shape_str(leaf->shape));
+      fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)", describe(g),
+           dtype_name(leaf->dtype), shape_str(leaf->shape));
     if (!leaf_inputs_.empty())
       if (auto it = leaf_inputs_.find(leaf.get()); it != leaf_inputs_.end()) {
         accumulate(results_[it->second], std::move(g), create_);
@@ -371,9 +385,10 @@ class Engine {
     Engine& p = *parent_;
     if (s < p.base_ || s - p.base_ >= static_cast<std::int64_t>(p.grads_.size()) ||
         static_cast<std::int64_t>(tape_.node_of_slot(s)) >= p.current_)
-      fail("{}: the recomputed function used a result ({} {}) recorded after the call it replays (it may use only "
-           "its inputs and tensors that existed when it was called)",
-           api_, dtype_name(g.dtype()), shape_str(g.shape()));
+      fail(
+          "{}: the recomputed function used a result ({} {}) recorded after the call it replays (it may use only "
+          "its inputs and tensors that existed when it was called)",
+          api_, dtype_name(g.dtype()), shape_str(g.shape()));
     p.add_to_slot(s, std::move(g));
   }
 
@@ -413,8 +428,8 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
-                         bool create_graph, bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+                         bool allow_unused) {
   return Engine(retain_graph.value_or(create_graph), create_graph)
       .run(outputs, grad_outputs, &inputs, allow_unused, "grad");
 }

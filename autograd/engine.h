@@ -17,12 +17,11 @@ void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& gra
 
 /// Returns d(sum_i <outputs[i], grad_outputs[i]>)/d(inputs[j]) for each j, without touching any
 /// leaf's .grad() (as PyTorch, it fills the .grad() of retain_grad() results whose op it runs; an
-/// input listed twice gets its gradient twice). An input the outputs do not depend on is an ag::Error unless allow_unused (then its
-/// result is undefined). retain_graph defaults to create_graph, as in libtorch.
+/// input listed twice gets its gradient twice). An input the outputs do not depend on is an ag::Error unless
+/// allow_unused (then its result is undefined). retain_graph defaults to create_graph, as in libtorch.
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {},
-                         std::optional<bool> retain_graph = std::nullopt, bool create_graph = false,
-                         bool allow_unused = false);
+                         const std::vector<Tensor>& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
+                         bool create_graph = false, bool allow_unused = false);
 
 namespace detail {
 /// For a VJP that re-runs a forward pass during backward (ag::checkpoint): back-propagates

@@ -22,8 +22,8 @@ namespace {
 Dtype resolve(const TensorOptions& options, Dtype fallback, const char* op, const Shape& shape) {
   const Dtype d = options.dtype_opt().value_or(fallback);
   if (options.requires_grad() && !is_floating(d))
-    fail("{}: Only Tensors of floating point dtype can require gradients (asked for {}{} with requires_grad(true))",
-         op, dtype_name(d), shape_str(shape));
+    fail("{}: Only Tensors of floating point dtype can require gradients (asked for {}{} with requires_grad(true))", op,
+         dtype_name(d), shape_str(shape));
   return d;
 }
 
@@ -42,10 +42,12 @@ void write_values(const S* src, std::size_t n, Dtype dtype, void* out, std::size
       const S v = src[k];
       if constexpr (std::is_same_v<T, std::int64_t> && std::is_floating_point_v<S>) {
         if (!kernels::fits_int64(static_cast<double>(v)))
-          fail("{}: value {} (element {}) cannot be represented as int64 for shape {}", op, v, at + k, shape_str(shape));
+          fail("{}: value {} (element {}) cannot be represented as int64 for shape {}", op, v, at + k,
+               shape_str(shape));
       } else if constexpr (std::is_same_v<T, std::int64_t> && std::is_unsigned_v<S> && sizeof(S) == 8) {
         if (v > static_cast<S>(std::numeric_limits<std::int64_t>::max()))
-          fail("{}: value {} (element {}) cannot be represented as int64 for shape {}", op, v, at + k, shape_str(shape));
+          fail("{}: value {} (element {}) cannot be represented as int64 for shape {}", op, v, at + k,
+               shape_str(shape));
       }
       d[k] = static_cast<T>(v);
     }
@@ -90,16 +92,36 @@ std::size_t TensorDataContainer::write_at(void* out, Dtype dtype, std::size_t at
   const void* src = kind_ == Kind::Scalar ? static_cast<const void*>(scalar_) : data_;
   const std::size_t n = kind_ == Kind::Scalar ? 1 : static_cast<std::size_t>(sizes_[0]);
   switch (elem_) {
-    case Elem::F32: write_values(static_cast<const float*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::F64: write_values(static_cast<const double*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::I8: write_values(static_cast<const std::int8_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::I16: write_values(static_cast<const std::int16_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::I32: write_values(static_cast<const std::int32_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::I64: write_values(static_cast<const std::int64_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::U8: write_values(static_cast<const std::uint8_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::U16: write_values(static_cast<const std::uint16_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::U32: write_values(static_cast<const std::uint32_t*>(src), n, dtype, out, at, shape, op); break;
-    case Elem::U64: write_values(static_cast<const std::uint64_t*>(src), n, dtype, out, at, shape, op); break;
+    case Elem::F32:
+      write_values(static_cast<const float*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::F64:
+      write_values(static_cast<const double*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::I8:
+      write_values(static_cast<const std::int8_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::I16:
+      write_values(static_cast<const std::int16_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::I32:
+      write_values(static_cast<const std::int32_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::I64:
+      write_values(static_cast<const std::int64_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::U8:
+      write_values(static_cast<const std::uint8_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::U16:
+      write_values(static_cast<const std::uint16_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::U32:
+      write_values(static_cast<const std::uint32_t*>(src), n, dtype, out, at, shape, op);
+      break;
+    case Elem::U64:
+      write_values(static_cast<const std::uint64_t*>(src), n, dtype, out, at, shape, op);
+      break;
   }
   return at + n;
 }
@@ -129,7 +151,8 @@ Tensor tensor(detail::TensorDataContainer values, const Shape& shape_in, const T
 }
 
 Tensor from_buffer(const void* data, const Shape& shape, Dtype dtype) {
-  if (!data && shape_numel(shape) > 0) fail("from_buffer: null data pointer for shape {} {}", shape_str(shape), dtype_name(dtype));
+  if (!data && shape_numel(shape) > 0)
+    fail("from_buffer: null data pointer for shape {} {}", shape_str(shape), dtype_name(dtype));
   Tensor t = empty(shape, dtype, "from_buffer");
   if (t.numel() > 0) std::memcpy(t.raw_data(), data, static_cast<std::size_t>(t.numel()) * itemsize(dtype));
   return t;
@@ -162,8 +185,12 @@ Tensor empty(const Shape& shape, const TensorOptions& options) {
 Tensor full(const Shape& shape, double value, const TensorOptions& options) {
   return full_options(shape, value, options, kFloat32, "full");
 }
-Tensor zeros(const Shape& shape, const TensorOptions& options) { return full_options(shape, 0.0, options, kFloat32, "zeros"); }
-Tensor ones(const Shape& shape, const TensorOptions& options) { return full_options(shape, 1.0, options, kFloat32, "ones"); }
+Tensor zeros(const Shape& shape, const TensorOptions& options) {
+  return full_options(shape, 0.0, options, kFloat32, "zeros");
+}
+Tensor ones(const Shape& shape, const TensorOptions& options) {
+  return full_options(shape, 1.0, options, kFloat32, "ones");
+}
 
 Tensor empty_like(const Tensor& t, const TensorOptions& options) {
   const Shape& shape = t.checked("empty_like").shape;
@@ -186,7 +213,8 @@ Tensor arange_named(double start, double end, double step, const TensorOptions& 
     fail("arange: invalid range start={} end={} step={} ({})", start, end, step, dtype_name(dtype));
   const double count = std::ceil((end - start) / step);
   if (!(count < 9007199254740992.0))  // 2^53: beyond it the values repeat (and int64 may not hold the count)
-    fail("arange: start={} end={} step={} gives {} elements, too many ({})", start, end, step, count, dtype_name(dtype));
+    fail("arange: start={} end={} step={} gives {} elements, too many ({})", start, end, step, count,
+         dtype_name(dtype));
   const auto n = static_cast<std::int64_t>(count > 0 ? count : 0);
   Tensor t = empty({n}, dtype, "arange");
   dispatch_all(dtype, [&]<class T>() {
@@ -214,7 +242,8 @@ std::int64_t int64_bound(const char* op, const char* name, double v, double star
 }
 
 void check_steps(const char* op, double start, double end, std::int64_t steps) {
-  if (steps < 0) fail("{}: number of steps must be non-negative, got steps={} (start={}, end={})", op, steps, start, end);
+  if (steps < 0)
+    fail("{}: number of steps must be non-negative, got steps={} (start={}, end={})", op, steps, start, end);
 }
 }  // namespace
 
@@ -259,8 +288,8 @@ Tensor logspace(double start, double end, std::int64_t steps, double base, const
     auto put = [&](std::int64_t i, double v) {
       if constexpr (std::is_integral_v<T>)
         if (!kernels::fits_int64(v))
-          fail("logspace: value {} (element {}) cannot be represented as int64 (start={}, end={}, steps={}, base={})", v,
-               i, start, end, steps, base);
+          fail("logspace: value {} (element {}) cannot be represented as int64 (start={}, end={}, steps={}, base={})",
+               v, i, start, end, steps, base);
       p[i] = static_cast<T>(v);
     };
     if (steps == 1) {
@@ -348,7 +377,8 @@ Tensor randint_named(std::int64_t low, std::int64_t high, const Shape& shape, Dt
   const auto span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   dispatch_all(dtype, [&]<class T>() {
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + g_rng() % span));
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + g_rng() % span));
   });
   return finish(t, options);
 }
@@ -364,11 +394,13 @@ Tensor randint(std::int64_t high, const Shape& shape, const TensorOptions& optio
 
 Tensor rand_like(const Tensor& t, const TensorOptions& options) {
   const Shape& shape = t.checked("rand_like").shape;
-  return finish(random_fill(shape, resolve(options, t.dtype(), "rand_like", shape), "rand_like", uniform01_locked), options);
+  return finish(random_fill(shape, resolve(options, t.dtype(), "rand_like", shape), "rand_like", uniform01_locked),
+                options);
 }
 Tensor randn_like(const Tensor& t, const TensorOptions& options) {
   const Shape& shape = t.checked("randn_like").shape;
-  return finish(random_fill(shape, resolve(options, t.dtype(), "randn_like", shape), "randn_like", normal_locked), options);
+  return finish(random_fill(shape, resolve(options, t.dtype(), "randn_like", shape), "randn_like", normal_locked),
+                options);
 }
 Tensor randint_like(const Tensor& t, std::int64_t low, std::int64_t high, const TensorOptions& options) {
   const Shape& shape = t.checked("randint_like").shape;
@@ -411,7 +443,8 @@ Tensor multinomial(const Tensor& probs, std::int64_t num_samples, bool replaceme
     fail("multinomial: probs must be floating (float32 or float64), got {} (num_samples={}, {})", describe(probs),
          num_samples, how);
   if (num_samples <= 0)
-    fail("multinomial: cannot sample num_samples={} <= 0 samples from probs {} ({})", num_samples, describe(probs), how);
+    fail("multinomial: cannot sample num_samples={} <= 0 samples from probs {} ({})", num_samples, describe(probs),
+         how);
   const std::int64_t cats = probs.size(-1);
   const std::int64_t rows = probs.dim() == 2 ? probs.size(0) : 1;
   if (!replacement && num_samples > cats)
@@ -426,8 +459,10 @@ Tensor multinomial(const Tensor& probs, std::int64_t num_samples, bool replaceme
     std::int64_t positive = 0;
     for (std::int64_t c = 0; c < cats; ++c) {
       if (!std::isfinite(row[c]) || row[c] < 0)
-        fail("multinomial: probs {} holds {} at row {}, category {}: weights must be finite and >= 0 (num_samples={}, {})",
-             describe(probs), row[c], r, c, num_samples, how);
+        fail(
+            "multinomial: probs {} holds {} at row {}, category {}: weights must be finite and >= 0 (num_samples={}, "
+            "{})",
+            describe(probs), row[c], r, c, num_samples, how);
       top = std::max(top, row[c]);
       positive += row[c] > 0;
     }
@@ -435,9 +470,10 @@ Tensor multinomial(const Tensor& probs, std::int64_t num_samples, bool replaceme
       fail("multinomial: row {} of probs {} sums to 0; each row needs a positive weight (num_samples={}, {})", r,
            describe(probs), num_samples, how);
     if (!replacement && num_samples > positive)
-      fail("multinomial: cannot sample num_samples={} without replacement from row {} of probs {}: only {} categories "
-           "have a non-zero weight",
-           num_samples, r, describe(probs), positive);
+      fail(
+          "multinomial: cannot sample num_samples={} without replacement from row {} of probs {}: only {} categories "
+          "have a non-zero weight",
+          num_samples, r, describe(probs), positive);
     for (std::int64_t c = 0; c < cats; ++c) row[c] /= top;
   }
   Tensor out = empty(probs.dim() == 2 ? Shape{rows, num_samples} : Shape{num_samples}, kInt64, "multinomial");
@@ -510,7 +546,8 @@ Tensor normal_impl(const Tensor& t, double mean, double std) {
 Tensor uniform_impl(const Tensor& t, double from, double to) {
   check_fill_inplace(t, "uniform_");
   if (!std::isfinite(from) || !std::isfinite(to) || from > to)
-    fail("uniform_: expects a finite range [from, to) with from <= to, got from={} to={} for {}", from, to, describe(t));
+    fail("uniform_: expects a finite range [from, to) with from <= to, got from={} to={} for {}", from, to,
+         describe(t));
   if (!std::isfinite(to - from))
     fail("uniform_: the range [from, to) = [{}, {}) is too wide for {}", from, to, describe(t));
   std::lock_guard<std::mutex> lock(g_rng_mutex);
@@ -551,7 +588,8 @@ std::string rng_state() {
 
 void set_rng_state(const std::string& state) {
   if (state.size() != sizeof(std::mt19937_64))
-    fail("set_rng_state: expected a state of {} bytes (from rng_state()), got {}", sizeof(std::mt19937_64), state.size());
+    fail("set_rng_state: expected a state of {} bytes (from rng_state()), got {}", sizeof(std::mt19937_64),
+         state.size());
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   std::memcpy(static_cast<void*>(&g_rng), state.data(), sizeof(g_rng));
 }

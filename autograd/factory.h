@@ -48,15 +48,22 @@ class TensorDataContainer {
   /// A braced list of numbers of one type (`{1.0, 2.0}`, `{1, 2, 3}`): 1-d.
   template <TensorDataElement T>
   TensorDataContainer(std::initializer_list<T> values)  // NOLINT(google-explicit-constructor)
-      : kind_(Kind::Flat), elem_(elem_of<T>()), floating_(std::is_floating_point_v<T>),
-        sizes_{static_cast<std::int64_t>(values.size())}, data_(values.begin()) {}
+      : kind_(Kind::Flat),
+        elem_(elem_of<T>()),
+        floating_(std::is_floating_point_v<T>),
+        sizes_{static_cast<std::int64_t>(values.size())},
+        data_(values.begin()) {}
   /// A braced list of numbers of mixed types, or of nested braced lists: sub-lists must have equal sizes.
   TensorDataContainer(std::initializer_list<TensorDataContainer> list);  // NOLINT(google-explicit-constructor)
   /// A vector of numbers: 1-d.
   template <TensorDataElement T>
   TensorDataContainer(const std::vector<T>& values)  // NOLINT(google-explicit-constructor)
-      : kind_(Kind::Flat), elem_(elem_of<T>()), floating_(std::is_floating_point_v<T>), from_vector_(true),
-        sizes_{static_cast<std::int64_t>(values.size())}, data_(values.data()) {}
+      : kind_(Kind::Flat),
+        elem_(elem_of<T>()),
+        floating_(std::is_floating_point_v<T>),
+        from_vector_(true),
+        sizes_{static_cast<std::int64_t>(values.size())},
+        data_(values.data()) {}
 
   /// The sizes the values have (empty for a number).
   const Shape& sizes() const { return sizes_; }
@@ -77,7 +84,8 @@ class TensorDataContainer {
   static constexpr Elem elem_of() {
     if constexpr (std::is_same_v<T, float>) return Elem::F32;
     else if constexpr (std::is_same_v<T, double>) return Elem::F64;
-    else if constexpr (std::is_signed_v<T>) return sizeof(T) == 1 ? Elem::I8 : sizeof(T) == 2 ? Elem::I16 : sizeof(T) == 4 ? Elem::I32 : Elem::I64;
+    else if constexpr (std::is_signed_v<T>)
+      return sizeof(T) == 1 ? Elem::I8 : sizeof(T) == 2 ? Elem::I16 : sizeof(T) == 4 ? Elem::I32 : Elem::I64;
     else return sizeof(T) == 1 ? Elem::U8 : sizeof(T) == 2 ? Elem::U16 : sizeof(T) == 4 ? Elem::U32 : Elem::U64;
   }
   std::size_t write_at(void* out, Dtype dtype, std::size_t at, const Shape& shape, const char* op) const;
@@ -87,9 +95,9 @@ class TensorDataContainer {
   bool floating_ = false;
   bool from_vector_ = false;
   Shape sizes_;
-  alignas(8) unsigned char scalar_[8] = {};            // Kind::Scalar: the value, of type elem_
-  const void* data_ = nullptr;                          // Kind::Flat: sizes_[0] values of type elem_
-  std::initializer_list<TensorDataContainer> list_;     // Kind::List
+  alignas(8) unsigned char scalar_[8] = {};          // Kind::Scalar: the value, of type elem_
+  const void* data_ = nullptr;                       // Kind::Flat: sizes_[0] values of type elem_
+  std::initializer_list<TensorDataContainer> list_;  // Kind::List
 };
 
 }  // namespace detail
@@ -104,8 +112,8 @@ Tensor tensor_with_options(TensorDataContainer values, const TensorOptions& opti
 Tensor tensor(detail::TensorDataContainer values);
 /// (A template only so that `tensor(values, {})` still means the form below with an empty shape.)
 template <class Options>
-  requires std::convertible_to<const Options&, TensorOptions>
-Tensor tensor(detail::TensorDataContainer values, const Options& options) {
+requires std::convertible_to<const Options&, TensorOptions> Tensor tensor(detail::TensorDataContainer values,
+                                                                          const Options& options) {
   return detail::tensor_with_options(values, options);
 }
 /// The values (row-major) in `shape`; an empty shape means 1-d of all values. Without a dtype in the options a
@@ -190,13 +198,11 @@ Tensor uniform_impl(const Tensor& t, double from, double to);
 /// (Templates only so that nn::init's normal_/uniform_, found with these by argument-dependent lookup,
 /// are preferred over them instead of being ambiguous.)
 template <class T>
-  requires std::same_as<std::remove_cvref_t<T>, Tensor>
-Tensor normal_(T&& t, double mean = 0.0, double std = 1.0) {
+requires std::same_as<std::remove_cvref_t<T>, Tensor> Tensor normal_(T&& t, double mean = 0.0, double std = 1.0) {
   return detail::normal_impl(t, mean, std);
 }
 template <class T>
-  requires std::same_as<std::remove_cvref_t<T>, Tensor>
-Tensor uniform_(T&& t, double from = 0.0, double to = 1.0) {
+requires std::same_as<std::remove_cvref_t<T>, Tensor> Tensor uniform_(T&& t, double from = 0.0, double to = 1.0) {
   return detail::uniform_impl(t, from, to);
 }
 

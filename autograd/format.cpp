@@ -17,9 +17,12 @@ constexpr std::int64_t kLineSize = 80;
 
 const char* type_name(Dtype d) {
   switch (d) {
-    case Dtype::Float32: return "CPUFloatType";
-    case Dtype::Float64: return "CPUDoubleType";
-    case Dtype::Int64: return "CPULongType";
+    case Dtype::Float32:
+      return "CPUFloatType";
+    case Dtype::Float64:
+      return "CPUDoubleType";
+    case Dtype::Int64:
+      return "CPULongType";
   }
   return "?";
 }

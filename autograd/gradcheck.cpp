@@ -28,9 +28,10 @@ void check_inputs(const std::vector<Tensor>& inputs, const char* api) {
     const Tensor& x = inputs[i];
     x.checked(api);
     if (x.dtype() == kFloat32 && x.requires_grad())
-      fail("{}: input {} is {}; finite differences need float64: with eps = 1e-6, float32's 7 significant digits "
-           "leave the numeric derivative mostly rounding error. Convert with .to(ag::kFloat64)",
-           api, i, describe(x));
+      fail(
+          "{}: input {} is {}; finite differences need float64: with eps = 1e-6, float32's 7 significant digits "
+          "leave the numeric derivative mostly rounding error. Convert with .to(ag::kFloat64)",
+          api, i, describe(x));
   }
 }
 
@@ -109,8 +110,8 @@ GradcheckReport full_check(const GradcheckFn& fn, const std::vector<Tensor>& inp
       p[k] = v;
       for (std::int64_t j = 0; j < n_out; ++j) {
         const double num = (fp[static_cast<std::size_t>(j)] - fm[static_cast<std::size_t>(j)]) / (2 * o.eps);
-        sc.add(analytic[d][static_cast<std::size_t>(j) * n_in + k], num, diff[d], unravel(static_cast<std::int64_t>(k), x.shape()),
-               unravel(j, out.shape()));
+        sc.add(analytic[d][static_cast<std::size_t>(j) * n_in + k], num, diff[d],
+               unravel(static_cast<std::int64_t>(k), x.shape()), unravel(j, out.shape()));
       }
     }
   }
@@ -163,7 +164,8 @@ GradcheckReport projection_check(const GradcheckFn& fn, const std::vector<Tensor
       for (std::size_t d = 0; d < diff_inputs.size(); ++d) {
         double* px = diff_inputs[d].data<double>();
         const double* pv = v[d].data<double>();
-        for (std::int64_t k = 0; k < diff_inputs[d].numel(); ++k) px[k] = saved[d][static_cast<std::size_t>(k)] + s * pv[k];
+        for (std::int64_t k = 0; k < diff_inputs[d].numel(); ++k)
+          px[k] = saved[d][static_cast<std::size_t>(k)] + s * pv[k];
       }
     };
     shift(o.eps);

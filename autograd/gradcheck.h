@@ -15,28 +15,40 @@ namespace ag {
 
 /// Tolerances as libtorch's defaults: an entry passes when |analytic - numeric| <= atol + rtol * |numeric|.
 struct GradcheckOptions {
-  double eps = 1e-6;   ///< central-difference step
+  double eps = 1e-6;  ///< central-difference step
   double atol = 1e-5;
   double rtol = 1e-3;
   /// Compare u^T J v for random u, v instead of the whole Jacobian (cheap for large inputs).
   bool fast_mode = false;
-  int num_projections = 4;  ///< random (u, v) pairs in fast mode
+  int num_projections = 4;      ///< random (u, v) pairs in fast mode
   std::uint64_t seed = 0x5eed;  ///< for the random projections (the global generator is not touched)
-  GradcheckOptions& set_eps(double v) { eps = v; return *this; }
-  GradcheckOptions& set_atol(double v) { atol = v; return *this; }
-  GradcheckOptions& set_rtol(double v) { rtol = v; return *this; }
-  GradcheckOptions& set_fast_mode(bool v) { fast_mode = v; return *this; }
+  GradcheckOptions& set_eps(double v) {
+    eps = v;
+    return *this;
+  }
+  GradcheckOptions& set_atol(double v) {
+    atol = v;
+    return *this;
+  }
+  GradcheckOptions& set_rtol(double v) {
+    rtol = v;
+    return *this;
+  }
+  GradcheckOptions& set_fast_mode(bool v) {
+    fast_mode = v;
+    return *this;
+  }
 };
 
 /// The outcome of a check, naming the worst entry. Converts to bool (true when every entry passed).
 struct GradcheckReport {
   bool ok = true;
-  std::string mode;             ///< "full Jacobian" or "random projection"
-  std::int64_t entries = 0;     ///< Jacobian entries (or projections) compared
-  std::int64_t failures = 0;    ///< entries over tolerance
-  std::size_t input = 0;        ///< worst entry: which input
-  Shape input_index;            ///< ... which element of it
-  Shape output_index;           ///< ... which element of the output (full mode)
+  std::string mode;           ///< "full Jacobian" or "random projection"
+  std::int64_t entries = 0;   ///< Jacobian entries (or projections) compared
+  std::int64_t failures = 0;  ///< entries over tolerance
+  std::size_t input = 0;      ///< worst entry: which input
+  Shape input_index;          ///< ... which element of it
+  Shape output_index;         ///< ... which element of the output (full mode)
   double analytic = 0, numeric = 0, error = 0, tolerance = 0;
   explicit operator bool() const { return ok; }
   /// A readable multi-line summary (also what fmt prints).
@@ -48,7 +60,8 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 /// Compares the Jacobian from the tape with central finite differences, for every input that
 /// requires grad. Inputs must be float64 (float32 is refused: its rounding swamps eps = 1e-6).
-GradcheckReport gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& options = {});
+GradcheckReport gradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs,
+                          const GradcheckOptions& options = {});
 
 /// Checks second derivatives: gradcheck of x -> grad(fn(x), x, u, create_graph) for a random u.
 GradcheckReport gradgradcheck(const GradcheckFn& fn, const std::vector<Tensor>& inputs,

@@ -46,7 +46,7 @@ namespace detail {
 /// What other threads need of a thread that creates counted objects: its queue and whether it
 /// has exited. Records are never freed (objects of an exited thread still point to theirs).
 struct RcThread {
-  std::atomic<bool> pending{false};      ///< queue not empty: a hint read without the lock
+  std::atomic<bool> pending{false};  ///< queue not empty: a hint read without the lock
   std::mutex mu;
   bool exited = false;                   ///< guarded by mu
   std::vector<const RefCounted*> queue;  ///< guarded by mu
@@ -61,8 +61,10 @@ RcThread* make_rc_thread();
 /// The calling thread's record (created on first use), after draining its queue if not empty.
 inline RcThread* rc_thread_for_new_object() {
   RcThread* r = t_rc_thread;
-  if (!r) [[unlikely]] r = make_rc_thread();
-  if (r->pending.load(std::memory_order_relaxed)) [[unlikely]] r->drain();
+  if (!r) [[unlikely]]
+    r = make_rc_thread();
+  if (r->pending.load(std::memory_order_relaxed)) [[unlikely]]
+    r->drain();
   return r;
 }
 }  // namespace detail
@@ -101,7 +103,8 @@ class RefCounted {
   /// True when the caller's reference is the only one (exact on the owner thread; false elsewhere,
   /// which callers treat as "shared").
   bool unique() const noexcept {
-    return owner_ == detail::t_rc_thread && !merged_ && local_ == 1 && count(shared_.load(std::memory_order_acquire)) == 0;
+    return owner_ == detail::t_rc_thread && !merged_ && local_ == 1 &&
+           count(shared_.load(std::memory_order_acquire)) == 0;
   }
   /// True on the thread that created the object (and only there).
   bool owned_here() const noexcept { return owner_ == detail::t_rc_thread; }
@@ -109,6 +112,7 @@ class RefCounted {
  protected:
   RefCounted() : owner_(detail::rc_thread_for_new_object()) {}
   ~RefCounted() = default;
+
  private:
   friend struct detail::RcThread;
   template <class T, class... A>
@@ -122,9 +126,9 @@ class RefCounted {
     return static_cast<std::int64_t>(w & kCountMask) - static_cast<std::int64_t>(kBias);
   }
   void unref_last_or_shared() const noexcept;  // unref()'s other cases: the owner's last local reference, or atomic
-  bool unref_slow() const noexcept;  // atomic path: true to destroy
+  bool unref_slow() const noexcept;            // atomic path: true to destroy
   bool queue_to_owner(detail::RcThread& owner) const noexcept;  // holding kQueued: queue it, or merge
-  bool merge_counts() const noexcept;  // adds the owner's count, sets kMerged, clears kQueued
+  bool merge_counts() const noexcept;                           // adds the owner's count, sets kMerged, clears kQueued
   bool merge_queued() const noexcept;  // on the owner thread, for a queued object: true to destroy
 
   mutable std::uint32_t local_ = 1;  // owner thread only
@@ -189,8 +193,7 @@ auto make_intrusive(A&&... args) {
   try {
     if constexpr (sizeof...(A) == 0)
       p = new (mem) T;  // default- not value-initialised: no memset of the whole object first
-    else
-      p = new (mem) T(std::forward<A>(args)...);
+    else p = new (mem) T(std::forward<A>(args)...);
   } catch (...) {
     pool_free(mem, sizeof(T));
     throw;

@@ -13,9 +13,9 @@ namespace ag {
 
 /// Counters of the calling thread's cache.
 struct PoolStats {
-  std::uint64_t hits = 0;          ///< allocations served from the cache
-  std::uint64_t misses = 0;        ///< allocations that went to the system
-  std::size_t cached_bytes = 0;    ///< bytes held in the cache now
+  std::uint64_t hits = 0;        ///< allocations served from the cache
+  std::uint64_t misses = 0;      ///< allocations that went to the system
+  std::size_t cached_bytes = 0;  ///< bytes held in the cache now
 };
 
 namespace detail {
@@ -99,7 +99,9 @@ struct PoolAllocator {
   T* allocate(std::size_t n) { return static_cast<T*>(pool_allocate(n * sizeof(T))); }
   void deallocate(T* p, std::size_t n) noexcept { pool_free(p, n * sizeof(T)); }
   template <class U>
-  bool operator==(const PoolAllocator<U>&) const noexcept { return true; }
+  bool operator==(const PoolAllocator<U>&) const noexcept {
+    return true;
+  }
 };
 
 }  // namespace ag

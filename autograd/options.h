@@ -84,8 +84,8 @@ inline TensorOptions requires_grad(bool requires_grad = true) noexcept {
 
 /// "TensorOptions(dtype=float32, requires_grad=false)"; a field not set prints with its default.
 inline std::ostream& operator<<(std::ostream& os, const TensorOptions& o) {
-  return os << "TensorOptions(dtype=" << dtype_name(o.dtype()) << ", requires_grad=" << (o.requires_grad() ? "true" : "false")
-            << ")";
+  return os << "TensorOptions(dtype=" << dtype_name(o.dtype())
+            << ", requires_grad=" << (o.requires_grad() ? "true" : "false") << ")";
 }
 
 }  // namespace ag

@@ -152,8 +152,9 @@ Profiler::~Profiler() {
 void Profiler::stop() {
   if (state_->stopped.load()) return;
   if (std::this_thread::get_id() != state_->owner)
-    fail("Profiler::stop: called from another thread than the one the profiler was started on (a profiler "
-         "records the tape of its own thread)");
+    fail(
+        "Profiler::stop: called from another thread than the one the profiler was started on (a profiler "
+        "records the tape of its own thread)");
   state_->stopped.store(true);
   detail::t_thread.prune();
 }
@@ -221,9 +222,12 @@ std::string Profiler::chrome_trace() const {
   nlohmann::json trace = nlohmann::json::array();
   const int pid = static_cast<int>(::getpid());
   for (const auto& e : events()) {
-    nlohmann::json ev = {{"name", e.name}, {"cat", e.backward ? "backward" : "forward"},
-                         {"ph", "X"},      {"ts", e.start_us},
-                         {"dur", e.duration_us}, {"pid", pid},
+    nlohmann::json ev = {{"name", e.name},
+                         {"cat", e.backward ? "backward" : "forward"},
+                         {"ph", "X"},
+                         {"ts", e.start_us},
+                         {"dur", e.duration_us},
+                         {"pid", pid},
                          {"tid", state_->tid}};
     if (!e.backward) ev["args"] = {{"bytes_saved", e.bytes_saved}};
     trace.push_back(std::move(ev));

@@ -69,7 +69,7 @@ struct OpProfile {
 struct ProfileEvent {
   std::string name;
   bool backward = false;
-  double start_us = 0.0;     ///< steady clock, microseconds since the first profiler of the process
+  double start_us = 0.0;  ///< steady clock, microseconds since the first profiler of the process
   double duration_us = 0.0;
   std::int64_t bytes_saved = 0;  ///< forward events only
 };

@@ -56,8 +56,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
     const std::int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     const std::int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
     if (da != db && da != 1 && db != 1)
-      fail("{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op, shape_str(a),
-           shape_str(b), i, da, db);
+      fail("{}: shapes {} and {} cannot be broadcast together (dim {}: {} vs {})", op, shape_str(a), shape_str(b), i,
+           da, db);
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -74,8 +74,7 @@ Shape broadcast_strides(const Shape& s, const Shape& out) {
 std::int64_t normalize_dim(std::int64_t dim, std::int64_t rank, const char* op) {
   const std::int64_t r = rank == 0 ? 1 : rank;
   if (dim < -r || dim >= r)
-    fail("{}: dim {} is out of range for a tensor of rank {} (expected [{}, {}])", op, dim, rank, -r,
-         r - 1);
+    fail("{}: dim {} is out of range for a tensor of rank {} (expected [{}, {}])", op, dim, rank, -r, r - 1);
   return dim < 0 ? dim + r : dim;
 }
 

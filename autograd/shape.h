@@ -39,7 +39,9 @@ class Shape {
   explicit Shape(size_type n, value_type v = 0) { assign(n, v); }
   Shape(std::initializer_list<value_type> il) { assign(il.begin(), il.end()); }
   template <std::input_iterator It>
-  Shape(It first, It last) { assign(first, last); }
+  Shape(It first, It last) {
+    assign(first, last);
+  }
   Shape(const std::vector<value_type>& v) { assign(v.begin(), v.end()); }  // NOLINT: implicit, as the old alias
   Shape(const Shape& o) { assign(o.begin(), o.end()); }
   Shape(Shape&& o) noexcept { steal(o); }
@@ -132,7 +134,9 @@ class Shape {
     std::copy(copy.begin(), copy.end(), data_ + at);
     return data_ + at;
   }
-  iterator insert(const_iterator pos, std::initializer_list<value_type> il) { return insert(pos, il.begin(), il.end()); }
+  iterator insert(const_iterator pos, std::initializer_list<value_type> il) {
+    return insert(pos, il.begin(), il.end());
+  }
   iterator erase(const_iterator pos) { return erase(pos, pos + 1); }
   iterator erase(const_iterator first, const_iterator last) {
     auto* f = data_ + (first - data_);
@@ -149,7 +153,7 @@ class Shape {
   }
 
  private:
-  void grow(size_type n);  // to a heap array of at least n elements
+  void grow(size_type n);                               // to a heap array of at least n elements
   size_type open_gap(const_iterator pos, size_type n);  // shifts [pos, end) by n, returns pos's index
   size_type checked_index(size_type i) const {
     if (i >= size_) throw std::out_of_range("ag::Shape::at: index out of range");

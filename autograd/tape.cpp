@@ -15,7 +15,8 @@ thread_local TapeHolder t_holder;
 }  // namespace
 
 Tape& Tape::current_slow() {
-  if (t_tape_gone) fail("record: this thread's tape was destroyed at thread exit (an op recorded by a thread_local's destructor?)");
+  if (t_tape_gone)
+    fail("record: this thread's tape was destroyed at thread exit (an op recorded by a thread_local's destructor?)");
   detail::t_tape = &t_holder.tape;
   return t_holder.tape;
 }
@@ -63,14 +64,16 @@ void SavedTensor::init(const TensorImpl* src) {
 Tensor SavedTensor::get(const char* op) const {
   if (!impl_) return Tensor();
   if (impl_->storage->version != version_)
-    fail("{}: one of the tensors needed for gradient computation ({} {}) has been modified by an "
-         "in-place operation (version {} when saved, {} now)",
-         op, dtype_name(impl_->dtype), shape_str(impl_->shape), version_, impl_->storage->version);
+    fail(
+        "{}: one of the tensors needed for gradient computation ({} {}) has been modified by an "
+        "in-place operation (version {} when saved, {} now)",
+        op, dtype_name(impl_->dtype), shape_str(impl_->shape), version_, impl_->storage->version);
   return Tensor(impl_);
 }
 
 Tensor BackwardCtx::output(std::size_t i) const {
-  if (!node_->outputs) fail("{}: backward asked for its output, but the op was recorded without Keep::Output", node_->name);
+  if (!node_->outputs)
+    fail("{}: backward asked for its output, but the op was recorded without Keep::Output", node_->name);
   return node_->outputs[i].get(node_->name);
 }
 

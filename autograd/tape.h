@@ -109,8 +109,8 @@ namespace ag {
 struct Edge {
   enum Kind : std::uint8_t { None, Slot, Leaf, Freed };
   Kind kind = None;
-  std::int64_t slot = -1;               ///< for Slot: the tape slot of a recorded result
-  IntrusivePtr<TensorImpl> leaf;        ///< for Leaf: the leaf that accumulates .grad()
+  std::int64_t slot = -1;         ///< for Slot: the tape slot of a recorded result
+  IntrusivePtr<TensorImpl> leaf;  ///< for Leaf: the leaf that accumulates .grad()
 };
 
 /// A tensor kept for backward (see Note: lifetimes): a handle that does not keep the tape alive,
@@ -170,7 +170,7 @@ class Node {
   std::uint32_t num_outputs = 1;
   std::int64_t first_slot = 0;
   bool released = false;
-  bool opaque = false;  ///< its VJP may send gradients beyond its edges (ag::checkpoint): grad() runs it
+  bool opaque = false;             ///< its VJP may send gradients beyond its edges (ag::checkpoint): grad() runs it
   SavedTensor* outputs = nullptr;  ///< kept outputs (keep_output), else null
 };
 
@@ -216,7 +216,8 @@ class Tape {
 
   /// The calling thread's tape.
   static Tape& current() {
-    if (Tape* t = detail::t_tape) [[likely]] return *t;
+    if (Tape* t = detail::t_tape) [[likely]]
+      return *t;
     return current_slow();
   }
 
@@ -247,7 +248,8 @@ class Tape {
     if (!t.defined()) return e;
     TensorImpl* im = t.impl();
     if (im->slot >= 0) {
-      if (im->tape != this) [[unlikely]] foreign_tensor_error(t);
+      if (im->tape != this) [[unlikely]]
+        foreign_tensor_error(t);
       if (im->generation != generation_) {
         e.kind = Edge::Freed;
       } else {
@@ -263,7 +265,8 @@ class Tape {
   template <class F>
   Node* push(const char* name, std::size_t n_in, std::size_t n_out, F&& f);
   void attach_output(Node* n, std::size_t i, Tensor& out, bool keep) {
-    if (!out.impl()->owned_here()) [[unlikely]] own_output(out);
+    if (!out.impl()->owned_here()) [[unlikely]]
+      own_output(out);
     TensorImpl* im = out.impl();
     im->requires_grad = true;
     im->tape = this;
@@ -334,7 +337,8 @@ class TensorList {
  public:
   // the list's array lives until the end of the full-expression holding the call
   TensorList(std::initializer_list<T*> l) noexcept : n_(l.size()) { ptrs_ = l.begin(); }  // NOLINT: implicit
-  TensorList(std::conditional_t<std::is_const_v<T>, const std::vector<Tensor>&, std::vector<Tensor>&> v) noexcept  // NOLINT
+  TensorList(
+      std::conditional_t<std::is_const_v<T>, const std::vector<Tensor>&, std::vector<Tensor>&> v) noexcept  // NOLINT
       : items_(v.data()), n_(v.size()) {}
   std::size_t size() const noexcept { return n_; }
   T& operator[](std::size_t i) const noexcept { return ptrs_ ? *ptrs_[i] : items_[i]; }
@@ -367,7 +371,8 @@ void record(const char* name, TensorList<const Tensor> inputs, TensorList<Tensor
   Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
   for (std::size_t i = 0; i < inputs.size(); ++i) n->edges[i] = tape.make_edge(inputs[i]);
   for (std::size_t i = 0; i < outputs.size(); ++i) tape.attach_output(n, i, outputs[i], keep == Keep::Output);
-  if (detail::t_profiling) [[unlikely]] detail::profile_record(n);  // profiler hook
+  if (detail::t_profiling) [[unlikely]]
+    detail::profile_record(n);  // profiler hook
 }
 
 }  // namespace ag

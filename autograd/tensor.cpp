@@ -13,9 +13,12 @@ namespace ag {
 
 std::string_view dtype_name(Dtype d) {
   switch (d) {
-    case Dtype::Float32: return "float32";
-    case Dtype::Float64: return "float64";
-    case Dtype::Int64: return "int64";
+    case Dtype::Float32:
+      return "float32";
+    case Dtype::Float64:
+      return "float64";
+    case Dtype::Int64:
+      return "int64";
   }
   return "?";
 }
@@ -47,16 +50,17 @@ std::int64_t Tensor::size(std::int64_t d) const {
   return s[static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(s.size()), "size"))];
 }
 
-
 template <class T>
 T Tensor::item() const {
   const auto& im = checked("item");
-  if (im.numel != 1) fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
+  if (im.numel != 1)
+    fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
   return dispatch_all(im.dtype, [&]<class S>() {
     const S v = *static_cast<const S*>(raw_data());
     if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
       if (!(v >= static_cast<S>(std::numeric_limits<T>::min()) && v < -static_cast<S>(std::numeric_limits<T>::min())))
-        fail("item: {} does not fit in a {}-bit integer (tensor {})", static_cast<double>(v), sizeof(T) * 8, describe(*this));
+        fail("item: {} does not fit in a {}-bit integer (tensor {})", static_cast<double>(v), sizeof(T) * 8,
+             describe(*this));
     }
     return static_cast<T>(v);
   });

@@ -48,9 +48,9 @@ struct TensorImpl : RefCounted {
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
-  const char* op = nullptr;  ///< for a recorded result: the name of the op that made it (error messages)
+  const char* op = nullptr;    ///< for a recorded result: the name of the op that made it (error messages)
   bool in_live_count = false;  ///< counted in its tape's live results: its release may rewind the tape
-  bool retains_grad = false;  ///< the tape's retain list points to it (retain_grad)
+  bool retains_grad = false;   ///< the tape's retain list points to it (retain_grad)
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -82,13 +82,16 @@ class Tensor {
   Dtype scalar_type() const { return dtype(); }
 
   /// Typed pointer to the first element; T must match dtype() exactly.
-  template <class T> T* data() const;
+  template <class T>
+  T* data() const;
   /// Untyped pointer to the first element.
   void* raw_data() const;
   /// The single value of a one-element tensor, converted to T.
-  template <class T> T item() const;
+  template <class T>
+  T item() const;
   /// All values in row-major order, converted to T.
-  template <class T> std::vector<T> to_vector() const;
+  template <class T>
+  std::vector<T> to_vector() const;
 
   // Autograd.
   /// Marks a leaf as wanting a gradient in .grad(); only floating leaves may.
@@ -102,8 +105,7 @@ class Tensor {
   void set_grad(const Tensor& g) const;
   /// Reverse-mode pass from this tensor. A non-scalar needs `gradient` (same shape).
   /// Frees the graph it used unless retain_graph; create_graph records the pass itself.
-  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false,
-                bool create_graph = false) const;
+  void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   /// Makes backward also store this recorded result's gradient in its .grad() (as libtorch's
   /// retain_grad; a no-op on leaves). Used to inspect dLoss/dh_t of intermediate states.
   void retain_grad() const;
@@ -167,7 +169,8 @@ class Tensor {
   const IntrusivePtr<TensorImpl>& impl_ptr() const { return impl_; }
   /// Throws ag::Error naming `op` when the tensor is undefined.
   const TensorImpl& checked(const char* op) const {
-    if (!impl_) [[unlikely]] throw_undefined(op);
+    if (!impl_) [[unlikely]]
+      throw_undefined(op);
     return *impl_;
   }
 
@@ -185,7 +188,8 @@ inline void* Tensor::raw_data() const {
 template <class T>
 inline T* Tensor::data() const {
   const auto& im = checked("data");
-  if (im.dtype != dtype_of<T>()) [[unlikely]] throw_dtype_mismatch(im, dtype_of<T>());
+  if (im.dtype != dtype_of<T>()) [[unlikely]]
+    throw_dtype_mismatch(im, dtype_of<T>());
   return im.data_unchecked<T>();
 }
 

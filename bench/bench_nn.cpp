@@ -38,8 +38,8 @@ double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::d
 void set_rates(benchmark::State& state, const Spec& s, double flops_per_iter) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * s.items());
   if (flops_per_iter > 0)
-    state.counters["GFLOP/s"] =
-        benchmark::Counter(flops_per_iter * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] = benchmark::Counter(flops_per_iter * static_cast<double>(state.iterations()) * 1e-9,
+                                                   benchmark::Counter::kIsRate);
 }
 
 // The loss alone, under NoGradGuard or recorded (then dropped: the tape rewinds).
@@ -104,7 +104,9 @@ void train_step_openblas(benchmark::State& state, const Spec& s) {
 const bool registered = [] {
   for (const Spec& s : main_specs()) {
     const auto unit = s.kind == Kind::Xor ? benchmark::kMicrosecond : benchmark::kMillisecond;
-    benchmark::RegisterBenchmark(("nn_fwd_nograd/" + s.name).c_str(), forward_only, s, false)->UseRealTime()->Unit(unit);
+    benchmark::RegisterBenchmark(("nn_fwd_nograd/" + s.name).c_str(), forward_only, s, false)
+        ->UseRealTime()
+        ->Unit(unit);
     benchmark::RegisterBenchmark(("nn_fwd/" + s.name).c_str(), forward_only, s, true)->UseRealTime()->Unit(unit);
     benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(unit);
     benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, false)->UseRealTime()->Unit(unit);
@@ -114,8 +116,12 @@ const bool registered = [] {
           ->Unit(unit);
   }
   for (const Spec& s : rnn_length_specs()) {
-    benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, true)->UseRealTime()->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, true)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
   }
   return true;
 }();

@@ -241,7 +241,9 @@ AG_ELEMENTWISE(BM_sum_fwd_bwd);
 
 // ---------------------------------------------------------------- matmul and the BLAS ceiling
 
-double matmul_flops(std::int64_t n) { return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n); }
+double matmul_flops(std::int64_t n) {
+  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+}
 
 void set_gflops(benchmark::State& state, double flops_per_iter) {
   state.counters["GFLOPs"] =
@@ -298,8 +300,8 @@ void BM_sgemm(benchmark::State& state) {
   for (auto& v : b) v = dist(rng);
   const int ni = static_cast<int>(n);
   for (auto _ : state) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data(), ni, b.data(), ni, 0.0f,
-                c.data(), ni);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, ni, ni, 1.0f, a.data(), ni, b.data(), ni, 0.0f, c.data(),
+                ni);
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -328,7 +330,7 @@ void BM_gemm(benchmark::State& state) {
 
 void gemm_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"m", "n", "k", "tb", "xsmm"});
-  const std::int64_t shapes[][3] = {{32, 128, 64}, {32, 128, 128}, {64, 256, 784}, {64, 256, 256},
+  const std::int64_t shapes[][3] = {{32, 128, 64},  {32, 128, 128}, {64, 256, 784}, {64, 256, 256},
                                     {16, 128, 128}, {16, 512, 128}, {800, 128, 32}, {1, 32, 32}};
   for (const auto& s : shapes)
     for (std::int64_t tb : {1, 0})
@@ -459,4 +461,3 @@ AG_ELEMENTWISE(BM_softmax_fwd);
 AG_ELEMENTWISE(BM_softmax_fwd_bwd);
 
 }  // namespace
-

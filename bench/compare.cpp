@@ -10,8 +10,8 @@
 // the same load on a shared machine); each round runs full training steps for budget/rounds seconds (at least 1), then
 // as many "passes" (forward under no-grad, recorded forward, backward, timed apart). A round of ours
 // starts only once OpenBLAS's workers, busy after libtorch's or the ceiling's threaded GEMMs, have
-// gone to sleep (set_blas_threads). Every figure is the median over all iterations. Tape memory: heap bytes allocated by one recorded forward pass
-// and still held at its end (glibc mallinfo2; ag adds its arena: Tape::arena_bytes).
+// gone to sleep (set_blas_threads). Every figure is the median over all iterations. Tape memory: heap bytes allocated
+// by one recorded forward pass and still held at its end (glibc mallinfo2; ag adds its arena: Tape::arena_bytes).
 // Subnormal floats are flushed to zero (FTZ/DAZ, ag::set_flush_denormal and libtorch's
 // setFlushDenormal, the same MXCSR bits) unless --denormals is given: the RNN's gradient vanishes
 // below float32's normal range at T >= 200 and arithmetic on subnormals then makes backward 10-20x
@@ -283,7 +283,8 @@ Options parse(int argc, char** argv) {
     } else if (a == "--out" && has_value) {
       o.out = argv[++i];
     } else {
-      throw std::runtime_error("usage: ag_compare [--threads 1,2] [--budget SECONDS] [--rounds R] [--only a,b] [--denormals] [--out FILE]");
+      throw std::runtime_error(
+          "usage: ag_compare [--threads 1,2] [--budget SECONDS] [--rounds R] [--only a,b] [--denormals] [--out FILE]");
     }
   }
   return o;
@@ -296,7 +297,8 @@ int run(int argc, char** argv) {
   std::vector<Spec> specs = main_specs();
   for (const Spec& s : rnn_length_specs()) specs.push_back(s);
   if (!o.only.empty())
-    std::erase_if(specs, [&](const Spec& s) { return std::find(o.only.begin(), o.only.end(), s.name) == o.only.end(); });
+    std::erase_if(specs,
+                  [&](const Spec& s) { return std::find(o.only.begin(), o.only.end(), s.name) == o.only.end(); });
 
   std::map<std::pair<std::string, int>, Result> res;  // (workload, threads)
   std::map<int, double> sgemm;                        // threads -> seconds for (5)'s GEMMs
@@ -369,7 +371,8 @@ int run(int argc, char** argv) {
   for (int n : o.threads) thread_list += (thread_list.empty() ? "" : ", ") + std::to_string(n);
   out("## ag vs libtorch");
   out("");
-  out(fmt::format("{}; CPU: {}; threads: {} (the same for both engines); libtorch {}; {} (kernels: {}); float32 "
+  out(
+      fmt::format("{}; CPU: {}; threads: {} (the same for both engines); libtorch {}; {} (kernels: {}); float32 "
                   "(chain: float64); subnormals {}; median of {} rounds x {:.2f} s per engine and measurement.",
                   date, cpu_model(), thread_list, torch_version(), openblas_get_config(), openblas_get_corename(),
                   o.flush_denormal ? "flushed to zero" : "not flushed", o.rounds, o.budget));
@@ -443,8 +446,8 @@ int run(int argc, char** argv) {
     table("(9) with gradient checkpointing along time (ours), " + plural(n0),
           "k = round(sqrt(T)) steps per segment; tape as above; grad diff = max |g_plain - g_checkpointed| "
           "over all parameters after one backward from the same weights.",
-          {"T", "k", "plain step", "checkpointed step", "time ratio", "plain tape", "checkpointed tape",
-           "memory ratio", "grad diff"});
+          {"T", "k", "plain step", "checkpointed step", "time ratio", "plain tape", "checkpointed tape", "memory ratio",
+           "grad diff"});
     for (const Spec& plain : lengths) {
       if (plain.steps < 100) continue;
       Spec ck = plain;
@@ -465,8 +468,8 @@ int run(int argc, char** argv) {
       const double step_a = sa.medians().step, step_b = sb.medians().step;
       out(fmt::format("| {} | {} | {} | {} | {:.2f} | {} | {} | {:.3f} | {:.1e} |", plain.steps,
                       static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(plain.steps)))),
-                      fmt_time(step_a), fmt_time(step_b), step_b / step_a, human_bytes(ta), human_bytes(tb),
-                      tb / ta, diff));
+                      fmt_time(step_a), fmt_time(step_b), step_b / step_a, human_bytes(ta), human_bytes(tb), tb / ta,
+                      diff));
     }
   }
 
@@ -503,7 +506,8 @@ int run(int argc, char** argv) {
     const double pct = 100 * sgemm[n0] / r.ours.step;
     out(fmt::format("| (5) ≥ 75% of the sgemm GFLOP/s ({} thread{}) | {:.0f}% | {} |", n0, n0 > 1 ? "s" : "", pct,
                     met(pct >= 75)));
-    out(fmt::format("| (5) bwd / fwd ≤ 2.2 | {:.2f} | {} |", r.ours.bwd / r.ours.fwd, met(r.ours.bwd / r.ours.fwd <= 2.2)));
+    out(fmt::format("| (5) bwd / fwd ≤ 2.2 | {:.2f} | {} |", r.ours.bwd / r.ours.fwd,
+                    met(r.ours.bwd / r.ours.fwd <= 2.2)));
     out(fmt::format("| (5) fwd recorded / no-grad ≤ 1.05 | {:.3f} | {} |", r.ours.fwd / r.ours.nograd,
                     met(r.ours.fwd / r.ours.nograd <= 1.05)));
   }

@@ -55,7 +55,8 @@ class TorchRunner final : public Runner {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       torch::Tensor src = to_torch(ours_params[i]);
       if (src.sizes() != params_[i].sizes())
-        throw std::runtime_error(s.name + ": parameter " + std::to_string(i) + " has different shapes in ag and libtorch");
+        throw std::runtime_error(s.name + ": parameter " + std::to_string(i) +
+                                 " has different shapes in ag and libtorch");
       params_[i].copy_(src);
     }
     if (ours.input().defined()) {
@@ -100,10 +101,14 @@ class TorchRunner final : public Runner {
  private:
   torch::Tensor compute() {
     switch (spec_.kind) {
-      case Kind::Xor: return torch::mse_loss(seq_->forward(x_), y_);
-      case Kind::Mlp: return torch::nn::functional::cross_entropy(seq_->forward(x_), y_);
-      case Kind::Rnn: return torch::mse_loss(head_(std::get<0>(rnn_(x_)).select(0, spec_.steps - 1)), y_);
-      case Kind::Lstm: return torch::mse_loss(head_(std::get<0>(lstm_(x_)).select(0, spec_.steps - 1)), y_);
+      case Kind::Xor:
+        return torch::mse_loss(seq_->forward(x_), y_);
+      case Kind::Mlp:
+        return torch::nn::functional::cross_entropy(seq_->forward(x_), y_);
+      case Kind::Rnn:
+        return torch::mse_loss(head_(std::get<0>(rnn_(x_)).select(0, spec_.steps - 1)), y_);
+      case Kind::Lstm:
+        return torch::mse_loss(head_(std::get<0>(lstm_(x_)).select(0, spec_.steps - 1)), y_);
       case Kind::Chain: {
         const torch::Tensor &x = params_[0], &a = params_[1], &b = params_[2];
         torch::Tensor y = x;

@@ -9,10 +9,13 @@ using namespace ag;
 
 std::int64_t Spec::items() const {
   switch (kind) {
-    case Kind::Chain: return steps;
+    case Kind::Chain:
+      return steps;
     case Kind::Rnn:
-    case Kind::Lstm: return batch * steps;
-    default: return batch;
+    case Kind::Lstm:
+      return batch * steps;
+    default:
+      return batch;
   }
 }
 
@@ -82,8 +85,8 @@ std::vector<Spec> main_specs() {
 std::vector<Spec> rnn_length_specs() {
   std::vector<Spec> out;
   for (std::int64_t T : {25, 50, 100, 200, 400})
-    out.push_back(recurrent(fmt::format("rnn_T{}", T), fmt::format("(9) RNN 32-128, B 16, T {}", T), Kind::Rnn, 32,
-                            128, T, 16, 0));
+    out.push_back(recurrent(fmt::format("rnn_T{}", T), fmt::format("(9) RNN 32-128, B 16, T {}", T), Kind::Rnn, 32, 128,
+                            T, 16, 0));
   return out;
 }
 
@@ -122,10 +125,8 @@ Workload::Workload(const Spec& spec) : spec_(spec) {
       nn::RNN rnn(nullptr);
       nn::LSTM lstm(nullptr);
       const auto options = nn::RNNOptions(spec.input, spec.hidden).checkpoint_every(spec.checkpoint_every);
-      if (spec.kind == Kind::Rnn)
-        rnn = nn::RNN(options);
-      else
-        lstm = nn::LSTM(options);
+      if (spec.kind == Kind::Rnn) rnn = nn::RNN(options);
+      else lstm = nn::LSTM(options);
       nn::Linear head(spec.hidden, 1);
       params_ = spec.kind == Kind::Rnn ? rnn->parameters() : lstm->parameters();
       for (const Tensor& p : head->parameters()) params_.push_back(p);

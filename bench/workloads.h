@@ -42,7 +42,7 @@ struct Spec {
   std::int64_t batch = 1;
   std::int64_t input = 0, hidden = 0, steps = 0;  ///< Rnn, Lstm: input, hidden, T; Chain: steps = ops
   double lr = 0.01;
-  double target = 0;  ///< the workload's target for ours/libtorch of the training step (0: none)
+  double target = 0;                  ///< the workload's target for ours/libtorch of the training step (0: none)
   std::int64_t checkpoint_every = 0;  ///< Rnn, Lstm: RNNOptions::checkpoint_every (ours only)
 
   /// Samples per step (B, or B T for recurrent nets, or the ops of the chain): items_per_second.
@@ -98,15 +98,14 @@ double heap_held_by(F&& forward, Inspect&& inspect) {
   auto result = forward();
   const std::size_t after = heap_in_use();
   inspect(result);
-  return static_cast<double>(after) - static_cast<double>(before) -
-         static_cast<double>(ag::pool_stats().cached_bytes);
+  return static_cast<double>(after) - static_cast<double>(before) - static_cast<double>(ag::pool_stats().cached_bytes);
 }
 
 /// What our tape holds after one forward pass of `w`.
 struct TapeMemory {
-  double heap_bytes = 0;         ///< heap_held_by(forward): saved tensors, results, node blocks
-  std::size_t arena_bytes = 0;   ///< Tape::arena_bytes(): nodes and edges (the arena is reused)
-  std::size_t nodes = 0;         ///< Tape::num_nodes()
+  double heap_bytes = 0;        ///< heap_held_by(forward): saved tensors, results, node blocks
+  std::size_t arena_bytes = 0;  ///< Tape::arena_bytes(): nodes and edges (the arena is reused)
+  std::size_t nodes = 0;        ///< Tape::num_nodes()
   /// What backward needs in all: heap plus arena (the arena's blocks are kept from earlier steps,
   /// so they are not in heap_bytes).
   double total() const { return heap_bytes + static_cast<double>(arena_bytes); }

@@ -76,11 +76,13 @@ int main(int argc, char** argv) {
   nn::CsvData data;
   try {
     args = parse(argc, argv);
-    data = nn::read_csv(args.path, nn::CsvOptions().labels(args.regression ? nn::CsvLabels::Float : nn::CsvLabels::Class));
+    data =
+        nn::read_csv(args.path, nn::CsvOptions().labels(args.regression ? nn::CsvLabels::Float : nn::CsvLabels::Class));
   } catch (const Error& e) {
     fmt::print(stderr, "mlp_csv: {}\n", e.what());
-    fmt::print(stderr, "usage: mlp_csv FILE.csv [--regression] [--hidden H] [--epochs N] [--lr LR] [--test-fraction F]\n"
-                       "               [--seed S] [--min-accuracy A] [--max-loss L]\n");
+    fmt::print(stderr,
+               "usage: mlp_csv FILE.csv [--regression] [--hidden H] [--epochs N] [--lr LR] [--test-fraction F]\n"
+               "               [--seed S] [--min-accuracy A] [--max-loss L]\n");
     return 2;
   }
   const std::int64_t n = data.size(), features = data.features.size(1);
@@ -112,7 +114,9 @@ int main(int argc, char** argv) {
   manual_seed(static_cast<std::uint64_t>(args.seed));
   nn::MLP model(nn::MLPOptions({features, args.hidden, args.hidden, outputs}).activation(nn::Activation::Tanh));
   optim::Adam opt(model->parameters(), optim::AdamOptions(args.lr));
-  auto loss_of = [&](const Tensor& out, const Tensor& y) { return args.regression ? mse_loss(out, y) : cross_entropy(out, y); };
+  auto loss_of = [&](const Tensor& out, const Tensor& y) {
+    return args.regression ? mse_loss(out, y) : cross_entropy(out, y);
+  };
   auto report = [&](std::int64_t epoch) {
     NoGradGuard no_grad;
     const Tensor out_train = model(x_train);

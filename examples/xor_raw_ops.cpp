@@ -153,7 +153,8 @@ double compare(const std::string& name, const ag::Tensor& t, const Mat& hand) {
 void print_predictions(const Mat& x, const Mat& y, const Mat& pred) {
   fmt::print("    {:>4} {:>4}  {:>6}  {:>12}  {:>7}\n", "x1", "x2", "target", "prediction", "rounded");
   for (int i = 0; i < kN; ++i)
-    fmt::print("    {:>4} {:>4}  {:>6}  {:>12.8f}  {:>7}\n", x[i * 2], x[i * 2 + 1], y[i], pred[i], std::lround(pred[i]));
+    fmt::print("    {:>4} {:>4}  {:>6}  {:>12.8f}  {:>7}\n", x[i * 2], x[i * 2 + 1], y[i], pred[i],
+               std::lround(pred[i]));
 }
 
 bool rounds_to(const Mat& pred, const Mat& y) {

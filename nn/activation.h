@@ -23,7 +23,10 @@ class ReLUImpl : public Module {
 };
 
 struct LeakyReLUOptions {
-  LeakyReLUOptions& negative_slope(double s) { slope_ = s; return *this; }
+  LeakyReLUOptions& negative_slope(double s) {
+    slope_ = s;
+    return *this;
+  }
   double negative_slope() const { return slope_; }
 
  private:
@@ -49,11 +52,33 @@ class LogSoftmaxImpl : public Module {
   std::int64_t dim;
 };
 
-class Sigmoid : public ModuleHolder<SigmoidImpl> { public: using ModuleHolder::ModuleHolder; Sigmoid() : ModuleHolder(std::make_shared<SigmoidImpl>()) {} };
-class Tanh : public ModuleHolder<TanhImpl> { public: using ModuleHolder::ModuleHolder; Tanh() : ModuleHolder(std::make_shared<TanhImpl>()) {} };
-class ReLU : public ModuleHolder<ReLUImpl> { public: using ModuleHolder::ModuleHolder; ReLU() : ModuleHolder(std::make_shared<ReLUImpl>()) {} };
-class LeakyReLU : public ModuleHolder<LeakyReLUImpl> { public: using ModuleHolder::ModuleHolder; LeakyReLU() : ModuleHolder(std::make_shared<LeakyReLUImpl>()) {} };
-class Softmax : public ModuleHolder<SoftmaxImpl> { public: using ModuleHolder::ModuleHolder; };
-class LogSoftmax : public ModuleHolder<LogSoftmaxImpl> { public: using ModuleHolder::ModuleHolder; };
+class Sigmoid : public ModuleHolder<SigmoidImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  Sigmoid() : ModuleHolder(std::make_shared<SigmoidImpl>()) {}
+};
+class Tanh : public ModuleHolder<TanhImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  Tanh() : ModuleHolder(std::make_shared<TanhImpl>()) {}
+};
+class ReLU : public ModuleHolder<ReLUImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  ReLU() : ModuleHolder(std::make_shared<ReLUImpl>()) {}
+};
+class LeakyReLU : public ModuleHolder<LeakyReLUImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  LeakyReLU() : ModuleHolder(std::make_shared<LeakyReLUImpl>()) {}
+};
+class Softmax : public ModuleHolder<SoftmaxImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
+class LogSoftmax : public ModuleHolder<LogSoftmaxImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
 
 }  // namespace ag::nn

@@ -13,11 +13,27 @@ namespace ag::optim {
 
 struct AdamOptions {
   AdamOptions(double lr = 1e-3) : lr_(lr) {}  // NOLINT: implicit, as libtorch's
-  AdamOptions& lr(double v) { lr_ = v; return *this; }
-  AdamOptions& betas(double b1, double b2) { b1_ = b1; b2_ = b2; return *this; }
-  AdamOptions& eps(double v) { eps_ = v; return *this; }
-  AdamOptions& weight_decay(double v) { wd_ = v; return *this; }
-  AdamOptions& amsgrad(bool v) { amsgrad_ = v; return *this; }
+  AdamOptions& lr(double v) {
+    lr_ = v;
+    return *this;
+  }
+  AdamOptions& betas(double b1, double b2) {
+    b1_ = b1;
+    b2_ = b2;
+    return *this;
+  }
+  AdamOptions& eps(double v) {
+    eps_ = v;
+    return *this;
+  }
+  AdamOptions& weight_decay(double v) {
+    wd_ = v;
+    return *this;
+  }
+  AdamOptions& amsgrad(bool v) {
+    amsgrad_ = v;
+    return *this;
+  }
   double lr() const { return lr_; }
   double beta1() const { return b1_; }
   double beta2() const { return b2_; }
@@ -34,15 +50,30 @@ struct AdamOptions {
 /// declared again so that a chain keeps the type: `AdamWOptions(0.1).amsgrad(true)` is an AdamWOptions&.
 struct AdamWOptions : AdamOptions {
   AdamWOptions(double lr = 1e-3) : AdamOptions(lr) { weight_decay(1e-2); }  // NOLINT: implicit
-  using AdamOptions::lr;  // the getters
-  using AdamOptions::eps;
-  using AdamOptions::weight_decay;
   using AdamOptions::amsgrad;
-  AdamWOptions& lr(double v) { AdamOptions::lr(v); return *this; }
-  AdamWOptions& betas(double b1, double b2) { AdamOptions::betas(b1, b2); return *this; }
-  AdamWOptions& eps(double v) { AdamOptions::eps(v); return *this; }
-  AdamWOptions& weight_decay(double v) { AdamOptions::weight_decay(v); return *this; }
-  AdamWOptions& amsgrad(bool v) { AdamOptions::amsgrad(v); return *this; }
+  using AdamOptions::eps;
+  using AdamOptions::lr;  // the getters
+  using AdamOptions::weight_decay;
+  AdamWOptions& lr(double v) {
+    AdamOptions::lr(v);
+    return *this;
+  }
+  AdamWOptions& betas(double b1, double b2) {
+    AdamOptions::betas(b1, b2);
+    return *this;
+  }
+  AdamWOptions& eps(double v) {
+    AdamOptions::eps(v);
+    return *this;
+  }
+  AdamWOptions& weight_decay(double v) {
+    AdamOptions::weight_decay(v);
+    return *this;
+  }
+  AdamWOptions& amsgrad(bool v) {
+    AdamOptions::amsgrad(v);
+    return *this;
+  }
 };
 
 class Adam : public Optimizer {

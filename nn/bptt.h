@@ -28,7 +28,8 @@ inline std::tuple<Tensor, Tensor> detach_state(const std::tuple<Tensor, Tensor>&
 template <class State>
 State truncated_bptt(
     const Tensor& sequence, std::int64_t k, State initial,
-    const std::type_identity_t<std::function<State(const Tensor& chunk, std::int64_t t0, const State& state)>>& window) {
+    const std::type_identity_t<std::function<State(const Tensor& chunk, std::int64_t t0, const State& state)>>&
+        window) {
   if (k <= 0) fail("truncated_bptt: window length k must be positive, got {}", k);
   if (sequence.dim() == 0) fail("truncated_bptt: the sequence must have a time dim, got {}", describe(sequence));
   State state = detach_state(initial);

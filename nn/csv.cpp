@@ -56,8 +56,8 @@ CsvData read_csv(const std::string& path, const CsvOptions& options) {
 
 CsvData read_csv(std::istream& in, const std::string& name, const CsvOptions& options) {
   const char delim = options.delimiter();
-  if (delim == ' ' || delim == '\t' || delim == '#' || delim == '\n' || delim == '\r' || delim == '.' ||
-      delim == '-' || delim == '+' || (delim >= '0' && delim <= '9') || delim == 'e' || delim == 'E')
+  if (delim == ' ' || delim == '\t' || delim == '#' || delim == '\n' || delim == '\r' || delim == '.' || delim == '-' ||
+      delim == '+' || (delim >= '0' && delim <= '9') || delim == 'e' || delim == 'E')
     fail("read_csv: {}: '{}' cannot be the delimiter", name, delim);
   const std::int64_t n_labels = options.label_columns();
   if (n_labels < 1) fail("read_csv: {}: label_columns must be at least 1, got {}", name, n_labels);
@@ -80,8 +80,8 @@ CsvData read_csv(std::istream& in, const std::string& name, const CsvOptions& op
     const auto fields = split(body, delim);
     if (!seen_first) {
       seen_first = true;
-      const bool header = options.header() == CsvHeader::Present ||
-                          (options.header() == CsvHeader::Auto && !all_numbers(fields));
+      const bool header =
+          options.header() == CsvHeader::Present || (options.header() == CsvHeader::Auto && !all_numbers(fields));
       if (fields.size() < static_cast<std::size_t>(n_labels) + 1)
         fail("read_csv: {}:{}: {} field(s), but at least {} are needed ({} label column(s) and a feature)", name,
              line_no, fields.size(), n_labels + 1, n_labels);

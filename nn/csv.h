@@ -33,11 +33,26 @@ enum class CsvLabels { Class, Float };
 
 /// `CsvOptions().labels(CsvLabels::Float).label_columns(2).dtype(kFloat64)`
 struct CsvOptions {
-  CsvOptions& delimiter(char c) { delimiter_ = c; return *this; }
-  CsvOptions& header(CsvHeader h) { header_ = h; return *this; }
-  CsvOptions& labels(CsvLabels l) { labels_ = l; return *this; }
-  CsvOptions& label_columns(std::int64_t n) { label_columns_ = n; return *this; }
-  CsvOptions& dtype(Dtype d) { dtype_ = d; return *this; }
+  CsvOptions& delimiter(char c) {
+    delimiter_ = c;
+    return *this;
+  }
+  CsvOptions& header(CsvHeader h) {
+    header_ = h;
+    return *this;
+  }
+  CsvOptions& labels(CsvLabels l) {
+    labels_ = l;
+    return *this;
+  }
+  CsvOptions& label_columns(std::int64_t n) {
+    label_columns_ = n;
+    return *this;
+  }
+  CsvOptions& dtype(Dtype d) {
+    dtype_ = d;
+    return *this;
+  }
   char delimiter() const { return delimiter_; }
   CsvHeader header() const { return header_; }
   CsvLabels labels() const { return labels_; }

@@ -9,7 +9,10 @@ namespace ag::nn {
 
 struct DropoutOptions {
   DropoutOptions(double p = 0.5) : p_(p) {}  // NOLINT: implicit, as libtorch's
-  DropoutOptions& p(double v) { p_ = v; return *this; }
+  DropoutOptions& p(double v) {
+    p_ = v;
+    return *this;
+  }
   double p() const { return p_; }
 
  private:

@@ -7,17 +7,20 @@ namespace ag::nn::init {
 double calculate_gain(Nonlinearity n, double param) {
   switch (n) {
     case Nonlinearity::Linear:
-    case Nonlinearity::Sigmoid: return 1.0;
-    case Nonlinearity::Tanh: return 5.0 / 3.0;
-    case Nonlinearity::ReLU: return std::sqrt(2.0);
-    case Nonlinearity::LeakyReLU: return std::sqrt(2.0 / (1.0 + param * param));
+    case Nonlinearity::Sigmoid:
+      return 1.0;
+    case Nonlinearity::Tanh:
+      return 5.0 / 3.0;
+    case Nonlinearity::ReLU:
+      return std::sqrt(2.0);
+    case Nonlinearity::LeakyReLU:
+      return std::sqrt(2.0 / (1.0 + param * param));
   }
   return 1.0;
 }
 
 std::pair<std::int64_t, std::int64_t> calculate_fan_in_and_fan_out(const Tensor& t) {
-  if (t.dim() < 2)
-    fail("init: fan in and fan out need a tensor of rank >= 2, got {}", describe(t));
+  if (t.dim() < 2) fail("init: fan in and fan out need a tensor of rank >= 2, got {}", describe(t));
   std::int64_t rf = 1;
   for (std::int64_t d = 2; d < t.dim(); ++d) rf *= t.size(d);
   return {t.size(1) * rf, t.size(0) * rf};

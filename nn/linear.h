@@ -9,8 +9,14 @@ namespace ag::nn {
 /// Options with chainable setters: `LinearOptions(in, out).bias(false)`.
 struct LinearOptions {
   LinearOptions(std::int64_t in_features, std::int64_t out_features) : in_(in_features), out_(out_features) {}
-  LinearOptions& bias(bool on) { bias_ = on; return *this; }
-  LinearOptions& dtype(Dtype d) { dtype_ = d; return *this; }
+  LinearOptions& bias(bool on) {
+    bias_ = on;
+    return *this;
+  }
+  LinearOptions& dtype(Dtype d) {
+    dtype_ = d;
+    return *this;
+  }
   std::int64_t in_features() const { return in_; }
   std::int64_t out_features() const { return out_; }
   bool bias() const { return bias_; }
@@ -25,7 +31,8 @@ struct LinearOptions {
 /// Affine layer. Initialised as libtorch: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)).
 class LinearImpl : public Module {
  public:
-  LinearImpl(std::int64_t in_features, std::int64_t out_features) : LinearImpl(LinearOptions(in_features, out_features)) {}
+  LinearImpl(std::int64_t in_features, std::int64_t out_features)
+      : LinearImpl(LinearOptions(in_features, out_features)) {}
   explicit LinearImpl(const LinearOptions& options);
   /// x [..., in] -> [..., out]
   Tensor forward(const Tensor& x) const;

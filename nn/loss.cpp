@@ -8,9 +8,12 @@ namespace {
 
 Tensor reduce(const Tensor& per_element, Reduction r) {
   switch (r) {
-    case Reduction::Mean: return mean(per_element);
-    case Reduction::Sum: return sum(per_element);
-    case Reduction::None: return per_element;
+    case Reduction::Mean:
+      return mean(per_element);
+    case Reduction::Sum:
+      return sum(per_element);
+    case Reduction::None:
+      return per_element;
   }
   return per_element;
 }
@@ -27,8 +30,7 @@ void check_pair(const Tensor& input, const Tensor& target, const char* op) {
 
 // Class-index targets: int64, shape [N] for input [N, C] (0-d for [C]), values in [0, C).
 void check_labels(const Tensor& input, const Tensor& target, const char* op) {
-  if (input.dim() != 1 && input.dim() != 2)
-    fail("{}: expects input [N, C] or [C], got {}", op, describe(input));
+  if (input.dim() != 1 && input.dim() != 2) fail("{}: expects input [N, C] or [C], got {}", op, describe(input));
   if (target.dtype() != kInt64)
     fail("{}: class-index target must be int64, got {} (input {})", op, describe(target), describe(input));
   const bool batched = input.dim() == 2;

@@ -54,12 +54,36 @@ using BCEWithLogitsLossImpl = LossImpl<functional::binary_cross_entropy_with_log
 using NLLLossImpl = LossImpl<functional::nll_loss>;
 using CrossEntropyLossImpl = LossImpl<functional::cross_entropy>;
 
-class MSELoss : public ModuleHolder<MSELossImpl> { public: using ModuleHolder::ModuleHolder; MSELoss() : ModuleHolder(std::make_shared<MSELossImpl>()) {} };
-class L1Loss : public ModuleHolder<L1LossImpl> { public: using ModuleHolder::ModuleHolder; L1Loss() : ModuleHolder(std::make_shared<L1LossImpl>()) {} };
-class BCELoss : public ModuleHolder<BCELossImpl> { public: using ModuleHolder::ModuleHolder; BCELoss() : ModuleHolder(std::make_shared<BCELossImpl>()) {} };
-class BCEWithLogitsLoss : public ModuleHolder<BCEWithLogitsLossImpl> { public: using ModuleHolder::ModuleHolder; BCEWithLogitsLoss() : ModuleHolder(std::make_shared<BCEWithLogitsLossImpl>()) {} };
-class NLLLoss : public ModuleHolder<NLLLossImpl> { public: using ModuleHolder::ModuleHolder; NLLLoss() : ModuleHolder(std::make_shared<NLLLossImpl>()) {} };
-class CrossEntropyLoss : public ModuleHolder<CrossEntropyLossImpl> { public: using ModuleHolder::ModuleHolder; CrossEntropyLoss() : ModuleHolder(std::make_shared<CrossEntropyLossImpl>()) {} };
+class MSELoss : public ModuleHolder<MSELossImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  MSELoss() : ModuleHolder(std::make_shared<MSELossImpl>()) {}
+};
+class L1Loss : public ModuleHolder<L1LossImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  L1Loss() : ModuleHolder(std::make_shared<L1LossImpl>()) {}
+};
+class BCELoss : public ModuleHolder<BCELossImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  BCELoss() : ModuleHolder(std::make_shared<BCELossImpl>()) {}
+};
+class BCEWithLogitsLoss : public ModuleHolder<BCEWithLogitsLossImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  BCEWithLogitsLoss() : ModuleHolder(std::make_shared<BCEWithLogitsLossImpl>()) {}
+};
+class NLLLoss : public ModuleHolder<NLLLossImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  NLLLoss() : ModuleHolder(std::make_shared<NLLLossImpl>()) {}
+};
+class CrossEntropyLoss : public ModuleHolder<CrossEntropyLossImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+  CrossEntropyLoss() : ModuleHolder(std::make_shared<CrossEntropyLossImpl>()) {}
+};
 
 }  // namespace ag::nn
 

@@ -12,11 +12,20 @@ MLPImpl::MLPImpl(const MLPOptions& o) : Module("MLP"), options(o) {
     layers->push_back(Linear(LinearOptions(s[i], s[i + 1]).bias(o.bias()).dtype(o.dtype())));
     if (i + 2 == s.size()) break;
     switch (o.activation()) {
-      case Activation::ReLU: layers->push_back(ReLU()); break;
-      case Activation::Tanh: layers->push_back(Tanh()); break;
-      case Activation::Sigmoid: layers->push_back(Sigmoid()); break;
-      case Activation::LeakyReLU: layers->push_back(LeakyReLU()); break;
-      case Activation::Identity: break;
+      case Activation::ReLU:
+        layers->push_back(ReLU());
+        break;
+      case Activation::Tanh:
+        layers->push_back(Tanh());
+        break;
+      case Activation::Sigmoid:
+        layers->push_back(Sigmoid());
+        break;
+      case Activation::LeakyReLU:
+        layers->push_back(LeakyReLU());
+        break;
+      case Activation::Identity:
+        break;
     }
   }
   register_module("layers", layers);

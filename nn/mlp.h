@@ -13,9 +13,18 @@ enum class Activation { ReLU, Tanh, Sigmoid, LeakyReLU, Identity };
 /// `MLPOptions({64, 128, 128, 10}).activation(Activation::ReLU)`
 struct MLPOptions {
   MLPOptions(std::vector<std::int64_t> sizes) : sizes_(std::move(sizes)) {}  // NOLINT: implicit
-  MLPOptions& activation(Activation a) { act_ = a; return *this; }
-  MLPOptions& bias(bool on) { bias_ = on; return *this; }
-  MLPOptions& dtype(Dtype d) { dtype_ = d; return *this; }
+  MLPOptions& activation(Activation a) {
+    act_ = a;
+    return *this;
+  }
+  MLPOptions& bias(bool on) {
+    bias_ = on;
+    return *this;
+  }
+  MLPOptions& dtype(Dtype d) {
+    dtype_ = d;
+    return *this;
+  }
   const std::vector<std::int64_t>& sizes() const { return sizes_; }
   Activation activation() const { return act_; }
   bool bias() const { return bias_; }

@@ -74,7 +74,8 @@ OrderedDict<std::shared_ptr<Module>> Module::named_modules(const std::string& pr
     fail("named_modules: {} is not owned by a std::shared_ptr (create it with std::make_shared or a holder)", name_);
   out.insert(prefix, self);
   for (const auto& c : children_)
-    for (auto& m : c.value()->named_modules(prefix.empty() ? c.key() : prefix + "." + c.key())) out.insert(m.key(), m.value());
+    for (auto& m : c.value()->named_modules(prefix.empty() ? c.key() : prefix + "." + c.key()))
+      out.insert(m.key(), m.value());
   return out;
 }
 

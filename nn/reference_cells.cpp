@@ -14,7 +14,8 @@ std::int64_t hidden_size(const char* cell, std::int64_t gates, const Tensor& h, 
   if (h.dim() != 1 && h.dim() != 2) fail("{}: expects hidden state [B, H] or [H], got {}", cell, describe(h));
   const auto H = h.size(-1);
   if (w_ih.dim() != 2 || w_ih.size(0) != gates * H)
-    fail("{}: weight_ih must be [{}, in] ({} gates of hidden size {}), got {}", cell, gates * H, gates, H, describe(w_ih));
+    fail("{}: weight_ih must be [{}, in] ({} gates of hidden size {}), got {}", cell, gates * H, gates, H,
+         describe(w_ih));
   if (w_hh.dim() != 2 || w_hh.size(0) != gates * H || w_hh.size(1) != H)
     fail("{}: weight_hh must be [{}, {}], got {}", cell, gates * H, H, describe(w_hh));
   return H;

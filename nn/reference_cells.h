@@ -21,9 +21,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = Tensor());
 
 /// Elman RNN cell: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (relu instead of tanh with
 /// Nonlinearity::ReLU).
-Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
-                const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor(),
-                Nonlinearity nonlinearity = Nonlinearity::Tanh);
+Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih = Tensor(),
+                const Tensor& b_hh = Tensor(), Nonlinearity nonlinearity = Nonlinearity::Tanh);
 
 /// LSTM cell -> (h', c'):
 ///   gates = x W_ih^T + b_ih + h W_hh^T + b_hh,  chunked along the last dim into (i, f, g, o):
@@ -34,15 +33,14 @@ Tensor rnn_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tens
 ///   c' = f * c + i * g
 ///   h' = o * tanh(c')
 std::tuple<Tensor, Tensor> lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih,
-                                     const Tensor& w_hh, const Tensor& b_ih = Tensor(),
-                                     const Tensor& b_hh = Tensor());
+                                     const Tensor& w_hh, const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
 
 /// GRU cell, with W_ih = (W_ir, W_iz, W_in), W_hh = (W_hr, W_hz, W_hn) and the biases likewise:
 ///   r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)          reset gate
 ///   z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)          update gate
 ///   n = tanh(W_in x + b_in + r * (W_hn h + b_hn))       new gate
 ///   h' = (1 - z) * n + z * h
-Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh,
-                const Tensor& b_ih = Tensor(), const Tensor& b_hh = Tensor());
+Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih = Tensor(),
+                const Tensor& b_hh = Tensor());
 
 }  // namespace ag::nn::reference

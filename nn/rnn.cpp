@@ -76,7 +76,9 @@ std::int64_t RNNBase::checkpoint_segment(std::int64_t T) const {
 
 namespace {
 // x_t W_ih^T + b_ih for every step of xs [len, B, in]: one gemm for all steps (as libtorch), one slice per step.
-std::vector<Tensor> input_gates(const Tensor& xs, const RNNBase::Layer& l) { return unbind(linear(xs, l.w_ih, l.b_ih), 0); }
+std::vector<Tensor> input_gates(const Tensor& xs, const RNNBase::Layer& l) {
+  return unbind(linear(xs, l.w_ih, l.b_ih), 0);
+}
 }  // namespace
 
 template <class Step>
@@ -144,14 +146,15 @@ std::tuple<Tensor, Tensor> RNNImpl::forward(const Tensor& input, const Tensor& h
   start_forward();
   const Tensor x = time_major(input);
   const bool tanh = options.nonlinearity() == Nonlinearity::Tanh;
-  auto [out, last] = unroll(x, {initial_state(h0, x.size(1), x.dtype())}, true,
-                            [tanh](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
-                              if (gates)
-                                return std::vector<Tensor>{tanh ? rnn_tanh_cell_gates(in, s[0], l.w_hh, l.b_hh)
-                                                                : rnn_relu_cell_gates(in, s[0], l.w_hh, l.b_hh)};
-                              return std::vector<Tensor>{tanh ? rnn_tanh_cell(in, s[0], l.w_ih, l.w_hh, l.b_ih, l.b_hh)
-                                                              : rnn_relu_cell(in, s[0], l.w_ih, l.w_hh, l.b_ih, l.b_hh)};
-                            });
+  auto [out, last] =
+      unroll(x, {initial_state(h0, x.size(1), x.dtype())}, true,
+             [tanh](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
+               if (gates)
+                 return std::vector<Tensor>{tanh ? rnn_tanh_cell_gates(in, s[0], l.w_hh, l.b_hh)
+                                                 : rnn_relu_cell_gates(in, s[0], l.w_hh, l.b_hh)};
+               return std::vector<Tensor>{tanh ? rnn_tanh_cell(in, s[0], l.w_ih, l.w_hh, l.b_ih, l.b_hh)
+                                               : rnn_relu_cell(in, s[0], l.w_ih, l.w_hh, l.b_ih, l.b_hh)};
+             });
   return {out, last[0]};
 }
 
@@ -163,22 +166,24 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(const Tensor& i
   const Tensor c0 = initial_state(std::get<1>(st), x.size(1), x.dtype(), "initial cell state c0");
   // No hoisted projection for the LSTM: it measured no faster (0.98-1.01x of the step) and its gates
   // cell must keep the [B, 4H] input gates of every step for double backward (+55% tape at T = 400).
-  auto [out, last] = unroll(x, {h0, c0}, false, [](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
-    auto [h, c] = gates ? fused_lstm_cell_gates(in, s[0], s[1], l.w_hh, l.b_hh)
-                        : fused_lstm_cell(in, s[0], s[1], l.w_ih, l.w_hh, l.b_ih, l.b_hh);
-    return std::vector<Tensor>{h, c};
-  });
+  auto [out, last] =
+      unroll(x, {h0, c0}, false, [](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
+        auto [h, c] = gates ? fused_lstm_cell_gates(in, s[0], s[1], l.w_hh, l.b_hh)
+                            : fused_lstm_cell(in, s[0], s[1], l.w_ih, l.w_hh, l.b_ih, l.b_hh);
+        return std::vector<Tensor>{h, c};
+      });
   return {out, {last[0], last[1]}};
 }
 
 std::tuple<Tensor, Tensor> GRUImpl::forward(const Tensor& input, const Tensor& h0) const {
   start_forward();
   const Tensor x = time_major(input);
-  auto [out, last] = unroll(x, {initial_state(h0, x.size(1), x.dtype())}, true,
-                            [](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
-                              return std::vector<Tensor>{gates ? fused_gru_cell_gates(in, s[0], l.w_hh, l.b_hh)
-                                                               : fused_gru_cell(in, s[0], l.w_ih, l.w_hh, l.b_ih, l.b_hh)};
-                            });
+  auto [out, last] =
+      unroll(x, {initial_state(h0, x.size(1), x.dtype())}, true,
+             [](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
+               return std::vector<Tensor>{gates ? fused_gru_cell_gates(in, s[0], l.w_hh, l.b_hh)
+                                                : fused_gru_cell(in, s[0], l.w_ih, l.w_hh, l.b_ih, l.b_hh)};
+             });
   return {out, last[0]};
 }
 

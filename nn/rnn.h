@@ -20,13 +20,31 @@ inline constexpr std::int64_t kCheckpointAuto = -1;
 /// `RNNOptions(in, hidden).num_layers(2).batch_first(true)`
 struct RNNOptions {
   RNNOptions(std::int64_t input_size, std::int64_t hidden_size) : input_size_(input_size), hidden_size_(hidden_size) {}
-  RNNOptions& num_layers(std::int64_t v) { num_layers_ = v; return *this; }
-  RNNOptions& nonlinearity(Nonlinearity v) { nl_ = v; return *this; }
-  RNNOptions& bias(bool v) { bias_ = v; return *this; }
-  RNNOptions& batch_first(bool v) { batch_first_ = v; return *this; }
+  RNNOptions& num_layers(std::int64_t v) {
+    num_layers_ = v;
+    return *this;
+  }
+  RNNOptions& nonlinearity(Nonlinearity v) {
+    nl_ = v;
+    return *this;
+  }
+  RNNOptions& bias(bool v) {
+    bias_ = v;
+    return *this;
+  }
+  RNNOptions& batch_first(bool v) {
+    batch_first_ = v;
+    return *this;
+  }
   /// Dropout on the outputs of every layer but the last, in training mode.
-  RNNOptions& dropout(double v) { dropout_ = v; return *this; }
-  RNNOptions& dtype(Dtype d) { dtype_ = d; return *this; }
+  RNNOptions& dropout(double v) {
+    dropout_ = v;
+    return *this;
+  }
+  RNNOptions& dtype(Dtype d) {
+    dtype_ = d;
+    return *this;
+  }
   /// Gradient checkpointing along time: 0 (default) records every step; k > 0 runs each layer's
   /// loop in segments of k steps through ag::checkpoint, so that the tape holds the state (h, or
   /// h and c) at segment boundaries and the layer's outputs, and backward re-runs one segment at a
@@ -34,7 +52,10 @@ struct RNNOptions {
   /// (less the last k steps, recorded as usual since backward would re-run them at once).
   /// kCheckpointAuto picks k = round(sqrt(T)). Without grad mode it changes nothing, nor while a
   /// HiddenGradMonitor is attached (it needs every h_t on the tape: the loop then runs plain).
-  RNNOptions& checkpoint_every(std::int64_t k) { checkpoint_every_ = k; return *this; }
+  RNNOptions& checkpoint_every(std::int64_t k) {
+    checkpoint_every_ = k;
+    return *this;
+  }
   std::int64_t input_size() const { return input_size_; }
   std::int64_t hidden_size() const { return hidden_size_; }
   std::int64_t num_layers() const { return num_layers_; }
@@ -117,8 +138,17 @@ class GRUImpl : public RNNBase {
   std::tuple<Tensor, Tensor> forward(const Tensor& input, const Tensor& h0 = Tensor()) const;
 };
 
-class RNN : public ModuleHolder<RNNImpl> { public: using ModuleHolder::ModuleHolder; };
-class LSTM : public ModuleHolder<LSTMImpl> { public: using ModuleHolder::ModuleHolder; };
-class GRU : public ModuleHolder<GRUImpl> { public: using ModuleHolder::ModuleHolder; };
+class RNN : public ModuleHolder<RNNImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
+class LSTM : public ModuleHolder<LSTMImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
+class GRU : public ModuleHolder<GRUImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
 
 }  // namespace ag::nn

@@ -29,10 +29,20 @@ Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tens
 
 /// Options shared by the cells: `RNNCellOptions(in, hidden).bias(false).nonlinearity(Nonlinearity::ReLU)`.
 struct RNNCellOptions {
-  RNNCellOptions(std::int64_t input_size, std::int64_t hidden_size) : input_size_(input_size), hidden_size_(hidden_size) {}
-  RNNCellOptions& bias(bool v) { bias_ = v; return *this; }
-  RNNCellOptions& nonlinearity(Nonlinearity v) { nl_ = v; return *this; }
-  RNNCellOptions& dtype(Dtype d) { dtype_ = d; return *this; }
+  RNNCellOptions(std::int64_t input_size, std::int64_t hidden_size)
+      : input_size_(input_size), hidden_size_(hidden_size) {}
+  RNNCellOptions& bias(bool v) {
+    bias_ = v;
+    return *this;
+  }
+  RNNCellOptions& nonlinearity(Nonlinearity v) {
+    nl_ = v;
+    return *this;
+  }
+  RNNCellOptions& dtype(Dtype d) {
+    dtype_ = d;
+    return *this;
+  }
   std::int64_t input_size() const { return input_size_; }
   std::int64_t hidden_size() const { return hidden_size_; }
   bool bias() const { return bias_; }
@@ -64,7 +74,8 @@ class RNNCellBase : public Module {
 
 class RNNCellImpl : public RNNCellBase {
  public:
-  RNNCellImpl(std::int64_t input_size, std::int64_t hidden_size) : RNNCellImpl(RNNCellOptions(input_size, hidden_size)) {}
+  RNNCellImpl(std::int64_t input_size, std::int64_t hidden_size)
+      : RNNCellImpl(RNNCellOptions(input_size, hidden_size)) {}
   explicit RNNCellImpl(const RNNCellOptions& o) : RNNCellBase(o, 1, "RNNCell") {}
   /// x [B, in], h [B, H] (zeros if undefined) -> h' [B, H]
   Tensor forward(const Tensor& x, const Tensor& h = Tensor()) const;
@@ -72,7 +83,8 @@ class RNNCellImpl : public RNNCellBase {
 
 class LSTMCellImpl : public RNNCellBase {
  public:
-  LSTMCellImpl(std::int64_t input_size, std::int64_t hidden_size) : LSTMCellImpl(RNNCellOptions(input_size, hidden_size)) {}
+  LSTMCellImpl(std::int64_t input_size, std::int64_t hidden_size)
+      : LSTMCellImpl(RNNCellOptions(input_size, hidden_size)) {}
   explicit LSTMCellImpl(const RNNCellOptions& o) : RNNCellBase(o, 4, "LSTMCell") {}
   /// x [B, in], state (h, c) (zeros if undefined) -> (h', c')
   std::tuple<Tensor, Tensor> forward(const Tensor& x, const std::tuple<Tensor, Tensor>& state = {}) const;
@@ -80,13 +92,23 @@ class LSTMCellImpl : public RNNCellBase {
 
 class GRUCellImpl : public RNNCellBase {
  public:
-  GRUCellImpl(std::int64_t input_size, std::int64_t hidden_size) : GRUCellImpl(RNNCellOptions(input_size, hidden_size)) {}
+  GRUCellImpl(std::int64_t input_size, std::int64_t hidden_size)
+      : GRUCellImpl(RNNCellOptions(input_size, hidden_size)) {}
   explicit GRUCellImpl(const RNNCellOptions& o) : RNNCellBase(o, 3, "GRUCell") {}
   Tensor forward(const Tensor& x, const Tensor& h = Tensor()) const;
 };
 
-class RNNCell : public ModuleHolder<RNNCellImpl> { public: using ModuleHolder::ModuleHolder; };
-class LSTMCell : public ModuleHolder<LSTMCellImpl> { public: using ModuleHolder::ModuleHolder; };
-class GRUCell : public ModuleHolder<GRUCellImpl> { public: using ModuleHolder::ModuleHolder; };
+class RNNCell : public ModuleHolder<RNNCellImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
+class LSTMCell : public ModuleHolder<LSTMCellImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
+class GRUCell : public ModuleHolder<GRUCellImpl> {
+ public:
+  using ModuleHolder::ModuleHolder;
+};
 
 }  // namespace ag::nn

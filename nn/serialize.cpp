@@ -18,9 +18,12 @@ constexpr std::uint64_t kMaxHeader = 100u << 20;  // the format's own limit
 
 const char* code_of(Dtype d) {
   switch (d) {
-    case Dtype::Float32: return "F32";
-    case Dtype::Float64: return "F64";
-    case Dtype::Int64: return "I64";
+    case Dtype::Float32:
+      return "F32";
+    case Dtype::Float64:
+      return "F64";
+    case Dtype::Int64:
+      return "I64";
   }
   return "?";
 }
@@ -50,7 +53,9 @@ void save_safetensors(const OrderedDict<Tensor>& tensors, const std::string& pat
     t.checked("save_safetensors");
     if (it.key() == "__metadata__") fail("save_safetensors: '__metadata__' cannot name a tensor");
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * itemsize(t.dtype());
-    header[it.key()] = {{"dtype", code_of(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+    header[it.key()] = {{"dtype", code_of(t.dtype())},
+                        {"shape", t.shape()},
+                        {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string h = header.dump();
@@ -62,7 +67,8 @@ void save_safetensors(const OrderedDict<Tensor>& tensors, const std::string& pat
   out.write(h.data(), static_cast<std::streamsize>(h.size()));
   for (const auto& it : tensors)
     out.write(static_cast<const char*>(it.value().raw_data()),
-              static_cast<std::streamsize>(static_cast<std::size_t>(it.value().numel()) * itemsize(it.value().dtype())));
+              static_cast<std::streamsize>(static_cast<std::size_t>(it.value().numel()) *
+                                           itemsize(it.value().dtype())));
   if (!out) fail("save_safetensors: writing {} failed", path);
 }
 
@@ -78,7 +84,8 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
   std::uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
   if (n > kMaxHeader || n > file.size() - 8)
-    fail("load_safetensors: {} declares a header of {} bytes but has {} bytes after the length", path, n, file.size() - 8);
+    fail("load_safetensors: {} declares a header of {} bytes but has {} bytes after the length", path, n,
+         file.size() - 8);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(file.begin() + 8, file.begin() + 8 + static_cast<std::ptrdiff_t>(n));
@@ -98,7 +105,8 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
       const Dtype dt = dtype_of_code(e.at("dtype").get<std::string>(), name, path);
       Shape shape;
       std::uint64_t count = 1;
-      if (!e.at("shape").is_array()) fail("load_safetensors: tensor '{}' in {} has a shape that is not a list", name, path);
+      if (!e.at("shape").is_array())
+        fail("load_safetensors: tensor '{}' in {} has a shape that is not a list", name, path);
       for (const auto& d : e.at("shape")) {
         // non-negative integers only: get<> of a float out of range is undefined behaviour
         if (!d.is_number_unsigned()) fail("load_safetensors: tensor '{}' in {} has an invalid shape", name, path);
@@ -110,11 +118,13 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
       }
       const auto& off = e.at("data_offsets");
       if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
-        fail("load_safetensors: tensor '{}' in {} has bad data_offsets (two non-negative integers expected)", name, path);
+        fail("load_safetensors: tensor '{}' in {} has bad data_offsets (two non-negative integers expected)", name,
+             path);
       const auto b = off[0].get<std::uint64_t>(), end = off[1].get<std::uint64_t>();
       if (b > end || end > data_size)
-        fail("load_safetensors: tensor '{}' in {} spans bytes [{}, {}) but the data has {} bytes (truncated or corrupt)",
-             name, path, b, end, data_size);
+        fail(
+            "load_safetensors: tensor '{}' in {} spans bytes [{}, {}) but the data has {} bytes (truncated or corrupt)",
+            name, path, b, end, data_size);
       if (end - b != count * itemsize(dt))
         fail("load_safetensors: tensor '{}' in {} is {}{} ({} bytes) but spans {} bytes", name, path, dtype_name(dt),
              shape_str(shape), count * itemsize(dt), end - b);
@@ -144,7 +154,8 @@ void load(Module& module, const std::string& path) {
     const Tensor* src = file.find(it.key());
     if (!src) fail("load: {} has no tensor '{}' required by the module {}", path, it.key(), module.name());
     if (src->shape() != it.value().shape() || src->dtype() != it.value().dtype())
-      fail("load: tensor '{}' in {} is {} but the module's is {}", it.key(), path, describe(*src), describe(it.value()));
+      fail("load: tensor '{}' in {} is {} but the module's is {}", it.key(), path, describe(*src),
+           describe(it.value()));
   }
   for (const auto& it : file)
     if (!state.contains(it.key()))

@@ -3,7 +3,8 @@
 namespace ag::optim {
 
 SGD::SGD(const std::vector<Tensor>& params, const SGDOptions& o) : Optimizer(params, o.lr()), options_(o) {
-  if (o.momentum() < 0 || o.weight_decay() < 0) fail("SGD: invalid momentum {} or weight_decay {}", o.momentum(), o.weight_decay());
+  if (o.momentum() < 0 || o.weight_decay() < 0)
+    fail("SGD: invalid momentum {} or weight_decay {}", o.momentum(), o.weight_decay());
   if (o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0))
     fail("SGD: Nesterov momentum requires a momentum > 0 and zero dampening");
 }
@@ -29,7 +30,8 @@ void SGD::step() {
           }
           buf = it->second.template data<T>();
         }
-        const T lr = static_cast<T>(group.lr), tmu = static_cast<T>(mu), tdamp = static_cast<T>(damp), twd = static_cast<T>(wd);
+        const T lr = static_cast<T>(group.lr), tmu = static_cast<T>(mu), tdamp = static_cast<T>(damp),
+                twd = static_cast<T>(wd);
         const bool nesterov = options_.nesterov();
         parallel_for(0, n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
           for (std::int64_t i = begin; i < end; ++i) {

@@ -20,7 +20,6 @@ void check_binary(BinOp op, const Shape& sa, const Shape& sb, double shift_b = 0
   agt::check_second_gradients(fn, {a, b});
 }
 
-
 Tensor add_op(const Tensor& a, const Tensor& b) { return a + b; }
 Tensor sub_op(const Tensor& a, const Tensor& b) { return a - b; }
 Tensor mul_op(const Tensor& a, const Tensor& b) { return a * b; }
@@ -135,8 +134,10 @@ TEST_CASE("gradients of + - * / by hand") {
 }
 
 TEST_CASE("gradcheck and gradgradcheck of + - * / with broadcasting and 0-d") {
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{4, 1}, {1, 3}}, {{2, 1, 3}, {4, 1}}, {{}, {3}}, {{3}, {}}, {{}, {}}};
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3}, {2, 3}}, {{2, 3}, {3}},
+                                                       {{4, 1}, {1, 3}}, {{2, 1, 3}, {4, 1}},
+                                                       {{}, {3}},        {{3}, {}},
+                                                       {{}, {}}};
   for (const auto& [sa, sb] : shapes) {
     check_binary(add_op, sa, sb);
     check_binary(sub_op, sa, sb);
@@ -202,8 +203,8 @@ TEST_CASE("reusing an input: x*x, x/x, x-x and longer expressions") {
 TEST_CASE("a dtype mix is an error naming the op, both dtypes and both shapes") {
   Tensor f = ones({2, 3}, kFloat32);
   Tensor d = ones({3}, kFloat64);
-  for (const auto& [name, op] : std::vector<std::pair<std::string, BinOp>>{
-           {"add", add_op}, {"sub", sub_op}, {"mul", mul_op}, {"div", div_op}}) {
+  for (const auto& [name, op] :
+       std::vector<std::pair<std::string, BinOp>>{{"add", add_op}, {"sub", sub_op}, {"mul", mul_op}, {"div", div_op}}) {
     INFO(name);
     CHECK_THROWS_AS(op(f, d), Error);
     const std::string m = agt::error_message([&] { op(f, d); });
@@ -219,8 +220,8 @@ TEST_CASE("a dtype mix is an error naming the op, both dtypes and both shapes") 
 TEST_CASE("non-broadcastable shapes are an error naming both shapes") {
   Tensor a = ones({2, 3}, kFloat64);
   Tensor b = ones({4}, kFloat64);
-  for (const auto& [name, op] : std::vector<std::pair<std::string, BinOp>>{
-           {"add", add_op}, {"sub", sub_op}, {"mul", mul_op}, {"div", div_op}}) {
+  for (const auto& [name, op] :
+       std::vector<std::pair<std::string, BinOp>>{{"add", add_op}, {"sub", sub_op}, {"mul", mul_op}, {"div", div_op}}) {
     INFO(name);
     CHECK_THROWS_AS(op(a, b), Error);
     const std::string m = agt::error_message([&] { op(a, b); });

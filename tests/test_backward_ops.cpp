@@ -45,7 +45,8 @@ bool has(const std::vector<std::string>& names, const std::string& n) {
 
 }  // namespace
 
-TEST_CASE("tanh_backward, sigmoid_backward, threshold_backward: values, both orders, and the activations' VJPs use them") {
+TEST_CASE(
+    "tanh_backward, sigmoid_backward, threshold_backward: values, both orders, and the activations' VJPs use them") {
   const Tensor g = agt::input({3, 4}, 0.2, 1.3), y = agt::input({3, 4}, 1.1, 0.9);
   // values: the closed forms, bitwise as the fused loops computed them
   const auto gv = g.to_vector<double>(), yv = y.to_vector<double>();
@@ -63,7 +64,8 @@ TEST_CASE("tanh_backward, sigmoid_backward, threshold_backward: values, both ord
 
   check_both_orders([](const auto& v) { return tanh_backward(v[0], v[1]); }, {g, y});
   check_both_orders([](const auto& v) { return sigmoid_backward(v[0], v[1]); }, {g, y});
-  check_both_orders([](const auto& v) { return threshold_backward(v[0], v[1], 0.25); }, {g, y});  // cos values avoid 0.25
+  check_both_orders([](const auto& v) { return threshold_backward(v[0], v[1], 0.25); },
+                    {g, y});  // cos values avoid 0.25
   // the same tensor as grad and output
   check_both_orders([](const auto& v) { return tanh_backward(v[0], v[0]); }, {y});
   check_both_orders([](const auto& v) { return sigmoid_backward(v[0], v[0]); }, {y});
@@ -106,8 +108,9 @@ TEST_CASE("lstm_cell_backward: the kernel's values, both orders, and fused_lstm_
   const Tensor i = narrow(gates, 1, 0, H), f = narrow(gates, 1, H, H), g = narrow(gates, 1, 2 * H, H),
                o = narrow(gates, 1, 3 * H, H);
   const Tensor dct = dc + dh * o * (1.0 - tc * tc);
-  agt::check_values(dg, cat({dct * g * i * (1.0 - i), dct * c * f * (1.0 - f), dct * i * (1.0 - g * g),
-                             dh * tc * o * (1.0 - o)}, 1).to_vector<double>());
+  agt::check_values(
+      dg, cat({dct * g * i * (1.0 - i), dct * c * f * (1.0 - f), dct * i * (1.0 - g * g), dh * tc * o * (1.0 - o)}, 1)
+              .to_vector<double>());
   agt::check_values(dcp, (dct * f).to_vector<double>());
   const Fn fn = [](const auto& v) {
     auto [a, b] = lstm_cell_backward(v[0], v[1], v[2], v[3], v[4]);
@@ -115,8 +118,9 @@ TEST_CASE("lstm_cell_backward: the kernel's values, both orders, and fused_lstm_
   };
   check_both_orders(fn, {dh, dc, gates, c, tc});
   // one tensor in several roles
-  check_both_orders([](const auto& v) { return flat_cat({std::get<0>(lstm_cell_backward(v[0], v[0], v[1], v[0], v[0]))}); },
-                    {dh, gates});
+  check_both_orders(
+      [](const auto& v) { return flat_cat({std::get<0>(lstm_cell_backward(v[0], v[0], v[1], v[0], v[0]))}); },
+      {dh, gates});
 
   // fused_lstm_cell: a plain backward gives the kernel's values bitwise and records nothing; with
   // create_graph it records lstm_cell_backward, and the values agree
@@ -161,7 +165,8 @@ TEST_CASE("gru_cell_backward: the kernel's values, both orders, and fused_gru_ce
     return cat({a, b, d}, 1);
   };
   check_both_orders(fn, {dh, gates, h});
-  check_both_orders([](const auto& v) { return flat_cat({std::get<1>(gru_cell_backward(v[0], v[1], v[0]))}); }, {dh, gates});
+  check_both_orders([](const auto& v) { return flat_cat({std::get<1>(gru_cell_backward(v[0], v[1], v[0]))}); },
+                    {dh, gates});
 
   const Tensor x = agt::input({B, 2}, 0.1), wi = agt::input({3 * H, 2}, 1.3), wh = agt::input({3 * H, H}, 2.2, 0.6),
                bh = agt::input({3 * H}, 3.1, 0.3);
@@ -178,7 +183,8 @@ TEST_CASE("gru_cell_backward: the kernel's values, both orders, and fused_gru_ce
   }
 }
 
-TEST_CASE("softmax_cross_entropy_backward: (softmax - onehot) grad, both orders, and the loss's double backward records it") {
+TEST_CASE(
+    "softmax_cross_entropy_backward: (softmax - onehot) grad, both orders, and the loss's double backward records it") {
   const Tensor z = agt::input({4, 3}, 0.3, 2.0), g = agt::input({4}, 1.2, 0.8, 0.3);
   const Tensor t = tensor({2, 0, 1, 2}, {4}, kInt64);
   const Tensor dz = softmax_cross_entropy_backward(g, z, t);
@@ -214,9 +220,9 @@ TEST_CASE("rnn cells: a plain backward records nothing, a double backward record
 TEST_CASE("backward ops: misuse throws naming the op, the shapes and the dtypes") {
   const Tensor a = zeros({2, 3}, kFloat64);
   for (const auto& entry : std::vector<std::pair<std::string, std::function<Tensor(const Tensor&, const Tensor&)>>>{
-           {"tanh_backward", [](const Tensor& p, const Tensor& q) { return tanh_backward(p, q); }},
-           {"sigmoid_backward", [](const Tensor& p, const Tensor& q) { return sigmoid_backward(p, q); }},
-           {"threshold_backward", [](const Tensor& p, const Tensor& q) { return threshold_backward(p, q, 0.0); }}}) {
+           {"tanh_backward", [](const Tensor&p, const Tensor&q) { return tanh_backward(p, q); }},
+           {"sigmoid_backward", [](const Tensor&p, const Tensor&q) { return sigmoid_backward(p, q); }},
+           {"threshold_backward", [](const Tensor&p, const Tensor&q) { return threshold_backward(p, q, 0.0); }}}) {
     const std::string name = entry.first;
     const auto op = entry.second;
     CAPTURE(name);
@@ -234,35 +240,45 @@ TEST_CASE("backward ops: misuse throws naming the op, the shapes and the dtypes"
   const Tensor c = zeros({2, 3}, kFloat64), g4 = zeros({2, 12}, kFloat64);
   CHECK_NOTHROW(lstm_cell_backward(c, c, g4, c, c));
   CHECK_THROWS_AS(lstm_cell_backward(c, c, zeros({2, 9}, kFloat64), c, c), Error);
-  CHECK(agt::error_message([&] { lstm_cell_backward(c, c, zeros({2, 9}, kFloat64), c, c); })
-            .find("lstm_cell_backward: gates (i, f, g, o) must be [2, 12] for float64[2, 3], got float64[2, 9]") == 0);
+  CHECK(agt::error_message([&] {
+          lstm_cell_backward(c, c, zeros({2, 9}, kFloat64), c, c);
+        }).find("lstm_cell_backward: gates (i, f, g, o) must be [2, 12] for float64[2, 3], got float64[2, 9]") == 0);
   CHECK_THROWS_AS(lstm_cell_backward(zeros({3, 3}, kFloat64), c, g4, c, c), Error);
-  CHECK(agt::error_message([&] { lstm_cell_backward(zeros({3, 3}, kFloat64), c, g4, c, c); }).find("lstm_cell_backward: grad_h") == 0);
+  CHECK(agt::error_message([&] {
+          lstm_cell_backward(zeros({3, 3}, kFloat64), c, g4, c, c);
+        }).find("lstm_cell_backward: grad_h") == 0);
   CHECK_THROWS_AS(lstm_cell_backward(c, c, g4, c, zeros({2, 4}, kFloat64)), Error);
   CHECK_THROWS_AS(lstm_cell_backward(c, c.to(kFloat32), g4, c, c), Error);
-  CHECK(agt::error_message([&] { lstm_cell_backward(c, c.to(kFloat32), g4, c, c); }).find("lstm_cell_backward: dtype mismatch") == 0);
+  CHECK(agt::error_message([&] {
+          lstm_cell_backward(c, c.to(kFloat32), g4, c, c);
+        }).find("lstm_cell_backward: dtype mismatch") == 0);
   CHECK_THROWS_AS(lstm_cell_backward(c, c, g4, zeros({6}, kFloat64), c), Error);
   CHECK_THROWS_AS(lstm_cell_backward(c, c, g4, Tensor(), c), Error);
 
   const Tensor h = zeros({2, 3}, kFloat64);
   CHECK_NOTHROW(gru_cell_backward(h, g4, h));
   CHECK_THROWS_AS(gru_cell_backward(h, zeros({2, 9}, kFloat64), h), Error);
-  CHECK(agt::error_message([&] { gru_cell_backward(h, zeros({2, 9}, kFloat64), h); })
-            .find("gru_cell_backward: gates (r, z, n, hn) must be [2, 12] for float64[2, 3], got float64[2, 9]") == 0);
+  CHECK(agt::error_message([&] {
+          gru_cell_backward(h, zeros({2, 9}, kFloat64), h);
+        }).find("gru_cell_backward: gates (r, z, n, hn) must be [2, 12] for float64[2, 3], got float64[2, 9]") == 0);
   CHECK_THROWS_AS(gru_cell_backward(zeros({2, 4}, kFloat64), g4, h), Error);
-  CHECK(agt::error_message([&] { gru_cell_backward(zeros({2, 4}, kFloat64), g4, h); }).find("gru_cell_backward: grad_h") == 0);
+  CHECK(agt::error_message([&] {
+          gru_cell_backward(zeros({2, 4}, kFloat64), g4, h);
+        }).find("gru_cell_backward: grad_h") == 0);
   CHECK_THROWS_AS(gru_cell_backward(h, g4.to(kFloat32), h), Error);
   CHECK_THROWS_AS(gru_cell_backward(zeros({2, 3}, kInt64), zeros({2, 12}, kInt64), zeros({2, 3}, kInt64)), Error);
 
   const Tensor z = zeros({2, 3}, kFloat64), t = tensor({0, 2}, {2}, kInt64), g = zeros({2}, kFloat64);
   CHECK_NOTHROW(softmax_cross_entropy_backward(g, z, t));
   CHECK_THROWS_AS(softmax_cross_entropy_backward(zeros({3}, kFloat64), z, t), Error);
-  CHECK(agt::error_message([&] { softmax_cross_entropy_backward(zeros({3}, kFloat64), z, t); })
-            .find("softmax_cross_entropy_backward: grad must be [2] for float64[2, 3], got float64[3]") == 0);
+  CHECK(agt::error_message([&] {
+          softmax_cross_entropy_backward(zeros({3}, kFloat64), z, t);
+        }).find("softmax_cross_entropy_backward: grad must be [2] for float64[2, 3], got float64[3]") == 0);
   CHECK_THROWS_AS(softmax_cross_entropy_backward(g.to(kFloat32), z, t), Error);
   CHECK_THROWS_AS(softmax_cross_entropy_backward(g, z, tensor({0, 3}, {2}, kInt64)), Error);
-  CHECK(agt::error_message([&] { softmax_cross_entropy_backward(g, z, tensor({0, 3}, {2}, kInt64)); })
-            .find("softmax_cross_entropy_backward: target 3 at position 1 is out of range") == 0);
+  CHECK(agt::error_message([&] {
+          softmax_cross_entropy_backward(g, z, tensor({0, 3}, {2}, kInt64));
+        }).find("softmax_cross_entropy_backward: target 3 at position 1 is out of range") == 0);
   CHECK_THROWS_AS(softmax_cross_entropy_backward(g, z, tensor({0, 1}, {2}, kFloat64)), Error);
   CHECK_THROWS_AS(softmax_cross_entropy_backward(g, zeros({2}, kFloat64), t), Error);
 }

@@ -35,8 +35,9 @@ double grads_diff(const Vec& a, const Vec& b) {
 
 TEST_CASE("checkpoint: gradcheck of small functions (float64)") {
   SUBCASE("one input, one output") {
-    agt::check_gradients([](const Vec& in) { return checkpoint([](const Tensor& x) { return tanh(x) * x + exp(x); }, in[0]); },
-                         {agt::input({3, 4})});
+    agt::check_gradients(
+        [](const Vec& in) { return checkpoint([](const Tensor& x) { return tanh(x) * x + exp(x); }, in[0]); },
+        {agt::input({3, 4})});
   }
   SUBCASE("a parameter captured by the function, not passed as an input") {
     const Tensor w = agt::input({4, 2}, 2.0, 0.5);
@@ -65,7 +66,9 @@ TEST_CASE("checkpoint: gradcheck of small functions (float64)") {
   SUBCASE("an input that does not require grad") {
     const Tensor c = agt::input({2, 3}, 4.0, 1.0, 0.0, false);
     agt::check_gradients(
-        [c](const Vec& in) { return checkpoint([](const Vec& v) { return Vec{v[0] * v[1] + v[1]}; }, {in[0], c})[0]; },
+        [c](const Vec& in) {
+          return checkpoint([](const Vec& v) { return Vec{v[0] * v[1] + v[1]}; }, {in[0], c})[0];
+        },
         {agt::input({2, 3})});
   }
   SUBCASE("checkpoint inside checkpoint") {
@@ -167,7 +170,7 @@ TEST_CASE("checkpoint: a recorded result captured by the function passes its gra
   CHECK(max_abs_diff(x.grad(), gx) <= 1e-15);
   CHECK(max_abs_diff(w.grad(), gw) <= 1e-15);
   CHECK(Tape::current().num_nodes() == 0);  // backward released the node and what fn captured
-  const Vec g = grad({loss(true)}, {w});  // ag::grad to an input of the captured result
+  const Vec g = grad({loss(true)}, {w});    // ag::grad to an input of the captured result
   CHECK(max_abs_diff(g[0], gw) <= 1e-15);
 }
 
@@ -216,13 +219,13 @@ TEST_CASE("checkpoint: errors name the op") {
   }
   SUBCASE("a function that computes something else when re-run") {
     int calls = 0;
-    const Vec r = checkpoint(
-        [&](const Vec& v) { return ++calls == 1 ? Vec{v[0] * w} : Vec{v[0] * w, v[0]}; }, {x});
+    const Vec r = checkpoint([&](const Vec& v) { return ++calls == 1 ? Vec{v[0] * w} : Vec{v[0] * w, v[0]}; }, {x});
     const std::string msg = agt::error_message([&] { sum(r[0]).backward(); });
     CHECK(msg.find("checkpoint: the function returned 2 tensors when re-run") != std::string::npos);
     calls = 0;
     const Vec r2 = checkpoint([&](const Vec& v) { return Vec{++calls == 1 ? v[0] * w : sum(v[0] * w)}; }, {x});
-    CHECK(agt::error_message([&] { sum(r2[0]).backward(); }).find("checkpoint: result 0 is float64[]") != std::string::npos);
+    CHECK(agt::error_message([&] { sum(r2[0]).backward(); }).find("checkpoint: result 0 is float64[]") !=
+          std::string::npos);
   }
   SUBCASE("a captured tensor recorded after the call") {
     Tensor z = w * 1.0;
@@ -254,8 +257,7 @@ struct Run {
 // One forward and backward of a recurrent module with the loss reading the outputs at every step
 // (weighted), the final hidden state and, for LSTM, the final cell state.
 template <class Module>
-Run run_model(Module& m, Dtype dt, const Tensor& x_in, const Tensor& h_in,
-              const Tensor& c_in) {
+Run run_model(Module& m, Dtype dt, const Tensor& x_in, const Tensor& h_in, const Tensor& c_in) {
   Run r;
   r.params = m->parameters();
   const Tensor x = x_in.to(dt).detach().requires_grad_(), h0 = h_in.to(dt).detach().requires_grad_(),
@@ -302,7 +304,8 @@ void compare_with_bptt(std::int64_t every, std::int64_t layers, Dtype dt, double
 }  // namespace
 
 TEST_CASE("checkpoint: RNN, LSTM and GRU with checkpoint_every give BPTT's gradients") {
-  for (std::int64_t every : {std::int64_t{1}, std::int64_t{4}, std::int64_t{13}, std::int64_t{20}, nn::kCheckpointAuto}) {
+  for (std::int64_t every :
+       {std::int64_t{1}, std::int64_t{4}, std::int64_t{13}, std::int64_t{20}, nn::kCheckpointAuto}) {
     for (std::int64_t layers : {1, 2}) {
       CAPTURE(every);
       CAPTURE(layers);
@@ -324,7 +327,8 @@ TEST_CASE("checkpoint: a checkpointed LSTM trains as plain BPTT (2 layers, dropo
     manual_seed(3);
     nn::LSTM l1(nn::RNNOptions(F, H).batch_first(true).dtype(kFloat64).num_layers(2).dropout(0.3));
     manual_seed(3);
-    nn::LSTM l2(nn::RNNOptions(F, H).batch_first(true).dtype(kFloat64).num_layers(2).dropout(0.3).checkpoint_every(kind == 0 ? 5 : nn::kCheckpointAuto));
+    nn::LSTM l2(nn::RNNOptions(F, H).batch_first(true).dtype(kFloat64).num_layers(2).dropout(0.3).checkpoint_every(
+        kind == 0 ? 5 : nn::kCheckpointAuto));
     manual_seed(4);
     nn::Linear head1(nn::LinearOptions(H, 1).dtype(kFloat64));
     manual_seed(4);

@@ -111,8 +111,8 @@ TEST_CASE("where: forward values with a mask of any dtype (nonzero is true) and 
   CHECK(r.shape() == Shape{2, 3});
   agt::check_values(r, {1, 2, 3, -1, -2, -3});
   // mask [3], a [2, 1], b 0-d
-  const Tensor r2 = where(tensor({1.0, 0.0, 1.0}, {3}, kFloat64), tensor({5, 6}, {2, 1}, kFloat64),
-                          scalar_tensor(0.0, kFloat64));
+  const Tensor r2 =
+      where(tensor({1.0, 0.0, 1.0}, {3}, kFloat64), tensor({5, 6}, {2, 1}, kFloat64), scalar_tensor(0.0, kFloat64));
   CHECK(r2.shape() == Shape{2, 3});
   agt::check_values(r2, {5, 0, 5, 6, 0, 6});
   // a mask of higher rank than a and b

@@ -279,7 +279,7 @@ TEST_CASE("tensor(values, shape, dtype): the old form keeps its defaults (a brac
   CHECK(tensor(std::vector<std::int64_t>{1, 2}, {2}).dtype() == kInt64);
   CHECK(tensor(std::vector<double>{1, 2}, {1, 2}).dtype() == kFloat32);
   CHECK(tensor(std::vector<double>{1, 2}, {}, kFloat64).shape() == Shape{2});  // empty shape: 1-d
-  CHECK(tensor({{1.0, 2.0}, {3.0, 4.0}}, {4}).shape() == Shape{4});  // values row-major into the shape
+  CHECK(tensor({{1.0, 2.0}, {3.0, 4.0}}, {4}).shape() == Shape{4});            // values row-major into the shape
   CHECK(tensor({1.0, 2.0}, {2}, ag::dtype(kFloat64).requires_grad(true)).requires_grad());
   const std::string m = message_of([] { tensor({1.0, 2.0, 3.0}, {2, 2}); });
   CHECK(contains(m, "tensor"));
@@ -306,12 +306,21 @@ TEST_CASE("linspace: PyTorch's values; exact where PyTorch's are independent of 
 
   // PyTorch's CPU kernel vectorises (with FMA where the CPU has it), so some of its values differ in the last
   // bits from the scalar formula; within a few ulps of the range
-  const std::vector<double> p10 = {0.0, 0.1111111119389534, 0.2222222238779068, 0.3333333432674408, 0.4444444477558136,
-                                   0.5555555820465088, 0.6666666865348816, 0.7777777910232544, 0.8888888955116272, 1.0};
+  const std::vector<double> p10 = {0.0,
+                                   0.1111111119389534,
+                                   0.2222222238779068,
+                                   0.3333333432674408,
+                                   0.4444444477558136,
+                                   0.5555555820465088,
+                                   0.6666666865348816,
+                                   0.7777777910232544,
+                                   0.8888888955116272,
+                                   1.0};
   const std::vector<float> l10 = linspace(0, 1, 10).to_vector<float>();
   for (std::size_t i = 0; i < p10.size(); ++i) CHECK(std::abs(l10[i] - p10[i]) <= 4 * 1.2e-7);
-  const std::vector<double> p7 = {-1.0, -0.6666666666666667, -0.33333333333333337, 5.551115123125783e-17,
-                                  0.33333333333333337, 0.6666666666666667, 1.0};
+  const std::vector<double> p7 = {
+      -1.0, -0.6666666666666667, -0.33333333333333337, 5.551115123125783e-17, 0.33333333333333337, 0.6666666666666667,
+      1.0};
   const std::vector<double> l7 = linspace(-1, 1, 7, kFloat64).to_vector<double>();
   for (std::size_t i = 0; i < p7.size(); ++i) CHECK(std::abs(l7[i] - p7[i]) <= 4 * 2.3e-16);
   CHECK(l7.front() == -1.0);
@@ -473,10 +482,10 @@ TEST_CASE("multinomial: frequencies follow the weights; without replacement each
   CHECK_THROWS_AS(multinomial(tensor({0.5, 0.0}), 2), Error);    // only one category with a weight
   CHECK(contains(message_of([] { multinomial(tensor({0.5, 0.5}), 0); }), "num_samples=0"));
   CHECK_THROWS_AS(multinomial(tensor({0.0, 0.0}), 1, true), Error);  // sums to 0
-  CHECK_THROWS_AS(multinomial(tensor({{1.0}, {0.0}}), 1), Error);   // the second row sums to 0
-  CHECK_THROWS_AS(multinomial(tensor({1, 2}), 1), Error);           // int64 weights
-  CHECK_THROWS_AS(multinomial(ones({2, 2, 2}), 1), Error);          // 3-d
-  CHECK_THROWS_AS(multinomial(tensor(1.0), 1), Error);              // 0-d
+  CHECK_THROWS_AS(multinomial(tensor({{1.0}, {0.0}}), 1), Error);    // the second row sums to 0
+  CHECK_THROWS_AS(multinomial(tensor({1, 2}), 1), Error);            // int64 weights
+  CHECK_THROWS_AS(multinomial(ones({2, 2, 2}), 1), Error);           // 3-d
+  CHECK_THROWS_AS(multinomial(tensor(1.0), 1), Error);               // 0-d
   CHECK_THROWS_AS(multinomial(Tensor(), 1), Error);
   manual_seed(3);
   const std::string state = rng_state();
@@ -516,7 +525,7 @@ TEST_CASE("normal_ and uniform_ fill in place from the seeded generator") {
   CHECK(std::abs(std::accumulate(uv.begin(), uv.end(), 0.0) / uv.size() - 0.5) < 0.03);
   uniform_(u);  // defaults: [0, 1)
   for (float v : u.to_vector<float>()) CHECK((v >= 0.0f && v < 1.0f));
-  normal_(u);  // defaults: N(0, 1)
+  normal_(u);             // defaults: N(0, 1)
   uniform_(u, 1.5, 1.5);  // from == to: all from
   CHECK(u.to_vector<float>() == std::vector<float>(50000, 1.5f));
   CHECK(uniform_(empty({3}), 0.0, 1.0).numel() == 3);  // a temporary works too
@@ -630,8 +639,8 @@ TEST_CASE("compile-level: every older call form of the factories still compiles 
   const std::int64_t rows = 3, cols = 2;
   CHECK(tensor(vd, {rows, cols}).shape() == Shape{3, 2});
   CHECK(tensor({std::nan(""), 1.0}, {2}).numel() == 2);
-  CHECK(tensor(vd, {}).shape() == Shape{6});          // {}: the empty shape (1-d), as before
+  CHECK(tensor(vd, {}).shape() == Shape{6});  // {}: the empty shape (1-d), as before
   CHECK(tensor({1.0, 2.0}, {}).shape() == Shape{2});
-  CHECK(tensor({1, 2}, {}).dtype() == kFloat32);       // the shape form: a braced list is float32
+  CHECK(tensor({1, 2}, {}).dtype() == kFloat32);  // the shape form: a braced list is float32
   CHECK(tensor({1, 2}, TensorOptions()).dtype() == kInt64);
 }

@@ -95,7 +95,9 @@ TEST_CASE("linear: zero-size dims and one recorded op") {
 TEST_CASE("linear: misuse throws naming the op, the shapes and the dtypes") {
   const Tensor x = zeros({2, 3}, kFloat64), w = zeros({4, 3}, kFloat64);
   CHECK_THROWS_AS(linear(x, zeros({4, 2}, kFloat64)), Error);
-  CHECK(agt::error_message([&] { linear(x, zeros({4, 2}, kFloat64)); }).find("linear: expects input [..., in] and weight [out, in], got float64[2, 3]") == 0);
+  CHECK(agt::error_message([&] {
+          linear(x, zeros({4, 2}, kFloat64));
+        }).find("linear: expects input [..., in] and weight [out, in], got float64[2, 3]") == 0);
   CHECK_THROWS_AS(linear(x, zeros({4, 3})), Error);
   CHECK(agt::error_message([&] { linear(x, zeros({4, 3})); }).find("float32") != std::string::npos);
   CHECK_THROWS_AS(linear(x, w, zeros({3}, kFloat64)), Error);
@@ -115,17 +117,19 @@ TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked wit
                           [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
                           {x, h, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5], nn::Nonlinearity::ReLU); },
+                          [](const auto& v) {
+                            return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5], nn::Nonlinearity::ReLU);
+                          },
                           {x, h, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3]); },
-                          {x, h, wi, wh});
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
   // hand-computed: tanh(1 * 0.5 + 0 + 1 * 2 + 0.25) = tanh(2.75), relu(-1 * 0.5 + 2 * 0.1) = 0
-  agt::check_values(rnn_tanh_cell(tensor({1}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64), tensor({0.5}, {1, 1}, kFloat64),
-                                  tensor({2}, {1, 1}, kFloat64), tensor({0.25}, {1}, kFloat64)),
+  agt::check_values(rnn_tanh_cell(tensor({1}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64),
+                                  tensor({0.5}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
+                                  tensor({0.25}, {1}, kFloat64)),
                     {std::tanh(2.75)});
-  agt::check_values(rnn_relu_cell(tensor({-1}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64), tensor({0.5}, {1, 1}, kFloat64),
-                                  tensor({0.1}, {1, 1}, kFloat64)),
+  agt::check_values(rnn_relu_cell(tensor({-1}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
+                                  tensor({0.5}, {1, 1}, kFloat64), tensor({0.1}, {1, 1}, kFloat64)),
                     {0.0});
 
   const Fn tanh3 = [](const auto& v) {  // three steps with the same weights
@@ -139,8 +143,7 @@ TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked wit
   // the same tensor as input and hidden state, and as both biases
   const Tensor s = agt::input({2, 4}, 0.6), w2 = agt::input({4, 4}, 1.7, 0.5);
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
-                          {s, w2, bi});
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
   check_both_orders([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
 }
 
@@ -148,17 +151,22 @@ TEST_CASE("rnn cells: misuse throws naming the op, the shapes and the dtypes") {
   const Tensor x = zeros({3, 2}, kFloat64), h = zeros({3, 4}, kFloat64), wi = zeros({4, 2}, kFloat64),
                wh = zeros({4, 4}, kFloat64);
   CHECK_THROWS_AS(rnn_tanh_cell(x, zeros({2, 4}, kFloat64), wi, wh), Error);
-  CHECK(agt::error_message([&] { rnn_tanh_cell(x, zeros({2, 4}, kFloat64), wi, wh); })
-            .find("rnn_tanh_cell: expects input [B, in] and hidden state [B, H], got float64[3, 2] and float64[2, 4]") == 0);
+  CHECK(agt::error_message([&] {
+          rnn_tanh_cell(x, zeros({2, 4}, kFloat64), wi, wh);
+        }).find("rnn_tanh_cell: expects input [B, in] and hidden state [B, H], got float64[3, 2] and float64[2, 4]") ==
+        0);
   CHECK_THROWS_AS(rnn_relu_cell(x, h, zeros({4, 3}, kFloat64), wh), Error);
-  CHECK(agt::error_message([&] { rnn_relu_cell(x, h, zeros({4, 3}, kFloat64), wh); })
-            .find("rnn_relu_cell: weight_ih must be [4, 2]") == 0);
+  CHECK(agt::error_message([&] {
+          rnn_relu_cell(x, h, zeros({4, 3}, kFloat64), wh);
+        }).find("rnn_relu_cell: weight_ih must be [4, 2]") == 0);
   CHECK_THROWS_AS(rnn_tanh_cell(x, h, wi, zeros({4, 3}, kFloat64)), Error);
   CHECK_THROWS_AS(rnn_tanh_cell(x, h, wi, wh, zeros({3}, kFloat64)), Error);
-  CHECK(agt::error_message([&] { rnn_tanh_cell(x, h, wi, wh, Tensor(), zeros({5}, kFloat64)); }).find("bias_hh must be [4]") !=
-        std::string::npos);
+  CHECK(agt::error_message([&] {
+          rnn_tanh_cell(x, h, wi, wh, Tensor(), zeros({5}, kFloat64));
+        }).find("bias_hh must be [4]") != std::string::npos);
   CHECK_THROWS_AS(rnn_tanh_cell(x, h.to(kFloat32), wi, wh), Error);
-  CHECK(agt::error_message([&] { rnn_tanh_cell(x, h.to(kFloat32), wi, wh); }).find("dtype mismatch") != std::string::npos);
+  CHECK(agt::error_message([&] { rnn_tanh_cell(x, h.to(kFloat32), wi, wh); }).find("dtype mismatch") !=
+        std::string::npos);
   CHECK_THROWS_AS(rnn_tanh_cell(zeros({2}, kFloat64), zeros({4}, kFloat64), wi, wh), Error);
 }
 
@@ -173,15 +181,18 @@ TEST_CASE("fused_lstm_cell: equals the composite cell, gradchecked to second ord
                           [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
                           {x, h, c, wi, wh});
   // only h' used (no gradient reaches c'), and only c' used
-  check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          [](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          {x, h, c, wi, wh, bi, bh});
-  check_same_as_composite([](const auto& v) { return std::get<1>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          [](const auto& v) { return std::get<1>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          {x, h, c, wi, wh, bi, bh});
+  check_same_as_composite(
+      [](const auto& v) { return std::get<0>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      [](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      {x, h, c, wi, wh, bi, bh});
+  check_same_as_composite(
+      [](const auto& v) { return std::get<1>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      [](const auto& v) { return std::get<1>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      {x, h, c, wi, wh, bi, bh});
   // hand-computed, H = 1, all gate pre-activations 0 except g = 1: c' = 0.5 * 2 + 0.5 * tanh(1)
-  auto [h1, c1] = fused_lstm_cell(tensor({1}, {1, 1}, kFloat64), tensor({0}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
-                                  tensor({0, 0, 1, 0}, {4, 1}, kFloat64), tensor({0, 0, 0, 0}, {4, 1}, kFloat64));
+  auto [h1, c1] =
+      fused_lstm_cell(tensor({1}, {1, 1}, kFloat64), tensor({0}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
+                      tensor({0, 0, 1, 0}, {4, 1}, kFloat64), tensor({0, 0, 0, 0}, {4, 1}, kFloat64));
   const double c_expected = 1.0 + 0.5 * std::tanh(1.0);
   agt::check_values(c1, {c_expected});
   agt::check_values(h1, {0.5 * std::tanh(c_expected)});
@@ -203,11 +214,13 @@ TEST_CASE("fused_lstm_cell: misuse throws naming the op, the shapes and the dtyp
                wi = zeros({8, 3}, kFloat64), wh = zeros({8, 2}, kFloat64);
   CHECK_NOTHROW(fused_lstm_cell(x, h, c, wi, wh));
   CHECK_THROWS_AS(fused_lstm_cell(x, h, zeros({2, 3}, kFloat64), wi, wh), Error);
-  CHECK(agt::error_message([&] { fused_lstm_cell(x, h, zeros({2, 3}, kFloat64), wi, wh); })
-            .find("fused_lstm_cell: cell state float64[2, 3] must have the shape of hidden state float64[2, 2]") == 0);
+  CHECK(agt::error_message([&] {
+          fused_lstm_cell(x, h, zeros({2, 3}, kFloat64), wi, wh);
+        }).find("fused_lstm_cell: cell state float64[2, 3] must have the shape of hidden state float64[2, 2]") == 0);
   CHECK_THROWS_AS(fused_lstm_cell(x, h, c, zeros({6, 3}, kFloat64), wh), Error);
-  CHECK(agt::error_message([&] { fused_lstm_cell(x, h, c, zeros({6, 3}, kFloat64), wh); })
-            .find("fused_lstm_cell: weight_ih must be [8, 3]") == 0);
+  CHECK(agt::error_message([&] {
+          fused_lstm_cell(x, h, c, zeros({6, 3}, kFloat64), wh);
+        }).find("fused_lstm_cell: weight_ih must be [8, 3]") == 0);
   CHECK_THROWS_AS(fused_lstm_cell(x, h, c.to(kFloat32), wi, wh), Error);
   CHECK_THROWS_AS(fused_lstm_cell(x, h, c, wi, wh, zeros({4}, kFloat64)), Error);
   CHECK_THROWS_AS(fused_lstm_cell(x, h, Tensor(), wi, wh), Error);
@@ -218,9 +231,12 @@ TEST_CASE("rnn cells from input gates: equal the composite and the x-taking cell
   const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
                bh = agt::input({4}, 3.1, 0.3);
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), v[3]); }, {xg, h, wh, bh});
+                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), v[3]); },
+                          {xg, h, wh, bh});
   check_same_as_composite([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), Tensor(), nn::Nonlinearity::ReLU); },
+                          [](const auto& v) {
+                            return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), Tensor(), nn::Nonlinearity::ReLU);
+                          },
                           {xg, h, wh});
   // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
   check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(linear(v[0], v[2], v[4]), v[1], v[3], v[5]); },
@@ -251,28 +267,35 @@ TEST_CASE("fused_lstm_cell_gates: equals the composite cell, gradchecked to seco
   // the reference cell with W_ih = I and no b_ih takes xg as the input gates
   const Tensor eye8 = eye(8);
   check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
-                          [eye8](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4])); },
+                          [eye8](const auto& v) {
+                            return both(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4]));
+                          },
                           {xg, h, c, wh, bh});
   check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell_gates(v[0], v[1], v[2], v[3])); },
                           [eye8](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3])); },
                           {xg, h, c, wh});
   // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
-  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(linear(v[0], v[3], v[5]), v[1], v[2], v[4], v[6])); },
-                          [](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          {x, h, c, wi, wh, bi, bh});
-  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); }, {xg, h, c, wh, bh});
+  check_same_as_composite(
+      [](const auto& v) { return both(fused_lstm_cell_gates(linear(v[0], v[3], v[5]), v[1], v[2], v[4], v[6])); },
+      [](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      {x, h, c, wi, wh, bi, bh});
+  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
+                    {xg, h, c, wh, bh});
   const Tensor xs = agt::input({3, 2, 3}, 0.8);
   const Fn unrolled = [](const auto& v) {  // one projection unbound over three steps, W_hh reused
     Tensor hh = v[1], cc = v[2];
-    for (const Tensor& g : unbind(linear(v[0], v[3], v[5]), 0)) std::tie(hh, cc) = fused_lstm_cell_gates(g, hh, cc, v[4], v[6]);
+    for (const Tensor& g : unbind(linear(v[0], v[3], v[5]), 0))
+      std::tie(hh, cc) = fused_lstm_cell_gates(g, hh, cc, v[4], v[6]);
     return cat({hh, cc}, 1);
   };
   check_both_orders(unrolled, {xs, h, c, wi, wh, bi, bh});
   // the same tensor as hidden and cell state
-  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[1], v[2], v[3])); }, {xg, h, wh, bh});
+  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[1], v[2], v[3])); },
+                    {xg, h, wh, bh});
 }
 
-TEST_CASE("fused_gru_cell and fused_gru_cell_gates: equal PyTorch's GRU cell written with ops, gradchecked with reuse") {
+TEST_CASE(
+    "fused_gru_cell and fused_gru_cell_gates: equal PyTorch's GRU cell written with ops, gradchecked with reuse") {
   const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), xg = agt::input({2, 6}, 1.7, 1.2);
   const Tensor wi = agt::input({6, 3}, 1.3), wh = agt::input({6, 2}, 2.2, 0.6), bi = agt::input({6}, 0.4, 0.3),
                bh = agt::input({6}, 3.1, 0.3);
@@ -280,16 +303,17 @@ TEST_CASE("fused_gru_cell and fused_gru_cell_gates: equal PyTorch's GRU cell wri
                           [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
                           {x, h, wi, wh, bi, bh});
   check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3]); },
-                          {x, h, wi, wh});
+                          [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
   check_same_as_composite([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::gru_cell(v[0], v[1], eye(6), v[2], Tensor(), v[3]); }, {xg, h, wh, bh});
+                          [](const auto& v) { return ref::gru_cell(v[0], v[1], eye(6), v[2], Tensor(), v[3]); },
+                          {xg, h, wh, bh});
   // hand-computed, H = 1: xg = (0, 0, 1), h = 2, W_hh = (0, 0, 1), no bias: r = z = 1/2, n = tanh(1 + 1/2 * 2),
   // h' = n / 2 + 1
   agt::check_values(fused_gru_cell_gates(tensor({0, 0, 1}, {1, 3}, kFloat64), tensor({2}, {1, 1}, kFloat64),
                                          tensor({0, 0, 1}, {3, 1}, kFloat64)),
                     {0.5 * std::tanh(2.0) + 1.0});
-  check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); }, {x, h, wi, wh, bi, bh});
+  check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                    {x, h, wi, wh, bi, bh});
   check_both_orders([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
   const Tensor xs = agt::input({3, 2, 3}, 0.8);
   const Fn unrolled = [](const auto& v) {  // one projection unbound over three steps, W_hh reused
@@ -334,39 +358,52 @@ TEST_CASE("cells from input gates and the GRU cell: misuse throws naming the op,
   const Tensor h = zeros({3, 4}, kFloat64), wh = zeros({4, 4}, kFloat64);
   CHECK_NOTHROW(rnn_tanh_cell_gates(zeros({3, 4}, kFloat64), h, wh));
   CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 5}, kFloat64), h, wh), Error);
-  CHECK(agt::error_message([&] { rnn_tanh_cell_gates(zeros({3, 5}, kFloat64), h, wh); })
-            .find("rnn_tanh_cell_gates: input gates must be [3, 4] (1 gates) for hidden state float64[3, 4], got float64[3, 5]") == 0);
+  CHECK(agt::error_message([&] {
+          rnn_tanh_cell_gates(zeros({3, 5}, kFloat64), h, wh);
+        })
+            .find("rnn_tanh_cell_gates: input gates must be [3, 4] (1 gates) for hidden state float64[3, 4], got "
+                  "float64[3, 5]") == 0);
   CHECK_THROWS_AS(rnn_relu_cell_gates(zeros({2, 4}, kFloat64), h, wh), Error);
-  CHECK(agt::error_message([&] { rnn_relu_cell_gates(zeros({2, 4}, kFloat64), h, wh); })
-            .find("rnn_relu_cell_gates: expects input gates [B, G*H] and hidden state [B, H], got float64[2, 4] and float64[3, 4]") == 0);
+  CHECK(agt::error_message([&] {
+          rnn_relu_cell_gates(zeros({2, 4}, kFloat64), h, wh);
+        })
+            .find("rnn_relu_cell_gates: expects input gates [B, G*H] and hidden state [B, H], got float64[2, 4] and "
+                  "float64[3, 4]") == 0);
   CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 4}, kFloat64), h, zeros({4, 3}, kFloat64)), Error);
   CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 4}, kFloat64), h, wh, zeros({3}, kFloat64)), Error);
   CHECK_THROWS_AS(rnn_tanh_cell_gates(zeros({3, 4}), h, wh), Error);
-  CHECK(agt::error_message([&] { rnn_tanh_cell_gates(zeros({3, 4}), h, wh); }).find("dtype mismatch") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          rnn_tanh_cell_gates(zeros({3, 4}), h, wh);
+        }).find("dtype mismatch") != std::string::npos);
   CHECK_THROWS_AS(rnn_tanh_cell_gates(Tensor(), h, wh), Error);
   const Tensor c = zeros({3, 4}, kFloat64), wh4 = zeros({16, 4}, kFloat64);
   CHECK_NOTHROW(fused_lstm_cell_gates(zeros({3, 16}, kFloat64), h, c, wh4));
   CHECK_THROWS_AS(fused_lstm_cell_gates(zeros({3, 12}, kFloat64), h, c, wh4), Error);
-  CHECK(agt::error_message([&] { fused_lstm_cell_gates(zeros({3, 12}, kFloat64), h, c, wh4); })
-            .find("fused_lstm_cell_gates: input gates must be [3, 16] (4 gates)") == 0);
+  CHECK(agt::error_message([&] {
+          fused_lstm_cell_gates(zeros({3, 12}, kFloat64), h, c, wh4);
+        }).find("fused_lstm_cell_gates: input gates must be [3, 16] (4 gates)") == 0);
   CHECK_THROWS_AS(fused_lstm_cell_gates(zeros({3, 16}, kFloat64), h, zeros({3, 2}, kFloat64), wh4), Error);
   CHECK_THROWS_AS(fused_lstm_cell_gates(zeros({3, 16}, kFloat64), h, c, wh4, zeros({4}, kFloat64)), Error);
   const Tensor x = zeros({3, 2}, kFloat64), wi3 = zeros({12, 2}, kFloat64), wh3 = zeros({12, 4}, kFloat64);
   CHECK_NOTHROW(fused_gru_cell(x, h, wi3, wh3));
   CHECK_THROWS_AS(fused_gru_cell(x, h, zeros({12, 3}, kFloat64), wh3), Error);
-  CHECK(agt::error_message([&] { fused_gru_cell(x, h, zeros({12, 3}, kFloat64), wh3); })
-            .find("fused_gru_cell: weight_ih must be [12, 2]") == 0);
+  CHECK(agt::error_message([&] {
+          fused_gru_cell(x, h, zeros({12, 3}, kFloat64), wh3);
+        }).find("fused_gru_cell: weight_ih must be [12, 2]") == 0);
   CHECK_THROWS_AS(fused_gru_cell(x, h, wi3, wh4), Error);
-  CHECK(agt::error_message([&] { fused_gru_cell(x, h, wi3, wh4); }).find("fused_gru_cell: weight_hh must be [12, 4]") == 0);
+  CHECK(agt::error_message([&] { fused_gru_cell(x, h, wi3, wh4); }).find("fused_gru_cell: weight_hh must be [12, 4]") ==
+        0);
   CHECK_THROWS_AS(fused_gru_cell(x, h, wi3, wh3, zeros({4}, kFloat64)), Error);
   CHECK_THROWS_AS(fused_gru_cell(x, h, wi3.to(kFloat32), wh3), Error);
   CHECK_THROWS_AS(fused_gru_cell(x, zeros({2, 4}, kFloat64), wi3, wh3), Error);
-  CHECK_THROWS_AS(fused_gru_cell(zeros({3, 2}, kInt64), zeros({3, 4}, kInt64), zeros({12, 2}, kInt64), zeros({12, 4}, kInt64)),
+  CHECK_THROWS_AS(fused_gru_cell(zeros({3, 2}, kInt64), zeros({3, 4}, kInt64), zeros({12, 2}, kInt64),
+                                 zeros({12, 4}, kInt64)),
                   Error);
   CHECK_NOTHROW(fused_gru_cell_gates(zeros({3, 12}, kFloat64), h, wh3));
   CHECK_THROWS_AS(fused_gru_cell_gates(zeros({3, 4}, kFloat64), h, wh3), Error);
-  CHECK(agt::error_message([&] { fused_gru_cell_gates(zeros({3, 4}, kFloat64), h, wh3); })
-            .find("fused_gru_cell_gates: input gates must be [3, 12] (3 gates)") == 0);
+  CHECK(agt::error_message([&] {
+          fused_gru_cell_gates(zeros({3, 4}, kFloat64), h, wh3);
+        }).find("fused_gru_cell_gates: input gates must be [3, 12] (3 gates)") == 0);
   CHECK_THROWS_AS(fused_gru_cell_gates(zeros({3, 12}, kFloat64), h, wh3, zeros({4}, kFloat64)), Error);
 }
 
@@ -387,19 +424,21 @@ TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, grad
   const Tensor tb = tensor({0, 1}, {2}, kInt64);
   agt::check_values(softmax_cross_entropy(big, tb), {std::log(2.0), 1e30});
   check_same_as_composite([tb](const auto& v) { return softmax_cross_entropy(v[0], tb); },
-                          [tb](const auto& v) { return composed_cross_entropy(v[0], tb); },
-                          {big});
+                          [tb](const auto& v) { return composed_cross_entropy(v[0], tb); }, {big});
 }
 
 TEST_CASE("softmax_cross_entropy: misuse throws naming the op, the shapes and the dtypes") {
   const Tensor z = zeros({2, 3}, kFloat64);
   CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 3}, {2}, kInt64)), Error);
-  CHECK(agt::error_message([&] { softmax_cross_entropy(z, tensor({0, 3}, {2}, kInt64)); })
-            .find("softmax_cross_entropy: target 3 at position 1 is out of range for 3 classes (logits float64[2, 3])") == 0);
+  CHECK(agt::error_message([&] {
+          softmax_cross_entropy(z, tensor({0, 3}, {2}, kInt64));
+        }).find("softmax_cross_entropy: target 3 at position 1 is out of range for 3 classes (logits float64[2, 3])") ==
+        0);
   CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({-1, 0}, {2}, kInt64)), Error);
   CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 1}, {2}, kFloat64)), Error);
-  CHECK(agt::error_message([&] { softmax_cross_entropy(z, tensor({0, 1}, {2}, kFloat64)); })
-            .find("softmax_cross_entropy: target must be int64 [2] for logits float64[2, 3], got float64[2]") == 0);
+  CHECK(agt::error_message([&] {
+          softmax_cross_entropy(z, tensor({0, 1}, {2}, kFloat64));
+        }).find("softmax_cross_entropy: target must be int64 [2] for logits float64[2, 3], got float64[2]") == 0);
   CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 1, 1}, {3}, kInt64)), Error);
   CHECK_THROWS_AS(softmax_cross_entropy(zeros({3}, kFloat64), scalar_tensor(0.0, kInt64)), Error);
   CHECK_THROWS_AS(softmax_cross_entropy(zeros({2, 3}, kInt64), tensor({0, 1}, {2}, kInt64)), Error);
@@ -449,7 +488,9 @@ TEST_CASE("fused ops: each is one recorded op, and nn's Linear, cells and cross_
   CHECK(tape.node(before)->name == std::string("softmax_cross_entropy"));
 }
 
-TEST_CASE("nn RNN and GRU layers: one input projection per layer, unbound, then one gates cell per step; LSTM: one cell per step") {
+TEST_CASE(
+    "nn RNN and GRU layers: one input projection per layer, unbound, then one gates cell per step; LSTM: one cell per "
+    "step") {
   Tape& tape = Tape::current();
   constexpr std::int64_t T = 5;
   const Tensor x = agt::input({T, 2, 3}, 0.4, 1.0, 0.0, false).to(kFloat32);

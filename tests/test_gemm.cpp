@@ -61,8 +61,8 @@ void check_gemm(bool ta, bool tb, Shape3 s, double beta, double tol) {
 
 // m n k within kSmallGemmMaxWork; m = 1, n = 1 and k = 1 edges; A B^T shapes on both sides of the
 // "copy A and C" vs "copy B" choice (m (k + n) against n k).
-const Shape3 kSmall[] = {{1, 1, 1}, {1, 32, 32}, {1, 7, 3}, {3, 1, 5}, {5, 6, 7}, {16, 128, 128},
-                         {32, 10, 128}, {40, 3, 2}, {2, 40, 60}, {64, 256, 100}, {7, 9, 1}};
+const Shape3 kSmall[] = {{1, 1, 1},     {1, 32, 32}, {1, 7, 3},   {3, 1, 5},      {5, 6, 7}, {16, 128, 128},
+                         {32, 10, 128}, {40, 3, 2},  {2, 40, 60}, {64, 256, 100}, {7, 9, 1}};
 
 }  // namespace
 
@@ -74,7 +74,7 @@ TEST_CASE("gemm equals the triple loop for every transpose combination, beta 0 a
           check_gemm<double>(ta, tb, s, beta, 1e-15);
           check_gemm<float>(ta, tb, s, beta, 2e-7);
         }
-        check_gemm<float>(ta, tb, {300, 300, 200}, beta, 2e-7);  // above kSmallGemmMaxWork: OpenBLAS
+        check_gemm<float>(ta, tb, {300, 300, 200}, beta, 2e-7);                // above kSmallGemmMaxWork: OpenBLAS
         check_gemm<double>(ta, tb, {4, 5, 6}, beta == 0 ? 0.5 : -2.0, 1e-15);  // other betas: OpenBLAS
       }
 }
@@ -140,8 +140,8 @@ TEST_CASE("gemm with k = 0 scales C by beta; empty outputs are left alone") {
 }
 
 TEST_CASE_TEMPLATE("transpose kernel, blocked, ragged and degenerate shapes", T, float, double) {
-  for (auto [r, c] : {std::pair<std::int64_t, std::int64_t>{1, 9}, {9, 1}, {3, 70}, {70, 3}, {4, 4}, {33, 65},
-                      {64, 64}, {6, 7}}) {
+  for (auto [r, c] :
+       {std::pair<std::int64_t, std::int64_t>{1, 9}, {9, 1}, {3, 70}, {70, 3}, {4, 4}, {33, 65}, {64, 64}, {6, 7}}) {
     CAPTURE(r);
     CAPTURE(c);
     const auto src = values<T>(r * c, 6);

@@ -125,11 +125,11 @@ TEST_CASE("allow_unused: an unused input is an error without it, an undefined te
 TEST_CASE("grad misuse: inputs or outputs without grad, non-scalar outputs, mismatched grad_outputs") {
   Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
   Tensor c = tensor({1.0, 2.0}, {2}, kFloat64);
-  CHECK_THROWS_AS(grad({sum(x * c)}, {c}), Error);          // input does not require grad
-  CHECK_THROWS_AS(grad({sum(c * c)}, {x}), Error);          // output not recorded
-  CHECK_THROWS_AS(grad({x * x}, {x}), Error);               // non-scalar output needs a grad_output
-  CHECK_THROWS_AS(grad({x * x}, {x}, {ones({3}, kFloat64)}), Error);   // wrong shape
-  CHECK_THROWS_AS(grad({x * x}, {x}, {ones({2}, kFloat32)}), Error);   // wrong dtype
+  CHECK_THROWS_AS(grad({sum(x * c)}, {c}), Error);                            // input does not require grad
+  CHECK_THROWS_AS(grad({sum(c * c)}, {x}), Error);                            // output not recorded
+  CHECK_THROWS_AS(grad({x * x}, {x}), Error);                                 // non-scalar output needs a grad_output
+  CHECK_THROWS_AS(grad({x * x}, {x}, {ones({3}, kFloat64)}), Error);          // wrong shape
+  CHECK_THROWS_AS(grad({x * x}, {x}, {ones({2}, kFloat32)}), Error);          // wrong dtype
   CHECK_THROWS_AS(grad({x * x, sum(x)}, {x}, {ones({2}, kFloat64)}), Error);  // count mismatch
   CHECK_THROWS_AS(grad({}, {x}), Error);
   CHECK_THROWS_AS(grad({sum(x)}, {Tensor()}), Error);
@@ -137,8 +137,8 @@ TEST_CASE("grad misuse: inputs or outputs without grad, non-scalar outputs, mism
 
 TEST_CASE("grad of several outputs weighs each by its grad_output") {
   Tensor x = tensor({0.5, -0.25, 1.5}, {3}, kFloat64).requires_grad_();
-  Tensor y1 = x * x;            // [3]
-  Tensor y2 = sum(exp(x));      // scalar
+  Tensor y1 = x * x;        // [3]
+  Tensor y2 = sum(exp(x));  // scalar
   Tensor v1 = tensor({1.0, -2.0, 0.5}, {3}, kFloat64);
   Tensor v2 = scalar_tensor(3.0, kFloat64);
   const auto g = grad({y1, y2}, {x}, {v1, v2});
@@ -284,7 +284,7 @@ TEST_CASE("retain_grad: ag::grad fills .grad() of a retained result it runs thro
   REQUIRE(h.grad().defined());
   agt::check_values(h.grad(), {6.0, 12.0});
   CHECK_FALSE(x.grad().defined());  // leaves are still untouched
-  grad({z}, {x});  // accumulates, as .grad() does
+  grad({z}, {x});                   // accumulates, as .grad() does
   agt::check_values(h.grad(), {12.0, 24.0});
 
   // a retained result that is itself the input: its op does not run, so .grad() stays undefined

@@ -6,7 +6,9 @@ using namespace ag;
 namespace {
 
 // 0, 1, ..., numel-1 in float64 with the given shape (no grad).
-Tensor iota(const Shape& shape) { return arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, kFloat64).reshape(shape); }
+Tensor iota(const Shape& shape) {
+  return arange(0.0, static_cast<double>(shape_numel(shape)), 1.0, kFloat64).reshape(shape);
+}
 
 Tensor idx(const std::vector<std::int64_t>& v, const Shape& shape = {}) { return tensor(v, shape, kInt64); }
 
@@ -63,11 +65,14 @@ TEST_CASE("slice: steps and Python-style clamping of negative and out-of-range b
 
 TEST_CASE("slice: gradcheck with steps, negative and clamped bounds, on each dim") {
   const Tensor x = agt::input({4, 5, 3});
-  struct Case { std::int64_t dim, start, end, step; };
-  for (const Case k : {Case{0, 1, 4, 2}, Case{1, -4, 100, 2}, Case{2, -100, 2, 1}, Case{-1, 0, 3, 3},
-                       Case{1, 0, 5, 1}, Case{-3, -2, -1, 1}}) {
+  struct Case {
+    std::int64_t dim, start, end, step;
+  };
+  for (const Case k : {Case{0, 1, 4, 2}, Case{1, -4, 100, 2}, Case{2, -100, 2, 1}, Case{-1, 0, 3, 3}, Case{1, 0, 5, 1},
+                       Case{-3, -2, -1, 1}}) {
     INFO("dim " << k.dim << " [" << k.start << ":" << k.end << ":" << k.step << "]");
-    agt::check_gradients([k](const std::vector<Tensor>& in) { return slice(in[0], k.dim, k.start, k.end, k.step); }, {x});
+    agt::check_gradients([k](const std::vector<Tensor>& in) { return slice(in[0], k.dim, k.start, k.end, k.step); },
+                         {x});
   }
   Tensor y = agt::input({5});
   sum(slice(y, 0, -4, 5, 2)).backward();
@@ -120,8 +125,11 @@ TEST_CASE("index_select: repeated rows add up in the gradient; gradcheck and gra
     agt::check_gradients([dim, i](const std::vector<Tensor>& in) { return index_select(in[0], dim, i); }, {y});
   }
   // reuse: the selected rows multiply the input itself
-  agt::check_gradients([](const std::vector<Tensor>& in) { return index_select(in[0], 0, idx({2, 2, 0})) * in[0]; },
-                       {agt::input({3, 2})});
+  agt::check_gradients(
+      [](const std::vector<Tensor>& in) {
+        return index_select(in[0], 0, idx({2, 2, 0})) * in[0];
+      },
+      {agt::input({3, 2})});
   agt::check_second_gradients(
       [rep](const std::vector<Tensor>& in) { return tanh(index_select(in[0], 1, rep)) * index_select(in[0], 1, rep); },
       {y});
@@ -187,10 +195,10 @@ TEST_CASE("gather: the gradient is a scatter-add (repeats add up); gradcheck and
   const Tensor i3 = idx({0, 2, 2, 1, 1, 1, 0, 0}, {2, 2, 2});
   agt::check_gradients([i3](const std::vector<Tensor>& in) { return gather(in[0], 1, i3); }, {z});
   // reuse and a non-linear use, so the second derivative goes through gather and scatter_add
-  agt::check_gradients([i1](const std::vector<Tensor>& in) { return gather(in[0] * in[0], 1, i1) + gather(in[0], 1, i1); },
-                       {y});
-  agt::check_second_gradients([i0](const std::vector<Tensor>& in) { return gather(in[0], 0, i0) * gather(in[0], 0, i0); },
-                              {y});
+  agt::check_gradients(
+      [i1](const std::vector<Tensor>& in) { return gather(in[0] * in[0], 1, i1) + gather(in[0], 1, i1); }, {y});
+  agt::check_second_gradients(
+      [i0](const std::vector<Tensor>& in) { return gather(in[0], 0, i0) * gather(in[0], 0, i0); }, {y});
   agt::check_second_gradients([i1](const std::vector<Tensor>& in) { return exp(gather(in[0], 1, i1)); }, {y});
 }
 
@@ -241,8 +249,11 @@ TEST_CASE("cat: gradcheck with three inputs on each dim (one reused) and gradgra
     const Tensor b = agt::input(bs, 2.0);
     INFO("dim " << dim);
     agt::check_gradients([dim](const std::vector<Tensor>& in) { return cat({in[0], in[1], in[0]}, dim); }, {a, b});
-    agt::check_gradients([dim](const std::vector<Tensor>& in) { return cat({in[1], in[0], in[1] * 2.0}, dim - 3); },
-                         {a, b});
+    agt::check_gradients(
+        [dim](const std::vector<Tensor>& in) {
+          return cat({in[1], in[0], in[1] * 2.0}, dim - 3);
+        },
+        {a, b});
   }
   // reused input: its two slices of the gradient add up
   Tensor x = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
@@ -251,10 +262,12 @@ TEST_CASE("cat: gradcheck with three inputs on each dim (one reused) and gradgra
   agt::check_values(x.grad(), {5, 7});
   agt::check_values(y.grad(), {3});
   const Tensor p = agt::input({2, 2}, 3.0), q = agt::input({1, 2}, 4.0);
-  agt::check_second_gradients([](const std::vector<Tensor>& in) {
-    const Tensor c = cat({in[0], in[1], in[0]}, 0);
-    return c * c;
-  }, {p, q});
+  agt::check_second_gradients(
+      [](const std::vector<Tensor>& in) {
+        const Tensor c = cat({in[0], in[1], in[0]}, 0);
+        return c * c;
+      },
+      {p, q});
 }
 
 TEST_CASE("cat: errors for mismatched shapes, dtypes, ranks and an empty list") {

@@ -8,7 +8,6 @@
 
 using namespace ag;
 
-
 TEST_CASE("add_/sub_/mul_/div_ with tensors: values, broadcasting other into self, alpha") {
   Tensor x = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, kFloat64);
   Tensor& r = x.add_(tensor({10, 20, 30}, {3}, kFloat64));

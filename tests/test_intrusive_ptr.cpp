@@ -86,7 +86,7 @@ TEST_CASE("intrusive_ptr: a reference the owner counted, dropped on another thre
   std::atomic<int> destroyed{0};
   std::thread::id on;
   auto obj = make_intrusive<Probe>(&destroyed, &on, 2);
-  IntrusivePtr<Probe> moved = obj;  // counted by this (the owner) thread
+  IntrusivePtr<Probe> moved = obj;                                      // counted by this (the owner) thread
   std::thread([p = std::move(moved)]() mutable { p.reset(); }).join();  // dropped elsewhere
   CHECK(destroyed.load() == 0);
   obj.reset();  // the owner's last counted reference: the object is in its queue, not yet freed

@@ -33,7 +33,8 @@ std::vector<double> naive(const Tensor& a, const Tensor& b, bool ta = false, boo
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < n; ++j) {
         double s = 0;
-        for (std::int64_t p = 0; p < k; ++p) s += (ta ? pa[p * m + i] : pa[i * k + p]) * (tb ? pb[j * k + p] : pb[p * n + j]);
+        for (std::int64_t p = 0; p < k; ++p)
+          s += (ta ? pa[p * m + i] : pa[i * k + p]) * (tb ? pb[j * k + p] : pb[p * n + j]);
         out[static_cast<std::size_t>((q * m + i) * n + j)] = s;
       }
   }
@@ -61,7 +62,6 @@ void check_matmul(const Shape& sa, const Shape& sb, const Shape& expected_shape)
   agt::check_values(yf, naive(a2.detach(), b2.detach()), 1e-5);
 }
 
-
 }  // namespace
 
 TEST_CASE("matmul forward values by hand") {
@@ -75,9 +75,9 @@ TEST_CASE("matmul forward values by hand") {
   CHECK(matmul(v, v).item<double>() == 2.0);
   agt::check_values(matmul(a, v), {-2, -2});
   agt::check_values(matmul(tensor({1, -1}, {2}, kFloat64), a), {-3, -3, -3});
-  agt::check_values(matmul_transposed(a, a, false, true), {14, 32, 32, 77});  // a a^T
+  agt::check_values(matmul_transposed(a, a, false, true), {14, 32, 32, 77});                      // a a^T
   agt::check_values(matmul_transposed(a, a, true, false), {17, 22, 27, 22, 29, 36, 27, 36, 45});  // a^T a
-  agt::check_values(matmul_transposed(b, a, true, true), {58, 139, 64, 154});  // b^T a^T = (a b)^T
+  agt::check_values(matmul_transposed(b, a, true, true), {58, 139, 64, 154});                     // b^T a^T = (a b)^T
 }
 
 TEST_CASE("matmul over every rank combination: values, gradcheck, gradgradcheck, float32") {

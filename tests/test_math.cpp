@@ -93,7 +93,8 @@ TEST_CASE("math: trigonometric and hyperbolic gradients, first and second order"
   }
   {
     const auto g = grad_of_sum([](const Tensor& t) { return tan(t); }, xs);
-    for (std::size_t i = 0; i < xs.size(); ++i) CHECK(g[i] == doctest::Approx(1.0 / (std::cos(xs[i]) * std::cos(xs[i]))));
+    for (std::size_t i = 0; i < xs.size(); ++i)
+      CHECK(g[i] == doctest::Approx(1.0 / (std::cos(xs[i]) * std::cos(xs[i]))));
   }
   {
     const auto g = grad_of_sum([](const Tensor& t) { return acos(t); }, {-0.5, 0.5});
@@ -119,13 +120,20 @@ TEST_CASE("math: trigonometric and hyperbolic gradients, first and second order"
 }
 
 TEST_CASE("math: exponential, logarithmic and power functions") {
-  check_unary_values([](const Tensor& t) { return erf(t); }, [](double v) { return std::erf(v); }, {-3.0, -0.5, 0.0, 0.7, 2.0});
-  check_unary_values([](const Tensor& t) { return log1p(t); }, [](double v) { return std::log1p(v); }, {-0.5, 0.0, 1e-10, 3.0});
-  check_unary_values([](const Tensor& t) { return expm1(t); }, [](double v) { return std::expm1(v); }, {-2.0, 0.0, 1e-10, 1.5});
-  check_unary_values([](const Tensor& t) { return log2(t); }, [](double v) { return std::log2(v); }, {0.25, 1.0, 8.0, 10.0});
-  check_unary_values([](const Tensor& t) { return log10(t); }, [](double v) { return std::log10(v); }, {0.01, 1.0, 1000.0, 7.0});
-  check_unary_values([](const Tensor& t) { return rsqrt(t); }, [](double v) { return 1.0 / std::sqrt(v); }, {0.25, 1.0, 4.0, 7.0});
-  check_unary_values([](const Tensor& t) { return reciprocal(t); }, [](double v) { return 1.0 / v; }, {-4.0, 0.5, 1.0, 3.0});
+  check_unary_values([](const Tensor& t) { return erf(t); }, [](double v) { return std::erf(v); },
+                     {-3.0, -0.5, 0.0, 0.7, 2.0});
+  check_unary_values([](const Tensor& t) { return log1p(t); }, [](double v) { return std::log1p(v); },
+                     {-0.5, 0.0, 1e-10, 3.0});
+  check_unary_values([](const Tensor& t) { return expm1(t); }, [](double v) { return std::expm1(v); },
+                     {-2.0, 0.0, 1e-10, 1.5});
+  check_unary_values([](const Tensor& t) { return log2(t); }, [](double v) { return std::log2(v); },
+                     {0.25, 1.0, 8.0, 10.0});
+  check_unary_values([](const Tensor& t) { return log10(t); }, [](double v) { return std::log10(v); },
+                     {0.01, 1.0, 1000.0, 7.0});
+  check_unary_values([](const Tensor& t) { return rsqrt(t); }, [](double v) { return 1.0 / std::sqrt(v); },
+                     {0.25, 1.0, 4.0, 7.0});
+  check_unary_values([](const Tensor& t) { return reciprocal(t); }, [](double v) { return 1.0 / v; },
+                     {-4.0, 0.5, 1.0, 3.0});
   CHECK(expm1(f64({1e-12})).item<double>() == doctest::Approx(1e-12).epsilon(1e-12));  // accurate near 0
   CHECK(log1p(f64({-1.0})).item<double>() == -kInf);
   CHECK(reciprocal(f64({0.0})).item<double>() == kInf);
@@ -170,9 +178,10 @@ TEST_CASE("math: rounding and sign follow PyTorch") {
   CHECK(std::signbit(round(f64({-0.4})).item<double>()));
   // sign(NaN) = 0 and sign(-0) = 0, as PyTorch 1.13's CPU kernel; NaN stays NaN through the others
   agt::check_values(sign(f64({kNaN, -0.0, kInf, -kInf}, {4})), {0, 0, 1, -1});
-  for (const auto& op : std::vector<UnOp>{[](const Tensor& t) { return floor(t); }, [](const Tensor& t) { return ceil(t); },
-                                          [](const Tensor& t) { return round(t); }, [](const Tensor& t) { return trunc(t); },
-                                          [](const Tensor& t) { return frac(t); }})
+  for (const auto& op :
+       std::vector<UnOp>{[](const Tensor& t) { return floor(t); }, [](const Tensor& t) { return ceil(t); },
+                         [](const Tensor& t) { return round(t); }, [](const Tensor& t) { return trunc(t); },
+                         [](const Tensor& t) { return frac(t); }})
     CHECK(std::isnan(op(f64({kNaN})).item<double>()));
   // decimals, as torch.round(x, decimals=d)
   agt::check_values(round(f64({1.2345, -0.125, 2.5, 1234.5}, {4}), 2), {1.23, -0.12, 2.5, 1234.5});
@@ -183,9 +192,10 @@ TEST_CASE("math: rounding and sign follow PyTorch") {
 
 TEST_CASE("math: rounding and sign have zero gradients, frac gradient 1") {
   const std::vector<double> xs{-1.7, -0.2, 0.4, 2.5};
-  for (const auto& op : std::vector<UnOp>{[](const Tensor& t) { return floor(t); }, [](const Tensor& t) { return ceil(t); },
-                                          [](const Tensor& t) { return round(t); }, [](const Tensor& t) { return trunc(t); },
-                                          [](const Tensor& t) { return sign(t); }, [](const Tensor& t) { return round(t, 1); }}) {
+  for (const auto& op :
+       std::vector<UnOp>{[](const Tensor& t) { return floor(t); }, [](const Tensor& t) { return ceil(t); },
+                         [](const Tensor& t) { return round(t); }, [](const Tensor& t) { return trunc(t); },
+                         [](const Tensor& t) { return sign(t); }, [](const Tensor& t) { return round(t, 1); }}) {
     const auto g = grad_of_sum(op, xs);
     for (double v : g) CHECK(v == 0.0);
   }
@@ -194,7 +204,8 @@ TEST_CASE("math: rounding and sign have zero gradients, frac gradient 1") {
   // composed with smooth ops; inputs away from integers (and from 0 for sign)
   const Tensor x = agt::input({2, 3}, 1.0, 0.3, 2.1);
   check_both([](const Tensor& t) { return floor(t) * t + ceil(t) + round(t) * sin(t) + trunc(t); }, x);
-  check_both([](const Tensor& t) { return sign(t) * square(t) + frac(t * 3.0) * t; }, agt::input({2, 3}, 1.0, 1.0, 0.05));
+  check_both([](const Tensor& t) { return sign(t) * square(t) + frac(t * 3.0) * t; },
+             agt::input({2, 3}, 1.0, 1.0, 0.05));
 }
 
 // ---- remainders ------------------------------------------------------------------------------------------
@@ -352,8 +363,10 @@ TEST_CASE("math: bmm, addmm, outer, dot values") {
 }
 
 TEST_CASE("math: bmm, addmm, outer, dot gradients") {
-  check_both([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); }, {agt::input({2, 3}), agt::input({3, 4}, 2.0)});
-  check_both([](const std::vector<Tensor>& in) { return bmm(in[0], in[1]); }, {agt::input({2, 3, 4}), agt::input({2, 4, 2}, 2.0)});
+  check_both([](const std::vector<Tensor>& in) { return mm(in[0], in[1]); },
+             {agt::input({2, 3}), agt::input({3, 4}, 2.0)});
+  check_both([](const std::vector<Tensor>& in) { return bmm(in[0], in[1]); },
+             {agt::input({2, 3, 4}), agt::input({2, 4, 2}, 2.0)});
   check_both([](const std::vector<Tensor>& in) { return addmm(in[0], in[1], in[2], 0.5, -2.0); },
              {agt::input({3}), agt::input({2, 4}, 2.0), agt::input({4, 3}, 3.0)});
   check_both([](const std::vector<Tensor>& in) { return addmm(in[0], in[1], in[2]); },
@@ -362,7 +375,8 @@ TEST_CASE("math: bmm, addmm, outer, dot gradients") {
              {agt::input({2, 3}), agt::input({2, 4}, 2.0), agt::input({4, 3}, 3.0)});
   check_both([](const std::vector<Tensor>& in) { return outer(in[0], in[1]) * outer(in[0], in[0] * 2.0); },
              {agt::input({3}), agt::input({3}, 2.0)});
-  check_both([](const std::vector<Tensor>& in) { return square(dot(in[0], in[1])); }, {agt::input({4}), agt::input({4}, 2.0)});
+  check_both([](const std::vector<Tensor>& in) { return square(dot(in[0], in[1])); },
+             {agt::input({4}), agt::input({4}, 2.0)});
   // addmm with beta = 0 still gives self a (zero) gradient, as torch
   Tensor self = f64({1, 2}, {2}).requires_grad_();
   Tensor m = f64({1, 2, 3, 4}, {2, 2}).requires_grad_();
@@ -390,7 +404,8 @@ TEST_CASE("math: var and std values") {
   CHECK(var(x, std::nullopt, std::optional<double>(2.0), true).shape() == Shape{1, 1});
   CHECK(var(x, std::nullopt, std::optional<double>(2.0), true).item<double>() == doctest::Approx(34.0 / 6.0));
   agt::check_values(var(x, std::optional<std::int64_t>(1), std::optional<double>(2.0)), {2.5, 13.5});
-  agt::check_values(ag::std(x, std::optional<std::int64_t>(1), std::optional<double>(0.0)), {std::sqrt(1.25), std::sqrt(6.75)});
+  agt::check_values(ag::std(x, std::optional<std::int64_t>(1), std::optional<double>(0.0)),
+                    {std::sqrt(1.25), std::sqrt(6.75)});
   // fewer elements than the correction: NaN over one element (0/0), as torch
   CHECK(std::isnan(var(f64({3.0}, {1})).item<double>()));
   CHECK(std::isnan(ag::std(f64({3.0}, {1})).item<double>()));
@@ -403,9 +418,13 @@ TEST_CASE("math: var and std values") {
 
 // A plain floating number for the correction is refused at compile time (it would pick `unbiased`).
 template <class T>
-concept VarTakesFloatingCorrection = requires(const T& t) { ag::var(t, std::int64_t{1}, 2.0); };
+concept VarTakesFloatingCorrection = requires(const T& t) {
+  ag::var(t, std::int64_t{1}, 2.0);
+};
 template <class T>
-concept StdTakesFloatingCorrection = requires(const T& t) { ag::std(t, std::int64_t{1}, 2.0, false); };
+concept StdTakesFloatingCorrection = requires(const T& t) {
+  ag::std(t, std::int64_t{1}, 2.0, false);
+};
 static_assert(!VarTakesFloatingCorrection<Tensor>);
 static_assert(!StdTakesFloatingCorrection<Tensor>);
 
@@ -418,7 +437,8 @@ TEST_CASE("math: var and std gradients") {
   check_both([](const Tensor& t) { return ag::std(t); }, x);
   check_both([](const Tensor& t) { return ag::std(t, 1); }, x);
   check_both([](const Tensor& t) { return ag::std(t, 0, false, true); }, x);
-  check_both([](const Tensor& t) { return ag::std(t, std::optional<std::int64_t>(-1), std::optional<double>(0.0)); }, x);
+  check_both([](const Tensor& t) { return ag::std(t, std::optional<std::int64_t>(-1), std::optional<double>(0.0)); },
+             x);
   check_both([](const Tensor& t) { return var(t, 0, false) + ag::std(t, false); }, agt::input({1}));
   // d var / dx = 2 (x - mean) / (N - 1)
   Tensor v = f64({1, 2, 6}, {3}).requires_grad_();
@@ -437,19 +457,32 @@ TEST_CASE("math: misuse throws ag::Error naming the op") {
   const Tensor f = f64({1, 2, 3}, {3});
   const Tensor f32 = tensor({1.0, 2.0, 3.0}, {3}, kFloat32);
   const std::vector<std::pair<std::string, UnOp>> unary{
-      {"sin", [](const Tensor& t) { return sin(t); }},        {"cos", [](const Tensor& t) { return cos(t); }},
-      {"tan", [](const Tensor& t) { return tan(t); }},        {"asin", [](const Tensor& t) { return asin(t); }},
-      {"acos", [](const Tensor& t) { return acos(t); }},      {"atan", [](const Tensor& t) { return atan(t); }},
-      {"sinh", [](const Tensor& t) { return sinh(t); }},      {"cosh", [](const Tensor& t) { return cosh(t); }},
-      {"erf", [](const Tensor& t) { return erf(t); }},        {"log1p", [](const Tensor& t) { return log1p(t); }},
-      {"expm1", [](const Tensor& t) { return expm1(t); }},    {"log2", [](const Tensor& t) { return log2(t); }},
-      {"log10", [](const Tensor& t) { return log10(t); }},    {"rsqrt", [](const Tensor& t) { return rsqrt(t); }},
-      {"reciprocal", [](const Tensor& t) { return reciprocal(t); }}, {"sign", [](const Tensor& t) { return sign(t); }},
-      {"floor", [](const Tensor& t) { return floor(t); }},    {"ceil", [](const Tensor& t) { return ceil(t); }},
-      {"round", [](const Tensor& t) { return round(t); }},    {"round", [](const Tensor& t) { return round(t, 2); }},
-      {"trunc", [](const Tensor& t) { return trunc(t); }},    {"frac", [](const Tensor& t) { return frac(t); }},
-      {"fmod", [](const Tensor& t) { return fmod(t, 2.0); }}, {"remainder", [](const Tensor& t) { return remainder(t, 2.0); }},
-      {"var", [](const Tensor& t) { return var(t); }},        {"std", [](const Tensor& t) { return ag::std(t, 0); }},
+      {"sin", [](const Tensor& t) { return sin(t); }},
+      {"cos", [](const Tensor& t) { return cos(t); }},
+      {"tan", [](const Tensor& t) { return tan(t); }},
+      {"asin", [](const Tensor& t) { return asin(t); }},
+      {"acos", [](const Tensor& t) { return acos(t); }},
+      {"atan", [](const Tensor& t) { return atan(t); }},
+      {"sinh", [](const Tensor& t) { return sinh(t); }},
+      {"cosh", [](const Tensor& t) { return cosh(t); }},
+      {"erf", [](const Tensor& t) { return erf(t); }},
+      {"log1p", [](const Tensor& t) { return log1p(t); }},
+      {"expm1", [](const Tensor& t) { return expm1(t); }},
+      {"log2", [](const Tensor& t) { return log2(t); }},
+      {"log10", [](const Tensor& t) { return log10(t); }},
+      {"rsqrt", [](const Tensor& t) { return rsqrt(t); }},
+      {"reciprocal", [](const Tensor& t) { return reciprocal(t); }},
+      {"sign", [](const Tensor& t) { return sign(t); }},
+      {"floor", [](const Tensor& t) { return floor(t); }},
+      {"ceil", [](const Tensor& t) { return ceil(t); }},
+      {"round", [](const Tensor& t) { return round(t); }},
+      {"round", [](const Tensor& t) { return round(t, 2); }},
+      {"trunc", [](const Tensor& t) { return trunc(t); }},
+      {"frac", [](const Tensor& t) { return frac(t); }},
+      {"fmod", [](const Tensor& t) { return fmod(t, 2.0); }},
+      {"remainder", [](const Tensor& t) { return remainder(t, 2.0); }},
+      {"var", [](const Tensor& t) { return var(t); }},
+      {"std", [](const Tensor& t) { return ag::std(t, 0); }},
   };
   for (const auto& [name, op] : unary) {
     INFO("op " << name);
@@ -471,9 +504,9 @@ TEST_CASE("math: misuse throws ag::Error naming the op") {
   const Tensor wrong = f64({1, 2}, {2});
   for (const auto& [name, op] : binary) {
     INFO("op " << name);
-    check_error([&] { op(f, wrong); }, name + ": ");         // shapes that do not broadcast
+    check_error([&] { op(f, wrong); }, name + ": ");              // shapes that do not broadcast
     check_error([&] { op(f, f32); }, name + ": dtype mismatch");  // no promotion
-    check_error([&] { op(i, i); }, name + ": ");             // int64
+    check_error([&] { op(i, i); }, name + ": ");                  // int64
   }
   // products
   const Tensor m23 = zeros({2, 3}, kFloat64), m34 = zeros({3, 4}, kFloat64), m24 = zeros({2, 4}, kFloat64);

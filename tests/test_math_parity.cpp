@@ -80,7 +80,8 @@ const std::map<std::string, CaseFn>& math_cases() {
          const Tensor& a = in.at("a");
          return sum(asin(a) * in.at("w")) + sum(acos(a)) + sum(atan(3.0 * in.at("b")));
        }},
-      {"atan2_broadcast", [](const Inputs& in, const json&) { return sum(atan2(in.at("a"), in.at("b")) * in.at("w")); }},
+      {"atan2_broadcast",
+       [](const Inputs& in, const json&) { return sum(atan2(in.at("a"), in.at("b")) * in.at("w")); }},
       {"sinh_cosh",
        [](const Inputs& in, const json&) {
          const Tensor& a = in.at("a");
@@ -183,8 +184,8 @@ const std::map<std::string, CaseFn>& math_cases() {
          const auto [t1, j1] = topk(a, 2);
          const auto [t2, j2] = topk(a, 2, 0, false);
          const Tensor value = sum(s1 * w) + sum(pow(s2, 2.0)) + sum(t1 * u) + sum(pow(t2, 2.0));
-         const Tensor index_terms = sum(as_double(i1) * w) + sum(as_double(i2) * w) + sum(as_double(j1) * u) +
-                                    sum(pow(as_double(j2), 2.0));
+         const Tensor index_terms =
+             sum(as_double(i1) * w) + sum(as_double(i2) * w) + sum(as_double(j1) * u) + sum(pow(as_double(j2), 2.0));
          return value + index_terms + sum(as_double(argsort(a, 1, true)) * w);
        }},
   };
@@ -200,7 +201,8 @@ void run_case(const json& c) {
   std::vector<std::string> names;
   std::vector<Tensor> leaves;
   for (const auto& [k, spec] : c.at("inputs").items()) {
-    in[k] = make_input(k, spec.at("shape").get<Shape>(), spec.at("scale").get<double>(), spec.at("shift").get<double>());
+    in[k] =
+        make_input(k, spec.at("shape").get<Shape>(), spec.at("scale").get<double>(), spec.at("shift").get<double>());
     names.push_back(k);
     leaves.push_back(in[k]);
   }

@@ -36,7 +36,8 @@ void check_same(const std::vector<double>& a, const std::vector<double>& b, doub
 
 }  // namespace
 
-TEST_CASE("nn bptt: truncated_bptt windows give the gradients of full BPTT over each window from the same detached state") {
+TEST_CASE(
+    "nn bptt: truncated_bptt windows give the gradients of full BPTT over each window from the same detached state") {
   nn::RNN rnn(nn::RNNOptions(2, 3).dtype(kFloat64));
   fill_params(*rnn, 0.6);
   const std::int64_t T = 12, k = 4;
@@ -89,18 +90,19 @@ TEST_CASE("nn bptt: truncated_bptt carries an LSTM's (h, c) and handles a shorte
   const Tensor seq = agt::input({10, 2, 2}, 0.4, 1.0, 0.0, false);
   std::vector<std::int64_t> lengths;
   using State = std::tuple<Tensor, Tensor>;
-  const State final_state = nn::truncated_bptt(seq, 4, State{}, [&](const Tensor& chunk, std::int64_t, const State& st) {
-    CHECK(Tape::current().num_nodes() == 0);
-    if (!lengths.empty()) {
-      CHECK_FALSE(std::get<0>(st).requires_grad());
-      CHECK_FALSE(std::get<1>(st).requires_grad());
-    }
-    lengths.push_back(chunk.size(0));
-    auto [out, next] = lstm(chunk, st);
-    (sum(out) + sum(std::get<0>(next)) + sum(std::get<1>(next))).backward();
-    CHECK(Tape::current().num_nodes() == 0);
-    return next;
-  });
+  const State final_state =
+      nn::truncated_bptt(seq, 4, State{}, [&](const Tensor& chunk, std::int64_t, const State& st) {
+        CHECK(Tape::current().num_nodes() == 0);
+        if (!lengths.empty()) {
+          CHECK_FALSE(std::get<0>(st).requires_grad());
+          CHECK_FALSE(std::get<1>(st).requires_grad());
+        }
+        lengths.push_back(chunk.size(0));
+        auto [out, next] = lstm(chunk, st);
+        (sum(out) + sum(std::get<0>(next)) + sum(std::get<1>(next))).backward();
+        CHECK(Tape::current().num_nodes() == 0);
+        return next;
+      });
   CHECK(lengths == std::vector<std::int64_t>{4, 4, 2});
   NoGradGuard g;
   auto [out, full] = lstm(seq);

@@ -119,7 +119,8 @@ TEST_CASE("read_csv: malformed rows throw ag::Error naming the file and the line
   CHECK(contains(error_of("1,2,0\n1,1e999,1\n"), "mem.csv:2: column 2"));
 
   CHECK_THROWS_AS(parse("1,2,0\n1,2,-1\n"), Error);
-  CHECK(contains(error_of("1,2,0\n1,2,-1\n"), "mem.csv:2: column 3 is a class label and must be an integer >= 0, got '-1'"));
+  CHECK(contains(error_of("1,2,0\n1,2,-1\n"),
+                 "mem.csv:2: column 3 is a class label and must be an integer >= 0, got '-1'"));
   CHECK(contains(error_of("1,2,0.5\n"), "mem.csv:1: column 3 is a class label"));
   CHECK(error_of("1,2,0.5\n", CsvOptions().labels(CsvLabels::Float)).empty());  // fine as a float target
 }

@@ -20,7 +20,9 @@ bool all_finite(const Tensor& t) {
   return true;
 }
 
-double bce(double p, double y) { return -(y * std::max(std::log(p), -100.0) + (1 - y) * std::max(std::log(1 - p), -100.0)); }
+double bce(double p, double y) {
+  return -(y * std::max(std::log(p), -100.0) + (1 - y) * std::max(std::log(1 - p), -100.0));
+}
 
 }  // namespace
 
@@ -68,8 +70,10 @@ TEST_CASE("binary_cross_entropy: values, reductions and log clamping at -100") {
   const std::vector<double> e = {bce(0.2, 0.0), bce(0.9, 1.0), bce(0.5, 0.3), bce(0.7, 1.0)};
   CHECK(e[0] == doctest::Approx(-std::log(0.8)).epsilon(1e-15));
   agt::check_values(nn::binary_cross_entropy(p, y, Reduction::None), e);
-  CHECK(nn::binary_cross_entropy(p, y, Reduction::Sum).item<double>() == doctest::Approx(e[0] + e[1] + e[2] + e[3]).epsilon(1e-14));
-  CHECK(nn::binary_cross_entropy(p, y).item<double>() == doctest::Approx((e[0] + e[1] + e[2] + e[3]) / 4).epsilon(1e-14));
+  CHECK(nn::binary_cross_entropy(p, y, Reduction::Sum).item<double>() ==
+        doctest::Approx(e[0] + e[1] + e[2] + e[3]).epsilon(1e-14));
+  CHECK(nn::binary_cross_entropy(p, y).item<double>() ==
+        doctest::Approx((e[0] + e[1] + e[2] + e[3]) / 4).epsilon(1e-14));
   CHECK(nn::BCELoss()(p, y).item<double>() == doctest::Approx((e[0] + e[1] + e[2] + e[3]) / 4).epsilon(1e-14));
   CHECK(ag::binary_cross_entropy(p, y, Reduction::Sum).item<double>() ==
         doctest::Approx(e[0] + e[1] + e[2] + e[3]).epsilon(1e-14));
@@ -135,7 +139,8 @@ TEST_CASE("binary_cross_entropy_with_logits: stable for logits +-1000 and exactl
   const Tensor z32 = tensor({1000.0, -1000.0, 0.0}, {3}), y32 = tensor({0.0, 0.0, 1.0}, {3});
   CHECK(nn::binary_cross_entropy_with_logits(z32, y32, Reduction::Sum).item<double>() ==
         doctest::Approx(1000.0 + std::log(2.0)).epsilon(1e-6));
-  CHECK(nn::BCEWithLogitsLoss()(z, y).item<double>() == doctest::Approx((e[0] + e[1] + e[2] + e[3] + e[4] + e[5] + e[6] + e[7]) / 8).epsilon(1e-14));
+  CHECK(nn::BCEWithLogitsLoss()(z, y).item<double>() ==
+        doctest::Approx((e[0] + e[1] + e[2] + e[3] + e[4] + e[5] + e[6] + e[7]) / 8).epsilon(1e-14));
   CHECK(ag::binary_cross_entropy_with_logits(z, y).item<double>() == nn::BCEWithLogitsLoss()(z, y).item<double>());
   // it equals binary_cross_entropy(sigmoid(z)) where the latter is accurate
   const Tensor zm = f64({-3.0, 0.5, 2.0}, {3}), ym = f64({0.2, 1.0, 0.0}, {3});
@@ -147,10 +152,11 @@ TEST_CASE("binary_cross_entropy_with_logits: gradcheck in float64 through logits
   const Tensor z = agt::input({2, 3}, 0.9, 4.0);
   const Tensor y = agt::input({2, 3}, 0.4, 0.5, 0.5);
   for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None})
-    agt::check_gradients([r](const std::vector<Tensor>& v) { return nn::binary_cross_entropy_with_logits(v[0], v[1], r); },
-                         {z, y});
+    agt::check_gradients(
+        [r](const std::vector<Tensor>& v) { return nn::binary_cross_entropy_with_logits(v[0], v[1], r); }, {z, y});
   agt::check_gradients([](const std::vector<Tensor>& v) { return nn::binary_cross_entropy_with_logits(v[0], v[1]); },
-                       {f64({60.0, -60.0, 49.0, -51.0}, {4}).requires_grad_(), f64({0.2, 0.7, 0.0, 1.0}, {4}).requires_grad_()});
+                       {f64({60.0, -60.0, 49.0, -51.0}, {4}).requires_grad_(),
+                        f64({0.2, 0.7, 0.0, 1.0}, {4}).requires_grad_()});
 }
 
 TEST_CASE("cross_entropy with class indices and nll_loss: values and reductions") {
@@ -183,7 +189,8 @@ TEST_CASE("cross_entropy with class indices and nll_loss: values and reductions"
   nn::cross_entropy(x, labels({1, 0}, {2})).backward();
   agt::check_values(x.grad(), {0.25, -0.25, -0.25, 0.25});
   // float32 logits with int64 labels
-  CHECK(nn::cross_entropy(tensor({0.0, 0.0}, {1, 2}), labels({1}, {1})).item<float>() == doctest::Approx(std::log(2.0)).epsilon(1e-6));
+  CHECK(nn::cross_entropy(tensor({0.0, 0.0}, {1, 2}), labels({1}, {1})).item<float>() ==
+        doctest::Approx(std::log(2.0)).epsilon(1e-6));
 }
 
 TEST_CASE("cross_entropy with class probabilities: values") {
@@ -199,7 +206,8 @@ TEST_CASE("cross_entropy with class probabilities: values") {
   const Tensor onehot = f64({0.0, 0.0, 1.0, 1.0, 0.0, 0.0}, {2, 3});
   CHECK(nn::cross_entropy(logits, onehot).item<double>() ==
         doctest::Approx(nn::cross_entropy(logits, labels({2, 0}, {2})).item<double>()).epsilon(1e-15));
-  CHECK(nn::cross_entropy(f64({1.0, 2.0, 3.0}, {3}), f64({0.1, 0.2, 0.7}, {3})).item<double>() == doctest::Approx(l0).epsilon(1e-14));
+  CHECK(nn::cross_entropy(f64({1.0, 2.0, 3.0}, {3}), f64({0.1, 0.2, 0.7}, {3})).item<double>() ==
+        doctest::Approx(l0).epsilon(1e-14));
 }
 
 TEST_CASE("cross_entropy and nll_loss: gradcheck in float64") {

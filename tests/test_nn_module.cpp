@@ -17,7 +17,8 @@ struct Net : nn::Module {
     frozen = register_parameter("frozen", tensor({5.0}, {1}), /*requires_grad=*/false);
     scale = register_buffer("scale", tensor({2.0}, {1}));
     fc = register_module("fc", nn::Linear(3, 4));
-    layers = register_module("layers", std::make_shared<nn::SequentialImpl>(nn::Linear(4, 4), nn::Tanh(), nn::Linear(4, 2)));
+    layers =
+        register_module("layers", std::make_shared<nn::SequentialImpl>(nn::Linear(4, 4), nn::Tanh(), nn::Linear(4, 2)));
   }
   Tensor forward(const Tensor& x) const { return layers->forward(fc(x * w * scale)); }
   Tensor w, frozen, scale;
@@ -25,7 +26,9 @@ struct Net : nn::Module {
   std::shared_ptr<nn::SequentialImpl> layers;
 };
 
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
+double mean_of(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
 
 double std_of(const std::vector<double>& v) {
   const double m = mean_of(v);
@@ -44,8 +47,8 @@ double max_abs(const Tensor& t) {
 
 TEST_CASE("Module: named_parameters walks submodules with dotted names in registration order") {
   auto net = std::make_shared<Net>();
-  const std::vector<std::string> expected = {"w", "frozen", "fc.weight", "fc.bias", "layers.0.weight", "layers.0.bias",
-                                             "layers.2.weight", "layers.2.bias"};
+  const std::vector<std::string> expected = {
+      "w", "frozen", "fc.weight", "fc.bias", "layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"};
   CHECK(net->named_parameters().keys() == expected);
   const auto params = net->parameters();
   REQUIRE(params.size() == expected.size());
@@ -197,7 +200,8 @@ TEST_CASE("Module: references returned by register_parameter stay valid; tied we
   tied->register_module("enc", shared);
   tied->register_module("dec", shared);
   tied->register_parameter("w", shared->weight);
-  CHECK(tied->named_parameters().keys() == std::vector<std::string>{"w", "enc.weight", "enc.bias", "dec.weight", "dec.bias"});
+  CHECK(tied->named_parameters().keys() ==
+        std::vector<std::string>{"w", "enc.weight", "enc.bias", "dec.weight", "dec.bias"});
   const auto ps = tied->parameters();
   REQUIRE(ps.size() == 2);
   CHECK(ps[0].impl() == shared->weight.impl());
@@ -270,8 +274,10 @@ TEST_CASE("Linear: gradcheck in float64 through input, weight and bias") {
   nn::Linear fc(nn::LinearOptions(3, 4).dtype(kFloat64));
   const Tensor x = agt::input({5, 3});
   agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); }, {x, fc->weight, fc->bias});
-  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); }, {agt::input({3}, 2.0), fc->weight, fc->bias});
-  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); }, {agt::input({2, 2, 3}, 0.3), fc->weight, fc->bias});
+  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); },
+                       {agt::input({3}, 2.0), fc->weight, fc->bias});
+  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); },
+                       {agt::input({2, 2, 3}, 0.3), fc->weight, fc->bias});
   nn::Linear nb(nn::LinearOptions(3, 2).bias(false).dtype(kFloat64));
   agt::check_gradients([&](const std::vector<Tensor>& in) { return nb(in[0]); }, {x, nb->weight});
 }
@@ -285,8 +291,10 @@ TEST_CASE("activation modules: forward values and gradcheck in float64") {
   agt::check_values(nn::LeakyReLU()(x), {-0.02, -0.005, 0.25, 3.0});
   agt::check_values(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2))(x), {-0.4, -0.1, 0.25, 3.0});
   const double z0 = std::exp(-2.0) + std::exp(-0.5), z1 = std::exp(0.25) + std::exp(3.0);
-  agt::check_values(nn::Softmax(1)(x), {std::exp(-2.0) / z0, std::exp(-0.5) / z0, std::exp(0.25) / z1, std::exp(3.0) / z1});
-  agt::check_values(nn::LogSoftmax(1)(x), {-2.0 - std::log(z0), -0.5 - std::log(z0), 0.25 - std::log(z1), 3.0 - std::log(z1)});
+  agt::check_values(nn::Softmax(1)(x),
+                    {std::exp(-2.0) / z0, std::exp(-0.5) / z0, std::exp(0.25) / z1, std::exp(3.0) / z1});
+  agt::check_values(nn::LogSoftmax(1)(x),
+                    {-2.0 - std::log(z0), -0.5 - std::log(z0), 0.25 - std::log(z1), 3.0 - std::log(z1)});
   const double y0 = std::exp(-2.0) + std::exp(0.25);
   agt::check_values(nn::Softmax(0)(x), {std::exp(-2.0) / y0, std::exp(-0.5) / (std::exp(-0.5) + std::exp(3.0)),
                                         std::exp(0.25) / y0, std::exp(3.0) / (std::exp(-0.5) + std::exp(3.0))});
@@ -313,8 +321,9 @@ TEST_CASE("MLP: layers, parameter names and gradcheck in float64 (Tanh)") {
   CHECK(mlp->layers->size() == 5);  // Linear, Tanh, Linear, Tanh, Linear: nothing after the last
   CHECK(std::dynamic_pointer_cast<nn::TanhImpl>((*mlp->layers)[1]) != nullptr);
   CHECK(std::dynamic_pointer_cast<nn::LinearImpl>((*mlp->layers)[4]) != nullptr);
-  CHECK(mlp->named_parameters().keys() == std::vector<std::string>{"layers.0.weight", "layers.0.bias", "layers.2.weight",
-                                                                   "layers.2.bias", "layers.4.weight", "layers.4.bias"});
+  CHECK(mlp->named_parameters().keys() == std::vector<std::string>{"layers.0.weight", "layers.0.bias",
+                                                                   "layers.2.weight", "layers.2.bias",
+                                                                   "layers.4.weight", "layers.4.bias"});
   for (auto& p : mlp->parameters()) CHECK(p.dtype() == kFloat64);
   const Tensor x = agt::input({4, 3}, 0.2);
   CHECK(mlp(x).shape() == Shape{4, 2});
@@ -353,7 +362,8 @@ TEST_CASE("Sequential: modules applied in order, indexing, names") {
   CHECK(other(x).to_vector<double>() == l2->forward(tanh(l0->forward(x))).to_vector<double>());
   // nested sequentials name their parameters through both levels
   nn::Sequential outer(seq, nn::Tanh());
-  CHECK(outer->named_parameters().keys() == std::vector<std::string>{"0.0.weight", "0.0.bias", "0.2.weight", "0.2.bias"});
+  CHECK(outer->named_parameters().keys() ==
+        std::vector<std::string>{"0.0.weight", "0.0.bias", "0.2.weight", "0.2.bias"});
   CHECK(outer(x).to_vector<double>() == tanh(expected).to_vector<double>());
 }
 
@@ -426,7 +436,8 @@ TEST_CASE("init: calculate_gain and fan computation") {
   CHECK(calculate_gain(Nonlinearity::ReLU) == doctest::Approx(std::sqrt(2.0)).epsilon(1e-15));
   CHECK(calculate_gain(Nonlinearity::LeakyReLU) == doctest::Approx(std::sqrt(2.0 / 1.0001)).epsilon(1e-15));
   CHECK(calculate_gain(Nonlinearity::LeakyReLU, 0.2) == doctest::Approx(std::sqrt(2.0 / 1.04)).epsilon(1e-15));
-  CHECK(calculate_gain(Nonlinearity::LeakyReLU, std::sqrt(5.0)) == doctest::Approx(std::sqrt(1.0 / 3.0)).epsilon(1e-15));
+  CHECK(calculate_gain(Nonlinearity::LeakyReLU, std::sqrt(5.0)) ==
+        doctest::Approx(std::sqrt(1.0 / 3.0)).epsilon(1e-15));
   CHECK(calculate_fan_in_and_fan_out(empty({4, 3})) == std::pair<std::int64_t, std::int64_t>{3, 4});
   CHECK(calculate_fan_in_and_fan_out(empty({4, 3, 5, 2})) == std::pair<std::int64_t, std::int64_t>{30, 40});
   CHECK_THROWS_AS(calculate_fan_in_and_fan_out(empty({4})), Error);
@@ -442,7 +453,7 @@ TEST_CASE("init: xavier and kaiming bounds and empirical std on a large tensor")
   using namespace nn::init;
   manual_seed(42);
   Tensor t = empty({300, 200}, kFloat64);  // fan_in 200, fan_out 300
-  const double u = 1.0 / std::sqrt(3.0);    // std of U(-1, 1)
+  const double u = 1.0 / std::sqrt(3.0);   // std of U(-1, 1)
 
   xavier_uniform_(t);
   double a = std::sqrt(6.0 / 500.0);

@@ -10,7 +10,9 @@ using namespace ag;
 
 namespace {
 
-Tensor param(std::initializer_list<double> v) { return tensor(v, {static_cast<std::int64_t>(v.size())}, kFloat64).requires_grad_(); }
+Tensor param(std::initializer_list<double> v) {
+  return tensor(v, {static_cast<std::int64_t>(v.size())}, kFloat64).requires_grad_();
+}
 
 void set_grad(const Tensor& p, const std::vector<double>& g) { p.set_grad(tensor(g, p.shape(), p.dtype())); }
 
@@ -140,8 +142,9 @@ TEST_CASE("Adam and AdamW: three steps against PyTorch's equations in double") {
       o.betas(c.b1, c.b2).eps(c.eps).weight_decay(c.wd).amsgrad(c.amsgrad);
       opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{w}, o);
     } else {
-      opt = std::make_unique<optim::Adam>(std::vector<Tensor>{w},
-                                          optim::AdamOptions(c.lr).betas(c.b1, c.b2).eps(c.eps).weight_decay(c.wd).amsgrad(c.amsgrad));
+      opt = std::make_unique<optim::Adam>(
+          std::vector<Tensor>{w},
+          optim::AdamOptions(c.lr).betas(c.b1, c.b2).eps(c.eps).weight_decay(c.wd).amsgrad(c.amsgrad));
     }
     RefAdam ref{c.lr, c.b1, c.b2, c.eps, c.wd, c.decoupled, c.amsgrad, {}, {}, {}};
     std::vector<double> p = {1.0, -0.5, 0.25};

@@ -419,7 +419,8 @@ TEST_CASE("nn rnn: misuse throws ag::Error") {
   CHECK_THROWS_AS(cell(scalar_tensor(1.0, kFloat64)), Error);
   CHECK_THROWS_AS(cell(zeros({2, 3}, kFloat64), zeros({3, 4}, kFloat64)), Error);
   CHECK_THROWS_AS(cell(zeros({3}, kFloat64), zeros({1, 4}, kFloat64)), Error);
-  CHECK_THROWS_AS(lcell(zeros({2, 3}, kFloat64), std::make_tuple(zeros({2, 4}, kFloat64), zeros({2, 5}, kFloat64))), Error);
+  CHECK_THROWS_AS(lcell(zeros({2, 3}, kFloat64), std::make_tuple(zeros({2, 4}, kFloat64), zeros({2, 5}, kFloat64))),
+                  Error);
   nn::GRUCell gcell(nn::GRUCellOptions(3, 4).dtype(kFloat64));
   CHECK_THROWS_AS(gcell(zeros({2, 4}, kFloat64)), Error);
   CHECK_THROWS_AS(gcell(zeros({2, 3}, kFloat64), zeros({2, 3}, kFloat64)), Error);

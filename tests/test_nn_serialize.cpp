@@ -23,8 +23,9 @@ namespace {
 struct TempFile {
   TempFile() {
     static std::atomic<int> counter{0};
-    path = (fs::temp_directory_path() / ("ag_nn_serialize_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter++) + ".safetensors")).string();
+    path = (fs::temp_directory_path() /
+            ("ag_nn_serialize_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".safetensors"))
+               .string();
   }
   ~TempFile() {
     std::error_code ec;
@@ -262,9 +263,11 @@ TEST_CASE("load_safetensors: corrupt files are ag::Errors") {
   expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", data), "bytes left over");
   // holes and overlaps
   expect_error(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", data), "hole at the start");
-  expect_error(raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                        data),
-               "overlap");
+  expect_error(
+      raw_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          data),
+      "overlap");
   // numbers that are not non-negative integers (fuzz_safetensors: get<uint64_t> of 2.5e34 was UB)
   expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[2.5e34,8]}})", data), "float offset");
   expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0.0,8.0]}})", data), "offsets as floats");
@@ -272,10 +275,12 @@ TEST_CASE("load_safetensors: corrupt files are ag::Errors") {
   expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", data), "dim 2.0");
   expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,true]}})", data), "bool offset");
   // a huge shape must not allocate
-  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data), "huge shape");
+  expect_error(raw_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", data),
+               "huge shape");
 
   // still fine: metadata, a padded header
-  write_bytes(f.path, raw_file(R"({"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}   )", data));
+  write_bytes(f.path,
+              raw_file(R"({"__metadata__":{"k":"v"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}   )", data));
   CHECK(nn::load_safetensors(f.path).size() == 1);
 }
 

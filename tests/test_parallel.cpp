@@ -36,15 +36,17 @@ void check_same_with_1_and_2_threads(const std::function<Tensor()>& fn) {
   const std::vector<T> two = fn().to_vector<T>();
   REQUIRE(one.size() == two.size());
   std::size_t diff = 0;
-  for (std::size_t i = 0; i < one.size(); ++i) diff += std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(one[i]) !=
-                                                        std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(two[i]);
+  for (std::size_t i = 0; i < one.size(); ++i)
+    diff += std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(one[i]) !=
+            std::bit_cast<std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>(two[i]);
   CHECK(diff == 0);
 }
 
 /// Distance in units in the last place (0 for two NaNs).
 template <class T>
 std::int64_t ulp_distance(T a, T b) {
-  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : std::numeric_limits<std::int64_t>::max();
+  if (std::isnan(a) || std::isnan(b))
+    return std::isnan(a) && std::isnan(b) ? 0 : std::numeric_limits<std::int64_t>::max();
   using I = std::conditional_t<sizeof(T) == 4, std::int32_t, std::int64_t>;
   auto ord = [](T v) {
     const I i = std::bit_cast<I>(v);
@@ -57,10 +59,14 @@ std::int64_t ulp_distance(T a, T b) {
 /// Every 4099th float bit pattern (about a million values over the whole range), plus the edges.
 std::vector<float> float_samples() {
   std::vector<float> v;
-  for (std::uint64_t b = 0; b < (std::uint64_t{1} << 32); b += 4099) v.push_back(std::bit_cast<float>(static_cast<std::uint32_t>(b)));
+  for (std::uint64_t b = 0; b < (std::uint64_t{1} << 32); b += 4099)
+    v.push_back(std::bit_cast<float>(static_cast<std::uint32_t>(b)));
   const float inf = std::numeric_limits<float>::infinity();
-  for (float x : {0.f, -0.f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 1e-45f, -1e-45f, 1e-39f, -1e-39f,
-                  88.72f, 88.73f, -87.3f, -103.9f, -104.f, 9.01f, 0.55f, -0.55f, 0.5499999f, 20.f, -20.f, 3e38f, -3e38f})
+  for (float x : {0.f,    -0.f,    inf,        -inf,    std::numeric_limits<float>::quiet_NaN(),
+                  1e-45f, -1e-45f, 1e-39f,     -1e-39f, 88.72f,
+                  88.73f, -87.3f,  -103.9f,    -104.f,  9.01f,
+                  0.55f,  -0.55f,  0.5499999f, 20.f,    -20.f,
+                  3e38f,  -3e38f})
     v.push_back(x);
   return v;
 }
@@ -77,8 +83,10 @@ std::vector<double> double_samples() {
     v.push_back(std::ldexp(m, static_cast<int>(s % 44) - 34) * ((s >> 5) & 1 ? -1 : 1));
   }
   const double inf = std::numeric_limits<double>::infinity();
-  for (double x : {0.0, -0.0, inf, -inf, std::numeric_limits<double>::quiet_NaN(), 5e-324, -5e-324, 1e-310, 709.78,
-                   709.79, -708.4, -745.1, -745.2, 0.55, -0.55, 19.0, 22.0, -740.0, 1e300, -1e300})
+  for (double x : {0.0,    -0.0,    inf,    -inf,   std::numeric_limits<double>::quiet_NaN(),
+                   5e-324, -5e-324, 1e-310, 709.78, 709.79,
+                   -708.4, -745.1,  -745.2, 0.55,   -0.55,
+                   19.0,   22.0,    -740.0, 1e300,  -1e300})
     v.push_back(x);
   return v;
 }
@@ -306,15 +314,18 @@ TEST_CASE("parallel: float32 exp / tanh / sigmoid within 1 ulp of the exact valu
   }
   // Exact values at the edges.
   const float inf = std::numeric_limits<float>::infinity();
-  const std::vector<float> e = ag::exp(tensor(std::vector<float>{0.f, -0.f, inf, -inf, 89.f, -104.f})).to_vector<float>();
+  const std::vector<float> e =
+      ag::exp(tensor(std::vector<float>{0.f, -0.f, inf, -inf, 89.f, -104.f})).to_vector<float>();
   CHECK(e == std::vector<float>{1.f, 1.f, inf, 0.f, inf, 0.f});
-  const std::vector<float> t = ag::tanh(tensor(std::vector<float>{0.f, -0.f, inf, -inf, 10.f, -10.f, 1e-40f})).to_vector<float>();
+  const std::vector<float> t =
+      ag::tanh(tensor(std::vector<float>{0.f, -0.f, inf, -inf, 10.f, -10.f, 1e-40f})).to_vector<float>();
   CHECK(t == std::vector<float>{0.f, -0.f, 1.f, -1.f, 1.f, -1.f, 1e-40f});
   CHECK(std::signbit(t[1]));
   const std::vector<float> s = ag::sigmoid(tensor(std::vector<float>{0.f, inf, -inf, 20.f})).to_vector<float>();
   CHECK(s == std::vector<float>{0.5f, 1.f, 0.f, 1.f});
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  for (Fn f : {Fn::Exp, Fn::Tanh, Fn::Sigmoid}) CHECK(std::isnan(apply(f, tensor(std::vector<float>{nan})).item<float>()));
+  for (Fn f : {Fn::Exp, Fn::Tanh, Fn::Sigmoid})
+    CHECK(std::isnan(apply(f, tensor(std::vector<float>{nan})).item<float>()));
 }
 
 TEST_CASE("parallel: float64 exp / tanh / sigmoid within 4 ulp of the exact value") {

@@ -61,9 +61,7 @@ Tensor bce_loss(const Tensor& p, const Tensor& y) {
 }
 
 /// F.binary_cross_entropy_with_logits(z, y), stable: mean of max(z, 0) - z y + log(1 + exp(-|z|)).
-Tensor bce_with_logits(const Tensor& z, const Tensor& y) {
-  return mean(relu(z) - z * y + softplus(neg(abs(z))));
-}
+Tensor bce_with_logits(const Tensor& z, const Tensor& y) { return mean(relu(z) - z * y + softplus(neg(abs(z)))); }
 
 const std::map<std::string, CaseFn>& cases() {
   static const std::map<std::string, CaseFn> m = {
@@ -71,8 +69,7 @@ const std::map<std::string, CaseFn>& cases() {
       {"sub_broadcast", [](const Inputs& in, const json&) { return sum(pow(in.at("a") - in.at("b"), 2.0)); }},
       {"mul_scalar", [](const Inputs& in, const json&) { return sum(2.5 * in.at("a") * in.at("a")); }},
       {"div", [](const Inputs& in, const json&) { return sum(in.at("a") / in.at("b")); }},
-      {"neg_pow",
-       [](const Inputs& in, const json&) { return sum(-pow(in.at("a"), 3.0)) + sum(pow(in.at("b"), 0.5)); }},
+      {"neg_pow", [](const Inputs& in, const json&) { return sum(-pow(in.at("a"), 3.0)) + sum(pow(in.at("b"), 0.5)); }},
       {"exp_log", [](const Inputs& in, const json&) { return sum(exp(in.at("a"))) + sum(log(in.at("b"))); }},
       {"sqrt_abs", [](const Inputs& in, const json&) { return sum(sqrt(in.at("b"))) + sum(abs(in.at("a"))); }},
       {"clamp", [](const Inputs& in, const json&) { return sum(clamp(in.at("a"), -0.5, 0.6) * in.at("w")); }},
@@ -94,13 +91,13 @@ const std::map<std::string, CaseFn>& cases() {
       {"transpose_reshape",
        [](const Inputs& in, const json&) { return sum(reshape(transpose(in.at("a"), 0, 1), {6}) * in.at("w")); }},
       {"squeeze_unsqueeze_expand",
-       [](const Inputs& in, const json&) { return sum(expand(unsqueeze(in.at("a"), 1), {3, 4}) * in.at("w")); }},
+       [](const Inputs& in, const json&) {
+         return sum(expand(unsqueeze(in.at("a"), 1), {3, 4}) * in.at("w"));
+       }},
       {"sum_dim_keepdim", [](const Inputs& in, const json&) { return sum(pow(sum(in.at("a"), 1, true), 2.0)); }},
       {"mean_dim", [](const Inputs& in, const json&) { return sum(mean(in.at("a"), 0) * in.at("w")); }},
       {"max_min_dim",
-       [](const Inputs& in, const json&) {
-         return sum(max(in.at("a"), 1).values) - sum(min(in.at("a"), 0).values);
-       }},
+       [](const Inputs& in, const json&) { return sum(max(in.at("a"), 1).values) - sum(min(in.at("a"), 0).values); }},
       {"logsumexp", [](const Inputs& in, const json&) { return sum(logsumexp(in.at("a") * 50.0, 1)); }},
       {"softmax", [](const Inputs& in, const json&) { return sum(softmax(in.at("a"), 1) * in.at("w")); }},
       {"log_softmax", [](const Inputs& in, const json&) { return sum(log_softmax(in.at("a"), 0) * in.at("w")); }},
@@ -182,7 +179,8 @@ void run_case(const json& c) {
   std::vector<std::string> names;
   std::vector<Tensor> leaves;
   for (const auto& [k, spec] : c.at("inputs").items()) {
-    in[k] = make_input(k, spec.at("shape").get<Shape>(), spec.at("scale").get<double>(), spec.at("shift").get<double>());
+    in[k] =
+        make_input(k, spec.at("shape").get<Shape>(), spec.at("scale").get<double>(), spec.at("shift").get<double>());
     names.push_back(k);
     leaves.push_back(in[k]);
   }
@@ -267,8 +265,9 @@ void run_module_case(const std::string& kind) {
   const std::int64_t batch = m.at("B");
   const double ps = m.at("parameter_scale");
   const std::int64_t gates = kind == "LSTM" ? 4 : (kind == "GRU" ? 3 : 1);
-  Params p{make_input("weight_ih_l0", {gates * hs, in_size}, ps, 0.0), make_input("weight_hh_l0", {gates * hs, hs}, ps, 0.0),
-           make_input("bias_ih_l0", {gates * hs}, ps, 0.0), make_input("bias_hh_l0", {gates * hs}, ps, 0.0)};
+  Params p{make_input("weight_ih_l0", {gates * hs, in_size}, ps, 0.0),
+           make_input("weight_hh_l0", {gates * hs, hs}, ps, 0.0), make_input("bias_ih_l0", {gates * hs}, ps, 0.0),
+           make_input("bias_hh_l0", {gates * hs}, ps, 0.0)};
   const Tensor x = make_input("x", {steps, batch, in_size}, 1.0, 0.0);
   const auto [out, h_last] = run_module(kind, x, p, hs);
   check_close(out, m.at("output"), kind + " output");

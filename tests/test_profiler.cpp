@@ -297,7 +297,7 @@ TEST_CASE("profiler: a custom function's saved output is charged to it once; che
   REQUIRE(cp != nullptr);
   CHECK(cp->count == 1);
   CHECK(cp->backward_count == 1);
-  CHECK(cp->bytes_saved == 3 * 8);  // its input
+  CHECK(cp->bytes_saved == 3 * 8);         // its input
   CHECK(find_op(st, "tanh")->count == 1);  // recorded once, when backward re-runs the function
   agt::check_values(x.grad(), {2.0 + std::tanh(1.0) + 1.0 * (1 - std::pow(std::tanh(1.0), 2)),
                                4.0 + std::tanh(2.0) + 2.0 * (1 - std::pow(std::tanh(2.0), 2)),

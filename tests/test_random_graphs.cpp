@@ -14,22 +14,82 @@ using namespace ag;
 namespace {
 
 enum class Op {
-  Neg, Exp, LogSoftplus, SqrtSq, Abs, Relu, LeakyRelu, Clamp, Sigmoid, Tanh, Softplus, Cube, Square, Recip,
-  AddScalar, MulScalar, RSubScalar,
-  Add, Sub, Mul, Div, Where,
-  SumAll, Sum, Mean, MaxDim, Amax, MaxAll, Logsumexp, Softmax, LogSoftmax,
-  Transpose, Permute, Flatten, Unsqueeze, Squeeze, Expand, Select, Slice, Narrow, Cat, Stack, IndexSelect, Gather,
-  Matmul, MatmulSelf, Rnn, Count,
+  Neg,
+  Exp,
+  LogSoftplus,
+  SqrtSq,
+  Abs,
+  Relu,
+  LeakyRelu,
+  Clamp,
+  Sigmoid,
+  Tanh,
+  Softplus,
+  Cube,
+  Square,
+  Recip,
+  AddScalar,
+  MulScalar,
+  RSubScalar,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Where,
+  SumAll,
+  Sum,
+  Mean,
+  MaxDim,
+  Amax,
+  MaxAll,
+  Logsumexp,
+  Softmax,
+  LogSoftmax,
+  Transpose,
+  Permute,
+  Flatten,
+  Unsqueeze,
+  Squeeze,
+  Expand,
+  Select,
+  Slice,
+  Narrow,
+  Cat,
+  Stack,
+  IndexSelect,
+  Gather,
+  Matmul,
+  MatmulSelf,
+  Rnn,
+  Count,
   BuggyCube  // never generated: a deliberately wrong VJP for testing the shrinker
 };
 
-const char* const kOpNames[] = {
-  "neg", "exp", "log(softplus)", "sqrt(x*x+0.5)", "abs", "relu", "leaky_relu", "clamp", "sigmoid", "tanh", "softplus",
-  "pow3", "square", "1/x", "add_scalar", "mul_scalar", "rsub_scalar",
-  "add", "sub", "mul", "div", "where(a>0,a,b)",
-  "sum", "sum_dim", "mean_dim", "max_dim", "amax", "max", "logsumexp", "softmax", "log_softmax",
-  "transpose", "permute", "flatten", "unsqueeze", "squeeze", "expand", "select", "slice", "narrow", "cat", "stack",
-  "index_select", "gather", "matmul(a,W)", "matmul(a,a^T)", "rnn(h,W,X)", "-", "buggy_cube"};
+const char* const kOpNames[] = {"neg",           "exp",
+                                "log(softplus)", "sqrt(x*x+0.5)",
+                                "abs",           "relu",
+                                "leaky_relu",    "clamp",
+                                "sigmoid",       "tanh",
+                                "softplus",      "pow3",
+                                "square",        "1/x",
+                                "add_scalar",    "mul_scalar",
+                                "rsub_scalar",   "add",
+                                "sub",           "mul",
+                                "div",           "where(a>0,a,b)",
+                                "sum",           "sum_dim",
+                                "mean_dim",      "max_dim",
+                                "amax",          "max",
+                                "logsumexp",     "softmax",
+                                "log_softmax",   "transpose",
+                                "permute",       "flatten",
+                                "unsqueeze",     "squeeze",
+                                "expand",        "select",
+                                "slice",         "narrow",
+                                "cat",           "stack",
+                                "index_select",  "gather",
+                                "matmul(a,W)",   "matmul(a,a^T)",
+                                "rnn(h,W,X)",    "-",
+                                "buggy_cube"};
 
 /// x^3 with the derivative 2.9 x^2 instead of 3 x^2.
 struct BuggyCube : Function<BuggyCube> {
@@ -93,68 +153,121 @@ Tensor leaf_tensor(const std::vector<double>& v, const Shape& shape) {
   return t.requires_grad_();
 }
 
-Tensor index_tensor(const std::vector<std::int64_t>& v, const Shape& shape) {
-  return tensor(v, shape, kInt64);
-}
+Tensor index_tensor(const std::vector<std::int64_t>& v, const Shape& shape) { return tensor(v, shape, kInt64); }
 
 Tensor apply(const GNode& n, const std::vector<Tensor>& vals, const std::vector<Tensor>& leaves, bool check) {
-  auto get = [&](Ref r) -> const Tensor& { return r < 0 ? leaves[static_cast<std::size_t>(-1 - r)] : vals[static_cast<std::size_t>(r)]; };
+  auto get = [&](Ref r) -> const Tensor& {
+    return r < 0 ? leaves[static_cast<std::size_t>(-1 - r)] : vals[static_cast<std::size_t>(r)];
+  };
   const Tensor& a = get(n.a);
   switch (n.op) {
-    case Op::Neg: return -a;
-    case Op::Exp: return exp(a);
-    case Op::LogSoftplus: return log(softplus(a));
-    case Op::SqrtSq: return sqrt(a * a + 0.5);
-    case Op::Abs: away_from(a, 0.0, check); return abs(a);
-    case Op::Relu: away_from(a, 0.0, check); return relu(a);
-    case Op::LeakyRelu: away_from(a, 0.0, check); return leaky_relu(a, 0.1);
-    case Op::Clamp: away_from(a, -0.5, check); away_from(a, 0.8, check); return clamp(a, -0.5, 0.8);
-    case Op::Sigmoid: return sigmoid(a);
-    case Op::Tanh: return tanh(a);
-    case Op::Softplus: return softplus(a);
-    case Op::Cube: return pow(a, 3.0);
-    case Op::Square: return square(a);
+    case Op::Neg:
+      return -a;
+    case Op::Exp:
+      return exp(a);
+    case Op::LogSoftplus:
+      return log(softplus(a));
+    case Op::SqrtSq:
+      return sqrt(a * a + 0.5);
+    case Op::Abs:
+      away_from(a, 0.0, check);
+      return abs(a);
+    case Op::Relu:
+      away_from(a, 0.0, check);
+      return relu(a);
+    case Op::LeakyRelu:
+      away_from(a, 0.0, check);
+      return leaky_relu(a, 0.1);
+    case Op::Clamp:
+      away_from(a, -0.5, check);
+      away_from(a, 0.8, check);
+      return clamp(a, -0.5, 0.8);
+    case Op::Sigmoid:
+      return sigmoid(a);
+    case Op::Tanh:
+      return tanh(a);
+    case Op::Softplus:
+      return softplus(a);
+    case Op::Cube:
+      return pow(a, 3.0);
+    case Op::Square:
+      return square(a);
     case Op::Recip:
       if (check)
         for (double v : a.to_vector<double>())
           if (std::abs(v) < 0.3) throw Invalid{};
       return 1.0 / a;
-    case Op::AddScalar: return a + n.s;
-    case Op::MulScalar: return a * n.s;
-    case Op::RSubScalar: return n.s - a;
-    case Op::Add: return a + get(n.b);
-    case Op::Sub: return a - get(n.b);
-    case Op::Mul: return a * get(n.b);
+    case Op::AddScalar:
+      return a + n.s;
+    case Op::MulScalar:
+      return a * n.s;
+    case Op::RSubScalar:
+      return n.s - a;
+    case Op::Add:
+      return a + get(n.b);
+    case Op::Sub:
+      return a - get(n.b);
+    case Op::Mul:
+      return a * get(n.b);
     case Op::Div:
       if (check)
         for (double v : get(n.b).to_vector<double>())
           if (std::abs(v) < 0.3) throw Invalid{};
       return a / get(n.b);
-    case Op::Where: away_from(a, 0.0, check); return where(gt(a, 0.0), a, get(n.b));
-    case Op::SumAll: return sum(a);
-    case Op::Sum: return sum(a, n.i0, n.keep);
-    case Op::Mean: return mean(a, n.i0, n.keep);
-    case Op::MaxDim: clear_max(a, n.i0, check); return max(a, n.i0, n.keep).values;
-    case Op::Amax: clear_max(a, n.i0, check); return amax(a, n.i0, n.keep);
-    case Op::MaxAll: clear_max(reshape(a, {-1}), 0, check); return max(a);
-    case Op::Logsumexp: return logsumexp(a, n.i0, n.keep);
-    case Op::Softmax: return softmax(a, n.i0);
-    case Op::LogSoftmax: return log_softmax(a, n.i0);
-    case Op::Transpose: return transpose(a, n.i0, n.i1);
-    case Op::Permute: return permute(a, n.sh);
-    case Op::Flatten: return flatten(a, n.i0, n.i1);
-    case Op::Unsqueeze: return unsqueeze(a, n.i0);
-    case Op::Squeeze: return squeeze(a, n.i0);
-    case Op::Expand: return expand(a, n.sh);
-    case Op::Select: return select(a, n.i0, n.i1);
-    case Op::Slice: return slice(a, n.i0, n.i1, n.i2, n.i3);
-    case Op::Narrow: return narrow(a, n.i0, n.i1, n.i2);
-    case Op::Cat: return cat({a, get(n.b)}, n.i0);
-    case Op::Stack: return stack({a, get(n.b)}, n.i0);
-    case Op::IndexSelect: return index_select(a, n.i0, index_tensor(n.idx, {static_cast<std::int64_t>(n.idx.size())}));
-    case Op::Gather: return gather(a, n.i0, index_tensor(n.idx, n.sh));
-    case Op::Matmul: return matmul(a, get(n.b));
-    case Op::MatmulSelf: return matmul(a, transpose(a, -1, -2));
+    case Op::Where:
+      away_from(a, 0.0, check);
+      return where(gt(a, 0.0), a, get(n.b));
+    case Op::SumAll:
+      return sum(a);
+    case Op::Sum:
+      return sum(a, n.i0, n.keep);
+    case Op::Mean:
+      return mean(a, n.i0, n.keep);
+    case Op::MaxDim:
+      clear_max(a, n.i0, check);
+      return max(a, n.i0, n.keep).values;
+    case Op::Amax:
+      clear_max(a, n.i0, check);
+      return amax(a, n.i0, n.keep);
+    case Op::MaxAll:
+      clear_max(reshape(a, {-1}), 0, check);
+      return max(a);
+    case Op::Logsumexp:
+      return logsumexp(a, n.i0, n.keep);
+    case Op::Softmax:
+      return softmax(a, n.i0);
+    case Op::LogSoftmax:
+      return log_softmax(a, n.i0);
+    case Op::Transpose:
+      return transpose(a, n.i0, n.i1);
+    case Op::Permute:
+      return permute(a, n.sh);
+    case Op::Flatten:
+      return flatten(a, n.i0, n.i1);
+    case Op::Unsqueeze:
+      return unsqueeze(a, n.i0);
+    case Op::Squeeze:
+      return squeeze(a, n.i0);
+    case Op::Expand:
+      return expand(a, n.sh);
+    case Op::Select:
+      return select(a, n.i0, n.i1);
+    case Op::Slice:
+      return slice(a, n.i0, n.i1, n.i2, n.i3);
+    case Op::Narrow:
+      return narrow(a, n.i0, n.i1, n.i2);
+    case Op::Cat:
+      return cat({a, get(n.b)}, n.i0);
+    case Op::Stack:
+      return stack({a, get(n.b)}, n.i0);
+    case Op::IndexSelect:
+      return index_select(a, n.i0, index_tensor(n.idx, {static_cast<std::int64_t>(n.idx.size())}));
+    case Op::Gather:
+      return gather(a, n.i0, index_tensor(n.idx, n.sh));
+    case Op::Matmul:
+      return matmul(a, get(n.b));
+    case Op::MatmulSelf:
+      return matmul(a, transpose(a, -1, -2));
     case Op::Rnn: {
       Tensor h = a;
       const Tensor& w = get(n.b);
@@ -162,8 +275,10 @@ Tensor apply(const GNode& n, const std::vector<Tensor>& vals, const std::vector<
       for (std::int64_t t = 0; t < x.size(0); ++t) h = tanh(matmul(h, w) * 0.5 + select(x, 0, t));
       return h;
     }
-    case Op::BuggyCube: return BuggyCube::apply(a);
-    case Op::Count: break;
+    case Op::BuggyCube:
+      return BuggyCube::apply(a);
+    case Op::Count:
+      break;
   }
   throw Invalid{};
 }
@@ -197,7 +312,8 @@ std::string graph_str(const Graph& g) {
   std::ostringstream os;
   for (std::size_t i = 0; i < g.leaf_shapes.size(); ++i) {
     os << "  L" << i << " = tensor({";
-    for (std::size_t k = 0; k < g.leaf_data[i].size(); ++k) os << (k ? ", " : "") << fmt::format("{:.17g}", g.leaf_data[i][k]);
+    for (std::size_t k = 0; k < g.leaf_data[i].size(); ++k)
+      os << (k ? ", " : "") << fmt::format("{:.17g}", g.leaf_data[i][k]);
     os << "}, " << shape_str(g.leaf_shapes[i]) << ")\n";
   }
   for (std::size_t i = 0; i < g.nodes.size(); ++i) {
@@ -282,7 +398,9 @@ struct Gen {
 
   explicit Gen(std::uint64_t seed) : rng(seed) {}
 
-  std::int64_t uni(std::int64_t lo, std::int64_t hi) { return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng); }
+  std::int64_t uni(std::int64_t lo, std::int64_t hi) {
+    return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+  }
   bool coin(double p = 0.5) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; }
 
   Shape random_shape(std::int64_t max_rank = 3) {
@@ -302,7 +420,9 @@ struct Gen {
     return -static_cast<Ref>(leaves.size());
   }
 
-  const Tensor& get(Ref r) const { return r < 0 ? leaves[static_cast<std::size_t>(-1 - r)] : vals[static_cast<std::size_t>(r)]; }
+  const Tensor& get(Ref r) const {
+    return r < 0 ? leaves[static_cast<std::size_t>(-1 - r)] : vals[static_cast<std::size_t>(r)];
+  }
 
   /// A value, biased toward recent results (so graphs get deep), sometimes a leaf.
   Ref pick() {
@@ -345,18 +465,29 @@ struct Gen {
     const auto r = static_cast<std::int64_t>(s.size());
     auto dim = [&] { return r == 0 ? 0 : uni(-r, r - 1); };
     switch (n.op) {
-      case Op::AddScalar: case Op::MulScalar: case Op::RSubScalar:
+      case Op::AddScalar:
+      case Op::MulScalar:
+      case Op::RSubScalar:
         n.s = std::round(std::normal_distribution<double>(0, 1.5)(rng) * 4) / 4;
         return true;
-      case Op::Add: case Op::Sub: case Op::Mul: case Op::Div: case Op::Where:
+      case Op::Add:
+      case Op::Sub:
+      case Op::Mul:
+      case Op::Div:
+      case Op::Where:
         n.b = partner(n.a);
         if (coin(0.3) && n.op != Op::Where) std::swap(n.a, n.b);
         return true;
-      case Op::Sum: case Op::Mean: case Op::MaxDim: case Op::Amax: case Op::Logsumexp:
+      case Op::Sum:
+      case Op::Mean:
+      case Op::MaxDim:
+      case Op::Amax:
+      case Op::Logsumexp:
         n.i0 = dim();
         n.keep = coin();
         return true;
-      case Op::Softmax: case Op::LogSoftmax:
+      case Op::Softmax:
+      case Op::LogSoftmax:
         n.i0 = dim();
         return true;
       case Op::Transpose:
@@ -392,8 +523,14 @@ struct Gen {
         n.sh = s;
         bool any = false;
         for (auto& d : n.sh)
-          if (d == 1 && coin(0.7)) { d = uni(2, 3); any = true; }
-        if (coin(0.3) && r < 3) { n.sh.insert(n.sh.begin(), uni(1, 2)); any = true; }
+          if (d == 1 && coin(0.7)) {
+            d = uni(2, 3);
+            any = true;
+          }
+        if (coin(0.3) && r < 3) {
+          n.sh.insert(n.sh.begin(), uni(1, 2));
+          any = true;
+        }
         if (!any) return false;
         if (coin(0.3))
           for (std::size_t k = 0; k < s.size(); ++k)
@@ -403,9 +540,11 @@ struct Gen {
       case Op::Select:
         if (r == 0) return false;
         n.i0 = dim();
-        n.i1 = uni(-s[static_cast<std::size_t>(n.i0 < 0 ? n.i0 + r : n.i0)], s[static_cast<std::size_t>(n.i0 < 0 ? n.i0 + r : n.i0)] - 1);
+        n.i1 = uni(-s[static_cast<std::size_t>(n.i0 < 0 ? n.i0 + r : n.i0)],
+                   s[static_cast<std::size_t>(n.i0 < 0 ? n.i0 + r : n.i0)] - 1);
         return true;
-      case Op::Slice: case Op::Narrow: {
+      case Op::Slice:
+      case Op::Narrow: {
         if (r == 0) return false;
         n.i0 = uni(0, r - 1);
         const auto len = s[static_cast<std::size_t>(n.i0)];
@@ -418,7 +557,8 @@ struct Gen {
         }
         return true;
       }
-      case Op::Cat: case Op::Stack: {
+      case Op::Cat:
+      case Op::Stack: {
         if (n.op == Op::Cat && r == 0) return false;
         n.i0 = n.op == Op::Cat ? uni(0, r - 1) : uni(0, r);
         if (coin(0.4)) {
@@ -493,7 +633,8 @@ struct Gen {
       } catch (const Invalid&) {
       } catch (const Error& e) {
         // the shapes were built to be valid: an error here is a bug in an op
-        if (errors++ == 0) first_error = fmt::format("{} on {}: {}", kOpNames[static_cast<int>(n.op)], describe(get(n.a)), e.what());
+        if (errors++ == 0)
+          first_error = fmt::format("{} on {}: {}", kOpNames[static_cast<int>(n.op)], describe(get(n.a)), e.what());
       }
       g.leaf_shapes.resize(n_leaves);
       g.leaf_data.resize(n_leaves);
@@ -535,8 +676,10 @@ TEST_CASE("random graphs: 400 seeded graphs over the op set pass gradcheck in fl
       const Graph small = shrink(g);
       const Outcome so = check_graph(small);
       FAIL_CHECK("gradcheck failed for seed " << seed << " (rerun with AG_GRAPH_SEED=" << seed << ")\n"
-                 << "smallest failing graph (" << small.nodes.size() << " of " << g.nodes.size() << " ops):\n"
-                 << graph_str(small) << so.report << "\nfull graph:\n" << graph_str(g));
+                                              << "smallest failing graph (" << small.nodes.size() << " of "
+                                              << g.nodes.size() << " ops):\n"
+                                              << graph_str(small) << so.report << "\nfull graph:\n"
+                                              << graph_str(g));
     }
   }
   MESSAGE("random graphs checked: " << checked << ", ops: " << nodes << ", Jacobian entries compared: " << entries);
@@ -562,8 +705,8 @@ TEST_CASE("random graphs: a wrong VJP is caught and shrunk to the op that has it
     n.i0 = i0;
     return n;
   };
-  g.nodes = {node(Op::Tanh, -1), node(Op::Mul, 0, -2), node(Op::Abs, 1), node(Op::BuggyCube, 2),
-             node(Op::Softmax, 3, 0, 1), node(Op::Sum, 4, 0, 0)};
+  g.nodes = {node(Op::Tanh, -1),     node(Op::Mul, 0, -2),       node(Op::Abs, 1),
+             node(Op::BuggyCube, 2), node(Op::Softmax, 3, 0, 1), node(Op::Sum, 4, 0, 0)};
   const Outcome o = check_graph(g);
   REQUIRE(o.valid);
   CHECK_FALSE(o.ok);

@@ -1,11 +1,11 @@
 // Bad input, nothing lost: after each kind of misuse throws ag::Error, the tape is empty again, the
 // parameters, their gradients and the optimizer state are untouched, and the next training step
 // gives bit-identically the result of a run in which the bad call never happened.
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <unistd.h>
 
 #include "test_util.h"
 
@@ -53,7 +53,8 @@ struct TempPath {
   TempPath() {
     static std::atomic<int> counter{0};
     path = (fs::temp_directory_path() /
-            ("ag_recovery_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".safetensors")).string();
+            ("ag_recovery_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".safetensors"))
+               .string();
   }
   ~TempPath() {
     std::error_code ec;
@@ -69,8 +70,8 @@ void check_recovers(const char* what, const std::function<void(Trainer&)>& bad) 
   CHECK(a.step() == b.step());
   const auto before = a.snapshot();
   CHECK_THROWS_AS(bad(a), Error);
-  CHECK(a.snapshot() == before);             // parameters and gradients untouched
-  CHECK(Tape::current().num_nodes() == 0);   // what the bad call recorded is gone
+  CHECK(a.snapshot() == before);            // parameters and gradients untouched
+  CHECK(Tape::current().num_nodes() == 0);  // what the bad call recorded is gone
   CHECK(GradMode::is_enabled());
   for (int i = 0; i < 2; ++i) {
     const double la = a.step(), lb = b.step();
@@ -83,13 +84,17 @@ void check_recovers(const char* what, const std::function<void(Trainer&)>& bad) 
 }  // namespace
 
 TEST_CASE("recovery: shape, dtype, dim and index errors mid-forward leave training unchanged") {
-  check_recovers("input with the wrong number of features", [](Trainer& t) { t.model->forward(ones({5, 4}, kFloat64)); });
+  check_recovers("input with the wrong number of features", [](Trainer& t) {
+    t.model->forward(ones({5, 4}, kFloat64));
+  });
   check_recovers("shapes that do not broadcast after a recorded forward", [](Trainer& t) {
     Tensor out = t.model->forward(t.x);
     nn::mse_loss(out + ones({3, 3}, kFloat64), t.y);
   });
   check_recovers("float32 input to a float64 model", [](Trainer& t) { t.model->forward(ones({5, 3})); });
-  check_recovers("loss of mismatched shapes", [](Trainer& t) { nn::mse_loss(t.model->forward(t.x), ones({5, 1}, kFloat64)); });
+  check_recovers("loss of mismatched shapes", [](Trainer& t) {
+    nn::mse_loss(t.model->forward(t.x), ones({5, 1}, kFloat64));
+  });
   check_recovers("a dim out of range", [](Trainer& t) { softmax(t.model->forward(t.x), 2); });
   check_recovers("an index out of range", [](Trainer& t) { select(t.model->forward(t.x), 0, 5); });
   check_recovers("index_select with a bad index", [](Trainer& t) {
@@ -133,7 +138,8 @@ TEST_CASE("recovery: backward misuse does not half-accumulate gradients") {
     }
     loss.backward();
   });
-  check_recovers("in-place op on a parameter while grad mode is on", [](Trainer& t) { t.model->parameters()[0].add_(1.0); });
+  check_recovers("in-place op on a parameter while grad mode is on",
+                 [](Trainer& t) { t.model->parameters()[0].add_(1.0); });
 }
 
 namespace {
@@ -173,7 +179,8 @@ TEST_CASE("recovery: a failed nn::load leaves the weights and the next steps as 
     write(p.path, data);
     check_recovers(what, [&](Trainer& t) { nn::load(*t.model, p.path); });
   }
-  check_recovers("a file that does not exist", [](Trainer& t) { nn::load(*t.model, "/nonexistent/dir/w.safetensors"); });
+  check_recovers("a file that does not exist",
+                 [](Trainer& t) { nn::load(*t.model, "/nonexistent/dir/w.safetensors"); });
   // in memory, too
   CHECK_THROWS_AS(nn::load_safetensors_from_bytes(bytes.substr(0, bytes.size() - 1)), Error);
   CHECK(nn::load_safetensors_from_bytes(bytes).size() == ref.model->parameters().size());

@@ -14,7 +14,9 @@ std::vector<double> brute_extreme(const Tensor& x, std::int64_t d, bool is_max, 
   const auto v = x.to_vector<double>();
   const Shape& s = x.shape();
   std::vector<double> out;
-  auto at = [&](std::int64_t a, std::int64_t b, std::int64_t c) { return v[static_cast<std::size_t>((a * s[1] + b) * s[2] + c)]; };
+  auto at = [&](std::int64_t a, std::int64_t b, std::int64_t c) {
+    return v[static_cast<std::size_t>((a * s[1] + b) * s[2] + c)];
+  };
   Shape rest = s;
   rest.erase(rest.begin() + d);
   for (std::int64_t p = 0; p < rest[0]; ++p)
@@ -104,7 +106,8 @@ TEST_CASE("mean: forward values, gradcheck and gradgradcheck") {
   Tensor b = agt::input({3, 4});
   agt::check_second_gradients([](const std::vector<Tensor>& in) { return mean(in[0] * in[0] * in[0]); }, {b});
   for (std::int64_t d : {0, -1})
-    agt::check_second_gradients([d](const std::vector<Tensor>& in) { return mean(in[0] * in[0] * in[0], d, true); }, {b});
+    agt::check_second_gradients([d](const std::vector<Tensor>& in) { return mean(in[0] * in[0] * in[0], d, true); },
+                                {b});
 }
 
 TEST_CASE("max/min over a dim: values, int64 indices of the first extreme, keepdim, negative dim") {
@@ -174,9 +177,11 @@ TEST_CASE("max/min over a dim: gradcheck on every dim and keepdim, gradgradcheck
     }
   Tensor s = scalar_tensor(0.9, kFloat64).requires_grad_();
   agt::check_gradients([](const std::vector<Tensor>& in) { return max(in[0], 0).values; }, {s});
-  agt::check_gradients([](const std::vector<Tensor>& in) { return max(in[0] * in[0], 1).values * in[0].select(1, 0); }, {x});
+  agt::check_gradients([](const std::vector<Tensor>& in) { return max(in[0] * in[0], 1).values * in[0].select(1, 0); },
+                       {x});
   for (std::int64_t d : {0, 2}) {
-    agt::check_second_gradients([d](const std::vector<Tensor>& in) { return max(in[0] * in[0] * in[0], d).values; }, {x});
+    agt::check_second_gradients([d](const std::vector<Tensor>& in) { return max(in[0] * in[0] * in[0], d).values; },
+                                {x});
     agt::check_second_gradients([d](const std::vector<Tensor>& in) { return min(exp(in[0]), d, true).values; }, {x});
   }
 }

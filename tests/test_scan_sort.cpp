@@ -216,8 +216,10 @@ TEST_CASE("sort and topk: gradients scatter back to the indices; second order") 
   check_both([](const Tensor& t) { return square(std::get<0>(sort(t, 0, true))); }, a);
   check_both([](const Tensor& t) { return square(std::get<0>(topk(t, 2))); }, a);
   check_both([](const Tensor& t) { return std::get<0>(topk(t, 2, 0, false)) * 3.0; }, a);
-  check_both([](const Tensor& t) { return std::get<0>(sort(t, 0)) * t; }, scalar_tensor(0.7, kFloat64).requires_grad_());
-  check_both([](const Tensor& t) { return std::get<0>(topk(t, 1, -1)) * t; }, scalar_tensor(0.7, kFloat64).requires_grad_());
+  check_both([](const Tensor& t) { return std::get<0>(sort(t, 0)) * t; },
+             scalar_tensor(0.7, kFloat64).requires_grad_());
+  check_both([](const Tensor& t) { return std::get<0>(topk(t, 1, -1)) * t; },
+             scalar_tensor(0.7, kFloat64).requires_grad_());
 }
 
 // ---- errors ------------------------------------------------------------------------------------------------

@@ -196,7 +196,7 @@ TEST_CASE("sum_to undoes broadcasting") {
   CHECK(sum_to(g, {2, 3}).impl() == g.impl());  // same shape: x itself
   Tensor h = arange(24.0, kFloat64).reshape({2, 3, 4});
   agt::check_values(sum_to(h, {3, 1}), {0 + 1 + 2 + 3 + 12 + 13 + 14 + 15, 4 + 5 + 6 + 7 + 16 + 17 + 18 + 19,
-                                         8 + 9 + 10 + 11 + 20 + 21 + 22 + 23});
+                                        8 + 9 + 10 + 11 + 20 + 21 + 22 + 23});
   CHECK_THROWS_AS(sum_to(g, {4}), Error);
   CHECK_THROWS_AS(sum_to(g, {2}), Error);
   CHECK_THROWS_AS(sum_to(g, {1, 2, 3}), Error);

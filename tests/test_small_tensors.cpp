@@ -142,7 +142,8 @@ TEST_CASE("a long add/mul chain on one-element tensors: values and gradients in 
       CHECK(x.grad().shape() == shape);
       CHECK(x.grad().item<double>() == doctest::Approx(bk).epsilon(1e-12));
       CHECK(a.grad().item<double>() == doctest::Approx(sum).epsilon(1e-12));
-      CHECK(b.grad().item<double>() == doctest::Approx(static_cast<double>(k) * xv * bk / bv + av * dsum).epsilon(1e-12));
+      CHECK(b.grad().item<double>() ==
+            doctest::Approx(static_cast<double>(k) * xv * bk / bv + av * dsum).epsilon(1e-12));
       CHECK(Tape::current().num_nodes() == 0);  // consumed and rewound
     }
   }

@@ -71,12 +71,12 @@ TEST_CASE("cross_entropy with class indices at +-1e3 and +-1e30: loss = lse - lo
   for (Dtype dt : {kFloat64, kFloat32}) {
     CAPTURE(dtype_name(dt));
     const double big = dt == kFloat32 ? static_cast<double>(1e30f) : 1e30;
-    Tensor logits = tensor({1e30, -1e30, 0.0,    // target 0: the winner, loss 0
-                            1e30, -1e30, 0.0,    // target 1: loss 2e30
-                            1e3, -1e3, 0.0,      // target 1: loss 2000
-                            -1e3, -1e3, -1e3},   // target 2: three-way tie, loss log 3
+    Tensor logits = tensor({1e30, -1e30, 0.0,   // target 0: the winner, loss 0
+                            1e30, -1e30, 0.0,   // target 1: loss 2e30
+                            1e3, -1e3, 0.0,     // target 1: loss 2000
+                            -1e3, -1e3, -1e3},  // target 2: three-way tie, loss log 3
                            {4, 3}, dt)
-                         .requires_grad_();
+                        .requires_grad_();
     Tensor target = tensor(std::vector<std::int64_t>{0, 1, 1, 2}, {4});
     Tensor l = nn::cross_entropy(logits, target, Reduction::None);
     check_exactish(l, {0.0, 2 * big, 2000.0, std::log(3.0)}, dt);
@@ -118,7 +118,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Same NaN positions, the other values equal to PyTorch's within the dtype's precision.
-void check_nan_aware(const std::vector<double>& got, const std::vector<double>& want, Dtype dt, const std::string& what) {
+void check_nan_aware(const std::vector<double>& got, const std::vector<double>& want, Dtype dt,
+                     const std::string& what) {
   CAPTURE(what);
   REQUIRE(got.size() == want.size());
   const double tol = dt == kFloat32 ? 1e-6 : 1e-12;
@@ -143,24 +144,76 @@ struct NanCase {
 // requires_grad=True); y = f(x); y.sum().backward(); print(y, x.grad).
 TEST_CASE("NaN propagation: forward values and gradients at NaN match PyTorch's, op by op") {
   const std::vector<NanCase> cases = {
-      {"exp", [](const Tensor& x) { return exp(x); }, {kNaN, -1.0, 2.0}, {kNaN, 0.36787944117144233, 7.38905609893065}, {kNaN, 0.36787944117144233, 7.38905609893065}},
-      {"log", [](const Tensor& x) { return log(x); }, {kNaN, -1.0, 2.0}, {kNaN, kNaN, 0.6931471805599453}, {kNaN, -1.0, 0.5}},
-      {"sqrt", [](const Tensor& x) { return sqrt(x); }, {kNaN, -1.0, 2.0}, {kNaN, kNaN, 1.4142135623730951}, {kNaN, kNaN, 0.35355339059327373}},
+      {"exp",
+       [](const Tensor& x) { return exp(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.36787944117144233, 7.38905609893065},
+       {kNaN, 0.36787944117144233, 7.38905609893065}},
+      {"log",
+       [](const Tensor& x) { return log(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, kNaN, 0.6931471805599453},
+       {kNaN, -1.0, 0.5}},
+      {"sqrt",
+       [](const Tensor& x) { return sqrt(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, kNaN, 1.4142135623730951},
+       {kNaN, kNaN, 0.35355339059327373}},
       {"abs", [](const Tensor& x) { return abs(x); }, {kNaN, -1.0, 2.0}, {kNaN, 1.0, 2.0}, {0.0, -1.0, 1.0}},
-      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, {kNaN, -1.0, 2.0}, {kNaN, 0.2689414213699951, 0.8807970779778823}, {kNaN, 0.19661193324148185, 0.10499358540350662}},
-      {"tanh", [](const Tensor& x) { return tanh(x); }, {kNaN, -1.0, 2.0}, {kNaN, -0.7615941559557649, 0.9640275800758169}, {kNaN, 0.41997434161402614, 0.07065082485316443}},
+      {"sigmoid",
+       [](const Tensor& x) { return sigmoid(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.2689414213699951, 0.8807970779778823},
+       {kNaN, 0.19661193324148185, 0.10499358540350662}},
+      {"tanh",
+       [](const Tensor& x) { return tanh(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, -0.7615941559557649, 0.9640275800758169},
+       {kNaN, 0.41997434161402614, 0.07065082485316443}},
       {"relu", [](const Tensor& x) { return relu(x); }, {kNaN, -1.0, 2.0}, {kNaN, 0.0, 2.0}, {1.0, 0.0, 1.0}},
-      {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.01); }, {kNaN, -1.0, 2.0}, {kNaN, -0.01, 2.0}, {0.01, 0.01, 1.0}},
-      {"softplus", [](const Tensor& x) { return softplus(x); }, {kNaN, -1.0, 2.0}, {kNaN, 0.31326168751822286, 2.1269280110429727}, {kNaN, 0.2689414213699951, 0.8807970779778824}},
-      {"softplus(beta 2, threshold 1)", [](const Tensor& x) { return softplus(x, 2.0, 1.0); }, {kNaN, -1.0, 2.0}, {kNaN, 0.06346400552148625, 2.0}, {kNaN, 0.11920292202211755, 1.0}},
-      {"clamp(0, 1)", [](const Tensor& x) { return clamp(x, 0.0, 1.0); }, {kNaN, -1.0, 2.0}, {kNaN, 0.0, 1.0}, {0.0, 0.0, 0.0}},
-      {"clamp_min(0)", [](const Tensor& x) { return clamp_min(x, 0.0); }, {kNaN, -1.0, 2.0}, {kNaN, 0.0, 2.0}, {0.0, 0.0, 1.0}},
-      {"clamp_max(0)", [](const Tensor& x) { return clamp_max(x, 0.0); }, {kNaN, -1.0, 2.0}, {kNaN, -1.0, 0.0}, {0.0, 1.0, 0.0}},
-      {"clamp(1, 0)", [](const Tensor& x) { return clamp(x, 1.0, 0.0); }, {kNaN, -1.0, 2.0}, {kNaN, 0.0, 0.0}, {0.0, 0.0, 0.0}},
+      {"leaky_relu",
+       [](const Tensor& x) { return leaky_relu(x, 0.01); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, -0.01, 2.0},
+       {0.01, 0.01, 1.0}},
+      {"softplus",
+       [](const Tensor& x) { return softplus(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.31326168751822286, 2.1269280110429727},
+       {kNaN, 0.2689414213699951, 0.8807970779778824}},
+      {"softplus(beta 2, threshold 1)",
+       [](const Tensor& x) { return softplus(x, 2.0, 1.0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.06346400552148625, 2.0},
+       {kNaN, 0.11920292202211755, 1.0}},
+      {"clamp(0, 1)",
+       [](const Tensor& x) { return clamp(x, 0.0, 1.0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.0, 1.0},
+       {0.0, 0.0, 0.0}},
+      {"clamp_min(0)",
+       [](const Tensor& x) { return clamp_min(x, 0.0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.0, 2.0},
+       {0.0, 0.0, 1.0}},
+      {"clamp_max(0)",
+       [](const Tensor& x) { return clamp_max(x, 0.0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, -1.0, 0.0},
+       {0.0, 1.0, 0.0}},
+      {"clamp(1, 0)",
+       [](const Tensor& x) { return clamp(x, 1.0, 0.0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, 0.0, 0.0},
+       {0.0, 0.0, 0.0}},
       {"neg", [](const Tensor& x) { return neg(x); }, {kNaN, -1.0, 2.0}, {kNaN, 1.0, -2.0}, {-1.0, -1.0, -1.0}},
       {"pow 2", [](const Tensor& x) { return pow(x, 2.0); }, {kNaN, -1.0, 2.0}, {kNaN, 1.0, 4.0}, {kNaN, -2.0, 4.0}},
       {"pow 0", [](const Tensor& x) { return pow(x, 0.0); }, {kNaN, -1.0, 2.0}, {1.0, 1.0, 1.0}, {0.0, 0.0, 0.0}},
-      {"pow 0.5", [](const Tensor& x) { return pow(x, 0.5); }, {kNaN, -1.0, 2.0}, {kNaN, kNaN, 1.4142135623730951}, {kNaN, kNaN, 0.35355339059327373}},
+      {"pow 0.5",
+       [](const Tensor& x) { return pow(x, 0.5); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, kNaN, 1.4142135623730951},
+       {kNaN, kNaN, 0.35355339059327373}},
       {"square", [](const Tensor& x) { return square(x); }, {kNaN, -1.0, 2.0}, {kNaN, 1.0, 4.0}, {kNaN, -2.0, 4.0}},
       {"x + 1", [](const Tensor& x) { return x + 1.0; }, {kNaN, -1.0, 2.0}, {kNaN, 0.0, 3.0}, {1.0, 1.0, 1.0}},
       {"x - 1", [](const Tensor& x) { return x - 1.0; }, {kNaN, -1.0, 2.0}, {kNaN, -2.0, 1.0}, {1.0, 1.0, 1.0}},
@@ -172,9 +225,21 @@ TEST_CASE("NaN propagation: forward values and gradients at NaN match PyTorch's,
       {"sum", [](const Tensor& x) { return sum(x); }, {kNaN, -1.0, 2.0}, {kNaN}, {1.0, 1.0, 1.0}},
       {"sum", [](const Tensor& x) { return sum(x); }, {1.0, 5.0, kNaN}, {kNaN}, {1.0, 1.0, 1.0}},
       {"sum", [](const Tensor& x) { return sum(x); }, {kNaN, 1.0, kNaN}, {kNaN}, {1.0, 1.0, 1.0}},
-      {"mean", [](const Tensor& x) { return mean(x); }, {kNaN, -1.0, 2.0}, {kNaN}, {0.3333333333333333, 0.3333333333333333, 0.3333333333333333}},
-      {"mean", [](const Tensor& x) { return mean(x); }, {1.0, 5.0, kNaN}, {kNaN}, {0.3333333333333333, 0.3333333333333333, 0.3333333333333333}},
-      {"mean", [](const Tensor& x) { return mean(x); }, {kNaN, 1.0, kNaN}, {kNaN}, {0.3333333333333333, 0.3333333333333333, 0.3333333333333333}},
+      {"mean",
+       [](const Tensor& x) { return mean(x); },
+       {kNaN, -1.0, 2.0},
+       {kNaN},
+       {0.3333333333333333, 0.3333333333333333, 0.3333333333333333}},
+      {"mean",
+       [](const Tensor& x) { return mean(x); },
+       {1.0, 5.0, kNaN},
+       {kNaN},
+       {0.3333333333333333, 0.3333333333333333, 0.3333333333333333}},
+      {"mean",
+       [](const Tensor& x) { return mean(x); },
+       {kNaN, 1.0, kNaN},
+       {kNaN},
+       {0.3333333333333333, 0.3333333333333333, 0.3333333333333333}},
       {"max", [](const Tensor& x) { return max(x); }, {kNaN, -1.0, 2.0}, {kNaN}, {1.0, 0.0, 0.0}},
       {"max", [](const Tensor& x) { return max(x); }, {1.0, 5.0, kNaN}, {kNaN}, {0.0, 0.0, 1.0}},
       {"max", [](const Tensor& x) { return max(x); }, {kNaN, 1.0, kNaN}, {kNaN}, {0.5, 0.0, 0.5}},
@@ -196,12 +261,36 @@ TEST_CASE("NaN propagation: forward values and gradients at NaN match PyTorch's,
       {"logsumexp", [](const Tensor& x) { return logsumexp(x, 0); }, {kNaN, -1.0, 2.0}, {kNaN}, {kNaN, kNaN, kNaN}},
       {"logsumexp", [](const Tensor& x) { return logsumexp(x, 0); }, {1.0, 5.0, kNaN}, {kNaN}, {kNaN, kNaN, kNaN}},
       {"logsumexp", [](const Tensor& x) { return logsumexp(x, 0); }, {kNaN, 1.0, kNaN}, {kNaN}, {kNaN, kNaN, kNaN}},
-      {"softmax", [](const Tensor& x) { return softmax(x, 0); }, {kNaN, -1.0, 2.0}, {kNaN, kNaN, kNaN}, {kNaN, kNaN, kNaN}},
-      {"softmax", [](const Tensor& x) { return softmax(x, 0); }, {1.0, 5.0, kNaN}, {kNaN, kNaN, kNaN}, {kNaN, kNaN, kNaN}},
-      {"softmax", [](const Tensor& x) { return softmax(x, 0); }, {kNaN, 1.0, kNaN}, {kNaN, kNaN, kNaN}, {kNaN, kNaN, kNaN}},
-      {"log_softmax", [](const Tensor& x) { return log_softmax(x, 0); }, {kNaN, -1.0, 2.0}, {kNaN, kNaN, kNaN}, {kNaN, kNaN, kNaN}},
-      {"log_softmax", [](const Tensor& x) { return log_softmax(x, 0); }, {1.0, 5.0, kNaN}, {kNaN, kNaN, kNaN}, {kNaN, kNaN, kNaN}},
-      {"log_softmax", [](const Tensor& x) { return log_softmax(x, 0); }, {kNaN, 1.0, kNaN}, {kNaN, kNaN, kNaN}, {kNaN, kNaN, kNaN}},
+      {"softmax",
+       [](const Tensor& x) { return softmax(x, 0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, kNaN, kNaN},
+       {kNaN, kNaN, kNaN}},
+      {"softmax",
+       [](const Tensor& x) { return softmax(x, 0); },
+       {1.0, 5.0, kNaN},
+       {kNaN, kNaN, kNaN},
+       {kNaN, kNaN, kNaN}},
+      {"softmax",
+       [](const Tensor& x) { return softmax(x, 0); },
+       {kNaN, 1.0, kNaN},
+       {kNaN, kNaN, kNaN},
+       {kNaN, kNaN, kNaN}},
+      {"log_softmax",
+       [](const Tensor& x) { return log_softmax(x, 0); },
+       {kNaN, -1.0, 2.0},
+       {kNaN, kNaN, kNaN},
+       {kNaN, kNaN, kNaN}},
+      {"log_softmax",
+       [](const Tensor& x) { return log_softmax(x, 0); },
+       {1.0, 5.0, kNaN},
+       {kNaN, kNaN, kNaN},
+       {kNaN, kNaN, kNaN}},
+      {"log_softmax",
+       [](const Tensor& x) { return log_softmax(x, 0); },
+       {kNaN, 1.0, kNaN},
+       {kNaN, kNaN, kNaN},
+       {kNaN, kNaN, kNaN}},
   };
   for (Dtype dt : {kFloat64, kFloat32}) {
     for (const NanCase& c : cases) {
@@ -236,10 +325,14 @@ TEST_CASE("NaN propagation: binary ops, comparisons, where and argmax match PyTo
       {"mul", [](const Tensor& a, const Tensor& b) { return mul(a, b); }, {kNaN, kNaN}, {2.0, kNaN}, {kNaN, 1.0}},
       {"div", [](const Tensor& a, const Tensor& b) { return div(a, b); }, {kNaN, kNaN}, {0.5, kNaN}, {kNaN, kNaN}},
       {"where(true, a, b)",
-       [](const Tensor& a, const Tensor& b) { return where(ones({2}, kFloat64), a, b); }, {kNaN, 1.0}, {1.0, 1.0},
+       [](const Tensor& a, const Tensor& b) { return where(ones({2}, kFloat64), a, b); },
+       {kNaN, 1.0},
+       {1.0, 1.0},
        {0.0, 0.0}},
       {"where(false, a, b)",
-       [](const Tensor& a, const Tensor& b) { return where(zeros({2}, kFloat64), a, b); }, {2.0, kNaN}, {0.0, 0.0},
+       [](const Tensor& a, const Tensor& b) { return where(zeros({2}, kFloat64), a, b); },
+       {2.0, kNaN},
+       {0.0, 0.0},
        {1.0, 1.0}},
   };
   for (Dtype dt : {kFloat64, kFloat32}) {
@@ -278,7 +371,8 @@ TEST_CASE("NaN propagation: binary ops, comparisons, where and argmax match PyTo
   }
 }
 
-TEST_CASE("NaN propagation: the fused relu RNN cell gives relu's NaN and gradient (as PyTorch's, which composes relu)") {
+TEST_CASE(
+    "NaN propagation: the fused relu RNN cell gives relu's NaN and gradient (as PyTorch's, which composes relu)") {
   for (Dtype dt : {kFloat64, kFloat32}) {
     CAPTURE(dtype_name(dt));
     auto make = [&](const std::vector<double>& v, const Shape& s) { return tensor(v, s, dt).requires_grad_(); };

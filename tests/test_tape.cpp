@@ -172,7 +172,7 @@ TEST_CASE("retain_grad: an interior result gets its gradient; dropping it first 
   Tensor x = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
   Tensor y = x * 3.0;
   y.retain_grad();
-  Tensor copy = y;  // every handle sees the same .grad()
+  Tensor copy = y;           // every handle sees the same .grad()
   (y * y).sum().backward();  // dz/dy = 2y = 6x, dz/dx = 18x
   agt::check_values(copy.grad(), {6.0, -12.0});
   agt::check_values(x.grad(), {18.0, -36.0});
@@ -246,10 +246,12 @@ TEST_CASE("saved results: kept for backward after their last handle, freed with 
 TEST_CASE("a custom function whose result another thread made is still counted by this thread's tape") {
   struct Twice : Function<Twice> {
     static Tensor forward(AutogradContext*, const Tensor& x) {
-      return std::async(std::launch::async, [x] {
-               NoGradGuard no_grad;
-               return x * 2.0;
-             }).get();
+      return std::async(std::launch::async,
+                        [x] {
+                          NoGradGuard no_grad;
+                          return x * 2.0;
+                        })
+          .get();
     }
     static std::vector<Tensor> backward(AutogradContext*, const std::vector<Tensor>& g) { return {g[0] * 2.0}; }
   };

@@ -271,7 +271,7 @@ TEST_CASE("to(dtype) converts, and is differentiable between float32 and float64
 
   Tensor i = tensor({1.7, -2.7, 3.0}, {3}, kFloat64).to(kInt64);
   CHECK(i.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, -2, 3});  // truncation, as libtorch
-  CHECK_FALSE(w.to(kInt64).requires_grad());  // int64 cuts the graph
+  CHECK_FALSE(w.to(kInt64).requires_grad());                                  // int64 cuts the graph
   agt::check_values(tensor(std::vector<std::int64_t>{4, -5}).to(kFloat32), {4.0, -5.0});
   CHECK_THROWS_AS(tensor({std::nan("")}, {1}, kFloat64).to(kInt64), Error);
   CHECK_THROWS_AS(tensor({1e30}, {1}, kFloat32).to(kInt64), Error);
@@ -333,8 +333,8 @@ TEST_CASE("an allocation that cannot be satisfied is an ag::Error naming the op,
   CHECK(tape.num_nodes() == nodes);  // nothing recorded
 
   // numel * itemsize past what size_t (or int64) can count: an ag::Error too, not a wrapped size
-  for (const Shape& s : {Shape{std::int64_t(1) << 31, std::int64_t(1) << 31}, Shape{std::int64_t(1) << 40, std::int64_t(1) << 40},
-                         Shape{std::int64_t(1) << 62, 3}}) {
+  for (const Shape& s : {Shape{std::int64_t(1) << 31, std::int64_t(1) << 31},
+                         Shape{std::int64_t(1) << 40, std::int64_t(1) << 40}, Shape{std::int64_t(1) << 62, 3}}) {
     CAPTURE(shape_str(s));
     const std::string msg = allocation_error([&] { zeros(s, kFloat64); });
     CAPTURE(msg);

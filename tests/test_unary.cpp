@@ -23,7 +23,8 @@ double sigmoid_ref(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 // Values of x and the gradient of sum(op(x)), for float32 and float64.
 template <class F>
-void check_extremes(const UnOp& op, const std::vector<double>& xs, F expect_value, const std::vector<double>& expect_grad) {
+void check_extremes(const UnOp& op, const std::vector<double>& xs, F expect_value,
+                    const std::vector<double>& expect_grad) {
   for (Dtype dt : {kFloat32, kFloat64}) {
     INFO("dtype " << dtype_name(dt));
     Tensor x = tensor(xs, {static_cast<std::int64_t>(xs.size())}, dt).requires_grad_();
@@ -159,7 +160,6 @@ TEST_CASE("clamp, clamp_min, clamp_max") {
   check_both([](const Tensor& t) { return clamp_min(t, 0.25); }, xs);
   check_both([](const Tensor& t) { return clamp_max(t, -0.3); }, xs);
   check_both([](const Tensor& t) { return clamp(t, -0.8, 0.9) * t; }, xs);
-
 }
 
 TEST_CASE("clamp with min > max sets every value to max, with a zero gradient, as PyTorch") {

@@ -76,7 +76,8 @@ TEST_CASE("unbind: errors name the op and the shapes") {
   CHECK(agt::error_message([&] { unbind(x, 2); }).find("unbind") == 0);
   CHECK_THROWS_AS(unbind(x, -3), Error);
   CHECK_THROWS_AS(unbind(scalar_tensor(1.0, kFloat64)), Error);
-  CHECK(agt::error_message([] { unbind(scalar_tensor(1.0, kFloat64)); })
-            .find("unbind: expects a tensor of rank >= 1, got float64[]") == 0);
+  CHECK(agt::error_message([] {
+          unbind(scalar_tensor(1.0, kFloat64));
+        }).find("unbind: expects a tensor of rank >= 1, got float64[]") == 0);
   CHECK_THROWS_AS(unbind(Tensor()), Error);
 }

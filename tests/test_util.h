@@ -17,7 +17,8 @@ inline ag::Tensor input(const ag::Shape& shape, double seed = 1.0, double scale 
                         bool requires_grad = true) {
   const auto n = ag::shape_numel(shape);
   std::vector<double> v(static_cast<std::size_t>(n));
-  for (std::int64_t k = 0; k < n; ++k) v[static_cast<std::size_t>(k)] = std::cos(0.53 * static_cast<double>(k) + seed) * scale + shift;
+  for (std::int64_t k = 0; k < n; ++k)
+    v[static_cast<std::size_t>(k)] = std::cos(0.53 * static_cast<double>(k) + seed) * scale + shift;
   ag::Tensor t = ag::tensor(v, shape, ag::kFloat64);
   if (requires_grad) t.requires_grad_();
   return t;

@@ -40,8 +40,7 @@ void gemm_impl(F f, bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64
   if (threads == 1 || m * n * k < kParallelGemmWork || in_parallel_region()) return block(0, m, 0, n);
   if (m >= n)
     parallel_for(0, m, (m + threads - 1) / threads, [&](std::int64_t i0, std::int64_t i1) { block(i0, i1, 0, n); });
-  else
-    parallel_for(0, n, (n + threads - 1) / threads, [&](std::int64_t j0, std::int64_t j1) { block(0, m, j0, j1); });
+  else parallel_for(0, n, (n + threads - 1) / threads, [&](std::int64_t j0, std::int64_t j1) { block(0, m, j0, j1); });
 }
 }  // namespace
 

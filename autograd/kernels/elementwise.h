@@ -33,8 +33,8 @@ inline void map(const T* x, U* y, std::int64_t n, F f) {
 /// order, calling body(offset_a, offset_b, offset_out_begin, inner, stride_a, stride_b) once per row;
 /// offsets follow the strides `sa`, `sb` (0 on broadcast dims).
 template <class Body>
-inline void for_rows(const Shape& out, const Shape& sa, const Shape& sb, std::int64_t row_begin,
-                     std::int64_t row_end, Body body) {
+inline void for_rows(const Shape& out, const Shape& sa, const Shape& sb, std::int64_t row_begin, std::int64_t row_end,
+                     Body body) {
   const std::size_t r = out.size();
   if (r == 0) {
     if (row_begin < row_end) body(0, 0, 0, 1, 0, 0);
@@ -108,17 +108,18 @@ inline void zip(const T* a, const Shape& as, const T* b, const Shape& bs, U* y, 
     });
   } else {
     const Shape sa = broadcast_strides(as, out), sb = broadcast_strides(bs, out);
-    parallel_rows(out, sa, sb, kGrain, [&](std::int64_t oa, std::int64_t ob, std::int64_t o, std::int64_t inner,
-                                           std::int64_t ia, std::int64_t ib) {
-      const T* pa = a + oa;
-      const T* pb = b + ob;
-      U* py = y + o;
-      if (ia == 1 && ib == 1) {
-        for (std::int64_t i = 0; i < inner; ++i) py[i] = f(pa[i], pb[i]);
-      } else {
-        for (std::int64_t i = 0; i < inner; ++i) py[i] = f(pa[i * ia], pb[i * ib]);
-      }
-    });
+    parallel_rows(out, sa, sb, kGrain,
+                  [&](std::int64_t oa, std::int64_t ob, std::int64_t o, std::int64_t inner, std::int64_t ia,
+                      std::int64_t ib) {
+                    const T* pa = a + oa;
+                    const T* pb = b + ob;
+                    U* py = y + o;
+                    if (ia == 1 && ib == 1) {
+                      for (std::int64_t i = 0; i < inner; ++i) py[i] = f(pa[i], pb[i]);
+                    } else {
+                      for (std::int64_t i = 0; i < inner; ++i) py[i] = f(pa[i * ia], pb[i * ib]);
+                    }
+                  });
   }
 }
 
@@ -134,18 +135,18 @@ inline void sum_to(const T* x, const Shape& xs, T* y, const Shape& ys) {
   const std::size_t r = xs.size();
   const std::int64_t n = shape_numel(xs), rows = num_rows(xs), inner = r == 0 ? 1 : xs[r - 1];
   auto part = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
-    for_rows(xs, sy, zero, r0, r1, [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t,
-                                       std::int64_t iy, std::int64_t) {
-      const T* px = x + o;
-      T* py = y + oy;
-      if (iy == 0) {
-        T acc = T(0);
-        for (std::int64_t i = c0; i < c1; ++i) acc += px[i];
-        *py += acc;
-      } else {
-        for (std::int64_t i = c0; i < c1; ++i) py[i * iy] += px[i];
-      }
-    });
+    for_rows(xs, sy, zero, r0, r1,
+             [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t, std::int64_t iy, std::int64_t) {
+               const T* px = x + o;
+               T* py = y + oy;
+               if (iy == 0) {
+                 T acc = T(0);
+                 for (std::int64_t i = c0; i < c1; ++i) acc += px[i];
+                 *py += acc;
+               } else {
+                 for (std::int64_t i = c0; i < c1; ++i) py[i * iy] += px[i];
+               }
+             });
   };
   if (n > kGrain && r >= 2 && sy[0] != 0) {
     const std::int64_t per = rows / xs[0];
@@ -164,12 +165,12 @@ template <class T>
 inline void broadcast_to(const T* x, const Shape& xs, T* y, const Shape& ys) {
   const Shape sx = broadcast_strides(xs, ys);
   const Shape zero(ys.size(), 0);
-  parallel_rows(ys, sx, zero, kGrain, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner,
-                                 std::int64_t ix, std::int64_t) {
-    const T* px = x + ox;
-    T* py = y + o;
-    for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i * ix];
-  });
+  parallel_rows(ys, sx, zero, kGrain,
+                [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t ix, std::int64_t) {
+                  const T* px = x + ox;
+                  T* py = y + o;
+                  for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i * ix];
+                });
 }
 
 /// Views a contiguous shape as [outer, n, inner] around dim `d`.
@@ -194,16 +195,16 @@ namespace ag::kernels {
 template <class T>
 inline void strided_copy(const T* x, const Shape& strides, T* y, const Shape& out) {
   const Shape zero(out.size(), 0);
-  parallel_rows(out, strides, zero, kGrain, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner,
-                                       std::int64_t ix, std::int64_t) {
-    const T* px = x + ox;
-    T* py = y + o;
-    if (ix == 1) {
-      for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i];
-    } else {
-      for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i * ix];
-    }
-  });
+  parallel_rows(out, strides, zero, kGrain,
+                [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t ix, std::int64_t) {
+                  const T* px = x + ox;
+                  T* py = y + o;
+                  if (ix == 1) {
+                    for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i];
+                  } else {
+                    for (std::int64_t i = 0; i < inner; ++i) py[i] = px[i * ix];
+                  }
+                });
 }
 
 }  // namespace ag::kernels

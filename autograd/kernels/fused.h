@@ -36,14 +36,16 @@ inline void add_biases(T* y, const T* b1, const T* b2, std::int64_t m, std::int6
 /// LSTM gates: pre [B, 4H] holds the pre-activations (order i, f, g, o). Writes their activations
 /// (sigmoid, sigmoid, tanh, sigmoid) to act, c2 = f c + i g, tc = tanh(c2) and h2 = o tc.
 template <class T>
-inline void lstm_forward(const T* pre, T* act, const T* c, T* h2, T* c2, T* tc, std::int64_t batch, std::int64_t hidden) {
+inline void lstm_forward(const T* pre, T* act, const T* c, T* h2, T* c2, T* tc, std::int64_t batch,
+                         std::int64_t hidden) {
   const std::int64_t g4 = 4 * hidden;
   for (std::int64_t r = 0; r < batch; ++r) {
     kernels::sigmoid(pre + r * g4, act + r * g4, 2 * hidden);
     kernels::tanh(pre + r * g4 + 2 * hidden, act + r * g4 + 2 * hidden, hidden);
     kernels::sigmoid(pre + r * g4 + 3 * hidden, act + r * g4 + 3 * hidden, hidden);
     const T* ar = act + r * g4;
-    for (std::int64_t j = 0; j < hidden; ++j) c2[r * hidden + j] = ar[hidden + j] * c[r * hidden + j] + ar[j] * ar[2 * hidden + j];
+    for (std::int64_t j = 0; j < hidden; ++j)
+      c2[r * hidden + j] = ar[hidden + j] * c[r * hidden + j] + ar[j] * ar[2 * hidden + j];
   }
   kernels::tanh(c2, tc, batch * hidden);
   for (std::int64_t r = 0; r < batch; ++r)

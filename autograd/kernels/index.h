@@ -48,10 +48,10 @@ inline void gather(const T* x, const Shape& xs, const std::int64_t* idx, T* y, c
   const std::int64_t sd = sx[dim];
   sx[dim] = 0;
   const Shape zero(is.size(), 0);
-  for_each_row(is, sx, zero, [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t ix,
-                                 std::int64_t) {
-    for (std::int64_t i = 0; i < inner; ++i) y[o + i] = x[ox + i * ix + idx[o + i] * sd];
-  });
+  for_each_row(is, sx, zero,
+               [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t ix, std::int64_t) {
+                 for (std::int64_t i = 0; i < inner; ++i) y[o + i] = x[ox + i * ix + idx[o + i] * sd];
+               });
 }
 
 /// y[p with p[dim] replaced by idx[p]] += x[p] for every position p of the index shape `is`
@@ -62,10 +62,10 @@ inline void scatter_add(const T* x, const std::int64_t* idx, const Shape& is, T*
   const std::int64_t sd = sy[dim];
   sy[dim] = 0;
   const Shape zero(is.size(), 0);
-  for_each_row(is, sy, zero, [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t iy,
-                                 std::int64_t) {
-    for (std::int64_t i = 0; i < inner; ++i) y[oy + i * iy + idx[o + i] * sd] += x[o + i];
-  });
+  for_each_row(is, sy, zero,
+               [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t iy, std::int64_t) {
+                 for (std::int64_t i = 0; i < inner; ++i) y[oy + i * iy + idx[o + i] * sd] += x[o + i];
+               });
 }
 
 }  // namespace ag::kernels

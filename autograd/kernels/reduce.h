@@ -36,8 +36,7 @@ inline void sum_dim(const T* x, T* y, std::int64_t outer, std::int64_t n, std::i
   else if (total > kGrain && n > 0 && inner > 1)
     parallel_for(0, inner, std::max<std::int64_t>(kGrain / (n * outer), 1),
                  [&](std::int64_t b, std::int64_t e) { part(0, outer, b, e); });
-  else
-    part(0, outer, 0, inner);
+  else part(0, outer, 0, inner);
 }
 
 /// Sum of n elements by pairwise halving down to blocks of 256 (accurate for long float32 sums).

@@ -77,8 +77,7 @@ bool small_gemm_available() { return false; }
 bool small_gemm(bool, bool, std::int64_t, std::int64_t, std::int64_t, const float*, const float*, float*, float) {
   return false;
 }
-bool small_gemm(bool, bool, std::int64_t, std::int64_t, std::int64_t, const double*, const double*, double*,
-                double) {
+bool small_gemm(bool, bool, std::int64_t, std::int64_t, std::int64_t, const double*, const double*, double*, double) {
   return false;
 }
 
@@ -108,7 +107,7 @@ Kernel<T> kernel(std::int64_t mm, std::int64_t nn, std::int64_t kk, bool trans_b
                            (std::uint64_t{beta1} << 33) | (std::uint64_t{sizeof(T) == 8} << 34);
   const auto k3 = static_cast<std::uint64_t>(ld_b);
   CacheEntry& e = t_cache[(k1 * 0x9E3779B97F4A7C15ull ^ k2 * 0xC2B2AE3D27D4EB4Full ^ k3) >> 58];
-  if (e.k1 == k1 && e.k2 == k2 && e.k3 == k3) return reinterpret_cast<Kernel<T>>(e.fn);
+  if (e.k1 == k1 && e.k2 == k2 && e.k3 == k3) return reinterpret_cast<Kernel<T> >(e.fn);
   const auto m = static_cast<libxsmm_blasint>(mm), n = static_cast<libxsmm_blasint>(nn),
              k = static_cast<libxsmm_blasint>(kk);
   const libxsmm_blasint lda = m, ldb = static_cast<libxsmm_blasint>(ld_b), ldc = m;
@@ -117,10 +116,9 @@ Kernel<T> kernel(std::int64_t mm, std::int64_t nn, std::int64_t kk, bool trans_b
   void* fn;
   if constexpr (sizeof(T) == 4)
     fn = reinterpret_cast<void*>(libxsmm_smmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, nullptr));
-  else
-    fn = reinterpret_cast<void*>(libxsmm_dmmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, nullptr));
+  else fn = reinterpret_cast<void*>(libxsmm_dmmdispatch(m, n, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, nullptr));
   e = CacheEntry{k1, k2, k3, fn};
-  return reinterpret_cast<Kernel<T>>(fn);
+  return reinterpret_cast<Kernel<T> >(fn);
 }
 
 /// libxsmm's AVX-512 kernels return with the upper halves of the vector registers dirty; until a
@@ -170,8 +168,8 @@ void store_transposed(const T* e, T* c, std::int64_t m, std::int64_t n, bool bet
 template <class T>
 bool run_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, const T* b, T* c, T beta) {
   if (m <= 0 || n <= 0 || k <= 0) return false;
-  const bool small = m <= kSmallGemmMaxWork && n <= kSmallGemmMaxWork && m * n <= kSmallGemmMaxWork &&
-                     m * n * k <= kSmallGemmMaxWork;
+  const bool small =
+      m <= kSmallGemmMaxWork && n <= kSmallGemmMaxWork && m * n <= kSmallGemmMaxWork && m * n * k <= kSmallGemmMaxWork;
   if (!small && (tb || k * n * static_cast<std::int64_t>(sizeof(T)) > kSmallGemmPanelBytes)) return false;
   if (beta != T(0) && beta != T(1)) return false;
   const bool beta1 = beta == T(1);

@@ -20,7 +20,8 @@ namespace {
 using kernels::CellAct;
 
 void check_floating(const Tensor& t, const char* op) {
-  if (!is_floating(t.checked(op).dtype)) fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(t));
+  if (!is_floating(t.checked(op).dtype))
+    fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(t));
 }
 
 // b is undefined or [n] of x's dtype.
@@ -64,8 +65,8 @@ const T* data_or_null(const Tensor& t) {
 // y [B, G*H] = (b + x w^T) + h w_hh^T + b_hh in this order (b + x w^T is linear(x, w, b), x itself without
 // w), so that a cell equals linear then its *_gates form bitwise; h, b, b_hh may be undefined.
 template <class T>
-void project(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& h, const Tensor& w_hh,
-             const Tensor& b_hh, T* y) {
+void project(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh,
+             T* y) {
   const auto batch = x.size(0), g = w_hh.size(0);
   if (w.defined()) {  // as linear() computes it
     if (b.defined()) kernels::fill_rows(y, b.data<T>(), batch, g);
@@ -119,13 +120,15 @@ Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
     else std::for_each(p, p + pre.numel(), [](T& v) { v = v <= T(0) ? T(0) : v; });  // NaN stays, as relu
   });
   if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
-    record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&y},
-           [op, sx = w_ih.defined() ? SavedTensor(x) : SavedTensor(), sh = SavedTensor(h), swi = SavedTensor(w_ih),
-            swh = SavedTensor(w_hh)](BackwardCtx& c) {
-             const Tensor a = A == CellAct::Tanh ? tanh_backward(c.grad(), c.output())
-                                                 : threshold_backward(c.grad(), c.output(), 0.0);
-             gates_backward(c, a, a, Tensor(), sx, sh, swi, swh, 1, 2, op);
-           }, Keep::Output);
+    record(
+        op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&y},
+        [op, sx = w_ih.defined() ? SavedTensor(x) : SavedTensor(), sh = SavedTensor(h), swi = SavedTensor(w_ih),
+         swh = SavedTensor(w_hh)](BackwardCtx& c) {
+          const Tensor a =
+              A == CellAct::Tanh ? tanh_backward(c.grad(), c.output()) : threshold_backward(c.grad(), c.output(), 0.0);
+          gates_backward(c, a, a, Tensor(), sx, sh, swi, swh, 1, 2, op);
+        },
+        Keep::Output);
   return y;
 }
 
@@ -197,32 +200,36 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
                                           const Tensor& w_hh, const Tensor& b_ih, const Tensor& b_hh, const char* op) {
   Tensor pre = cell_gates(x, h, w_ih, w_hh, b_ih, b_hh, 4, op);
   detail::check_same_dtype(x, c, op);
-  if (c.shape() != h.shape()) fail("{}: cell state {} must have the shape of hidden state {}", op, describe(c), describe(h));
+  if (c.shape() != h.shape())
+    fail("{}: cell state {} must have the shape of hidden state {}", op, describe(c), describe(h));
   Tensor act = empty(pre.shape(), pre.dtype());
   Tensor h2 = empty(h.shape(), h.dtype()), c2 = empty(h.shape(), h.dtype()), tc = empty(h.shape(), h.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    kernels::lstm_forward(pre.data<T>(), act.data<T>(), c.data<T>(), h2.data<T>(), c2.data<T>(), tc.data<T>(), h.size(0),
-                          h.size(1));
+    kernels::lstm_forward(pre.data<T>(), act.data<T>(), c.data<T>(), h2.data<T>(), c2.data<T>(), tc.data<T>(),
+                          h.size(0), h.size(1));
   });
   if (any_requires_grad({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}))
-    record(op, {&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2, &c2},
-           [op, act, tc, sx = SavedTensor(x), sh = SavedTensor(h), sc = SavedTensor(c), swi = SavedTensor(w_ih),
-            swh = SavedTensor(w_hh), sbi = SavedTensor(b_ih), sbh = SavedTensor(b_hh)](BackwardCtx& ctx) {
-             const Tensor cv = sc.get(op);
-             // lstm_cell_backward's saved inputs: the forward's buffers, or when this backward is recorded
-             // (create_graph) the same values as graph tensors of the cell's inputs and of c'
-             Tensor gates = act, tcv = tc;
-             if (GradMode::is_enabled()) {
-               const Tensor pre = recompute_gates(sx, sh, swi, swh, sbi, sbh, op);
-               const auto H = cv.size(1);
-               gates = cat({sigmoid(narrow(pre, 1, 0, 2 * H)), tanh(narrow(pre, 1, 2 * H, H)),
-                            sigmoid(narrow(pre, 1, 3 * H, H))}, 1);
-               tcv = tanh(ctx.output(1));
-             }
-             auto [da, dc] = lstm_cell_backward(ctx.grad(0), ctx.grad(1), gates, cv, tcv);
-             if (ctx.needs(2)) ctx.set(2, dc);
-             gates_backward(ctx, da, da, Tensor(), sx, sh, swi, swh, 1, 3, op);
-           }, Keep::Output);  // the kernel reads both output gradients: zeros for one that got none
+    record(
+        op, {&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2, &c2},
+        [op, act, tc, sx = SavedTensor(x), sh = SavedTensor(h), sc = SavedTensor(c), swi = SavedTensor(w_ih),
+         swh = SavedTensor(w_hh), sbi = SavedTensor(b_ih), sbh = SavedTensor(b_hh)](BackwardCtx& ctx) {
+          const Tensor cv = sc.get(op);
+          // lstm_cell_backward's saved inputs: the forward's buffers, or when this backward is recorded
+          // (create_graph) the same values as graph tensors of the cell's inputs and of c'
+          Tensor gates = act, tcv = tc;
+          if (GradMode::is_enabled()) {
+            const Tensor pre = recompute_gates(sx, sh, swi, swh, sbi, sbh, op);
+            const auto H = cv.size(1);
+            gates = cat({sigmoid(narrow(pre, 1, 0, 2 * H)), tanh(narrow(pre, 1, 2 * H, H)),
+                         sigmoid(narrow(pre, 1, 3 * H, H))},
+                        1);
+            tcv = tanh(ctx.output(1));
+          }
+          auto [da, dc] = lstm_cell_backward(ctx.grad(0), ctx.grad(1), gates, cv, tcv);
+          if (ctx.needs(2)) ctx.set(2, dc);
+          gates_backward(ctx, da, da, Tensor(), sx, sh, swi, swh, 1, 3, op);
+        },
+        Keep::Output);  // the kernel reads both output gradients: zeros for one that got none
   return {h2, c2};
 }
 
@@ -232,11 +239,13 @@ Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
   const auto batch = h.size(0), hid = h.size(1);
   const bool proj = w_ih.defined();
   Tensor xg = proj ? empty({batch, 3 * hid}, x.dtype()) : x, gh = empty({batch, 3 * hid}, x.dtype());
-  Tensor pre = empty({batch, 3 * hid}, x.dtype()), ws = empty({batch, 4 * hid}, x.dtype()), h2 = empty(h.shape(), x.dtype());
+  Tensor pre = empty({batch, 3 * hid}, x.dtype()), ws = empty({batch, 4 * hid}, x.dtype()),
+         h2 = empty(h.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
     if (proj) project<T>(x, w_ih, b_ih, Tensor(), w_hh, Tensor(), xg.data<T>());
     project<T>(h, w_hh, b_hh, Tensor(), w_hh, Tensor(), gh.data<T>());
-    kernels::gru_forward(xg.data<T>(), gh.data<T>(), h.data<T>(), pre.data<T>(), h2.data<T>(), ws.data<T>(), batch, hid);
+    kernels::gru_forward(xg.data<T>(), gh.data<T>(), h.data<T>(), pre.data<T>(), h2.data<T>(), ws.data<T>(), batch,
+                         hid);
   });
   if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
     record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2},
@@ -280,8 +289,8 @@ std::tuple<Tensor, Tensor> fused_lstm_cell(const Tensor& x, const Tensor& h, con
   return lstm_cell_impl(x, h, c, w_ih, w_hh, b_ih, b_hh, "fused_lstm_cell");
 }
 
-std::tuple<Tensor, Tensor> fused_lstm_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& c,
-                                                 const Tensor& w_hh, const Tensor& b_hh) {
+std::tuple<Tensor, Tensor> fused_lstm_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& c, const Tensor& w_hh,
+                                                 const Tensor& b_hh) {
   return lstm_cell_impl(xg, h, c, Tensor(), w_hh, Tensor(), b_hh, "fused_lstm_cell_gates");
 }
 
@@ -291,9 +300,8 @@ Tensor softmax_cross_entropy(const Tensor& z, const Tensor& target) {
   const auto rows = z.size(0), classes = z.size(1);
   const std::int64_t* t = target.data<std::int64_t>();
   Tensor loss = empty({rows}, z.dtype());
-  dispatch_floating(z.dtype(), op, [&]<class T>() {
-    kernels::softmax_xent_forward(z.data<T>(), t, loss.data<T>(), rows, classes);
-  });
+  dispatch_floating(z.dtype(), op,
+                    [&]<class T>() { kernels::softmax_xent_forward(z.data<T>(), t, loss.data<T>(), rows, classes); });
   if (any_requires_grad({&z}))
     record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target)](BackwardCtx& c) {
       c.set(0, softmax_cross_entropy_backward(c.grad(), sz.get(op), st.get(op)));

@@ -40,8 +40,8 @@ std::tuple<Tensor, Tensor> fused_lstm_cell(const Tensor& x, const Tensor& h, con
                                            const Tensor& b_hh = Tensor());
 /// The same from precomputed input gates xg [B, 4H] = x W_ih^T + b_ih: gates = xg + h W_hh^T + b_hh;
 ///  dxg = d(gates), the rest as above
-std::tuple<Tensor, Tensor> fused_lstm_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& c,
-                                                 const Tensor& w_hh, const Tensor& b_hh = Tensor());
+std::tuple<Tensor, Tensor> fused_lstm_cell_gates(const Tensor& xg, const Tensor& h, const Tensor& c, const Tensor& w_hh,
+                                                 const Tensor& b_hh = Tensor());
 
 /// GRU cell (PyTorch's formula and gate order r, z, n): with xg = x W_ih^T + b_ih and gh = h W_hh^T + b_hh
 /// [B, 3H], r = s(xg_r + gh_r), z = s(xg_z + gh_z), n = tanh(xg_n + r gh_n), h' = (1 - z) n + z h;

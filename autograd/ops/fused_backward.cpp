@@ -18,7 +18,8 @@ namespace ag {
 namespace detail {
 
 void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char* op) {
-  if (!is_floating(z.checked(op).dtype)) fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(z));
+  if (!is_floating(z.checked(op).dtype))
+    fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(z));
   target.checked(op);
   if (z.dim() != 2) fail("{}: expects logits [N, C], got {}", op, describe(z));
   if (target.dtype() != kInt64 || target.dim() != 1 || target.size(0) != z.size(0))
@@ -27,7 +28,8 @@ void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char*
   const std::int64_t* t = target.data<std::int64_t>();
   for (std::int64_t n = 0; n < rows; ++n)
     if (t[n] < 0 || t[n] >= classes)
-      fail("{}: target {} at position {} is out of range for {} classes (logits {})", op, t[n], n, classes, describe(z));
+      fail("{}: target {} at position {} is out of range for {} classes (logits {})", op, t[n], n, classes,
+           describe(z));
 }
 
 }  // namespace detail
@@ -35,7 +37,8 @@ void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char*
 namespace {
 
 void check_floating(const Tensor& t, const char* op) {
-  if (!is_floating(t.checked(op).dtype)) fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(t));
+  if (!is_floating(t.checked(op).dtype))
+    fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(t));
 }
 
 // t has the shape `s` of `ref` (a backward op's argument `what` against its reference argument).
@@ -65,29 +68,32 @@ std::tuple<Tensor, Tensor> lstm_cell_backward(const Tensor& grad_h, const Tensor
                            dgates.data<T>(), dc.data<T>(), batch, hid);
   });
   if (any_requires_grad({&grad_h, &grad_c, &gates, &c, &tanh_c_new}))
-    record(op, {&grad_h, &grad_c, &gates, &c, &tanh_c_new}, {&dgates, &dc},
-           [op, sdh = SavedTensor(grad_h), sdc = SavedTensor(grad_c), sa = SavedTensor(gates), sc = SavedTensor(c),
-            st = SavedTensor(tanh_c_new)](BackwardCtx& ctx) {
-             // the derivatives of kernels::lstm_backward's formula, with G (of dgates) and Gc (of dc)
-             const Tensor dh = sdh.get(op), act = sa.get(op), cv = sc.get(op), t = st.get(op);
-             const auto H = cv.size(1);
-             const Tensor i = block(act, 0, H), f = block(act, 1, H), g = block(act, 2, H), o = block(act, 3, H);
-             const Tensor& G = ctx.grad(0);
-             const Tensor& Gc = ctx.grad(1);
-             const Tensor Gi = block(G, 0, H), Gf = block(G, 1, H), Gg = block(G, 2, H), Go = block(G, 3, H);
-             const Tensor dct = sdc.get(op) + tanh_backward(dh * o, t);
-             const Tensor Pi = sigmoid_backward(Gi, i), Pf = sigmoid_backward(Gf, f), Pg = tanh_backward(Gg, g),
-                          Po = sigmoid_backward(Go, o);
-             const Tensor Gdct = Pi * g + Pf * cv + Pg * i + Gc * f;  // the gradient of dct
-             if (ctx.needs(0)) ctx.set(0, tanh_backward(Gdct * o, t) + Po * t);
-             if (ctx.needs(1)) ctx.set(1, Gdct);
-             if (ctx.needs(2))
-               ctx.set(2, cat({Gi * dct * g * (1.0 - 2.0 * i) + Pg * dct, Gf * dct * cv * (1.0 - 2.0 * f) + Gc * dct,
-                               Pi * dct - 2.0 * Gg * dct * i * g,
-                               tanh_backward(Gdct * dh, t) + Go * dh * t * (1.0 - 2.0 * o)}, 1));
-             if (ctx.needs(3)) ctx.set(3, Pf * dct);
-             if (ctx.needs(4)) ctx.set(4, Po * dh - 2.0 * Gdct * dh * o * t);
-           }, Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
+    record(
+        op, {&grad_h, &grad_c, &gates, &c, &tanh_c_new}, {&dgates, &dc},
+        [op, sdh = SavedTensor(grad_h), sdc = SavedTensor(grad_c), sa = SavedTensor(gates), sc = SavedTensor(c),
+         st = SavedTensor(tanh_c_new)](BackwardCtx& ctx) {
+          // the derivatives of kernels::lstm_backward's formula, with G (of dgates) and Gc (of dc)
+          const Tensor dh = sdh.get(op), act = sa.get(op), cv = sc.get(op), t = st.get(op);
+          const auto H = cv.size(1);
+          const Tensor i = block(act, 0, H), f = block(act, 1, H), g = block(act, 2, H), o = block(act, 3, H);
+          const Tensor& G = ctx.grad(0);
+          const Tensor& Gc = ctx.grad(1);
+          const Tensor Gi = block(G, 0, H), Gf = block(G, 1, H), Gg = block(G, 2, H), Go = block(G, 3, H);
+          const Tensor dct = sdc.get(op) + tanh_backward(dh * o, t);
+          const Tensor Pi = sigmoid_backward(Gi, i), Pf = sigmoid_backward(Gf, f), Pg = tanh_backward(Gg, g),
+                       Po = sigmoid_backward(Go, o);
+          const Tensor Gdct = Pi * g + Pf * cv + Pg * i + Gc * f;  // the gradient of dct
+          if (ctx.needs(0)) ctx.set(0, tanh_backward(Gdct * o, t) + Po * t);
+          if (ctx.needs(1)) ctx.set(1, Gdct);
+          if (ctx.needs(2))
+            ctx.set(2, cat({Gi * dct * g * (1.0 - 2.0 * i) + Pg * dct, Gf * dct * cv * (1.0 - 2.0 * f) + Gc * dct,
+                            Pi * dct - 2.0 * Gg * dct * i * g,
+                            tanh_backward(Gdct * dh, t) + Go * dh * t * (1.0 - 2.0 * o)},
+                           1));
+          if (ctx.needs(3)) ctx.set(3, Pf * dct);
+          if (ctx.needs(4)) ctx.set(4, Po * dh - 2.0 * Gdct * dh * o * t);
+        },
+        Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
   return {dgates, dc};
 }
 
@@ -99,33 +105,37 @@ std::tuple<Tensor, Tensor, Tensor> gru_cell_backward(const Tensor& grad_h, const
   const auto batch = h.size(0), hid = h.size(1);
   check_shape(gates, {batch, 4 * hid}, op, "gates (r, z, n, hn)", h);
   check_shape(grad_h, h.shape(), op, "grad_h", h);
-  Tensor dxg = empty({batch, 3 * hid}, h.dtype()), dgh = empty({batch, 3 * hid}, h.dtype()), dh = empty(h.shape(), h.dtype());
+  Tensor dxg = empty({batch, 3 * hid}, h.dtype()), dgh = empty({batch, 3 * hid}, h.dtype()),
+         dh = empty(h.shape(), h.dtype());
   dispatch_floating(h.dtype(), op, [&]<class T>() {
     kernels::gru_backward(gates.data<T>(), h.data<T>(), grad_h.data<T>(), dxg.data<T>(), dgh.data<T>(), dh.data<T>(),
                           batch, hid);
   });
   if (any_requires_grad({&grad_h, &gates, &h}))
-    record(op, {&grad_h, &gates, &h}, {&dxg, &dgh, &dh},
-           [op, sg = SavedTensor(grad_h), sw = SavedTensor(gates), sh = SavedTensor(h)](BackwardCtx& ctx) {
-             // the derivatives of kernels::gru_backward's formula, with Gx, Gh, Gd of dxg, dgh, dh
-             const Tensor g = sg.get(op), w = sw.get(op), hv = sh.get(op);
-             const auto H = hv.size(1);
-             const Tensor r = block(w, 0, H), z = block(w, 1, H), n = block(w, 2, H), hn = block(w, 3, H);
-             const Tensor& Gx = ctx.grad(0);
-             const Tensor& Gh = ctx.grad(1);
-             const Tensor& Gd = ctx.grad(2);
-             const Tensor Ar = block(Gx, 0, H) + block(Gh, 0, H), Az = block(Gx, 1, H) + block(Gh, 1, H);
-             const Tensor Ghn = block(Gh, 2, H);
-             const Tensor an = tanh_backward(g * (1.0 - z), n);
-             const Tensor Sr = sigmoid_backward(Ar, r), Sz = sigmoid_backward(Az, z);
-             const Tensor Tan = block(Gx, 2, H) + Ghn * r + Sr * hn;  // the gradient of an
-             if (ctx.needs(0)) ctx.set(0, tanh_backward(Tan * (1.0 - z), n) + Sz * (hv - n) + Gd * z);
-             if (ctx.needs(1))
-               ctx.set(1, cat({Ghn * an + Ar * an * hn * (1.0 - 2.0 * r),
-                               Gd * g - tanh_backward(Tan * g, n) + Az * g * (hv - n) * (1.0 - 2.0 * z),
-                               -2.0 * Tan * g * (1.0 - z) * n - Sz * g, Sr * an}, 1));
-             if (ctx.needs(2)) ctx.set(2, Sz * g);
-           }, Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
+    record(
+        op, {&grad_h, &gates, &h}, {&dxg, &dgh, &dh},
+        [op, sg = SavedTensor(grad_h), sw = SavedTensor(gates), sh = SavedTensor(h)](BackwardCtx& ctx) {
+          // the derivatives of kernels::gru_backward's formula, with Gx, Gh, Gd of dxg, dgh, dh
+          const Tensor g = sg.get(op), w = sw.get(op), hv = sh.get(op);
+          const auto H = hv.size(1);
+          const Tensor r = block(w, 0, H), z = block(w, 1, H), n = block(w, 2, H), hn = block(w, 3, H);
+          const Tensor& Gx = ctx.grad(0);
+          const Tensor& Gh = ctx.grad(1);
+          const Tensor& Gd = ctx.grad(2);
+          const Tensor Ar = block(Gx, 0, H) + block(Gh, 0, H), Az = block(Gx, 1, H) + block(Gh, 1, H);
+          const Tensor Ghn = block(Gh, 2, H);
+          const Tensor an = tanh_backward(g * (1.0 - z), n);
+          const Tensor Sr = sigmoid_backward(Ar, r), Sz = sigmoid_backward(Az, z);
+          const Tensor Tan = block(Gx, 2, H) + Ghn * r + Sr * hn;  // the gradient of an
+          if (ctx.needs(0)) ctx.set(0, tanh_backward(Tan * (1.0 - z), n) + Sz * (hv - n) + Gd * z);
+          if (ctx.needs(1))
+            ctx.set(1, cat({Ghn * an + Ar * an * hn * (1.0 - 2.0 * r),
+                            Gd * g - tanh_backward(Tan * g, n) + Az * g * (hv - n) * (1.0 - 2.0 * z),
+                            -2.0 * Tan * g * (1.0 - z) * n - Sz * g, Sr * an},
+                           1));
+          if (ctx.needs(2)) ctx.set(2, Sz * g);
+        },
+        Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
   return {dxg, dgh, dh};
 }
 

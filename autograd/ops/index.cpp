@@ -20,9 +20,11 @@ Tensor take_rows(const Tensor& x, std::int64_t dim, const std::vector<std::int64
   Shape out = xs;
   out[static_cast<std::size_t>(dim)] = static_cast<std::int64_t>(idx.size());
   Tensor y = empty(out, x.dtype());
-  dispatch_all(x.dtype(), [&]<class T>() { kernels::take_rows(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx); });
+  dispatch_all(x.dtype(),
+               [&]<class T>() { kernels::take_rows(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx); });
   if (any_requires_grad({&x}))
-    record("take_rows", {&x}, {&y}, [dim, idx, n = sp.n](BackwardCtx& c) { c.set(0, put_rows(c.grad(), dim, idx, n)); });
+    record("take_rows", {&x}, {&y},
+           [dim, idx, n = sp.n](BackwardCtx& c) { c.set(0, put_rows(c.grad(), dim, idx, n)); });
   return y;
 }
 
@@ -32,9 +34,8 @@ Tensor put_rows(const Tensor& g, std::int64_t dim, const std::vector<std::int64_
   out[static_cast<std::size_t>(dim)] = n;
   Tensor y = zeros(out, g.dtype());
   const auto sp = kernels::split_at(out, static_cast<std::size_t>(dim));
-  dispatch_floating(g.dtype(), "put_rows", [&]<class T>() {
-    kernels::put_rows_add(g.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx);
-  });
+  dispatch_floating(g.dtype(), "put_rows",
+                    [&]<class T>() { kernels::put_rows_add(g.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx); });
   if (any_requires_grad({&g}))
     record("put_rows", {&g}, {&y}, [dim, idx](BackwardCtx& c) { c.set(0, take_rows(c.grad(), dim, idx)); });
   return y;
@@ -77,7 +78,8 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   const auto n = x.shape()[static_cast<std::size_t>(d)];
   const auto s = start < 0 ? start + n : start;
   if (s < 0 || length < 0 || s > n || length > n - s)
-    fail("narrow: start {} with length {} is out of range for dim {} of size {} in {}", start, length, dim, n, describe(x));
+    fail("narrow: start {} with length {} is out of range for dim {} of size {} in {}", start, length, dim, n,
+         describe(x));
   return slice(x, d, s, s + length, 1);
 }
 
@@ -95,7 +97,9 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
     bool ok = x.dim() == first.dim();
     for (std::int64_t k = 0; ok && k < x.dim(); ++k)
       ok = k == d || x.shape()[static_cast<std::size_t>(k)] == out[static_cast<std::size_t>(k)];
-    if (!ok) fail("cat: tensor {} is {} but tensor 0 is {} (sizes must match except in dim {})", i, describe(x), describe(first), d);
+    if (!ok)
+      fail("cat: tensor {} is {} but tensor 0 is {} (sizes must match except in dim {})", i, describe(x),
+           describe(first), d);
     total += x.shape()[static_cast<std::size_t>(d)];
   }
   out[static_cast<std::size_t>(d)] = total;
@@ -108,7 +112,8 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
       const auto m = x.shape()[static_cast<std::size_t>(d)];
       const T* px = x.data<T>();
       for (std::int64_t o = 0; o < sp.outer; ++o)
-        std::memcpy(py + (o * total + at) * sp.inner, px + o * m * sp.inner, static_cast<std::size_t>(m * sp.inner) * sizeof(T));
+        std::memcpy(py + (o * total + at) * sp.inner, px + o * m * sp.inner,
+                    static_cast<std::size_t>(m * sp.inner) * sizeof(T));
       at += m;
     }
   });
@@ -180,9 +185,8 @@ Tensor scatter_add(const Tensor& src, std::int64_t dim, const Tensor& index, con
                          static_cast<std::size_t>(dim));
   });
   if (any_requires_grad({&src}))
-    record("scatter_add", {&src}, {&y}, [dim, si = SavedTensor(index)](BackwardCtx& c) {
-      c.set(0, gather(c.grad(), dim, si.get("scatter_add")));
-    });
+    record("scatter_add", {&src}, {&y},
+           [dim, si = SavedTensor(index)](BackwardCtx& c) { c.set(0, gather(c.grad(), dim, si.get("scatter_add"))); });
   return y;
 }
 

@@ -24,9 +24,10 @@ void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
     fail("{}: a leaf {} that requires grad is being used in an in-place operation; wrap it in ag::NoGradGuard", op,
          describe(self));
   if (other && other->defined() && other->requires_grad())
-    fail("{}: the right-hand side {} requires grad, but an in-place op into {} is not recorded; use the "
-         "out-of-place op",
-         op, describe(*other), describe(self));
+    fail(
+        "{}: the right-hand side {} requires grad, but an in-place op into {} is not recorded; use the "
+        "out-of-place op",
+        op, describe(*other), describe(self));
 }
 
 template <class F>
@@ -73,8 +74,7 @@ void apply_scalar_int64(Tensor& self, const char* op, ScalarOp kind, double v) {
     for (std::int64_t i = 0; i < n; ++i)
       if (kind == ScalarOp::Add ? __builtin_add_overflow(d[i], s, &r) : __builtin_mul_overflow(d[i], s, &r))
         fail("{}: int64 overflow at element {} of {} ({} and {})", op, i, describe(self), d[i], s);
-  for (std::int64_t i = 0; i < n; ++i)
-    d[i] = kind == ScalarOp::Add ? d[i] + s : kind == ScalarOp::Mul ? d[i] * s : s;
+  for (std::int64_t i = 0; i < n; ++i) d[i] = kind == ScalarOp::Add ? d[i] + s : kind == ScalarOp::Mul ? d[i] * s : s;
 }
 
 Tensor& apply_scalar(Tensor& self, const char* op, ScalarOp kind, double v) {
@@ -87,10 +87,18 @@ Tensor& apply_scalar(Tensor& self, const char* op, ScalarOp kind, double v) {
       const T s = static_cast<T>(v);
       const std::int64_t n = self.numel();
       switch (kind) {
-        case ScalarOp::Add: kernels::map(d, d, n, [s](T a) { return a + s; }); break;
-        case ScalarOp::Mul: kernels::map(d, d, n, [s](T a) { return a * s; }); break;
-        case ScalarOp::Div: kernels::map(d, d, n, [s](T a) { return a / s; }); break;
-        case ScalarOp::Fill: std::fill(d, d + n, s); break;
+        case ScalarOp::Add:
+          kernels::map(d, d, n, [s](T a) { return a + s; });
+          break;
+        case ScalarOp::Mul:
+          kernels::map(d, d, n, [s](T a) { return a * s; });
+          break;
+        case ScalarOp::Div:
+          kernels::map(d, d, n, [s](T a) { return a / s; });
+          break;
+        case ScalarOp::Fill:
+          std::fill(d, d + n, s);
+          break;
       }
     });
   }
@@ -106,8 +114,12 @@ Tensor& Tensor::add_(const Tensor& o, double alpha) {
 Tensor& Tensor::sub_(const Tensor& o, double alpha) {
   return apply_inplace(*this, o, "sub_", [alpha](auto a, auto b) { return a - static_cast<decltype(a)>(alpha) * b; });
 }
-Tensor& Tensor::mul_(const Tensor& o) { return apply_inplace(*this, o, "mul_", [](auto a, auto b) { return a * b; }); }
-Tensor& Tensor::div_(const Tensor& o) { return apply_inplace(*this, o, "div_", [](auto a, auto b) { return a / b; }); }
+Tensor& Tensor::mul_(const Tensor& o) {
+  return apply_inplace(*this, o, "mul_", [](auto a, auto b) { return a * b; });
+}
+Tensor& Tensor::div_(const Tensor& o) {
+  return apply_inplace(*this, o, "div_", [](auto a, auto b) { return a / b; });
+}
 Tensor& Tensor::add_(double v) { return apply_scalar(*this, "add_", ScalarOp::Add, v); }
 Tensor& Tensor::sub_(double v) { return apply_scalar(*this, "sub_", ScalarOp::Add, -v); }
 Tensor& Tensor::mul_(double v) { return apply_scalar(*this, "mul_", ScalarOp::Mul, v); }

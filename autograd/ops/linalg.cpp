@@ -35,7 +35,8 @@ bool batches_broadcast(const Shape& a, const Shape& b) {
 
 Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same_dtype(a, b, "matmul");
-  if (a.dim() < 2 || b.dim() < 2) fail("matmul_transposed: needs inputs of rank >= 2, got {} and {}", describe(a), describe(b));
+  if (a.dim() < 2 || b.dim() < 2)
+    fail("matmul_transposed: needs inputs of rank >= 2, got {} and {}", describe(a), describe(b));
   const Shape& as = a.shape();
   const Shape& bs = b.shape();
   const std::size_t ra = as.size(), rb = bs.size();
@@ -56,20 +57,21 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   out.push_back(n);
   Tensor y = empty(out, a.dtype(), "matmul");
   const std::int64_t nbatch = shape_numel(batch);
-  if (y.numel() > 0) dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
-    const T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    T* py = y.data<T>();
-    if (shape_numel(bb) == 1 && !ta && shape_numel(ba) == nbatch) {
-      kernels::gemm(false, tb, nbatch * m, n, ka, pa, pb, py);  // fold the batch into M
-      return;
-    }
-    const Shape sa = broadcast_strides(ba, batch), sb = broadcast_strides(bb, batch);
-    for (std::int64_t i = 0; i < nbatch; ++i) {
-      const auto oa = batch_offset(i, batch, sa) * m * ka, ob = batch_offset(i, batch, sb) * ka * n;
-      kernels::gemm(ta, tb, m, n, ka, pa + oa, pb + ob, py + i * m * n);
-    }
-  });
+  if (y.numel() > 0)
+    dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* py = y.data<T>();
+      if (shape_numel(bb) == 1 && !ta && shape_numel(ba) == nbatch) {
+        kernels::gemm(false, tb, nbatch * m, n, ka, pa, pb, py);  // fold the batch into M
+        return;
+      }
+      const Shape sa = broadcast_strides(ba, batch), sb = broadcast_strides(bb, batch);
+      for (std::int64_t i = 0; i < nbatch; ++i) {
+        const auto oa = batch_offset(i, batch, sa) * m * ka, ob = batch_offset(i, batch, sb) * ka * n;
+        kernels::gemm(ta, tb, m, n, ka, pa + oa, pb + ob, py + i * m * n);
+      }
+    });
   if (any_requires_grad({&a, &b}))
     record("matmul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b), ta, tb](BackwardCtx& c) {
       const Tensor A = sa.get("matmul"), B = sb.get("matmul");

@@ -104,8 +104,8 @@ Tensor cos(const Tensor& x) {
 Tensor tan(const Tensor& x) {
   Tensor y = map_floating(x, "tan", [](auto v) { return std::tan(v); });
   if (any_requires_grad({&x}))
-    record("tan", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), add(square(c.output()), 1.0))); },
-           Keep::Output);
+    record(
+        "tan", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), add(square(c.output()), 1.0))); }, Keep::Output);
   return y;
 }
 
@@ -152,14 +152,16 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 Tensor sinh(const Tensor& x) {
   Tensor y = map_floating(x, "sinh", [](auto v) { return std::sinh(v); });
   if (any_requires_grad({&x}))
-    record("sinh", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), cosh(sx.get("sinh")))); });
+    record("sinh", {&x}, {&y},
+           [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), cosh(sx.get("sinh")))); });
   return y;
 }
 
 Tensor cosh(const Tensor& x) {
   Tensor y = map_floating(x, "cosh", [](auto v) { return std::cosh(v); });
   if (any_requires_grad({&x}))
-    record("cosh", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), sinh(sx.get("cosh")))); });
+    record("cosh", {&x}, {&y},
+           [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), sinh(sx.get("cosh")))); });
   return y;
 }
 
@@ -186,7 +188,8 @@ Tensor log1p(const Tensor& x) {
 Tensor expm1(const Tensor& x) {
   Tensor y = map_floating(x, "expm1", [](auto v) { return std::expm1(v); });
   if (any_requires_grad({&x}))
-    record("expm1", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), add(c.output(), 1.0))); }, Keep::Output);
+    record(
+        "expm1", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), add(c.output(), 1.0))); }, Keep::Output);
   return y;
 }
 
@@ -201,24 +204,27 @@ Tensor log2(const Tensor& x) {
 Tensor log10(const Tensor& x) {
   Tensor y = map_floating(x, "log10", [](auto v) { return std::log10(v); });
   if (any_requires_grad({&x}))
-    record("log10", {&x}, {&y},
-           [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, div(c.grad(), mul(sx.get("log10"), std::numbers::ln10))); });
+    record("log10", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) {
+      c.set(0, div(c.grad(), mul(sx.get("log10"), std::numbers::ln10)));
+    });
   return y;
 }
 
 Tensor rsqrt(const Tensor& x) {
   Tensor y = map_floating(x, "rsqrt", [](auto v) { return decltype(v)(1) / std::sqrt(v); });
   if (any_requires_grad({&x}))
-    record("rsqrt", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(mul(c.grad(), pow(c.output(), 3.0)), -0.5)); },
-           Keep::Output);
+    record(
+        "rsqrt", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(mul(c.grad(), pow(c.output(), 3.0)), -0.5)); },
+        Keep::Output);
   return y;
 }
 
 Tensor reciprocal(const Tensor& x) {
   Tensor y = map_floating(x, "reciprocal", [](auto v) { return decltype(v)(1) / v; });
   if (any_requires_grad({&x}))
-    record("reciprocal", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, neg(mul(c.grad(), square(c.output())))); },
-           Keep::Output);
+    record(
+        "reciprocal", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, neg(mul(c.grad(), square(c.output())))); },
+        Keep::Output);
   return y;
 }
 
@@ -236,11 +242,19 @@ Tensor piecewise_constant(const Tensor& x, const char* op, F f) {
 Tensor sign(const Tensor& x) {
   return piecewise_constant(x, "sign", [](auto v) { return decltype(v)((0 < v) - (v < 0)); });
 }
-Tensor floor(const Tensor& x) { return piecewise_constant(x, "floor", [](auto v) { return std::floor(v); }); }
-Tensor ceil(const Tensor& x) { return piecewise_constant(x, "ceil", [](auto v) { return std::ceil(v); }); }
+Tensor floor(const Tensor& x) {
+  return piecewise_constant(x, "floor", [](auto v) { return std::floor(v); });
+}
+Tensor ceil(const Tensor& x) {
+  return piecewise_constant(x, "ceil", [](auto v) { return std::ceil(v); });
+}
 // nearbyint in the default rounding mode (to nearest, halves to even), as torch.round
-Tensor round(const Tensor& x) { return piecewise_constant(x, "round", [](auto v) { return std::nearbyint(v); }); }
-Tensor trunc(const Tensor& x) { return piecewise_constant(x, "trunc", [](auto v) { return std::trunc(v); }); }
+Tensor round(const Tensor& x) {
+  return piecewise_constant(x, "round", [](auto v) { return std::nearbyint(v); });
+}
+Tensor trunc(const Tensor& x) {
+  return piecewise_constant(x, "trunc", [](auto v) { return std::trunc(v); });
+}
 
 Tensor round(const Tensor& x, std::int64_t decimals) {
   const bool neg_flag = decimals < 0;
@@ -360,9 +374,8 @@ Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
 }
 
 Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, double value) {
-  Tensor y = zip3_floating(self, t1, t2, "addcmul", [value](auto s, auto u, auto v) {
-    return s + static_cast<decltype(s)>(value) * u * v;
-  });
+  Tensor y = zip3_floating(self, t1, t2, "addcmul",
+                           [value](auto s, auto u, auto v) { return s + static_cast<decltype(s)>(value) * u * v; });
   if (any_requires_grad({&self, &t1, &t2}))
     record("addcmul", {&self, &t1, &t2}, {&y},
            [value, s_shape = self.shape(), s1 = SavedTensor(t1), s2 = SavedTensor(t2)](BackwardCtx& c) {
@@ -376,9 +389,8 @@ Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, double va
 }
 
 Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, double value) {
-  Tensor y = zip3_floating(self, t1, t2, "addcdiv", [value](auto s, auto u, auto v) {
-    return s + static_cast<decltype(s)>(value) * u / v;
-  });
+  Tensor y = zip3_floating(self, t1, t2, "addcdiv",
+                           [value](auto s, auto u, auto v) { return s + static_cast<decltype(s)>(value) * u / v; });
   if (any_requires_grad({&self, &t1, &t2}))
     record("addcdiv", {&self, &t1, &t2}, {&y},
            [value, s_shape = self.shape(), s1 = SavedTensor(t1), s2 = SavedTensor(t2)](BackwardCtx& c) {
@@ -411,13 +423,13 @@ Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, double beta
   if (m1.dim() != 2 || m2.dim() != 2)
     fail("addmm: mat1 and mat2 must be 2-D, got {} and {}", describe(m1), describe(m2));
   if (m1.size(1) != m2.size(0))
-    fail("addmm: inner dimensions do not match: {} @ {} ({} vs {})", describe(m1), describe(m2), m1.size(1), m2.size(0));
+    fail("addmm: inner dimensions do not match: {} @ {} ({} vs {})", describe(m1), describe(m2), m1.size(1),
+         m2.size(0));
   const Shape out{m1.size(0), m2.size(1)};
   const Shape& ss = self.shape();
   bool fits = ss.size() <= 2;
   for (std::size_t k = 1; fits && k <= ss.size(); ++k) fits = ss[ss.size() - k] == 1 || ss[ss.size() - k] == out[2 - k];
-  if (!fits)
-    fail("addmm: self {} does not broadcast to the product's shape {}", describe(self), shape_str(out));
+  if (!fits) fail("addmm: self {} does not broadcast to the product's shape {}", describe(self), shape_str(out));
   Tensor y;
   {
     NoGradGuard ng;
@@ -502,14 +514,17 @@ Tensor std_impl(const Tensor& x, const VarPlan& p) {
     y = sqrt(var_impl(x, p));
   }
   if (any_requires_grad({&x}))
-    record("std", {&x}, {&y}, [p, sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor xv = sx.get("std");
-      const Tensor yv = c.output();
-      // torch's std_backward: grad / (2 y), 0 where y = 0; then var's backward
-      Tensor gv = where(eq(yv.detach(), 0.0), 0.0, div(c.grad(), mul(yv, 2.0)));
-      if (p.dim && !p.keepdim && xv.dim() > 0) gv = unsqueeze(gv, *p.dim);
-      c.set(0, mul(mul(gv, centered(xv, p)), 2.0 / p.dof));
-    }, Keep::Output);
+    record(
+        "std", {&x}, {&y},
+        [p, sx = SavedTensor(x)](BackwardCtx& c) {
+          const Tensor xv = sx.get("std");
+          const Tensor yv = c.output();
+          // torch's std_backward: grad / (2 y), 0 where y = 0; then var's backward
+          Tensor gv = where(eq(yv.detach(), 0.0), 0.0, div(c.grad(), mul(yv, 2.0)));
+          if (p.dim && !p.keepdim && xv.dim() > 0) gv = unsqueeze(gv, *p.dim);
+          c.set(0, mul(mul(gv, centered(xv, p)), 2.0 / p.dof));
+        },
+        Keep::Output);
   return y;
 }
 

@@ -58,19 +58,18 @@ ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const
   const DimReduce r = prepare(x, dim, keepdim, op);
   ValuesIndices out{empty(r.out, x.dtype()), empty(r.out, kInt64)};
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    kernels::extreme_dim<Max>(x.data<T>(), out.values.data<T>(), out.indices.data<std::int64_t>(), r.sp.outer,
-                              r.sp.n, r.sp.inner);
+    kernels::extreme_dim<Max>(x.data<T>(), out.values.data<T>(), out.indices.data<std::int64_t>(), r.sp.outer, r.sp.n,
+                              r.sp.inner);
   });
   if (any_requires_grad({&x}))
-    record(op, {&x}, {&out.values},
-           [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
-             const Tensor idx = si.get(op);
-             Tensor m = empty(in, c.grad().dtype());
-             dispatch_floating(m.dtype(), op, [&]<class T>() {
-               kernels::one_hot_dim(idx.data<std::int64_t>(), m.data<T>(), r.sp.outer, r.sp.n, r.sp.inner);
-             });
-             c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
-           });
+    record(op, {&x}, {&out.values}, [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
+      const Tensor idx = si.get(op);
+      Tensor m = empty(in, c.grad().dtype());
+      dispatch_floating(m.dtype(), op, [&]<class T>() {
+        kernels::one_hot_dim(idx.data<std::int64_t>(), m.data<T>(), r.sp.outer, r.sp.n, r.sp.inner);
+      });
+      c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
+    });
   return out;
 }
 
@@ -79,12 +78,16 @@ Tensor extreme_all(const Tensor& x, const char* op) {
   check_floating(x, op);
   if (x.numel() == 0) fail("{}: cannot reduce an empty tensor {} (it has no identity)", op, describe(x));
   Tensor y = empty({}, x.dtype());
-  dispatch_floating(x.dtype(), op, [&]<class T>() { *y.data<T>() = kernels::extreme_all<Max>(x.data<T>(), x.numel()); });
+  dispatch_floating(x.dtype(), op,
+                    [&]<class T>() { *y.data<T>() = kernels::extreme_all<Max>(x.data<T>(), x.numel()); });
   if (any_requires_grad({&x}))
-    record(op, {&x}, {&y}, [sx = SavedTensor(x), op](BackwardCtx& c) {
-      const Tensor xv = sx.get(op);
-      c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1}, /*nan_ties=*/true)));
-    }, Keep::Output);
+    record(
+        op, {&x}, {&y},
+        [sx = SavedTensor(x), op](BackwardCtx& c) {
+          const Tensor xv = sx.get(op);
+          c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1}, /*nan_ties=*/true)));
+        },
+        Keep::Output);
   return y;
 }
 
@@ -96,10 +99,13 @@ Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const cha
     kernels::extreme_dim<Max>(x.data<T>(), y.data<T>(), nullptr, r.sp.outer, r.sp.n, r.sp.inner);
   });
   if (any_requires_grad({&x}))
-    record(op, {&x}, {&y}, [r, keepdim, sx = SavedTensor(x), op](BackwardCtx& c) {
-      const Tensor xv = sx.get(op);
-      c.set(0, mul(unreduce(c.grad(), r.d, keepdim, xv.dim()), tie_mask(xv, c.output(), r.sp, /*nan_ties=*/false)));
-    }, Keep::Output);
+    record(
+        op, {&x}, {&y},
+        [r, keepdim, sx = SavedTensor(x), op](BackwardCtx& c) {
+          const Tensor xv = sx.get(op);
+          c.set(0, mul(unreduce(c.grad(), r.d, keepdim, xv.dim()), tie_mask(xv, c.output(), r.sp, /*nan_ties=*/false)));
+        },
+        Keep::Output);
   return y;
 }
 
@@ -125,9 +131,8 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   if (keepdim) out[static_cast<std::size_t>(d)] = 1;
   else out.erase(out.begin() + d);
   Tensor y = empty(out, im.dtype);
-  dispatch_floating(im.dtype, "sum", [&]<class T>() {
-    kernels::sum_dim(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner);
-  });
+  dispatch_floating(im.dtype, "sum",
+                    [&]<class T>() { kernels::sum_dim(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner); });
   if (any_requires_grad({&x}))
     record("sum_dim", {&x}, {&y}, [in = im.shape, d, keepdim](BackwardCtx& c) {
       c.set(0, expand(keepdim ? c.grad() : unsqueeze(c.grad(), d), in));
@@ -148,7 +153,9 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
 }
 
 ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }
-ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_dim<false>(x, dim, keepdim, "min"); }
+ValuesIndices min(const Tensor& x, std::int64_t dim, bool keepdim) {
+  return extreme_dim<false>(x, dim, keepdim, "min");
+}
 Tensor max(const Tensor& x) { return extreme_all<true>(x, "max"); }
 Tensor min(const Tensor& x) { return extreme_all<false>(x, "min"); }
 Tensor amax(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_values<true>(x, dim, keepdim, "amax"); }

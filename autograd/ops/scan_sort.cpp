@@ -150,7 +150,8 @@ Tensor sorted_indices(const Tensor& x, const DimPlan& p, bool descending, std::i
                    for (std::int64_t r = lo; r < hi; ++r) {
                      const std::int64_t o = r / sp.inner, i = r % sp.inner;
                      row_order(px + o * sp.n * sp.inner + i, sp.n, sp.inner, descending, k, order);
-                     for (std::int64_t j = 0; j < k; ++j) pi[(o * k + j) * sp.inner + i] = order[static_cast<std::size_t>(j)];
+                     for (std::int64_t j = 0; j < k; ++j)
+                       pi[(o * k + j) * sp.inner + i] = order[static_cast<std::size_t>(j)];
                    }
                  });
   });
@@ -179,9 +180,8 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
       }
   });
   if (any_requires_grad({&x}))
-    record("cumsum", {&x}, {&y}, [d = p.d](BackwardCtx& c) {
-      c.set(0, c.grad().dim() == 0 ? c.grad() : reversed_cumsum(c.grad(), d));
-    });
+    record("cumsum", {&x}, {&y},
+           [d = p.d](BackwardCtx& c) { c.set(0, c.grad().dim() == 0 ? c.grad() : reversed_cumsum(c.grad(), d)); });
   return y;
 }
 
@@ -203,9 +203,12 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
       }
   });
   if (any_requires_grad({&x}))
-    record("cumprod", {&x}, {&y}, [d = p.d, sx = SavedTensor(x)](BackwardCtx& c) {
-      c.set(0, cumprod_backward(c.grad(), sx.get("cumprod"), c.output(), d));
-    }, Keep::Output);
+    record(
+        "cumprod", {&x}, {&y},
+        [d = p.d, sx = SavedTensor(x)](BackwardCtx& c) {
+          c.set(0, cumprod_backward(c.grad(), sx.get("cumprod"), c.output(), d));
+        },
+        Keep::Output);
   return y;
 }
 
@@ -219,15 +222,18 @@ Tensor prod(const Tensor& x) {
     *y.data<T>() = acc;
   });
   if (any_requires_grad({&x}))
-    record("prod", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor xv = sx.get("prod");
-      const Tensor& g = c.grad();
-      if (xv.dim() == 0) return c.set(0, g);
-      const std::int64_t zeros_n = count_zeros(xv);
-      if (zeros_n == 0) return c.set(0, mul(g, div(c.output(), xv)));
-      if (zeros_n > 1) return c.set(0, zeros_like(xv));
-      c.set(0, reshape(prod_safe_zeros_backward(g, reshape(xv, {-1}), 0), xv.shape()));
-    }, Keep::Output);
+    record(
+        "prod", {&x}, {&y},
+        [sx = SavedTensor(x)](BackwardCtx& c) {
+          const Tensor xv = sx.get("prod");
+          const Tensor& g = c.grad();
+          if (xv.dim() == 0) return c.set(0, g);
+          const std::int64_t zeros_n = count_zeros(xv);
+          if (zeros_n == 0) return c.set(0, mul(g, div(c.output(), xv)));
+          if (zeros_n > 1) return c.set(0, zeros_like(xv));
+          c.set(0, reshape(prod_safe_zeros_backward(g, reshape(xv, {-1}), 0), xv.shape()));
+        },
+        Keep::Output);
   return y;
 }
 
@@ -251,18 +257,21 @@ Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
       }
   });
   if (any_requires_grad({&x}))
-    record("prod_dim", {&x}, {&y}, [d = p.d, keepdim, sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor xv = sx.get("prod");
-      Tensor g = c.grad();
-      if (xv.dim() == 0) return c.set(0, g);
-      Tensor yv = c.output();
-      if (!keepdim) {
-        g = unsqueeze(g, d);
-        yv = unsqueeze(yv, d);
-      }
-      if (!has_zero(xv)) return c.set(0, mul(g, div(yv, xv)));
-      c.set(0, prod_safe_zeros_backward(g, xv, d));
-    }, Keep::Output);
+    record(
+        "prod_dim", {&x}, {&y},
+        [d = p.d, keepdim, sx = SavedTensor(x)](BackwardCtx& c) {
+          const Tensor xv = sx.get("prod");
+          Tensor g = c.grad();
+          if (xv.dim() == 0) return c.set(0, g);
+          Tensor yv = c.output();
+          if (!keepdim) {
+            g = unsqueeze(g, d);
+            yv = unsqueeze(yv, d);
+          }
+          if (!has_zero(xv)) return c.set(0, mul(g, div(yv, xv)));
+          c.set(0, prod_safe_zeros_backward(g, xv, d));
+        },
+        Keep::Output);
   return y;
 }
 

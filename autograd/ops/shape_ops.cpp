@@ -104,13 +104,13 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 
 Tensor permute(const Tensor& x, const Shape& dims) {
   const auto r = x.dim();
-  if (static_cast<std::int64_t>(dims.size()) != r)
-    fail("permute: {} dims given for {}", dims.size(), describe(x));
+  if (static_cast<std::int64_t>(dims.size()) != r) fail("permute: {} dims given for {}", dims.size(), describe(x));
   Shape perm(dims.size());
   std::vector<bool> seen(dims.size(), false);
   for (std::size_t i = 0; i < dims.size(); ++i) {
     perm[i] = normalize_dim(dims[i], r, "permute");
-    if (seen[static_cast<std::size_t>(perm[i])]) fail("permute: repeated dim in {} for {}", shape_str(dims), describe(x));
+    if (seen[static_cast<std::size_t>(perm[i])])
+      fail("permute: repeated dim in {} for {}", shape_str(dims), describe(x));
     seen[static_cast<std::size_t>(perm[i])] = true;
   }
   Tensor y = copy_permuted(x, perm);
@@ -144,13 +144,13 @@ Tensor t(const Tensor& x) {
 
 Tensor expand(const Tensor& x, const Shape& shape) {
   const Shape& xs = x.checked("expand").shape;
-  if (shape.size() < xs.size())
-    fail("expand: target shape {} has fewer dims than {}", shape_str(shape), describe(x));
+  if (shape.size() < xs.size()) fail("expand: target shape {} has fewer dims than {}", shape_str(shape), describe(x));
   Shape out = shape;
   const std::size_t off = shape.size() - xs.size();
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (i < off) {
-      if (shape[i] < 0) fail("expand: -1 is not allowed in a new leading dim: {} for {}", shape_str(shape), describe(x));
+      if (shape[i] < 0)
+        fail("expand: -1 is not allowed in a new leading dim: {} for {}", shape_str(shape), describe(x));
       continue;
     }
     const auto d = xs[i - off];
@@ -189,13 +189,15 @@ std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
     dispatch_all(x.dtype(), [&]<class T>() {
       const T* src = x.data<T>() + i * inner;
       T* dst = ys.back().data<T>();
-      for (std::int64_t o = 0; o < outer; ++o) std::copy(src + o * n * inner, src + (o * n + 1) * inner, dst + o * inner);
+      for (std::int64_t o = 0; o < outer; ++o)
+        std::copy(src + o * n * inner, src + (o * n + 1) * inner, dst + o * inner);
     });
   }
   if (n > 0 && any_requires_grad({&x}))
     record("unbind", {&x}, ys, [n, d = static_cast<std::int64_t>(d), part, dt = x.dtype()](BackwardCtx& c) {
       std::vector<Tensor> gs;
-      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) gs.push_back(c.grad(i).defined() ? c.grad(i) : zeros(part, dt));
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i)
+        gs.push_back(c.grad(i).defined() ? c.grad(i) : zeros(part, dt));
       c.set(0, stack(gs, d));
     });
   return ys;

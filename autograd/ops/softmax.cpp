@@ -19,9 +19,8 @@ template <SoftmaxKind K>
 Tensor run(const Tensor& x, std::int64_t d, const Shape& out, const char* op) {
   const auto sp = kernels::split_at(x.shape(), static_cast<std::size_t>(d));
   Tensor y = empty(out, x.dtype());
-  dispatch_floating(x.dtype(), op, [&]<class T>() {
-    kernels::softmax_dim<K>(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner);
-  });
+  dispatch_floating(x.dtype(), op,
+                    [&]<class T>() { kernels::softmax_dim<K>(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner); });
   return y;
 }
 
@@ -54,11 +53,14 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   const auto d = checked_dim(x, dim, "softmax");
   Tensor y = run<SoftmaxKind::Softmax>(x, d, x.shape(), "softmax");
   if (any_requires_grad({&x}))
-    record("softmax", {&x}, {&y}, [d](BackwardCtx& c) {
-      const Tensor yv = c.output();
-      const Tensor& g = c.grad();
-      c.set(0, mul(yv, sub(g, sum(mul(g, yv), d, true))));
-    }, Keep::Output);
+    record(
+        "softmax", {&x}, {&y},
+        [d](BackwardCtx& c) {
+          const Tensor yv = c.output();
+          const Tensor& g = c.grad();
+          c.set(0, mul(yv, sub(g, sum(mul(g, yv), d, true))));
+        },
+        Keep::Output);
   return y;
 }
 
@@ -66,10 +68,13 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   const auto d = checked_dim(x, dim, "log_softmax");
   Tensor y = run<SoftmaxKind::LogSoftmax>(x, d, x.shape(), "log_softmax");
   if (any_requires_grad({&x}))
-    record("log_softmax", {&x}, {&y}, [d](BackwardCtx& c) {
-      const Tensor& g = c.grad();
-      c.set(0, sub(g, mul(exp(c.output()), sum(g, d, true))));
-    }, Keep::Output);
+    record(
+        "log_softmax", {&x}, {&y},
+        [d](BackwardCtx& c) {
+          const Tensor& g = c.grad();
+          c.set(0, sub(g, mul(exp(c.output()), sum(g, d, true))));
+        },
+        Keep::Output);
   return y;
 }
 

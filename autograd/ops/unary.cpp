@@ -34,7 +34,8 @@ Tensor map_kernel(const Tensor& x, const char* op, K k) {
 Tensor exp(const Tensor& x) {
   Tensor y = map_kernel(x, "exp", [](const auto* in, auto* out, std::int64_t n) { kernels::exp(in, out, n); });
   if (any_requires_grad({&x}))
-    record("exp", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), c.output())); }, Keep::Output);
+    record(
+        "exp", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), c.output())); }, Keep::Output);
   return y;
 }
 
@@ -48,7 +49,8 @@ Tensor log(const Tensor& x) {
 Tensor sqrt(const Tensor& x) {
   Tensor y = map_floating(x, "sqrt", [](auto v) { return std::sqrt(v); });
   if (any_requires_grad({&x}))
-    record("sqrt", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, div(c.grad(), mul(c.output(), 2.0))); }, Keep::Output);
+    record(
+        "sqrt", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, div(c.grad(), mul(c.output(), 2.0))); }, Keep::Output);
   return y;
 }
 
@@ -67,14 +69,16 @@ Tensor abs(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   Tensor y = map_kernel(x, "sigmoid", [](const auto* in, auto* out, std::int64_t n) { kernels::sigmoid(in, out, n); });
   if (any_requires_grad({&x}))
-    record("sigmoid", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, sigmoid_backward(c.grad(), c.output())); }, Keep::Output);
+    record(
+        "sigmoid", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, sigmoid_backward(c.grad(), c.output())); }, Keep::Output);
   return y;
 }
 
 Tensor tanh(const Tensor& x) {
   Tensor y = map_kernel(x, "tanh", [](const auto* in, auto* out, std::int64_t n) { kernels::tanh(in, out, n); });
   if (any_requires_grad({&x}))
-    record("tanh", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, tanh_backward(c.grad(), c.output())); }, Keep::Output);
+    record(
+        "tanh", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, tanh_backward(c.grad(), c.output())); }, Keep::Output);
   return y;
 }
 
@@ -82,8 +86,9 @@ Tensor tanh(const Tensor& x) {
 Tensor relu(const Tensor& x) {
   Tensor y = map_floating(x, "relu", [](auto v) { return v <= 0 ? decltype(v)(0) : v; });
   if (any_requires_grad({&x}))
-    record("relu", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, threshold_backward(c.grad(), c.output(), 0.0)); },
-           Keep::Output);
+    record(
+        "relu", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, threshold_backward(c.grad(), c.output(), 0.0)); },
+        Keep::Output);
   return y;
 }
 
@@ -91,8 +96,9 @@ Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor y = map_floating(x, "leaky_relu", [slope](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(slope); });
   if (any_requires_grad({&x}))
     record("leaky_relu", {&x}, {&y}, [slope, sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor d = map_floating(sx.get("leaky_relu").detach(), "leaky_relu",
-                                    [slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope); });
+      const Tensor d = map_floating(sx.get("leaky_relu").detach(), "leaky_relu", [slope](auto v) {
+        return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope);
+      });
       c.set(0, mul(c.grad(), d));
     });
   return y;
@@ -147,7 +153,8 @@ Tensor backward_map(const Tensor& grad, const Tensor& t, const char* op, const c
   const TensorImpl& it = t.checked(op);
   if (ig.dtype != it.dtype) detail::check_same_dtype(grad, t, op);  // throws
   if (!is_floating(ig.dtype)) fail("{}: expected floating tensors (float32 or float64), got {}", op, describe(grad));
-  if (ig.shape != it.shape) fail("{}: grad {} and {} {} must have the same shape", op, describe(grad), what, describe(t));
+  if (ig.shape != it.shape)
+    fail("{}: grad {} and {} {} must have the same shape", op, describe(grad), what, describe(t));
   Tensor d = empty(ig.shape, ig.dtype);
   dispatch_floating(ig.dtype, op, [&]<class T>() {
     const T* g = ig.data_unchecked<T>();
@@ -161,7 +168,8 @@ Tensor backward_map(const Tensor& grad, const Tensor& t, const char* op, const c
 }  // namespace
 
 Tensor tanh_backward(const Tensor& grad, const Tensor& output) {
-  Tensor d = backward_map(grad, output, "tanh_backward", "output", [](auto g, auto v) { return g * (decltype(v)(1) - v * v); });
+  Tensor d = backward_map(grad, output, "tanh_backward", "output",
+                          [](auto g, auto v) { return g * (decltype(v)(1) - v * v); });
   if (any_requires_grad({&grad, &output}))
     record("tanh_backward", {&grad, &output}, {&d}, [sg = SavedTensor(grad), sy = SavedTensor(output)](BackwardCtx& c) {
       const Tensor yv = sy.get("tanh_backward");

@@ -13,8 +13,8 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   a.checked(op);
   b.checked(op);
   if (a.dtype() != b.dtype())
-    fail("{}: dtype mismatch, {} vs {} (convert one with .to(dtype); there is no implicit promotion)", op,
-         describe(a), describe(b));
+    fail("{}: dtype mismatch, {} vs {} (convert one with .to(dtype); there is no implicit promotion)", op, describe(a),
+         describe(b));
 }
 
 /// Logits z floating [N, C] and target int64 [N] with entries in [0, C), for softmax_cross_entropy and

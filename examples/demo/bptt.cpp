@@ -152,12 +152,13 @@ void print_grad_chart(const Series& a, const Series& b) {
     return std::string(static_cast<std::size_t>(n), '#') + std::string(static_cast<std::size_t>(kWidth - n), ' ');
   };
   auto num = [](double g) { return g > 0 ? fmt::format("{:>9.2e}", g) : std::string("        0"); };
-  fmt::print("  {:>5}  {:<{}}             {:<{}}   (log scale, 1e{:.0f} to 1e{:.0f})\n", "t", a.name, kWidth, b.name, kWidth,
-             bottom, top);
+  fmt::print("  {:>5}  {:<{}}             {:<{}}   (log scale, 1e{:.0f} to 1e{:.0f})\n", "t", a.name, kWidth, b.name,
+             kWidth, bottom, top);
   const std::size_t stride = std::max<std::size_t>(1, T / 10);
   for (std::size_t t = 0;; t += stride) {
     const std::size_t s = std::min(t, T - 1);
-    fmt::print("  {:>5} |{}| {}  |{}| {}\n", s, bar((*a.norms)[s]), num((*a.norms)[s]), bar((*b.norms)[s]), num((*b.norms)[s]));
+    fmt::print("  {:>5} |{}| {}  |{}| {}\n", s, bar((*a.norms)[s]), num((*a.norms)[s]), bar((*b.norms)[s]),
+               num((*b.norms)[s]));
     if (s == T - 1) break;
   }
 }
@@ -165,34 +166,47 @@ void print_grad_chart(const Series& a, const Series& b) {
 void write_svg(const std::string& path, std::int64_t T, const std::vector<Series>& series) {
   constexpr double W = 760, H = 420, L = 70, R = 20, Tp = 40, B = 50;
   const auto [bottom, top] = log_range(series);
-  auto px = [&](std::size_t t) { return L + (W - L - R) * static_cast<double>(t) / static_cast<double>(std::max<std::int64_t>(T - 1, 1)); };
+  auto px = [&](std::size_t t) {
+    return L + (W - L - R) * static_cast<double>(t) / static_cast<double>(std::max<std::int64_t>(T - 1, 1));
+  };
   auto py = [&](double g) {
     const double e = g > 0 ? std::clamp(std::log10(g), bottom, top) : bottom;
     return Tp + (H - Tp - B) * (top - e) / (top - bottom);
   };
   std::ofstream out(path);
   if (!out) fail("ag_demo: cannot write '{}'", path);
-  out << fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">)", W, H)
+  out << fmt::format(
+             R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" font-family="sans-serif" font-size="12">)",
+             W, H)
       << "\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << fmt::format(R"(<text x="{}" y="22" font-size="15">Adding problem, T = {}: ||dL/dh_t|| per time step (log scale; 0 drawn at the bottom)</text>)", L, T)
+      << fmt::format(
+             R"(<text x="{}" y="22" font-size="15">Adding problem, T = {}: ||dL/dh_t|| per time step (log scale; 0 drawn at the bottom)</text>)",
+             L, T)
       << "\n";
   for (double e = bottom; e <= top; e += 1) {
     const double y = py(std::pow(10.0, e));
-    out << fmt::format(R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#ddd"/><text x="{}" y="{:.1f}" text-anchor="end">1e{:.0f}</text>)",
-                       L, y, W - R, y, L - 6, y + 4, e)
+    out << fmt::format(
+               R"(<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#ddd"/><text x="{}" y="{:.1f}" text-anchor="end">1e{:.0f}</text>)",
+               L, y, W - R, y, L - 6, y + 4, e)
         << "\n";
   }
   for (std::int64_t t = 0; t < T; t += std::max<std::int64_t>(1, T / 10))
-    out << fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>)", px(static_cast<std::size_t>(t)), H - B + 18, t) << "\n";
-  out << fmt::format(R"(<text x="{}" y="{}" text-anchor="middle">time step t (the loss reads h at t = {})</text>)", (L + W - R) / 2, H - 12, T - 1) << "\n";
+    out << fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle">{}</text>)", px(static_cast<std::size_t>(t)),
+                       H - B + 18, t)
+        << "\n";
+  out << fmt::format(R"(<text x="{}" y="{}" text-anchor="middle">time step t (the loss reads h at t = {})</text>)",
+                     (L + W - R) / 2, H - 12, T - 1)
+      << "\n";
   double legend_x = L + 10;
   for (const auto& s : series) {
     std::string pts;
     for (std::size_t t = 0; t < s.norms->size(); ++t) pts += fmt::format("{:.1f},{:.1f} ", px(t), py((*s.norms)[t]));
     const char* dash = s.dashed ? R"( stroke-dasharray="6 4")" : "";
-    out << fmt::format(R"(<polyline fill="none" stroke="{}" stroke-width="2"{} points="{}"/>)", s.color, dash, pts) << "\n";
-    out << fmt::format(R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2"{}/><text x="{}" y="{}">{}</text>)",
-                       legend_x, Tp + 12, legend_x + 24, Tp + 12, s.color, dash, legend_x + 30, Tp + 16, s.name)
+    out << fmt::format(R"(<polyline fill="none" stroke="{}" stroke-width="2"{} points="{}"/>)", s.color, dash, pts)
+        << "\n";
+    out << fmt::format(
+               R"(<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2"{}/><text x="{}" y="{}">{}</text>)",
+               legend_x, Tp + 12, legend_x + 24, Tp + 12, s.color, dash, legend_x + 30, Tp + 16, s.name)
         << "\n";
     legend_x += 165;
   }
@@ -254,7 +268,8 @@ int run_bptt(const Options& o) {
   const Series rnn_end{"RNN, trained", &longest.rnn.grad_norms, "#d62728", false};
   const Series lstm_init{"LSTM, initial weights", &longest.lstm.init_norms, "#1f77b4", true};
   const Series lstm_end{"LSTM, trained", &longest.lstm.grad_norms, "#1f77b4", false};
-  fmt::print("\n  ||dL/dh_t||, the gradient of the loss with respect to each hidden state, T = {} (test batch)\n\n", longest.T);
+  fmt::print("\n  ||dL/dh_t||, the gradient of the loss with respect to each hidden state, T = {} (test batch)\n\n",
+             longest.T);
   print_grad_chart(rnn_init, lstm_init);
   fmt::print("\n");
   print_grad_chart(rnn_end, lstm_end);
@@ -262,8 +277,9 @@ int run_bptt(const Options& o) {
     return g.front() > 0 ? fmt::format("{:.1e}", g.front() / g.back()) : std::string("0 (underflow)");
   };
   auto zeros = [](const std::vector<double>& g) { return std::count(g.begin(), g.end(), 0.0); };
-  fmt::print("\n  ||dL/dh_0|| / ||dL/dh_{}||:  initial weights: RNN {}, LSTM {};  trained: RNN {}, LSTM {}\n", longest.T - 1,
-             ratio(*rnn_init.norms), ratio(*lstm_init.norms), ratio(*rnn_end.norms), ratio(*lstm_end.norms));
+  fmt::print("\n  ||dL/dh_0|| / ||dL/dh_{}||:  initial weights: RNN {}, LSTM {};  trained: RNN {}, LSTM {}\n",
+             longest.T - 1, ratio(*rnn_init.norms), ratio(*lstm_init.norms), ratio(*rnn_end.norms),
+             ratio(*lstm_end.norms));
   fmt::print("  steps whose gradient underflowed to exactly 0 in float32 (trained): RNN {}, LSTM {}\n",
              zeros(*rnn_end.norms), zeros(*lstm_end.norms));
   say("The loss reads only the last state, so dL/dh_t for earlier t arrives purely through the recurrence, "

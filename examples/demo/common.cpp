@@ -14,10 +14,8 @@ bool stdout_is_tty() { return isatty(fileno(stdout)) != 0; }
 void heading(int number, const std::string& title) {
   const std::string text = fmt::format("== {}. {} ", number, title);
   const std::string line = text + std::string(text.size() < 100 ? 100 - text.size() : 0, '=');
-  if (stdout_is_tty())
-    fmt::print("\n\033[1m{}\033[0m\n\n", line);
-  else
-    fmt::print("\n{}\n\n", line);
+  if (stdout_is_tty()) fmt::print("\n\033[1m{}\033[0m\n\n", line);
+  else fmt::print("\n{}\n\n", line);
 }
 
 void say(const std::string& text) {
@@ -40,8 +38,11 @@ std::string human_bytes(double bytes) {
 }
 
 ProgressBar::ProgressBar(std::string label, std::int64_t total)
-    : label_(std::move(label)), total_(std::max<std::int64_t>(total, 1)), start_(Clock::now()),
-      last_draw_(start_), tty_(stdout_is_tty()) {}
+    : label_(std::move(label)),
+      total_(std::max<std::int64_t>(total, 1)),
+      start_(Clock::now()),
+      last_draw_(start_),
+      tty_(stdout_is_tty()) {}
 
 void ProgressBar::update(std::int64_t done, double loss) {
   if (tty_) {
@@ -64,13 +65,12 @@ void ProgressBar::draw(std::int64_t done, double loss, bool final) {
   const int full = static_cast<int>(frac * kWidth + 0.5);
   const double elapsed = seconds_since(start_);
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
-  const std::string bar = std::string(static_cast<std::size_t>(full), '#') + std::string(static_cast<std::size_t>(kWidth - full), '.');
+  const std::string bar =
+      std::string(static_cast<std::size_t>(full), '#') + std::string(static_cast<std::size_t>(kWidth - full), '.');
   const std::string text = fmt::format("  {:<14} [{}] {:>6}/{:<6} loss {:>9.6f}  {:>8.1f} it/s  {:>6.2f} s", label_,
                                        bar, done, total_, loss, rate, elapsed);
-  if (tty_)
-    fmt::print("\r{}{}", text, final ? "\n" : "");
-  else
-    fmt::print("{}\n", text);
+  if (tty_) fmt::print("\r{}{}", text, final ? "\n" : "");
+  else fmt::print("{}\n", text);
   std::fflush(stdout);
 }
 

@@ -10,18 +10,16 @@ namespace demo {
 
 struct Options {
   std::vector<int> sections = {1, 2, 3};
-  bool quick = false;                    ///< a short run (CTest): fewer steps, shorter sequences
-  std::int64_t steps = 0;                ///< section 2: training steps per model and length (0: default)
-  std::vector<std::int64_t> lengths;     ///< section 2: sequence lengths (empty: default)
-  std::int64_t hidden = 0;               ///< section 2: hidden size (0: default)
+  bool quick = false;                 ///< a short run (CTest): fewer steps, shorter sequences
+  std::int64_t steps = 0;             ///< section 2: training steps per model and length (0: default)
+  std::vector<std::int64_t> lengths;  ///< section 2: sequence lengths (empty: default)
+  std::int64_t hidden = 0;            ///< section 2: hidden size (0: default)
   std::string svg = "adding_grad_norms.svg";
   std::uint64_t seed = 1;
 };
 
 using Clock = std::chrono::steady_clock;
-inline double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+inline double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 /// "== 1. Title ==========" in bold when stdout is a terminal.
 void heading(int number, const std::string& title);

@@ -121,41 +121,51 @@ int run_cost(const Options& o) {
   {
     nn::MLP xor_net(nn::MLPOptions({2, 4, 1}).activation(nn::Activation::Sigmoid).dtype(kFloat64));
     const Tensor X = tensor({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2}, kFloat64), y = tensor({0, 1, 1, 0}, {4, 1}, kFloat64);
-    rows.push_back(measure("MLP 2-4-1 (XOR), batch 4", [&] { return mse_loss(sigmoid(xor_net(X)), y); }, budget));
+    rows.push_back(measure(
+        "MLP 2-4-1 (XOR), batch 4", [&] { return mse_loss(sigmoid(xor_net(X)), y); }, budget));
   }
   {
     nn::MLP mlp(nn::MLPOptions({64, 256, 256, 10}).activation(nn::Activation::ReLU));
     const Tensor X = randn({128, 64}), labels = randint(0, 10, {128});
-    rows.push_back(measure("MLP 64-256-256-10, batch 128", [&] { return cross_entropy(mlp(X), labels); }, budget));
+    rows.push_back(measure(
+        "MLP 64-256-256-10, batch 128", [&] { return cross_entropy(mlp(X), labels); }, budget));
   }
   constexpr std::int64_t kHidden = 64, kBatch = 32;
   nn::RNN rnn(nn::RNNOptions(2, kHidden));
   nn::LSTM lstm(nn::RNNOptions(2, kHidden));
   nn::Linear head(kHidden, 1);
   const Tensor target = rand({kBatch, 1});
-  const std::vector<std::int64_t> lengths = o.quick ? std::vector<std::int64_t>{10, 50} : std::vector<std::int64_t>{10, 50, 100, 200};
+  const std::vector<std::int64_t> lengths =
+      o.quick ? std::vector<std::int64_t>{10, 50} : std::vector<std::int64_t>{10, 50, 100, 200};
   for (std::int64_t T : lengths) {
     const Tensor x = rand({T, kBatch, 2});
-    rows.push_back(measure(fmt::format("RNN H={}, batch {}, T = {}", kHidden, kBatch, T), [&] {
-      const Tensor out = std::get<0>(rnn(x));
-      return mse_loss(head(select(out, 0, T - 1)), target);
-    }, budget));
+    rows.push_back(measure(
+        fmt::format("RNN H={}, batch {}, T = {}", kHidden, kBatch, T),
+        [&] {
+          const Tensor out = std::get<0>(rnn(x));
+          return mse_loss(head(select(out, 0, T - 1)), target);
+        },
+        budget));
   }
   {
     const std::int64_t T = lengths.back();
     const Tensor x = rand({T, kBatch, 2});
-    rows.push_back(measure(fmt::format("LSTM H={}, batch {}, T = {}", kHidden, kBatch, T), [&] {
-      const Tensor out = std::get<0>(lstm(x));
-      return mse_loss(head(select(out, 0, T - 1)), target);
-    }, budget));
+    rows.push_back(measure(
+        fmt::format("LSTM H={}, batch {}, T = {}", kHidden, kBatch, T),
+        [&] {
+          const Tensor out = std::get<0>(lstm(x));
+          return mse_loss(head(select(out, 0, T - 1)), target);
+        },
+        budget));
   }
 
   fmt::print("\n  {:<32} {:>9} {:>9} {:>8} {:>12} {:>10} | {:>6} {:>10} {:>10}\n", "model", "fwd (ms)", "bwd (ms)",
              "bwd/fwd", "fwd no tape", "bwd FTZ", "nodes", "arena", "held");
   for (const auto& r : rows)
-    fmt::print("  {:<32} {:>9.4f} {:>9.4f} {:>8.2f} {:>12.4f} {:>10} | {:>6} {:>10} {:>10}\n", r.model, r.fwd_ms, r.bwd_ms,
-               r.bwd_ms / r.fwd_ms, r.nograd_ms, r.bwd_ftz_ms < 0 ? std::string("n/a") : fmt::format("{:.4f}", r.bwd_ftz_ms),
-               r.nodes, human_bytes(static_cast<double>(r.arena)), human_bytes(r.heap));
+    fmt::print("  {:<32} {:>9.4f} {:>9.4f} {:>8.2f} {:>12.4f} {:>10} | {:>6} {:>10} {:>10}\n", r.model, r.fwd_ms,
+               r.bwd_ms, r.bwd_ms / r.fwd_ms, r.nograd_ms,
+               r.bwd_ftz_ms < 0 ? std::string("n/a") : fmt::format("{:.4f}", r.bwd_ftz_ms), r.nodes,
+               human_bytes(static_cast<double>(r.arena)), human_bytes(r.heap));
   const Cost* first_rnn = nullptr;
   const Cost* last_rnn = nullptr;
   for (const auto& r : rows)
@@ -166,14 +176,17 @@ int run_cost(const Options& o) {
   say("The MLP's backward pass costs about one to two forward passes (each matmul's VJP is two matmuls); "
       "recording the tape costs little next to the arithmetic ('fwd no tape').");
   if (first_rnn && last_rnn && first_rnn != last_rnn)
-    say(fmt::format("For the RNN, going from T = {} to T = {} multiplies the tape's nodes by {:.1f} and the "
+    say(
+        fmt::format("For the RNN, going from T = {} to T = {} multiplies the tape's nodes by {:.1f} and the "
                     "memory held for backward by {:.1f}: BPTT keeps every step's state until the backward "
                     "pass reaches it, so memory grows linearly with the length. The backward time grows by "
                     "x{:.1f} (x{:.1f} with flush-to-zero), and the steps cannot run in parallel: step t needs "
                     "the gradient of step t + 1.",
-                    lengths.front(), lengths.back(), static_cast<double>(last_rnn->nodes) / static_cast<double>(first_rnn->nodes),
+                    lengths.front(), lengths.back(),
+                    static_cast<double>(last_rnn->nodes) / static_cast<double>(first_rnn->nodes),
                     last_rnn->heap / first_rnn->heap, last_rnn->bwd_ms / first_rnn->bwd_ms,
-                    last_rnn->bwd_ftz_ms > 0 ? last_rnn->bwd_ftz_ms / first_rnn->bwd_ftz_ms : last_rnn->bwd_ms / first_rnn->bwd_ms));
+                    last_rnn->bwd_ftz_ms > 0 ? last_rnn->bwd_ftz_ms / first_rnn->bwd_ftz_ms
+                                             : last_rnn->bwd_ms / first_rnn->bwd_ms));
   say("'bwd FTZ' is the backward pass again with subnormal floats flushed to zero (x86 MXCSR FTZ/DAZ, this "
       "demo only; the library does not change the FPU mode). Where it is much faster than 'bwd', the "
       "gradient flowing back through time has vanished below float32's normal range (1.2e-38) and every "

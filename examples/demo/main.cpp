@@ -113,7 +113,9 @@ int main(int argc, char** argv) {
   int status = 0;
   try {
     for (int s : options.sections) {
-      const int rc = s == 1 ? demo::run_seed_walkthrough(options) : s == 2 ? demo::run_bptt(options) : demo::run_cost(options);
+      const int rc = s == 1   ? demo::run_seed_walkthrough(options)
+                     : s == 2 ? demo::run_bptt(options)
+                              : demo::run_cost(options);
       if (rc != 0) status = 1;
     }
   } catch (const ag::Error& e) {

@@ -78,7 +78,8 @@ struct TutorialMse : Function<TutorialMse> {
   static std::vector<Tensor> backward(AutogradContext* ctx, const std::vector<Tensor>& g) {
     const auto saved = ctx->get_saved_variables();
     const auto* data = std::any_cast<const XorData*>(ctx->saved_data["data"]);
-    const TutorialParams grads = tutorial_backward(data->X, data->y, {saved[0], saved[1], saved[2], saved[3]}, data->scaled);
+    const TutorialParams grads =
+        tutorial_backward(data->X, data->y, {saved[0], saved[1], saved[2], saved[3]}, data->scaled);
     return {grads.w1 * g[0], grads.b1 * g[0], grads.w2 * g[0], grads.b2 * g[0]};
   }
 };
@@ -195,14 +196,15 @@ int run_seed_walkthrough(const Options& o) {
   loss.backward();
   const TutorialParams p = tutorial_view(net, false), tape = tutorial_view(net, true);
   const TutorialParams v1 = tutorial_backward(X, y, p, true), v2 = tutorial_backward(X, y, p, false);
-  fmt::print("  {:<22} {:>6} {:>16} {:>16} {:>9} {:>16} {:>8}\n", "parameter", "index", "backward()",
-             "v1: 2(p-y)/N", "|diff|", "v2: (p-y)", "v2/tape");
+  fmt::print("  {:<22} {:>6} {:>16} {:>16} {:>9} {:>16} {:>8}\n", "parameter", "index", "backward()", "v1: 2(p-y)/N",
+             "|diff|", "v2: (p-y)", "v2/tape");
   Comparison c;
   compare_rows("weights_input_hidden", tape.w1, v1.w1, v2.w1, c);
   compare_rows("bias_hidden", tape.b1, v1.b1, v2.b1, c);
   compare_rows("weights_hidden_output", tape.w2, v1.w2, v2.w2, c);
   compare_rows("bias_output", tape.b2, v1.b2, v2.b2, c);
-  fmt::print("\n  backward() vs the first version (output error 2(p - y)/N): largest difference {:.1e}\n", c.max_diff_v1);
+  fmt::print("\n  backward() vs the first version (output error 2(p - y)/N): largest difference {:.1e}\n",
+             c.max_diff_v1);
   fmt::print("  second version (output error p - y) / backward(): between {:.12f} and {:.12f}, i.e. N/2 = {}\n",
              c.min_ratio_v2, c.max_ratio_v2, kN / 2);
   if (c.max_diff_v1 > 1e-15 || std::abs(c.min_ratio_v2 - 2) > 1e-9 || std::abs(c.max_ratio_v2 - 2) > 1e-9) ok = false;
@@ -215,7 +217,8 @@ int run_seed_walkthrough(const Options& o) {
   double half_diff = 0;
   for (const auto& [a, b] : {std::pair{g_half[0], v2.w1}, {g_half[1], v2.b1}, {g_half[2], v2.w2}, {g_half[3], v2.b2}})
     half_diff = std::max(half_diff, max(abs(a - b)).item<double>());
-  fmt::print("  the tape's gradient of 1/2 * sum((p - y)^2) vs the second version: largest difference {:.1e}\n", half_diff);
+  fmt::print("  the tape's gradient of 1/2 * sum((p - y)^2) vs the second version: largest difference {:.1e}\n",
+             half_diff);
   if (half_diff > 1e-15) ok = false;
   say("So the second backward in the tutorial does not compute the gradient of the MSE it prints: dropping "
       "2/N leaves the gradient of half the summed squared error, N/2 = 2 times too large here. Gradient "
@@ -225,15 +228,23 @@ int run_seed_walkthrough(const Options& o) {
   const XorData data_v1{X, y, true}, data_v2{X, y, false};
   const std::vector<Tensor> inputs = {w1, b1, w2, b2};
   const auto tape_report = gradcheck(
-      [&](const std::vector<Tensor>& in) { return mse_loss(sigmoid(matmul(sigmoid(matmul(X, in[0]) + in[1]), in[2]) + in[3]), y); },
+      [&](const std::vector<Tensor>& in) {
+        return mse_loss(sigmoid(matmul(sigmoid(matmul(X, in[0]) + in[1]), in[2]) + in[3]), y);
+      },
       inputs);
-  const auto r1 = gradcheck([&](const std::vector<Tensor>& in) { return TutorialMse::apply(in[0], in[1], in[2], in[3], &data_v1); }, inputs);
-  const auto r2 = gradcheck([&](const std::vector<Tensor>& in) { return TutorialMse::apply(in[0], in[1], in[2], in[3], &data_v2); }, inputs);
-  for (const auto& [name, r] : {std::pair{"backward() (the tape)", &tape_report}, {"tutorial v1, 2(p-y)/N", &r1},
-                                {"tutorial v2, (p-y)", &r2}})
-    fmt::print("  {:<24} {:<7} {:>2} entries, {:>2} over tolerance; worst: analytic {:>12.5e} numeric {:>12.5e} (ratio {:.4f})\n",
-               name, r->ok ? "passed" : "FAILED", r->entries, r->failures, r->analytic, r->numeric,
-               r->numeric != 0 ? r->analytic / r->numeric : 1.0);
+  const auto r1 =
+      gradcheck([&](const std::vector<Tensor>& in) { return TutorialMse::apply(in[0], in[1], in[2], in[3], &data_v1); },
+                inputs);
+  const auto r2 =
+      gradcheck([&](const std::vector<Tensor>& in) { return TutorialMse::apply(in[0], in[1], in[2], in[3], &data_v2); },
+                inputs);
+  for (const auto& [name, r] :
+       {std::pair{"backward() (the tape)", &tape_report}, {"tutorial v1, 2(p-y)/N", &r1}, {"tutorial v2, (p-y)", &r2}})
+    fmt::print(
+        "  {:<24} {:<7} {:>2} entries, {:>2} over tolerance; worst: analytic {:>12.5e} numeric {:>12.5e} (ratio "
+        "{:.4f})\n",
+        name, r->ok ? "passed" : "FAILED", r->entries, r->failures, r->analytic, r->numeric,
+        r->numeric != 0 ? r->analytic / r->numeric : 1.0);
   say("Finite differences of the MSE agree with backward() and with the first version; the second version "
       "fails on every entry large enough to exceed gradcheck's absolute tolerance (1e-5), by the factor 2.");
   if (!tape_report.ok || !r1.ok || r2.ok) ok = false;
@@ -274,7 +285,8 @@ int run_seed_walkthrough(const Options& o) {
       "loss exactly 0.25) instead of leaving it. Large steps (lr 9 or 10 here) make it unstable and the "
       "network learns XOR; we train with lr 10.");
   reset(net);
-  auto [steps, final_loss] = train(net, X, y, kTrainLr, kMaxTrainSteps, Stop::WhenLearned, fmt::format("lr {}", kTrainLr));
+  auto [steps, final_loss] =
+      train(net, X, y, kTrainLr, kMaxTrainSteps, Stop::WhenLearned, fmt::format("lr {}", kTrainLr));
   {
     NoGradGuard no_grad;
     pred = net.forward(X);
