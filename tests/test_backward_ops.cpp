@@ -15,11 +15,6 @@ namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-void check_both_orders(const Fn& fn, const std::vector<Tensor>& inputs) {
-  agt::check_gradients(fn, inputs);
-  agt::check_second_gradients(fn, inputs);
-}
-
 // Exact equality of every element (the backward op's forward is the loop the VJP ran before).
 void check_bitwise(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
@@ -62,13 +57,13 @@ TEST_CASE(
   agt::check_values(tanh_backward(g.to(kFloat32), y.to(kFloat32)), et, 1e-6);
   agt::check_values(sigmoid_backward(g.to(kFloat32), y.to(kFloat32)), es, 1e-6);
 
-  check_both_orders([](const auto& v) { return tanh_backward(v[0], v[1]); }, {g, y});
-  check_both_orders([](const auto& v) { return sigmoid_backward(v[0], v[1]); }, {g, y});
-  check_both_orders([](const auto& v) { return threshold_backward(v[0], v[1], 0.25); },
-                    {g, y});  // cos values avoid 0.25
+  agt::check_both_orders([](const auto& v) { return tanh_backward(v[0], v[1]); }, {g, y});
+  agt::check_both_orders([](const auto& v) { return sigmoid_backward(v[0], v[1]); }, {g, y});
+  agt::check_both_orders([](const auto& v) { return threshold_backward(v[0], v[1], 0.25); },
+                         {g, y});  // cos values avoid 0.25
   // the same tensor as grad and output
-  check_both_orders([](const auto& v) { return tanh_backward(v[0], v[0]); }, {y});
-  check_both_orders([](const auto& v) { return sigmoid_backward(v[0], v[0]); }, {y});
+  agt::check_both_orders([](const auto& v) { return tanh_backward(v[0], v[0]); }, {y});
+  agt::check_both_orders([](const auto& v) { return sigmoid_backward(v[0], v[0]); }, {y});
 
   // the original ops: first and second order, and their gradient is the backward op's value
   const Tensor x = agt::input({2, 3}, 0.7, 1.5);
@@ -79,7 +74,7 @@ TEST_CASE(
     const std::string name = entry.first;
     const auto op = entry.second;
     CAPTURE(name);
-    check_both_orders([op](const auto& v) { return op(v[0]) * v[0]; }, {x});
+    agt::check_both_orders([op](const auto& v) { return op(v[0]) * v[0]; }, {x});
     const Tensor yx = op(x), u = agt::input(x.shape(), 0.4, 1.0, 0.0, false);
     const auto before = Tape::current().num_nodes();
     const Tensor dx = grad({yx}, {x}, {u}, true, false)[0];  // plain backward: nothing recorded
@@ -116,9 +111,9 @@ TEST_CASE("lstm_cell_backward: the kernel's values, both orders, and fused_lstm_
     auto [a, b] = lstm_cell_backward(v[0], v[1], v[2], v[3], v[4]);
     return cat({a, b}, 1);
   };
-  check_both_orders(fn, {dh, dc, gates, c, tc});
+  agt::check_both_orders(fn, {dh, dc, gates, c, tc});
   // one tensor in several roles
-  check_both_orders(
+  agt::check_both_orders(
       [](const auto& v) { return flat_cat({std::get<0>(lstm_cell_backward(v[0], v[0], v[1], v[0], v[0]))}); },
       {dh, gates});
 
@@ -164,9 +159,9 @@ TEST_CASE("gru_cell_backward: the kernel's values, both orders, and fused_gru_ce
     auto [a, b, d] = gru_cell_backward(v[0], v[1], v[2]);
     return cat({a, b, d}, 1);
   };
-  check_both_orders(fn, {dh, gates, h});
-  check_both_orders([](const auto& v) { return flat_cat({std::get<1>(gru_cell_backward(v[0], v[1], v[0]))}); },
-                    {dh, gates});
+  agt::check_both_orders(fn, {dh, gates, h});
+  agt::check_both_orders([](const auto& v) { return flat_cat({std::get<1>(gru_cell_backward(v[0], v[1], v[0]))}); },
+                         {dh, gates});
 
   const Tensor x = agt::input({B, 2}, 0.1), wi = agt::input({3 * H, 2}, 1.3), wh = agt::input({3 * H, H}, 2.2, 0.6),
                bh = agt::input({3 * H}, 3.1, 0.3);
@@ -190,7 +185,7 @@ TEST_CASE(
   const Tensor dz = softmax_cross_entropy_backward(g, z, t);
   const Tensor onehot = tensor({0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1}, {4, 3}, kFloat64);
   agt::check_values(dz, ((softmax(z, 1) - onehot) * unsqueeze(g, 1)).to_vector<double>());
-  check_both_orders([t](const auto& v) { return softmax_cross_entropy_backward(v[0], v[1], t); }, {g, z});
+  agt::check_both_orders([t](const auto& v) { return softmax_cross_entropy_backward(v[0], v[1], t); }, {g, z});
   const Tensor loss = softmax_cross_entropy(z, t);
   const auto before = Tape::current().num_nodes();
   const Tensor plain = grad({loss}, {z}, {g}, true, false)[0];

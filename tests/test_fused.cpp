@@ -14,29 +14,6 @@ namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-// The fused and the composite function give the same values and the same gradients of every input
-// (for a fixed, non-trivial upstream gradient) to `tol`.
-void check_same_as_composite(const Fn& fused, const Fn& composite, const std::vector<Tensor>& inputs,
-                             double tol = 1e-12) {
-  const Tensor a = fused(inputs), b = composite(inputs);
-  REQUIRE(a.shape() == b.shape());
-  agt::check_values(a, b.to_vector<double>(), tol);
-  const Tensor u = agt::input(a.shape(), 0.3, 1.0, 0.2, false);
-  std::vector<Tensor> diff;
-  for (const auto& t : inputs)
-    if (t.requires_grad()) diff.push_back(t);
-  const auto ga = grad({a}, diff, {u}), gb = grad({b}, diff, {u});
-  for (std::size_t i = 0; i < diff.size(); ++i) {
-    INFO("gradient of input " << i);
-    agt::check_values(ga[i], gb[i].to_vector<double>(), tol);
-  }
-}
-
-void check_both_orders(const Fn& fn, const std::vector<Tensor>& inputs) {
-  agt::check_gradients(fn, inputs);
-  agt::check_second_gradients(fn, inputs);
-}
-
 // The reference cells of nn/ (plain ops) that the fused ops are checked against.
 namespace ref = nn::reference;
 
@@ -62,11 +39,11 @@ TEST_CASE("linear: equals x W^T + b in values and gradients, for 1-D, 2-D and 3-
   for (const Shape& xs : {Shape{4}, Shape{5, 4}, Shape{2, 5, 4}}) {
     CAPTURE(shape_str(xs));
     const Tensor x = agt::input(xs, 0.2);
-    check_same_as_composite([](const auto& v) { return linear(v[0], v[1], v[2]); },
-                            [](const auto& v) { return ref::linear(v[0], v[1], v[2]); }, {x, w, b});
-    check_same_as_composite([](const auto& v) { return linear(v[0], v[1]); },
-                            [](const auto& v) { return ref::linear(v[0], v[1]); }, {x, w});
-    check_both_orders([](const auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
+    agt::check_same_function([](const auto& v) { return linear(v[0], v[1], v[2]); },
+                             [](const auto& v) { return ref::linear(v[0], v[1], v[2]); }, {x, w, b});
+    agt::check_same_function([](const auto& v) { return linear(v[0], v[1]); },
+                             [](const auto& v) { return ref::linear(v[0], v[1]); }, {x, w});
+    agt::check_both_orders([](const auto& v) { return linear(v[0], v[1], v[2]); }, {x, w, b});
   }
   // hand-computed: [1, 2] [[1, 0], [2, -1], [0, 3]]^T + [0.5, 0, -1] = [1.5, 0, 5]
   const Tensor y = linear(tensor({1, 2}, {1, 2}, kFloat64), tensor({1, 0, 2, -1, 0, 3}, {3, 2}, kFloat64),
@@ -76,9 +53,9 @@ TEST_CASE("linear: equals x W^T + b in values and gradients, for 1-D, 2-D and 3-
   // float32, and the reuse case linear(x, x, b) with x square
   agt::check_values(linear(tensor({1, 2}, {1, 2}), tensor({1, 0, 2, -1}, {2, 2}), tensor({1, 1}, {2})), {2.0, 1.0});
   const Tensor sq = agt::input({3, 3}, 2.1);
-  check_same_as_composite([](const auto& v) { return linear(v[0], v[0], v[1]); },
-                          [](const auto& v) { return ref::linear(v[0], v[0], v[1]); }, {sq, b});
-  check_both_orders([](const auto& v) { return linear(v[0], v[0], v[1]); }, {sq, b});
+  agt::check_same_function([](const auto& v) { return linear(v[0], v[0], v[1]); },
+                           [](const auto& v) { return ref::linear(v[0], v[0], v[1]); }, {sq, b});
+  agt::check_both_orders([](const auto& v) { return linear(v[0], v[0], v[1]); }, {sq, b});
 }
 
 TEST_CASE("linear: zero-size dims and one recorded op") {
@@ -113,16 +90,16 @@ TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked wit
   const Tensor x = agt::input({3, 2}, 0.1), h = agt::input({3, 4}, 0.9, 0.5);
   const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
                bh = agt::input({4}, 3.1, 0.3);
-  check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          {x, h, wi, wh, bi, bh});
-  check_same_as_composite([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) {
-                            return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5], nn::Nonlinearity::ReLU);
-                          },
-                          {x, h, wi, wh, bi, bh});
-  check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
+  agt::check_same_function([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                           [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                           {x, h, wi, wh, bi, bh});
+  agt::check_same_function([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                           [](const auto& v) {
+                             return ref::rnn_cell(v[0], v[1], v[2], v[3], v[4], v[5], nn::Nonlinearity::ReLU);
+                           },
+                           {x, h, wi, wh, bi, bh});
+  agt::check_same_function([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3]); },
+                           [](const auto& v) { return ref::rnn_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
   // hand-computed: tanh(1 * 0.5 + 0 + 1 * 2 + 0.25) = tanh(2.75), relu(-1 * 0.5 + 2 * 0.1) = 0
   agt::check_values(rnn_tanh_cell(tensor({1}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64),
                                   tensor({0.5}, {1, 1}, kFloat64), tensor({2}, {1, 1}, kFloat64),
@@ -137,14 +114,15 @@ TEST_CASE("rnn_tanh_cell and rnn_relu_cell: equal the composite, gradchecked wit
     for (int t = 0; t < 3; ++t) s = rnn_tanh_cell(v[0], s, v[2], v[3], v[4], v[5]);
     return s;
   };
-  check_both_orders(tanh3, {x, h, wi, wh, bi, bh});
-  check_both_orders([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                    {x, h, wi, wh, bi, bh});
+  agt::check_both_orders(tanh3, {x, h, wi, wh, bi, bh});
+  agt::check_both_orders([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                         {x, h, wi, wh, bi, bh});
   // the same tensor as input and hidden state, and as both biases
   const Tensor s = agt::input({2, 4}, 0.6), w2 = agt::input({4, 4}, 1.7, 0.5);
-  check_same_as_composite([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
-  check_both_orders([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
+  agt::check_same_function([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
+                           [](const auto& v) { return ref::rnn_cell(v[0], v[0], v[1], v[1], v[2], v[2]); },
+                           {s, w2, bi});
+  agt::check_both_orders([](const auto& v) { return rnn_tanh_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
 }
 
 TEST_CASE("rnn cells: misuse throws naming the op, the shapes and the dtypes") {
@@ -174,18 +152,19 @@ TEST_CASE("fused_lstm_cell: equals the composite cell, gradchecked to second ord
   const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), c = agt::input({2, 2}, 2.5, 0.8);
   const Tensor wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6), bi = agt::input({8}, 0.4, 0.3),
                bh = agt::input({8}, 3.1, 0.3);
-  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
-                          {x, h, c, wi, wh, bi, bh});
-  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
-                          [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
-                          {x, h, c, wi, wh});
+  agt::check_same_function(
+      [](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
+      {x, h, c, wi, wh, bi, bh});
+  agt::check_same_function([](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
+                           [](const auto& v) { return both(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4])); },
+                           {x, h, c, wi, wh});
   // only h' used (no gradient reaches c'), and only c' used
-  check_same_as_composite(
+  agt::check_same_function(
       [](const auto& v) { return std::get<0>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
       [](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
       {x, h, c, wi, wh, bi, bh});
-  check_same_as_composite(
+  agt::check_same_function(
       [](const auto& v) { return std::get<1>(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
       [](const auto& v) { return std::get<1>(ref::lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
       {x, h, c, wi, wh, bi, bh});
@@ -202,11 +181,11 @@ TEST_CASE("fused_lstm_cell: equals the composite cell, gradchecked to second ord
     for (int t = 0; t < 3; ++t) std::tie(hh, cc) = fused_lstm_cell(v[0], hh, cc, v[3], v[4], v[5], v[6]);
     return cat({hh, cc}, 1);
   };
-  check_both_orders(unrolled, {x, h, c, wi, wh, bi, bh});
+  agt::check_both_orders(unrolled, {x, h, c, wi, wh, bi, bh});
   // the same tensor as input, hidden and cell state
   const Tensor s = agt::input({2, 2}, 0.6), w2 = agt::input({8, 2}, 1.7, 0.5);
-  check_both_orders([](const auto& v) { return both(fused_lstm_cell(v[0], v[0], v[0], v[1], v[1], v[2], v[2])); },
-                    {s, w2, bi});
+  agt::check_both_orders([](const auto& v) { return both(fused_lstm_cell(v[0], v[0], v[0], v[1], v[1], v[2], v[2])); },
+                         {s, w2, bi});
 }
 
 TEST_CASE("fused_lstm_cell: misuse throws naming the op, the shapes and the dtypes") {
@@ -230,24 +209,24 @@ TEST_CASE("rnn cells from input gates: equal the composite and the x-taking cell
   const Tensor x = agt::input({3, 2}, 0.1), h = agt::input({3, 4}, 0.9, 0.5), xg = agt::input({3, 4}, 1.1, 1.5);
   const Tensor wi = agt::input({4, 2}, 1.3), wh = agt::input({4, 4}, 2.2, 0.6), bi = agt::input({4}, 0.4, 0.3),
                bh = agt::input({4}, 3.1, 0.3);
-  check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), v[3]); },
-                          {xg, h, wh, bh});
-  check_same_as_composite([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2]); },
-                          [](const auto& v) {
-                            return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), Tensor(), nn::Nonlinearity::ReLU);
-                          },
-                          {xg, h, wh});
+  agt::check_same_function([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); },
+                           [](const auto& v) { return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), v[3]); },
+                           {xg, h, wh, bh});
+  agt::check_same_function([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2]); },
+                           [](const auto& v) {
+                             return ref::rnn_cell(v[0], v[1], eye(4), v[2], Tensor(), Tensor(), nn::Nonlinearity::ReLU);
+                           },
+                           {xg, h, wh});
   // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
-  check_same_as_composite([](const auto& v) { return rnn_tanh_cell_gates(linear(v[0], v[2], v[4]), v[1], v[3], v[5]); },
-                          [](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          {x, h, wi, wh, bi, bh});
+  agt::check_same_function(
+      [](const auto& v) { return rnn_tanh_cell_gates(linear(v[0], v[2], v[4]), v[1], v[3], v[5]); },
+      [](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); }, {x, h, wi, wh, bi, bh});
   // hand-computed: tanh(0.25 + 1 * 2 + 0.5) = tanh(2.75)
   agt::check_values(rnn_tanh_cell_gates(tensor({0.25}, {1, 1}, kFloat64), tensor({1}, {1, 1}, kFloat64),
                                         tensor({2}, {1, 1}, kFloat64), tensor({0.5}, {1}, kFloat64)),
                     {std::tanh(2.75)});
-  check_both_orders([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
-  check_both_orders([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  agt::check_both_orders([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  agt::check_both_orders([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
   // three steps: one projection unbound over time, W_hh reused at every step; and h as the input gates too
   const Tensor xs = agt::input({3, 3, 2}, 0.8);
   const Fn unrolled = [](const auto& v) {
@@ -256,8 +235,8 @@ TEST_CASE("rnn cells from input gates: equal the composite and the x-taking cell
     for (const Tensor& gt : g) s = rnn_tanh_cell_gates(gt, s, v[3], v[5]);
     return s;
   };
-  check_both_orders(unrolled, {xs, h, wi, wh, bi, bh});
-  check_both_orders([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[0], v[1], v[2]); }, {h, wh, bh});
+  agt::check_both_orders(unrolled, {xs, h, wi, wh, bi, bh});
+  agt::check_both_orders([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[0], v[1], v[2]); }, {h, wh, bh});
 }
 
 TEST_CASE("fused_lstm_cell_gates: equals the composite cell, gradchecked to second order with reuse") {
@@ -266,21 +245,21 @@ TEST_CASE("fused_lstm_cell_gates: equals the composite cell, gradchecked to seco
                bi = agt::input({8}, 0.4, 0.3), bh = agt::input({8}, 3.1, 0.3);
   // the reference cell with W_ih = I and no b_ih takes xg as the input gates
   const Tensor eye8 = eye(8);
-  check_same_as_composite([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
-                          [eye8](const auto& v) {
-                            return both(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4]));
-                          },
-                          {xg, h, c, wh, bh});
-  check_same_as_composite([](const auto& v) { return std::get<0>(fused_lstm_cell_gates(v[0], v[1], v[2], v[3])); },
-                          [eye8](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3])); },
-                          {xg, h, c, wh});
+  agt::check_same_function([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
+                           [eye8](const auto& v) {
+                             return both(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3], Tensor(), v[4]));
+                           },
+                           {xg, h, c, wh, bh});
+  agt::check_same_function([](const auto& v) { return std::get<0>(fused_lstm_cell_gates(v[0], v[1], v[2], v[3])); },
+                           [eye8](const auto& v) { return std::get<0>(ref::lstm_cell(v[0], v[1], v[2], eye8, v[3])); },
+                           {xg, h, c, wh});
   // linear(x, W_ih, b_ih) then the gates cell is the x-taking cell
-  check_same_as_composite(
+  agt::check_same_function(
       [](const auto& v) { return both(fused_lstm_cell_gates(linear(v[0], v[3], v[5]), v[1], v[2], v[4], v[6])); },
       [](const auto& v) { return both(fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6])); },
       {x, h, c, wi, wh, bi, bh});
-  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
-                    {xg, h, c, wh, bh});
+  agt::check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4])); },
+                         {xg, h, c, wh, bh});
   const Tensor xs = agt::input({3, 2, 3}, 0.8);
   const Fn unrolled = [](const auto& v) {  // one projection unbound over three steps, W_hh reused
     Tensor hh = v[1], cc = v[2];
@@ -288,10 +267,10 @@ TEST_CASE("fused_lstm_cell_gates: equals the composite cell, gradchecked to seco
       std::tie(hh, cc) = fused_lstm_cell_gates(g, hh, cc, v[4], v[6]);
     return cat({hh, cc}, 1);
   };
-  check_both_orders(unrolled, {xs, h, c, wi, wh, bi, bh});
+  agt::check_both_orders(unrolled, {xs, h, c, wi, wh, bi, bh});
   // the same tensor as hidden and cell state
-  check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[1], v[2], v[3])); },
-                    {xg, h, wh, bh});
+  agt::check_both_orders([](const auto& v) { return both(fused_lstm_cell_gates(v[0], v[1], v[1], v[2], v[3])); },
+                         {xg, h, wh, bh});
 }
 
 TEST_CASE(
@@ -299,38 +278,38 @@ TEST_CASE(
   const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), xg = agt::input({2, 6}, 1.7, 1.2);
   const Tensor wi = agt::input({6, 3}, 1.3), wh = agt::input({6, 2}, 2.2, 0.6), bi = agt::input({6}, 0.4, 0.3),
                bh = agt::input({6}, 3.1, 0.3);
-  check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                          {x, h, wi, wh, bi, bh});
-  check_same_as_composite([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
-  check_same_as_composite([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); },
-                          [](const auto& v) { return ref::gru_cell(v[0], v[1], eye(6), v[2], Tensor(), v[3]); },
-                          {xg, h, wh, bh});
+  agt::check_same_function([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                           [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                           {x, h, wi, wh, bi, bh});
+  agt::check_same_function([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3]); },
+                           [](const auto& v) { return ref::gru_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
+  agt::check_same_function([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); },
+                           [](const auto& v) { return ref::gru_cell(v[0], v[1], eye(6), v[2], Tensor(), v[3]); },
+                           {xg, h, wh, bh});
   // hand-computed, H = 1: xg = (0, 0, 1), h = 2, W_hh = (0, 0, 1), no bias: r = z = 1/2, n = tanh(1 + 1/2 * 2),
   // h' = n / 2 + 1
   agt::check_values(fused_gru_cell_gates(tensor({0, 0, 1}, {1, 3}, kFloat64), tensor({2}, {1, 1}, kFloat64),
                                          tensor({0, 0, 1}, {3, 1}, kFloat64)),
                     {0.5 * std::tanh(2.0) + 1.0});
-  check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
-                    {x, h, wi, wh, bi, bh});
-  check_both_orders([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  agt::check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                         {x, h, wi, wh, bi, bh});
+  agt::check_both_orders([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
   const Tensor xs = agt::input({3, 2, 3}, 0.8);
   const Fn unrolled = [](const auto& v) {  // one projection unbound over three steps, W_hh reused
     Tensor s = v[1];
     for (const Tensor& g : unbind(linear(v[0], v[2], v[4]), 0)) s = fused_gru_cell_gates(g, s, v[3], v[5]);
     return s;
   };
-  check_both_orders(unrolled, {xs, h, wi, wh, bi, bh});
+  agt::check_both_orders(unrolled, {xs, h, wi, wh, bi, bh});
   const Fn steps = [](const auto& v) {  // the x-taking cell over three steps, same weights
     Tensor s = v[1];
     for (int t = 0; t < 3; ++t) s = fused_gru_cell(v[0], s, v[2], v[3], v[4], v[5]);
     return s;
   };
-  check_both_orders(steps, {x, h, wi, wh, bi, bh});
+  agt::check_both_orders(steps, {x, h, wi, wh, bi, bh});
   // the same tensor as input and hidden state, and as both biases
   const Tensor s = agt::input({2, 2}, 0.6), w2 = agt::input({6, 2}, 1.7, 0.5);
-  check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
+  agt::check_both_orders([](const auto& v) { return fused_gru_cell(v[0], v[0], v[1], v[1], v[2], v[2]); }, {s, w2, bi});
 }
 
 TEST_CASE("the x-taking cells equal linear then their *_gates form bitwise (nn's checkpointed layers rely on it)") {
@@ -412,9 +391,9 @@ TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, grad
   const Tensor t = tensor({2, 0, 1, 2}, {4}, kInt64);
   const Fn fused = [t](const auto& v) { return softmax_cross_entropy(v[0], t); };
   const Fn composite = [t](const auto& v) { return composed_cross_entropy(v[0], t); };
-  check_same_as_composite(fused, composite, {z});
-  check_both_orders(fused, {z});
-  check_both_orders([t](const auto& v) { return sum(mul(softmax_cross_entropy(v[0], t), v[0].sum(1))); }, {z});
+  agt::check_same_function(fused, composite, {z});
+  agt::check_both_orders(fused, {z});
+  agt::check_both_orders([t](const auto& v) { return sum(mul(softmax_cross_entropy(v[0], t), v[0].sum(1))); }, {z});
   // hand-computed: logits [0, ln 3] target 1 -> -log(3/4); target 0 -> log 4
   agt::check_values(softmax_cross_entropy(tensor({0, std::log(3.0), 0, std::log(3.0)}, {2, 2}, kFloat64),
                                           tensor({1, 0}, {2}, kInt64)),
@@ -423,8 +402,8 @@ TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, grad
   const Tensor big = tensor({-1e30, -1e30, 1e30, 0}, {2, 2}, kFloat64).requires_grad_();
   const Tensor tb = tensor({0, 1}, {2}, kInt64);
   agt::check_values(softmax_cross_entropy(big, tb), {std::log(2.0), 1e30});
-  check_same_as_composite([tb](const auto& v) { return softmax_cross_entropy(v[0], tb); },
-                          [tb](const auto& v) { return composed_cross_entropy(v[0], tb); }, {big});
+  agt::check_same_function([tb](const auto& v) { return softmax_cross_entropy(v[0], tb); },
+                           [tb](const auto& v) { return composed_cross_entropy(v[0], tb); }, {big});
 }
 
 TEST_CASE("softmax_cross_entropy: misuse throws naming the op, the shapes and the dtypes") {

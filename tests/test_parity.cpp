@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "nn/reference_cells.h"
+#include "parity_util.h"
 #include "test_util.h"
 
 using namespace ag;
@@ -18,38 +19,11 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr double kRtol = 1e-10;
-constexpr double kAtol = 1e-12;
-
-const json& reference() {
-  static const json data = [] {
-    std::ifstream in(std::string(AG_TEST_DATA_DIR) + "/torch_reference.json");
-    if (!in) throw std::runtime_error("cannot open " + std::string(AG_TEST_DATA_DIR) + "/torch_reference.json");
-    return json::parse(in);
-  }();
-  return data;
-}
-
-/// Element k of input `name` is cos(0.53 k + 2 len(name)) * scale + shift, as the generator makes it.
-Tensor make_input(const std::string& name, const Shape& shape, double scale, double shift) {
-  return agt::input(shape, 2.0 * static_cast<double>(name.size()), scale, shift);
-}
-
-/// Counts the elements that miss the reference; each element is one assertion.
-void check_close(const Tensor& got, const json& want, const std::string& what) {
-  REQUIRE_MESSAGE(got.defined(), what << ": no gradient computed");
-  const auto v = got.to_vector<double>();
-  REQUIRE_MESSAGE(v.size() == want.size(), what << ": " << v.size() << " elements, reference has " << want.size());
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const double w = want[i].get<double>();
-    const double tol = std::max(kRtol * std::abs(w), kAtol);
-    CHECK_MESSAGE(std::abs(v[i] - w) <= tol, what << " element " << i << ": ag " << fmt::format("{:.17g}", v[i])
-                                                  << " vs torch " << fmt::format("{:.17g}", w));
-  }
-}
-
-using Inputs = std::map<std::string, Tensor>;
-using CaseFn = std::function<Tensor(const Inputs&, const json& constants)>;
+using agt::parity::CaseFn;
+using agt::parity::check_close;
+using agt::parity::Inputs;
+using agt::parity::make_input;
+using agt::parity::reference;
 
 Tensor idx(const std::vector<std::int64_t>& v, const Shape& shape = {}) { return tensor(v, shape, kInt64); }
 
@@ -170,46 +144,10 @@ const std::map<std::string, CaseFn>& cases() {
   return m;
 }
 
-void run_case(const json& c) {
-  const std::string name = c.at("name");
-  INFO("case " << name << ": " << c.at("expression").get<std::string>());
-  const auto it = cases().find(name);
-  REQUIRE_MESSAGE(it != cases().end(), "no C++ lambda for reference case '" << name << "'");
-  Inputs in;
-  std::vector<std::string> names;
-  std::vector<Tensor> leaves;
-  for (const auto& [k, spec] : c.at("inputs").items()) {
-    in[k] =
-        make_input(k, spec.at("shape").get<Shape>(), spec.at("scale").get<double>(), spec.at("shift").get<double>());
-    names.push_back(k);
-    leaves.push_back(in[k]);
-  }
-  const Tensor value = it->second(in, c.at("constants"));
-  REQUIRE(value.numel() == 1);
-  check_close(value, json::array({c.at("value")}), name + " value");
-  const auto grads = grad({value}, leaves, {}, std::nullopt, false, /*allow_unused=*/true);
-  for (std::size_t j = 0; j < names.size(); ++j) {
-    const json& want = c.at("grads").at(names[j]);
-    if (want.is_null()) {
-      CHECK_MESSAGE(!grads[j].defined(), name << " grad " << names[j] << ": torch has none, ag computed one");
-      continue;
-    }
-    check_close(grads[j], want, name + " grad " + names[j]);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("parity: every reference case has a C++ expression, and every expression a case") {
-  const json& cs = reference().at("cases");
-  CHECK(cs.size() == 37);
-  std::set<std::string> seen;
-  for (const auto& c : cs) {
-    const std::string name = c.at("name");
-    seen.insert(name);
-    CHECK_MESSAGE(cases().count(name) == 1, "no C++ lambda for reference case '" << name << "'");
-  }
-  for (const auto& [name, fn] : cases()) CHECK_MESSAGE(seen.count(name) == 1, "lambda '" << name << "' has no case");
+  agt::parity::check_coverage("cases", cases(), 37);
   CHECK(reference().at("generator").get<std::string>().find("float64") != std::string::npos);
 }
 
@@ -217,7 +155,7 @@ TEST_CASE("parity: values and gradients of the 37 expressions match PyTorch") {
   const json& cs = reference().at("cases");
   for (std::size_t i = 0; i < cs.size(); ++i) {
     const std::string name = cs[i].at("name");
-    SUBCASE(name.c_str()) { run_case(cs[i]); }
+    SUBCASE(name.c_str()) { agt::parity::run_case(cs[i], cases()); }
   }
 }
 

@@ -62,4 +62,32 @@ inline void check_values(const ag::Tensor& t, const std::vector<double>& expecte
   }
 }
 
+using TensorFn = std::function<ag::Tensor(const std::vector<ag::Tensor>&)>;
+
+/// Gradchecks fn to first and second order (float64 inputs).
+inline void check_both_orders(const TensorFn& fn, const std::vector<ag::Tensor>& inputs) {
+  check_gradients(fn, inputs);
+  check_second_gradients(fn, inputs);
+}
+
+/// a_fn and b_fn give the same values (and dtype) and the same gradients of every input requiring grad,
+/// for a fixed, non-trivial upstream gradient, to `tol` (e.g. a fused op against its composite).
+inline void check_same_function(const TensorFn& a_fn, const TensorFn& b_fn, const std::vector<ag::Tensor>& inputs,
+                                double tol = 1e-12) {
+  const ag::Tensor a = a_fn(inputs), b = b_fn(inputs);
+  REQUIRE(a.shape() == b.shape());
+  REQUIRE(a.dtype() == b.dtype());
+  check_values(a, b.to_vector<double>(), tol);
+  const ag::Tensor u = input(a.shape(), 0.3, 1.0, 0.2, false).to(a.dtype());
+  std::vector<ag::Tensor> diff;
+  for (const auto& t : inputs)
+    if (t.requires_grad()) diff.push_back(t);
+  REQUIRE(!diff.empty());
+  const auto ga = ag::grad({a}, diff, {u}), gb = ag::grad({b}, diff, {u});
+  for (std::size_t i = 0; i < diff.size(); ++i) {
+    INFO("gradient of input " << i);
+    check_values(ga[i], gb[i].to_vector<double>(), tol);
+  }
+}
+
 }  // namespace agt
