@@ -47,6 +47,10 @@
 // in (2f386a8) now measures 5-13 ns on the chain only, which stays near 0.02x libtorch's ~9,300 ns
 // per op (target 0.025x). For that the simpler rule was kept: borrowing's state (saved_refs,
 // adopted, borrowed_) and hooks (adopt_at_zero, revive, drop_saved) were removed.
+// Those timings were taken on a loaded machine. On a quiet one (ag_compare, f500f4f against this
+// code, two runs each, docs/benchmarks/2026-12-06.md) the copy costs more: the chain 145-152 ->
+// 163-213 ns per op (0.019-0.022 -> 0.026-0.027x libtorch, over the 0.025x target), XOR and the
+// 8-32 RNN about 4%. Borrowing still pays on small ops and is to come back (see 2f386a8).
 //
 // The tape rewinds (reset(): destroys the nodes, empties the arena, bumps the generation; it visits
 // no tensor still alive, which the generation marks stale instead) when
