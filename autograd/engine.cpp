@@ -18,15 +18,18 @@ namespace {
 }
 
 // dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
+// A gradient kept here is made contiguous (a VJP may return a view, e.g. transpose's or expand's), as
+// libtorch's AccumulateGrad does, so that .grad() and the in-place path below see row-major buffers.
 void accumulate(Tensor& dst, Tensor g, bool create_graph) {
   if (!dst.defined()) {
-    dst = std::move(g);
+    dst = g.is_contiguous() ? std::move(g) : g.contiguous();
     return;
   }
-  if (!create_graph && uniquely_owned(dst) && dst.impl()->slot < 0 && dst.shape() == g.shape()) {
+  if (!create_graph && uniquely_owned(dst) && dst.impl()->slot < 0 && dst.impl()->is_contiguous() &&
+      dst.shape() == g.shape()) {
     dispatch_floating(dst.dtype(), "backward", [&]<class T>() {
       T* d = dst.data<T>();
-      const T* s = g.data<T>();
+      const T* s = g.cdata<T>();
       for (std::int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
     });
     return;

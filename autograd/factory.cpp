@@ -527,6 +527,20 @@ void check_fill_inplace(const Tensor& t, const char* op) {
   if (im.requires_grad)
     fail("{}: a leaf {} that requires grad is being used in an in-place operation; wrap it in ag::NoGradGuard", op,
          describe(t));
+  if (im.grad_base_view)
+    fail(
+        "{}: {} is a view, made while grad mode was off, of a tensor that requires grad; change it under "
+        "ag::NoGradGuard",
+        op, describe(t));
+}
+// A non-contiguous view is filled through a contiguous buffer, copied in with copy_ (see Note: views).
+template <class Fill>
+Tensor fill_through(const Tensor& t, Fill fill) {
+  Tensor tmp = empty(t.shape(), t.dtype());
+  fill(tmp);
+  Tensor target = t;
+  target.copy_(tmp);
+  return t;
 }
 }  // namespace
 
@@ -534,6 +548,7 @@ Tensor normal_impl(const Tensor& t, double mean, double std) {
   check_fill_inplace(t, "normal_");
   if (!(std >= 0.0) || !std::isfinite(std) || !std::isfinite(mean))
     fail("normal_: expects a finite mean and std >= 0, got mean={} std={} for {}", mean, std, describe(t));
+  if (!t.is_contiguous()) return fill_through(t, [&](const Tensor& tmp) { normal_impl(tmp, mean, std); });
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   dispatch_floating(t.dtype(), "normal_", [&]<class T>() {
     T* p = t.data<T>();
@@ -550,6 +565,7 @@ Tensor uniform_impl(const Tensor& t, double from, double to) {
          describe(t));
   if (!std::isfinite(to - from))
     fail("uniform_: the range [from, to) = [{}, {}) is too wide for {}", from, to, describe(t));
+  if (!t.is_contiguous()) return fill_through(t, [&](const Tensor& tmp) { uniform_impl(tmp, from, to); });
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   dispatch_floating(t.dtype(), "uniform_", [&]<class T>() {
     T* p = t.data<T>();

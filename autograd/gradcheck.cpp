@@ -127,8 +127,8 @@ Tensor random_like(const Tensor& t, std::mt19937_64& rng) {
 }
 
 double dot(const Tensor& a, const Tensor& b) {
-  const double* pa = a.data<double>();
-  const double* pb = b.data<double>();
+  const double* pa = a.cdata<double>();
+  const double* pb = b.cdata<double>();
   double s = 0;
   for (std::int64_t i = 0; i < a.numel(); ++i) s += pa[i] * pb[i];
   return s;
@@ -163,7 +163,7 @@ GradcheckReport projection_check(const GradcheckFn& fn, const std::vector<Tensor
     auto shift = [&](double s) {
       for (std::size_t d = 0; d < diff_inputs.size(); ++d) {
         double* px = diff_inputs[d].data<double>();
-        const double* pv = v[d].data<double>();
+        const double* pv = v[d].cdata<double>();
         for (std::int64_t k = 0; k < diff_inputs[d].numel(); ++k)
           px[k] = saved[d][static_cast<std::size_t>(k)] + s * pv[k];
       }

@@ -21,7 +21,10 @@ Tape& Tape::current_slow() {
   return t_holder.tape;
 }
 
-void Tape::own_output(Tensor& out) { out = alias_with_shape(out, out.shape()); }
+void Tape::own_output(Tensor& out) {
+  const TensorImpl& im = *out.impl();
+  out = make_view(out, im.shape, im.strides(), im.offset);
+}
 
 Tape::~Tape() { reset(); }
 
@@ -58,6 +61,10 @@ void SavedTensor::init(const TensorImpl* src) {
   im->generation = src->generation;
   im->slot = src->slot;
   im->op = src->op;
+  if (src->view) {  // a non-contiguous view keeps its strides (its dense cache is not shared)
+    im->view = std::make_unique<ViewMeta>();
+    im->view->strides = src->view->strides;
+  }
   impl_ = std::move(im);
 }
 

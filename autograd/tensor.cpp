@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "autograd/grad_mode.h"
+#include "autograd/kernels/elementwise.h"
 #include "autograd/memory.h"
 #include "autograd/tape.h"
 
@@ -40,6 +42,40 @@ void throw_dtype_mismatch(const TensorImpl& im, Dtype requested) {
        dtype_name(im.dtype));
 }
 
+void throw_not_contiguous(const TensorImpl& im, const char* op) {
+  fail(
+      "{}: the tensor {}{} is a non-contiguous view (strides {}); its elements are not at data()[i]: "
+      "call contiguous() first, or use data_ptr() with strides()",
+      op, dtype_name(im.dtype), shape_str(im.shape), shape_str(im.view->strides));
+}
+
+Shape TensorImpl::strides() const { return view ? view->strides : contiguous_strides(shape); }
+
+const TensorImpl* dense_slow(const TensorImpl& im) {
+  ViewMeta& v = *im.view;
+  std::lock_guard<std::mutex> lock(v.mutex);
+  if (!v.dense || v.dense_version != im.storage->version) {
+    auto d = new_impl();
+    d->shape = im.shape;
+    d->numel = im.numel;
+    d->dtype = im.dtype;
+    const std::size_t nbytes = static_cast<std::size_t>(im.numel) * itemsize(im.dtype);
+    try {
+      d->storage = make_intrusive<Storage>(nbytes);
+    } catch (const std::bad_alloc&) {
+      fail("contiguous: can't allocate memory: you tried to allocate {} bytes for {}{}", nbytes, dtype_name(im.dtype),
+           shape_str(im.shape));
+    }
+    if (im.numel > 0)
+      dispatch_all(im.dtype, [&]<class T>() {
+        kernels::strided_copy(im.data_unchecked<T>(), v.strides, d->data_unchecked<T>(), im.shape);
+      });
+    v.dense = std::move(d);
+    v.dense_version = im.storage->version;
+  }
+  return v.dense.get();
+}
+
 TensorImpl::~TensorImpl() {
   if (in_live_count || retains_grad) Tape::release_impl(this);
 }
@@ -56,7 +92,7 @@ T Tensor::item() const {
   if (im.numel != 1)
     fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
   return dispatch_all(im.dtype, [&]<class S>() {
-    const S v = *static_cast<const S*>(raw_data());
+    const S v = *im.data_unchecked<S>();  // one element: its position needs no strides
     if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
       if (!(v >= static_cast<S>(std::numeric_limits<T>::min()) && v < -static_cast<S>(std::numeric_limits<T>::min())))
         fail("item: {} does not fit in a {}-bit integer (tensor {})", static_cast<double>(v), sizeof(T) * 8,
@@ -68,10 +104,10 @@ T Tensor::item() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  const auto& im = checked("to_vector");
+  const auto& im = dense("to_vector");
   std::vector<T> out(static_cast<std::size_t>(im.numel));
   dispatch_all(im.dtype, [&]<class S>() {
-    const S* p = static_cast<const S*>(raw_data());
+    const S* p = im.data_unchecked<S>();
     for (std::int64_t i = 0; i < im.numel; ++i) out[static_cast<std::size_t>(i)] = static_cast<T>(p[i]);
   });
   return out;
@@ -122,6 +158,11 @@ void Tensor::set_data(const Tensor& new_data) const {
   im.storage = src.storage;
   im.offset = src.offset;
   im.shape = src.shape;
+  im.view.reset();
+  if (src.view) {
+    im.view = std::make_unique<ViewMeta>();
+    im.view->strides = src.view->strides;
+  }
   im.numel = src.numel;
   im.dtype = src.dtype;
   ++im.storage->version;
@@ -172,6 +213,8 @@ Tensor empty(const Shape& shape, Dtype dtype, const char* op) {
 
 Tensor alias_with_shape(const Tensor& base, const Shape& shape) {
   const auto& b = base.checked("alias");
+  if (b.view) [[unlikely]]  // an internal misuse: the caller must pass a contiguous tensor
+    throw_not_contiguous(b, "alias_with_shape");
   auto im = new_impl();
   im->storage = b.storage;
   im->offset = b.offset;
@@ -181,7 +224,46 @@ Tensor alias_with_shape(const Tensor& base, const Shape& shape) {
   return Tensor(std::move(im));
 }
 
-Tensor Tensor::detach() const { return alias_with_shape(*this, shape()); }
+Tensor make_view(const Tensor& base, const Shape& sizes, const Shape& strides, std::int64_t offset) {
+  const auto& b = base.checked("view");
+  auto im = new_impl();
+  im->storage = b.storage;
+  im->offset = offset;
+  im->shape = sizes;
+  im->numel = shape_numel(sizes);
+  im->dtype = b.dtype;
+  im->grad_base_view = b.grad_base_view || (b.requires_grad && !GradMode::is_enabled());
+  // row-major strides need no ViewMeta; sizes 1 (and every stride of an empty tensor) do not matter
+  bool rowmajor = true;
+  if (im->numel > 1) {
+    std::int64_t expect = 1;
+    for (std::size_t i = sizes.size(); i-- > 0;) {
+      if (sizes[i] == 1) continue;
+      if (strides[i] != expect) {
+        rowmajor = false;
+        break;
+      }
+      expect *= sizes[i];
+    }
+  }
+  if (!rowmajor) {
+    im->view = std::make_unique<ViewMeta>();
+    im->view->strides = strides;
+  }
+  return Tensor(std::move(im));
+}
+
+std::int64_t Tensor::stride(std::int64_t d) const {
+  const auto& im = checked("stride");
+  if (im.shape.empty()) fail("stride: dim {} requested of a 0-d tensor {}", d, describe(*this));
+  const auto i = static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(im.shape.size()), "stride"));
+  return im.strides()[i];
+}
+
+Tensor Tensor::detach() const {
+  const auto& im = checked("detach");
+  return make_view(*this, im.shape, im.strides(), im.offset);
+}
 
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined";

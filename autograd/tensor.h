@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <ostream>
 #include <vector>
 
@@ -19,6 +20,9 @@ struct TensorImpl;
 
 [[noreturn]] void throw_undefined(const char* op);
 [[noreturn]] void throw_dtype_mismatch(const TensorImpl& impl, Dtype requested);
+[[noreturn]] void throw_not_contiguous(const TensorImpl& impl, const char* op);
+/// Tensor::dense for a non-contiguous view: its cached contiguous copy (see Note: views).
+const TensorImpl* dense_slow(const TensorImpl& impl);
 
 /// A reference-counted buffer. Its version counter is bumped by every in-place op so that
 /// backward can tell when a tensor it saved has been modified. Buffers of up to kInlineBytes live
@@ -35,11 +39,49 @@ struct Storage : RefCounted {
   alignas(16) std::byte small[kInlineBytes];
 };
 
+struct TensorImpl;
+
+// Note: views
+// ===========
+// A tensor is (storage, offset, sizes, strides), as in libtorch. View ops (transpose, permute, select,
+// slice, narrow, expand, diagonal, unfold, as_strided, view, squeeze, unsqueeze, and reshape when the
+// strides allow) return a TensorImpl sharing the storage; the version counter lives in the Storage,
+// so base and views share it and a saved tensor changed through any alias is caught in backward.
+//
+// Row-major strides are the common case and cost nothing: a TensorImpl whose strides are the
+// row-major ones of its shape has no ViewMeta (`view` is null; offset may be non-zero). Only a
+// non-contiguous view carries one, with its strides.
+//
+// Reading. Kernels read contiguous buffers. An op reads an input through Tensor::dense() /
+// cdata<T>(), which for a non-contiguous view returns its values laid out contiguously: a copy made
+// on first read and kept in the ViewMeta while the storage version is unchanged (a write through
+// any alias bumps the version, and the next read copies again). matmul reads a transposed 2-D view
+// as a GEMM transpose flag instead (no copy). Tensor::data<T>() throws on a non-contiguous tensor
+// (writing through it would miss the base); data_ptr<T>() is libtorch's raw first-element pointer.
+//
+// Writing. In-place ops (add_, fill_, copy_, ...) write through the strides into the shared storage,
+// so `m.select(0, 1).fill_(5)` changes m. A view whose elements overlap (stride 0 from expand) is
+// refused, as libtorch does. Autograd: a view op is recorded like any op (its VJP maps the gradient
+// back to the base's shape); in-place ops stay refused, while grad mode is on, on tensors the tape
+// tracks, and also on a view made under NoGradGuard of a tensor that requires grad
+// (TensorImpl::grad_base_view), so a write can never bypass a recorded graph.
+
+/// Layout of a non-contiguous view (see Note: views).
+struct ViewMeta {
+  Shape strides;  ///< in elements, one per dim
+  /// The values laid out contiguously, for ops that read the view; valid while the storage's
+  /// version equals dense_version. Guarded by `mutex` (only ever taken for non-contiguous reads).
+  std::mutex mutex;
+  IntrusivePtr<TensorImpl> dense;
+  std::uint64_t dense_version = 0;
+};
+
 /// What a Tensor handle points to. Users do not touch it; ops and the tape do.
 struct TensorImpl : RefCounted {
   IntrusivePtr<Storage> storage;
   std::int64_t offset = 0;  ///< in elements
   Shape shape;
+  std::unique_ptr<ViewMeta> view;  ///< null when the strides are row-major (see Note: views)
   std::int64_t numel = 1;
   Dtype dtype = Dtype::Float32;
   bool requires_grad = false;  ///< true for leaves that want .grad(), and for every recorded result
@@ -48,9 +90,13 @@ struct TensorImpl : RefCounted {
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
-  const char* op = nullptr;    ///< for a recorded result: the name of the op that made it (error messages)
-  bool in_live_count = false;  ///< counted in its tape's live results: its release may rewind the tape
-  bool retains_grad = false;   ///< the tape's retain list points to it (retain_grad)
+  const char* op = nullptr;     ///< for a recorded result: the name of the op that made it (error messages)
+  bool in_live_count = false;   ///< counted in its tape's live results: its release may rewind the tape
+  bool retains_grad = false;    ///< the tape's retain list points to it (retain_grad)
+  bool grad_base_view = false;  ///< a view made under NoGradGuard of a tensor that requires grad
+  bool is_contiguous() const { return !view; }
+  /// Strides in elements (row-major ones unless this is a non-contiguous view).
+  Shape strides() const;
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -63,8 +109,9 @@ struct TensorImpl : RefCounted {
 };
 
 /// A handle to a tensor. Copying a Tensor shares its data (as in libtorch); `clone()` copies it.
-/// Every tensor is contiguous; ops that are views in libtorch (transpose, select, slice, expand)
-/// return new tensors here, while reshape/view/flatten/squeeze/unsqueeze/detach share storage.
+/// View ops (transpose, permute, select, slice, narrow, expand, diagonal, unfold, as_strided, view,
+/// squeeze, unsqueeze, detach; reshape when it can) share storage with their input, as libtorch's
+/// do; in-place ops on a view write into its base (see Note: views in tensor.h).
 class Tensor {
  public:
   Tensor() = default;
@@ -81,11 +128,33 @@ class Tensor {
   Dtype dtype() const;
   Dtype scalar_type() const { return dtype(); }
 
-  /// Typed pointer to the first element; T must match dtype() exactly.
+  /// Typed pointer to the first element; T must match dtype() exactly. Throws ag::Error for a
+  /// non-contiguous view (its elements are not at data<T>()[i]; see data_ptr and contiguous()).
   template <class T>
   T* data() const;
-  /// Untyped pointer to the first element.
+  /// Untyped pointer to the first element (contiguous tensors only, as data<T>()).
   void* raw_data() const;
+  /// libtorch's data_ptr<T>(): the first element in storage, for any layout; element (i, j, ...)
+  /// is at data_ptr<T>()[i * stride(0) + j * stride(1) + ...].
+  template <class T>
+  T* data_ptr() const;
+  /// The values in row-major order for reading, whatever the layout: data<T>() for a contiguous
+  /// tensor, else a contiguous copy cached in the view (see Note: views). Write through it only into
+  /// a tensor just made by empty() (an op's output): a write into a view's copy would not reach it.
+  template <class T>
+  T* cdata() const;
+  /// The implementation whose buffer holds the values in row-major order (this one, or for a
+  /// non-contiguous view its cached contiguous copy); throws naming `op` when undefined.
+  const TensorImpl& dense(const char* op) const;
+
+  /// Strides in elements, as libtorch's strides().
+  Shape strides() const { return checked("strides").strides(); }
+  std::int64_t stride(std::int64_t dim) const;
+  bool is_contiguous() const { return checked("is_contiguous").is_contiguous(); }
+  /// This tensor when its strides are row-major, else a contiguous copy (recorded: gradients flow).
+  Tensor contiguous() const;
+  /// Offset of the first element in the storage, in elements.
+  std::int64_t storage_offset() const { return checked("storage_offset").offset; }
   /// The single value of a one-element tensor, converted to T.
   template <class T>
   T item() const;
@@ -149,6 +218,17 @@ class Tensor {
   Tensor unsqueeze(std::int64_t dim) const;
   Tensor expand(const Shape& shape) const;
   Tensor select(std::int64_t dim, std::int64_t index) const;
+  // Views (share storage; see Note: views).
+  Tensor slice(std::int64_t dim = 0, std::int64_t start = 0, std::int64_t end = INT64_MAX, std::int64_t step = 1) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor permute(const Shape& dims) const;
+  Tensor expand_as(const Tensor& other) const;
+  Tensor diagonal(std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1) const;
+  Tensor unfold(std::int64_t dim, std::int64_t size, std::int64_t step) const;
+  Tensor as_strided(const Shape& size, const Shape& stride) const;
+  Tensor as_strided(const Shape& size, const Shape& stride, std::int64_t storage_offset) const;
+  /// select(0, i), as libtorch's operator[].
+  Tensor operator[](std::int64_t i) const;
   Tensor clamp(double lo, double hi) const;
 
   // In-place ops (bump the version; refused on tensors the tape is tracking while grad mode is on).
@@ -183,11 +263,35 @@ inline std::int64_t Tensor::numel() const { return checked("numel").numel; }
 inline Dtype Tensor::dtype() const { return checked("dtype").dtype; }
 inline void* Tensor::raw_data() const {
   const auto& im = checked("data");
+  if (im.view) [[unlikely]]
+    throw_not_contiguous(im, "raw_data");
   return static_cast<std::byte*>(im.storage->data) + im.offset * static_cast<std::int64_t>(itemsize(im.dtype));
 }
 template <class T>
 inline T* Tensor::data() const {
   const auto& im = checked("data");
+  if (im.dtype != dtype_of<T>()) [[unlikely]]
+    throw_dtype_mismatch(im, dtype_of<T>());
+  if (im.view) [[unlikely]]
+    throw_not_contiguous(im, "data");
+  return im.data_unchecked<T>();
+}
+template <class T>
+inline T* Tensor::data_ptr() const {
+  const auto& im = checked("data_ptr");
+  if (im.dtype != dtype_of<T>()) [[unlikely]]
+    throw_dtype_mismatch(im, dtype_of<T>());
+  return im.data_unchecked<T>();
+}
+inline const TensorImpl& Tensor::dense(const char* op) const {
+  const auto& im = checked(op);
+  if (!im.view) [[likely]]
+    return im;
+  return *dense_slow(im);
+}
+template <class T>
+inline T* Tensor::cdata() const {
+  const auto& im = dense("data");
   if (im.dtype != dtype_of<T>()) [[unlikely]]
     throw_dtype_mismatch(im, dtype_of<T>());
   return im.data_unchecked<T>();
@@ -198,8 +302,12 @@ IntrusivePtr<TensorImpl> new_impl();
 /// Allocates an uninitialised contiguous tensor (no gradient, not recorded). An allocation that
 /// cannot be satisfied, or whose size overflows, is an ag::Error naming `op`, the shape and the bytes.
 Tensor empty(const Shape& shape, Dtype dtype = kFloat32, const char* op = "empty");
-/// A tensor that shares `base`'s storage with a new shape of the same numel (not recorded).
+/// A tensor that shares `base`'s storage with a new shape of the same numel (not recorded);
+/// `base` must be contiguous.
 Tensor alias_with_shape(const Tensor& base, const Shape& shape);
+/// A view of `base`'s storage with the given sizes, strides and storage offset (not recorded; for
+/// view ops). Carries a ViewMeta only when the strides are not row-major for `sizes`.
+Tensor make_view(const Tensor& base, const Shape& sizes, const Shape& strides, std::int64_t offset);
 
 /// Prints values, then `[ CPUFloatType{2,3} ]`, as libtorch does.
 std::ostream& operator<<(std::ostream& os, const Tensor& t);

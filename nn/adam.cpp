@@ -33,7 +33,7 @@ void Adam::step() {
       const double sqrt_bc2 = std::sqrt(bc2);
       dispatch_floating(p.dtype(), "Adam", [&]<class T>() {
         T* w = p.data<T>();
-        const T* g = grad.data<T>();
+        const T* g = grad.cdata<T>();
         T* m = s.exp_avg.data<T>();
         T* v = s.exp_avg_sq.data<T>();
         T* vmax = options_.amsgrad() ? s.max_exp_avg_sq.data<T>() : nullptr;

@@ -38,7 +38,7 @@ void check_labels(const Tensor& input, const Tensor& target, const char* op) {
     fail("{}: target {} does not match input {} (expected [{}])", op, describe(target), describe(input),
          batched ? fmt::format("{}", input.size(0)) : "");
   const auto c = input.size(-1);
-  const std::int64_t* t = target.data<std::int64_t>();
+  const std::int64_t* t = target.cdata<std::int64_t>();
   for (std::int64_t i = 0; i < target.numel(); ++i)
     if (t[i] < 0 || t[i] >= c)
       fail("{}: target {} at position {} is out of range for {} classes (input {})", op, t[i], i, c, describe(input));

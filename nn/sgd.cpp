@@ -18,7 +18,7 @@ void SGD::step() {
       if (!grad.defined()) continue;
       dispatch_floating(p.dtype(), "SGD", [&]<class T>() {
         T* w = p.data<T>();
-        const T* g = grad.data<T>();
+        const T* g = grad.cdata<T>();
         const std::int64_t n = p.numel();
         T* buf = nullptr;
         bool first = false;

@@ -54,6 +54,8 @@ enum class Op {
   Select,
   Slice,
   Narrow,
+  Diagonal,
+  Unfold,
   Cat,
   Stack,
   IndexSelect,
@@ -85,6 +87,7 @@ const char* const kOpNames[] = {"neg",           "exp",
                                 "unsqueeze",     "squeeze",
                                 "expand",        "select",
                                 "slice",         "narrow",
+                                "diagonal",      "unfold",
                                 "cat",           "stack",
                                 "index_select",  "gather",
                                 "matmul(a,W)",   "matmul(a,a^T)",
@@ -256,6 +259,10 @@ Tensor apply(const GNode& n, const std::vector<Tensor>& vals, const std::vector<
       return slice(a, n.i0, n.i1, n.i2, n.i3);
     case Op::Narrow:
       return narrow(a, n.i0, n.i1, n.i2);
+    case Op::Diagonal:
+      return diagonal(a, n.i2, n.i0, n.i1);
+    case Op::Unfold:
+      return unfold(a, n.i0, n.i1, n.i2);
     case Op::Cat:
       return cat({a, get(n.b)}, n.i0);
     case Op::Stack:
@@ -542,6 +549,20 @@ struct Gen {
         n.i0 = dim();
         n.i1 = uni(-s[static_cast<std::size_t>(n.i0 < 0 ? n.i0 + r : n.i0)],
                    s[static_cast<std::size_t>(n.i0 < 0 ? n.i0 + r : n.i0)] - 1);
+        return true;
+      case Op::Diagonal:
+        if (r < 2) return false;
+        n.i0 = uni(0, r - 1);
+        n.i1 = (n.i0 + uni(1, r - 1)) % r;
+        // an offset that leaves at least one element on the diagonal (the generator makes no empty tensors)
+        n.i2 = uni(std::max<std::int64_t>(-1, 1 - s[static_cast<std::size_t>(n.i0)]),
+                   std::min<std::int64_t>(1, s[static_cast<std::size_t>(n.i1)] - 1));
+        return true;
+      case Op::Unfold:
+        if (r == 0) return false;
+        n.i0 = uni(0, r - 1);
+        n.i1 = uni(1, s[static_cast<std::size_t>(n.i0)]);
+        n.i2 = uni(1, 2);
         return true;
       case Op::Slice:
       case Op::Narrow: {

@@ -133,3 +133,17 @@ TEST_CASE("threads: an op refused for another thread's input leaves a tape that 
   CHECK(grad_after[0] == 1.0);
   CHECK(grad_after[1] == -2.0);
 }
+
+TEST_CASE("threads: views: two threads reading one non-contiguous view get the same values") {
+  const Tensor base = agt::input({64, 32}, 0.5, 1.0, 0.0, false);
+  const Tensor v = base.t();
+  const double expected = sum(v.contiguous()).item<double>();
+  double r1 = 0, r2 = 0;
+  std::thread t1([&] { r1 = sum(exp(v)).item<double>(); });
+  std::thread t2([&] { r2 = sum(exp(v)).item<double>(); });
+  t1.join();
+  t2.join();
+  CHECK(r1 == r2);
+  CHECK(r1 == doctest::Approx(sum(exp(base)).item<double>()));
+  CHECK(expected == doctest::Approx(sum(base).item<double>()));
+}

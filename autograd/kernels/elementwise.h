@@ -207,4 +207,29 @@ inline void strided_copy(const T* x, const Shape& strides, T* y, const Shape& ou
                 });
 }
 
+/// y[strided] = x: writes the contiguous values x (shape `out`) into y at the given strides (y must not
+/// overlap itself).
+template <class T>
+inline void strided_write(const T* x, T* y, const Shape& strides, const Shape& out) {
+  const Shape zero(out.size(), 0);
+  parallel_rows(out, strides, zero, kGrain,
+                [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t iy, std::int64_t) {
+                  const T* px = x + o;
+                  T* py = y + oy;
+                  for (std::int64_t i = 0; i < inner; ++i) py[i * iy] = px[i];
+                });
+}
+
+/// y[strided] += x, in order (positions may repeat: expand, overlapping windows).
+template <class T>
+inline void strided_add(const T* x, T* y, const Shape& strides, const Shape& out) {
+  const Shape zero(out.size(), 0);
+  for_each_row(out, strides, zero,
+               [&](std::int64_t oy, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t iy, std::int64_t) {
+                 const T* px = x + o;
+                 T* py = y + oy;
+                 for (std::int64_t i = 0; i < inner; ++i) py[i * iy] += px[i];
+               });
+}
+
 }  // namespace ag::kernels

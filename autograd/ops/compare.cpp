@@ -19,7 +19,7 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* op, P pred) {
   const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype());
   dispatch_all(a.dtype(), [&]<class T>() {
-    kernels::zip(a.data<T>(), a.shape(), b.data<T>(), b.shape(), y.data<T>(), out,
+    kernels::zip(a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.cdata<T>(), out,
                  [&](T u, T v) { return pred(u, v) ? T(1) : T(0); });
   });
   return y;
@@ -31,7 +31,7 @@ Tensor compare(const Tensor& a, double s, const char* op, P pred) {
   const auto& im = a.checked(op);
   Tensor y = empty(im.shape, im.dtype);
   dispatch_all(im.dtype, [&]<class T>() {
-    kernels::map(a.data<T>(), y.data<T>(), im.numel, [&](T u) {
+    kernels::map(a.cdata<T>(), y.cdata<T>(), im.numel, [&](T u) {
       if constexpr (std::is_floating_point_v<T>) return pred(u, static_cast<T>(s)) ? T(1) : T(0);
       else return pred(static_cast<double>(u), s) ? T(1) : T(0);
     });
@@ -89,7 +89,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   Tensor y = empty(out, a.dtype());
   dispatch_all(mask.dtype(), [&]<class M>() {
     dispatch_all(a.dtype(), [&]<class T>() {
-      kernels::where(mask.data<M>(), mask.shape(), a.data<T>(), a.shape(), b.data<T>(), b.shape(), y.data<T>(), out);
+      kernels::where(mask.cdata<M>(), mask.shape(), a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.cdata<T>(),
+                     out);
     });
   });
   if (any_requires_grad({&a, &b}))

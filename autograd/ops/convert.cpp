@@ -12,7 +12,9 @@ namespace ag {
 Tensor clone(const Tensor& x) {
   const auto& im = x.checked("clone");
   Tensor y = empty(im.shape, im.dtype);
-  if (im.numel > 0) std::memcpy(y.raw_data(), x.raw_data(), static_cast<std::size_t>(im.numel) * itemsize(im.dtype));
+  if (im.numel > 0)
+    std::memcpy(y.raw_data(), x.dense("clone").data_unchecked<std::byte>(),
+                static_cast<std::size_t>(im.numel) * itemsize(im.dtype));
   if (any_requires_grad({&x})) record("clone", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
   return y;
 }
@@ -23,8 +25,8 @@ Tensor to(const Tensor& x, Dtype dtype) {
   Tensor y = empty(im.shape, dtype);
   dispatch_all(im.dtype, [&]<class S>() {
     dispatch_all(dtype, [&]<class D>() {
-      const S* s = x.data<S>();
-      D* d = y.data<D>();
+      const S* s = x.cdata<S>();
+      D* d = y.cdata<D>();
       if constexpr (std::is_same_v<D, std::int64_t> && !std::is_same_v<S, std::int64_t>) {
         for (std::int64_t i = 0; i < im.numel; ++i)
           if (!kernels::fits_int64(static_cast<double>(s[i])))

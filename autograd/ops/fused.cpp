@@ -59,7 +59,7 @@ void check_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tens
 
 template <class T>
 const T* data_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
+  return t.defined() ? t.cdata<T>() : nullptr;
 }
 
 // y [B, G*H] = (b + x w^T) + h w_hh^T + b_hh in this order (b + x w^T is linear(x, w, b), x itself without
@@ -69,13 +69,13 @@ void project(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& h,
              T* y) {
   const auto batch = x.size(0), g = w_hh.size(0);
   if (w.defined()) {  // as linear() computes it
-    if (b.defined()) kernels::fill_rows(y, b.data<T>(), batch, g);
-    kernels::gemm(false, true, batch, g, x.size(1), x.data<T>(), w.data<T>(), y, T(b.defined() ? 1 : 0));
+    if (b.defined()) kernels::fill_rows(y, b.cdata<T>(), batch, g);
+    kernels::gemm(false, true, batch, g, x.size(1), x.cdata<T>(), w.cdata<T>(), y, T(b.defined() ? 1 : 0));
   } else {
-    std::copy(x.data<T>(), x.data<T>() + x.numel(), y);
+    std::copy(x.cdata<T>(), x.cdata<T>() + x.numel(), y);
     kernels::add_biases(y, data_or_null<T>(b), static_cast<const T*>(nullptr), batch, g);
   }
-  if (h.defined()) kernels::gemm(false, true, batch, g, h.size(1), h.data<T>(), w_hh.data<T>(), y, T(1));
+  if (h.defined()) kernels::gemm(false, true, batch, g, h.size(1), h.cdata<T>(), w_hh.cdata<T>(), y, T(1));
   kernels::add_biases(y, data_or_null<T>(b_hh), static_cast<const T*>(nullptr), batch, g);
 }
 
@@ -84,7 +84,7 @@ Tensor cell_gates(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Te
                   const Tensor& b_hh, std::int64_t gates, const char* op) {
   check_cell(x, h, w_ih, w_hh, b_ih, b_hh, gates, op);
   Tensor pre = empty({x.size(0), w_hh.size(0)}, x.dtype());
-  dispatch_floating(x.dtype(), op, [&]<class T>() { project<T>(x, w_ih, b_ih, h, w_hh, b_hh, pre.data<T>()); });
+  dispatch_floating(x.dtype(), op, [&]<class T>() { project<T>(x, w_ih, b_ih, h, w_hh, b_hh, pre.cdata<T>()); });
   return pre;
 }
 
@@ -115,8 +115,8 @@ Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
   Tensor pre = cell_gates(x, h, w_ih, w_hh, b_ih, b_hh, 1, op);
   Tensor y = A == CellAct::Tanh ? empty(pre.shape(), pre.dtype()) : pre;
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    T* p = pre.data<T>();
-    if constexpr (A == CellAct::Tanh) kernels::tanh(p, y.data<T>(), pre.numel());
+    T* p = pre.cdata<T>();
+    if constexpr (A == CellAct::Tanh) kernels::tanh(p, y.cdata<T>(), pre.numel());
     else std::for_each(p, p + pre.numel(), [](T& v) { v = v <= T(0) ? T(0) : v; });  // NaN stays, as relu
   });
   if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
@@ -145,8 +145,8 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   os.back() = out;
   Tensor y = empty(os, x.dtype());
   dispatch_floating(x.dtype(), "linear", [&]<class T>() {
-    if (b.defined()) kernels::fill_rows(y.data<T>(), b.data<T>(), rows, out);
-    kernels::gemm(false, true, rows, out, in, x.data<T>(), w.data<T>(), y.data<T>(), T(b.defined() ? 1 : 0));
+    if (b.defined()) kernels::fill_rows(y.cdata<T>(), b.cdata<T>(), rows, out);
+    kernels::gemm(false, true, rows, out, in, x.cdata<T>(), w.cdata<T>(), y.cdata<T>(), T(b.defined() ? 1 : 0));
   });
   if (any_requires_grad({&x, &w, &b}))
     record("linear", {&x, &w, &b}, {&y}, [sx = SavedTensor(x), sw = SavedTensor(w)](BackwardCtx& c) {
@@ -205,7 +205,7 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
   Tensor act = empty(pre.shape(), pre.dtype());
   Tensor h2 = empty(h.shape(), h.dtype()), c2 = empty(h.shape(), h.dtype()), tc = empty(h.shape(), h.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    kernels::lstm_forward(pre.data<T>(), act.data<T>(), c.data<T>(), h2.data<T>(), c2.data<T>(), tc.data<T>(),
+    kernels::lstm_forward(pre.cdata<T>(), act.cdata<T>(), c.cdata<T>(), h2.cdata<T>(), c2.cdata<T>(), tc.cdata<T>(),
                           h.size(0), h.size(1));
   });
   if (any_requires_grad({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}))
@@ -242,10 +242,10 @@ Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
   Tensor pre = empty({batch, 3 * hid}, x.dtype()), ws = empty({batch, 4 * hid}, x.dtype()),
          h2 = empty(h.shape(), x.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    if (proj) project<T>(x, w_ih, b_ih, Tensor(), w_hh, Tensor(), xg.data<T>());
-    project<T>(h, w_hh, b_hh, Tensor(), w_hh, Tensor(), gh.data<T>());
-    kernels::gru_forward(xg.data<T>(), gh.data<T>(), h.data<T>(), pre.data<T>(), h2.data<T>(), ws.data<T>(), batch,
-                         hid);
+    if (proj) project<T>(x, w_ih, b_ih, Tensor(), w_hh, Tensor(), xg.cdata<T>());
+    project<T>(h, w_hh, b_hh, Tensor(), w_hh, Tensor(), gh.cdata<T>());
+    kernels::gru_forward(xg.cdata<T>(), gh.cdata<T>(), h.cdata<T>(), pre.cdata<T>(), h2.cdata<T>(), ws.cdata<T>(),
+                         batch, hid);
   });
   if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
     record(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2},
@@ -298,10 +298,10 @@ Tensor softmax_cross_entropy(const Tensor& z, const Tensor& target) {
   const char* op = "softmax_cross_entropy";
   detail::check_cross_entropy_args(z, target, op);
   const auto rows = z.size(0), classes = z.size(1);
-  const std::int64_t* t = target.data<std::int64_t>();
+  const std::int64_t* t = target.cdata<std::int64_t>();
   Tensor loss = empty({rows}, z.dtype());
   dispatch_floating(z.dtype(), op,
-                    [&]<class T>() { kernels::softmax_xent_forward(z.data<T>(), t, loss.data<T>(), rows, classes); });
+                    [&]<class T>() { kernels::softmax_xent_forward(z.cdata<T>(), t, loss.cdata<T>(), rows, classes); });
   if (any_requires_grad({&z}))
     record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target)](BackwardCtx& c) {
       c.set(0, softmax_cross_entropy_backward(c.grad(), sz.get(op), st.get(op)));

@@ -25,7 +25,7 @@ void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char*
   if (target.dtype() != kInt64 || target.dim() != 1 || target.size(0) != z.size(0))
     fail("{}: target must be int64 [{}] for logits {}, got {}", op, z.size(0), describe(z), describe(target));
   const auto rows = z.size(0), classes = z.size(1);
-  const std::int64_t* t = target.data<std::int64_t>();
+  const std::int64_t* t = target.cdata<std::int64_t>();
   for (std::int64_t n = 0; n < rows; ++n)
     if (t[n] < 0 || t[n] >= classes)
       fail("{}: target {} at position {} is out of range for {} classes (logits {})", op, t[n], n, classes,
@@ -64,8 +64,8 @@ std::tuple<Tensor, Tensor> lstm_cell_backward(const Tensor& grad_h, const Tensor
   check_shape(tanh_c_new, c.shape(), op, "tanh_c_new", c);
   Tensor dgates = empty({batch, 4 * hid}, c.dtype()), dc = empty(c.shape(), c.dtype());
   dispatch_floating(c.dtype(), op, [&]<class T>() {
-    kernels::lstm_backward(gates.data<T>(), c.data<T>(), tanh_c_new.data<T>(), grad_h.data<T>(), grad_c.data<T>(),
-                           dgates.data<T>(), dc.data<T>(), batch, hid);
+    kernels::lstm_backward(gates.cdata<T>(), c.cdata<T>(), tanh_c_new.cdata<T>(), grad_h.cdata<T>(), grad_c.cdata<T>(),
+                           dgates.cdata<T>(), dc.cdata<T>(), batch, hid);
   });
   if (any_requires_grad({&grad_h, &grad_c, &gates, &c, &tanh_c_new}))
     record(
@@ -108,8 +108,8 @@ std::tuple<Tensor, Tensor, Tensor> gru_cell_backward(const Tensor& grad_h, const
   Tensor dxg = empty({batch, 3 * hid}, h.dtype()), dgh = empty({batch, 3 * hid}, h.dtype()),
          dh = empty(h.shape(), h.dtype());
   dispatch_floating(h.dtype(), op, [&]<class T>() {
-    kernels::gru_backward(gates.data<T>(), h.data<T>(), grad_h.data<T>(), dxg.data<T>(), dgh.data<T>(), dh.data<T>(),
-                          batch, hid);
+    kernels::gru_backward(gates.cdata<T>(), h.cdata<T>(), grad_h.cdata<T>(), dxg.cdata<T>(), dgh.cdata<T>(),
+                          dh.cdata<T>(), batch, hid);
   });
   if (any_requires_grad({&grad_h, &gates, &h}))
     record(
@@ -146,7 +146,7 @@ Tensor softmax_cross_entropy_backward(const Tensor& grad, const Tensor& logits, 
   check_shape(grad, {logits.size(0)}, op, "grad", logits);
   Tensor dz = empty(logits.shape(), logits.dtype());
   dispatch_floating(logits.dtype(), op, [&]<class T>() {
-    kernels::softmax_xent_backward(logits.data<T>(), target.data<std::int64_t>(), grad.data<T>(), dz.data<T>(),
+    kernels::softmax_xent_backward(logits.cdata<T>(), target.cdata<std::int64_t>(), grad.cdata<T>(), dz.cdata<T>(),
                                    logits.size(0), logits.size(1));
   });
   if (any_requires_grad({&grad, &logits}))

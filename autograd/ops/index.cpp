@@ -21,7 +21,7 @@ Tensor take_rows(const Tensor& x, std::int64_t dim, const std::vector<std::int64
   out[static_cast<std::size_t>(dim)] = static_cast<std::int64_t>(idx.size());
   Tensor y = empty(out, x.dtype());
   dispatch_all(x.dtype(),
-               [&]<class T>() { kernels::take_rows(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx); });
+               [&]<class T>() { kernels::take_rows(x.cdata<T>(), y.cdata<T>(), sp.outer, sp.n, sp.inner, idx); });
   if (any_requires_grad({&x}))
     record("take_rows", {&x}, {&y},
            [dim, idx, n = sp.n](BackwardCtx& c) { c.set(0, put_rows(c.grad(), dim, idx, n)); });
@@ -34,54 +34,15 @@ Tensor put_rows(const Tensor& g, std::int64_t dim, const std::vector<std::int64_
   out[static_cast<std::size_t>(dim)] = n;
   Tensor y = zeros(out, g.dtype());
   const auto sp = kernels::split_at(out, static_cast<std::size_t>(dim));
-  dispatch_floating(g.dtype(), "put_rows",
-                    [&]<class T>() { kernels::put_rows_add(g.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner, idx); });
+  dispatch_floating(g.dtype(), "put_rows", [&]<class T>() {
+    kernels::put_rows_add(g.cdata<T>(), y.cdata<T>(), sp.outer, sp.n, sp.inner, idx);
+  });
   if (any_requires_grad({&g}))
     record("put_rows", {&g}, {&y}, [dim, idx](BackwardCtx& c) { c.set(0, take_rows(c.grad(), dim, idx)); });
   return y;
 }
 
 }  // namespace detail
-
-Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
-  x.checked("select");
-  if (x.dim() == 0) fail("select: cannot select from a 0-d tensor {}", describe(x));
-  const auto d = normalize_dim(dim, x.dim(), "select");
-  const auto n = x.shape()[static_cast<std::size_t>(d)];
-  if (index < -n || index >= n)
-    fail("select: index {} is out of range for dim {} of size {} in {}", index, dim, n, describe(x));
-  Shape out = x.shape();
-  out.erase(out.begin() + d);
-  return reshape(detail::take_rows(x, d, {index < 0 ? index + n : index}), out);
-}
-
-Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
-  x.checked("slice");
-  if (x.dim() == 0) fail("slice: cannot slice a 0-d tensor {}", describe(x));
-  if (step <= 0) fail("slice: step must be positive, got {} for {}", step, describe(x));
-  const auto d = normalize_dim(dim, x.dim(), "slice");
-  const auto n = x.shape()[static_cast<std::size_t>(d)];
-  auto clampi = [n](std::int64_t v) { return v < 0 ? std::max<std::int64_t>(v + n, 0) : std::min(v, n); };
-  const auto s = clampi(start), e = clampi(end);
-  std::vector<std::int64_t> idx;
-  for (auto i = s; i < e; i += step) {
-    idx.push_back(i);
-    if (step >= e - i) break;  // i + step would pass the end (or overflow)
-  }
-  return detail::take_rows(x, d, idx);
-}
-
-Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
-  x.checked("narrow");
-  if (x.dim() == 0) fail("narrow: cannot narrow a 0-d tensor {}", describe(x));
-  const auto d = normalize_dim(dim, x.dim(), "narrow");
-  const auto n = x.shape()[static_cast<std::size_t>(d)];
-  const auto s = start < 0 ? start + n : start;
-  if (s < 0 || length < 0 || s > n || length > n - s)
-    fail("narrow: start {} with length {} is out of range for dim {} of size {} in {}", start, length, dim, n,
-         describe(x));
-  return slice(x, d, s, s + length, 1);
-}
 
 Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
   if (xs.empty()) fail("cat: expected a non-empty list of tensors");
@@ -106,11 +67,11 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
   Tensor y = empty(out, first.dtype());
   const auto sp = kernels::split_at(out, static_cast<std::size_t>(d));
   dispatch_all(first.dtype(), [&]<class T>() {
-    T* py = y.data<T>();
+    T* py = y.cdata<T>();
     std::int64_t at = 0;
     for (const Tensor& x : xs) {
       const auto m = x.shape()[static_cast<std::size_t>(d)];
-      const T* px = x.data<T>();
+      const T* px = x.cdata<T>();
       for (std::int64_t o = 0; o < sp.outer; ++o)
         std::memcpy(py + (o * total + at) * sp.inner, px + o * m * sp.inner,
                     static_cast<std::size_t>(m * sp.inner) * sizeof(T));
@@ -163,7 +124,7 @@ void check_gather_index(const Shape& xs, std::int64_t d, const Tensor& index, co
       fail("{}: index {} is larger than the input {} in dim {} (only dim {} may differ freely)", op, describe(index),
            shape_str(xs), k, d);
   const auto n = xs[static_cast<std::size_t>(d)];
-  const std::int64_t* p = index.data<std::int64_t>();
+  const std::int64_t* p = index.cdata<std::int64_t>();
   for (std::int64_t k = 0; k < index.numel(); ++k)
     if (p[k] < 0 || p[k] >= n)
       fail("{}: index {} at flat position {} is out of range for dim {} of size {} in {}", op, p[k], k, d, n,
@@ -181,7 +142,7 @@ Tensor scatter_add(const Tensor& src, std::int64_t dim, const Tensor& index, con
     fail("scatter_add: source {} must have the shape of the index {}", describe(src), describe(index));
   Tensor y = zeros(shape, src.dtype());
   dispatch_floating(src.dtype(), "scatter_add", [&]<class T>() {
-    kernels::scatter_add(src.data<T>(), index.data<std::int64_t>(), index.shape(), y.data<T>(), shape,
+    kernels::scatter_add(src.cdata<T>(), index.cdata<std::int64_t>(), index.shape(), y.cdata<T>(), shape,
                          static_cast<std::size_t>(dim));
   });
   if (any_requires_grad({&src}))
@@ -199,7 +160,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   if (index.dim() != 1) fail("index_select: index must be 1-D, got {}", describe(index));
   const auto d = normalize_dim(dim, x.dim(), "index_select");
   const auto n = x.shape()[static_cast<std::size_t>(d)];
-  const std::int64_t* p = index.data<std::int64_t>();
+  const std::int64_t* p = index.cdata<std::int64_t>();
   std::vector<std::int64_t> idx(p, p + index.numel());
   for (std::size_t k = 0; k < idx.size(); ++k)
     if (idx[k] < 0 || idx[k] >= n)
@@ -219,7 +180,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   check_gather_index(x.shape(), d, index, "gather");
   Tensor y = empty(index.shape(), x.dtype());
   dispatch_all(x.dtype(), [&]<class T>() {
-    kernels::gather(x.data<T>(), x.shape(), index.data<std::int64_t>(), y.data<T>(), index.shape(),
+    kernels::gather(x.cdata<T>(), x.shape(), index.cdata<std::int64_t>(), y.cdata<T>(), index.shape(),
                     static_cast<std::size_t>(d));
   });
   if (any_requires_grad({&x}))

@@ -1,6 +1,7 @@
 #pragma once
 /// @file ops/index.h
-/// Indexing and joining. Results are new tensors (copies), recorded on the tape.
+/// Indexing and joining. select, slice and narrow are views of their input (see Note: views in
+/// tensor.h); the others make new tensors.
 
 #include <cstdint>
 #include <vector>

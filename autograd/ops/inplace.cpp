@@ -16,7 +16,21 @@ namespace {
 
 void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
   const auto& im = self.checked(op);
+  if (im.view) {  // libtorch's has_internal_overlap: a stride 0 over a size > 1 writes one element twice
+    const Shape& st = im.view->strides;
+    for (std::size_t i = 0; i < st.size(); ++i)
+      if (st[i] == 0 && im.shape[i] > 1)
+        fail(
+            "{}: unsupported operation: more than one element of the written-to tensor {} (strides {}) refers to a "
+            "single memory location (an expanded view); clone() it before writing in place",
+            op, describe(self), shape_str(st));
+  }
   if (!GradMode::is_enabled()) return;
+  if (im.grad_base_view)
+    fail(
+        "{}: {} is a view, made while grad mode was off, of a tensor that requires grad; an in-place change of it "
+        "with grad mode on would not be recorded. Make the change under ag::NoGradGuard, or clone() the view",
+        op, describe(self));
   if (im.slot >= 0)
     fail("{}: in-place change of {}, a result recorded on the tape, is not supported; use the out-of-place op", op,
          describe(self));
@@ -30,16 +44,33 @@ void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
         op, describe(*other), describe(self));
 }
 
+// An in-place op on a non-contiguous view: `fn` applies it to a contiguous copy of the view's values,
+// which is then written back through the strides into the shared storage.
+template <class Fn>
+Tensor& through_view(Tensor& self, Fn fn) {
+  Tensor tmp = self.detach().contiguous();
+  fn(tmp);
+  const auto& im = *self.impl();
+  if (im.numel > 0)
+    dispatch_all(im.dtype, [&]<class T>() {
+      kernels::strided_write(tmp.cdata<T>(), self.data_ptr<T>(), im.view->strides, im.shape);
+    });
+  ++im.storage->version;
+  return self;
+}
+
 template <class F>
 Tensor& apply_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
   check_inplace(self, &other, op);
   detail::check_same_dtype(self, other, op);
   if (broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
     fail("{}: {} cannot be broadcast into {} in place", op, describe(other), describe(self));
+  if (self.impl()->view) [[unlikely]]
+    return through_view(self, [&](Tensor& tmp) { apply_inplace(tmp, other, op, f); });
   dispatch_floating(self.dtype(), op, [&]<class T>() {
     T* d = self.data<T>();
     if (other.numel() == self.numel()) {
-      const T* s = other.data<T>();
+      const T* s = other.cdata<T>();
       if (s == d) {
         for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i], d[i]));
       } else {
@@ -47,7 +78,7 @@ Tensor& apply_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
       }
     } else {
       Tensor b = empty(self.shape(), self.dtype());
-      kernels::broadcast_to(other.data<T>(), other.shape(), b.data<T>(), self.shape());
+      kernels::broadcast_to(other.cdata<T>(), other.shape(), b.data<T>(), self.shape());
       const T* s = b.data<T>();
       for (std::int64_t i = 0; i < self.numel(); ++i) d[i] = static_cast<T>(f(d[i], s[i]));
     }
@@ -79,6 +110,8 @@ void apply_scalar_int64(Tensor& self, const char* op, ScalarOp kind, double v) {
 
 Tensor& apply_scalar(Tensor& self, const char* op, ScalarOp kind, double v) {
   check_inplace(self, nullptr, op);
+  if (self.impl()->view) [[unlikely]]
+    return through_view(self, [&](Tensor& tmp) { apply_scalar(tmp, op, kind, v); });
   if (self.dtype() == kInt64) {
     apply_scalar_int64(self, op, kind, v);
   } else {
@@ -133,9 +166,11 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (broadcast_shapes(shape(), src.shape(), "copy_") != shape())
     fail("copy_: {} cannot be broadcast into {}", describe(src), describe(*this));
   const Tensor s = src.dtype() == dtype() ? src : src.detach().to(dtype());
+  if (impl()->view) [[unlikely]]
+    return through_view(*this, [&](Tensor& tmp) { tmp.copy_(s); });
   dispatch_all(dtype(), [&]<class T>() {
-    if (s.numel() == numel()) std::memmove(data<T>(), s.data<T>(), static_cast<std::size_t>(numel()) * sizeof(T));
-    else kernels::broadcast_to(s.data<T>(), s.shape(), data<T>(), shape());
+    if (s.numel() == numel()) std::memmove(data<T>(), s.cdata<T>(), static_cast<std::size_t>(numel()) * sizeof(T));
+    else kernels::broadcast_to(s.cdata<T>(), s.shape(), data<T>(), shape());
   });
   ++impl()->storage->version;
   return *this;

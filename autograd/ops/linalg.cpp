@@ -1,6 +1,7 @@
 #include "autograd/ops/linalg.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "autograd/kernels/blas.h"
 #include "autograd/ops/shape_ops.h"
@@ -31,6 +32,30 @@ bool batches_broadcast(const Shape& a, const Shape& b) {
   return true;
 }
 
+/// For a view whose last two dims are transposed relative to a row-major layout (x.t(), or
+/// transpose(-1, -2) of a batch), that row-major tensor; else nullopt. matmul hands it to the GEMM
+/// with a transpose flag instead of copying the view (see Note: views).
+std::optional<Tensor> untransposed(const Tensor& x) {
+  const TensorImpl& im = *x.impl();
+  if (im.is_contiguous() || im.shape.size() < 2) return std::nullopt;
+  Shape sizes = im.shape, strides = im.view->strides;
+  const std::size_t r = sizes.size();
+  std::swap(sizes[r - 1], sizes[r - 2]);
+  std::swap(strides[r - 1], strides[r - 2]);
+  const Shape want = contiguous_strides(sizes);
+  for (std::size_t i = 0; i < r; ++i)
+    if (sizes[i] != 1 && strides[i] != want[i]) return std::nullopt;
+  return transpose(x, -1, -2);  // a row-major view of the same storage: no copy
+}
+
+/// matmul_transposed(a, b, false, false) with transposed views read through transpose flags.
+Tensor matmul_flags(const Tensor& a, const Tensor& b) {
+  const auto ua = untransposed(a), ub = untransposed(b);
+  if (!ua && !ub) [[likely]]
+    return matmul_transposed(a, b, false, false);
+  return matmul_transposed(ua ? *ua : a, ub ? *ub : b, ua.has_value(), ub.has_value());
+}
+
 }  // namespace
 
 Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
@@ -59,9 +84,9 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const std::int64_t nbatch = shape_numel(batch);
   if (y.numel() > 0)
     dispatch_floating(a.dtype(), "matmul", [&]<class T>() {
-      const T* pa = a.data<T>();
-      const T* pb = b.data<T>();
-      T* py = y.data<T>();
+      const T* pa = a.cdata<T>();
+      const T* pb = b.cdata<T>();
+      T* py = y.cdata<T>();
       if (shape_numel(bb) == 1 && !ta && shape_numel(ba) == nbatch) {
         kernels::gemm(false, tb, nbatch * m, n, ka, pa, pb, py);  // fold the batch into M
         return;
@@ -105,14 +130,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (ka != kb) fail("matmul: inner dimensions do not match: {} @ {} ({} vs {})", describe(a), describe(b), ka, kb);
   if (a.dim() == 1 && b.dim() == 1)
     return reshape(matmul_transposed(reshape(a, {1, -1}), reshape(b, {-1, 1}), false, false), {});
-  if (a.dim() == 1) return squeeze(matmul_transposed(unsqueeze(a, 0), b, false, false), -2);
-  if (b.dim() == 1) return squeeze(matmul_transposed(a, unsqueeze(b, 1), false, false), -1);
-  return matmul_transposed(a, b, false, false);
+  if (a.dim() == 1) return squeeze(matmul_flags(unsqueeze(a, 0), b), -2);
+  if (b.dim() == 1) return squeeze(matmul_flags(a, unsqueeze(b, 1)), -1);
+  return matmul_flags(a, b);
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
   if (a.dim() != 2 || b.dim() != 2) fail("mm: expects 2-D inputs, got {} and {}", describe(a), describe(b));
-  return matmul_transposed(a, b, false, false);
+  return matmul_flags(a, b);
 }
 
 }  // namespace ag

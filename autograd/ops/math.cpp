@@ -40,15 +40,15 @@ Tensor zip3_floating(const Tensor& a, const Tensor& b, const Tensor& c, const ch
   dispatch_floating(a.dtype(), op, [&]<class T>() {
     Tensor keep[3];
     auto full_view = [&](const Tensor& t, Tensor& k) -> const T* {
-      if (t.shape() == out) return t.data<T>();
+      if (t.shape() == out) return t.cdata<T>();
       k = empty(out, t.dtype(), op);
-      kernels::broadcast_to(t.data<T>(), t.shape(), k.data<T>(), out);
-      return k.data<T>();
+      kernels::broadcast_to(t.cdata<T>(), t.shape(), k.cdata<T>(), out);
+      return k.cdata<T>();
     };
     const T* pa = full_view(a, keep[0]);
     const T* pb = full_view(b, keep[1]);
     const T* pc = full_view(c, keep[2]);
-    T* py = y.data<T>();
+    T* py = y.cdata<T>();
     parallel_for(0, y.numel(), kernels::kGrain, [&](std::int64_t lo, std::int64_t hi) {
       for (std::int64_t i = lo; i < hi; ++i) py[i] = static_cast<T>(f(pa[i], pb[i], pc[i]));
     });

@@ -48,7 +48,7 @@ Tensor unreduce(const Tensor& g, std::int64_t d, bool keepdim, std::int64_t rank
 Tensor tie_mask(const Tensor& x, const Tensor& y, const kernels::Split3& sp, bool nan_ties) {
   Tensor m = empty(x.shape(), x.dtype());
   dispatch_floating(x.dtype(), "tie_mask", [&]<class T>() {
-    kernels::tie_mask(x.data<T>(), y.data<T>(), m.data<T>(), sp.outer, sp.n, sp.inner, nan_ties);
+    kernels::tie_mask(x.cdata<T>(), y.cdata<T>(), m.cdata<T>(), sp.outer, sp.n, sp.inner, nan_ties);
   });
   return m;
 }
@@ -58,15 +58,15 @@ ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const
   const DimReduce r = prepare(x, dim, keepdim, op);
   ValuesIndices out{empty(r.out, x.dtype()), empty(r.out, kInt64)};
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    kernels::extreme_dim<Max>(x.data<T>(), out.values.data<T>(), out.indices.data<std::int64_t>(), r.sp.outer, r.sp.n,
-                              r.sp.inner);
+    kernels::extreme_dim<Max>(x.cdata<T>(), out.values.cdata<T>(), out.indices.cdata<std::int64_t>(), r.sp.outer,
+                              r.sp.n, r.sp.inner);
   });
   if (any_requires_grad({&x}))
     record(op, {&x}, {&out.values}, [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
       const Tensor idx = si.get(op);
       Tensor m = empty(in, c.grad().dtype());
       dispatch_floating(m.dtype(), op, [&]<class T>() {
-        kernels::one_hot_dim(idx.data<std::int64_t>(), m.data<T>(), r.sp.outer, r.sp.n, r.sp.inner);
+        kernels::one_hot_dim(idx.cdata<std::int64_t>(), m.cdata<T>(), r.sp.outer, r.sp.n, r.sp.inner);
       });
       c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
     });
@@ -79,7 +79,7 @@ Tensor extreme_all(const Tensor& x, const char* op) {
   if (x.numel() == 0) fail("{}: cannot reduce an empty tensor {} (it has no identity)", op, describe(x));
   Tensor y = empty({}, x.dtype());
   dispatch_floating(x.dtype(), op,
-                    [&]<class T>() { *y.data<T>() = kernels::extreme_all<Max>(x.data<T>(), x.numel()); });
+                    [&]<class T>() { *y.cdata<T>() = kernels::extreme_all<Max>(x.cdata<T>(), x.numel()); });
   if (any_requires_grad({&x}))
     record(
         op, {&x}, {&y},
@@ -96,7 +96,7 @@ Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const cha
   const DimReduce r = prepare(x, dim, keepdim, op);
   Tensor y = empty(r.out, x.dtype());
   dispatch_floating(x.dtype(), op, [&]<class T>() {
-    kernels::extreme_dim<Max>(x.data<T>(), y.data<T>(), nullptr, r.sp.outer, r.sp.n, r.sp.inner);
+    kernels::extreme_dim<Max>(x.cdata<T>(), y.cdata<T>(), nullptr, r.sp.outer, r.sp.n, r.sp.inner);
   });
   if (any_requires_grad({&x}))
     record(
@@ -115,7 +115,7 @@ Tensor sum(const Tensor& x) {
   check_floating(x, "sum");
   const auto& im = *x.impl();
   Tensor y = empty({}, im.dtype);
-  dispatch_floating(im.dtype, "sum", [&]<class T>() { *y.data<T>() = kernels::sum_all(x.data<T>(), im.numel); });
+  dispatch_floating(im.dtype, "sum", [&]<class T>() { *y.cdata<T>() = kernels::sum_all(x.cdata<T>(), im.numel); });
   if (any_requires_grad({&x}))
     record("sum", {&x}, {&y}, [in = im.shape](BackwardCtx& c) { c.set(0, expand(c.grad(), in)); });
   return y;
@@ -132,7 +132,7 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   else out.erase(out.begin() + d);
   Tensor y = empty(out, im.dtype);
   dispatch_floating(im.dtype, "sum",
-                    [&]<class T>() { kernels::sum_dim(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner); });
+                    [&]<class T>() { kernels::sum_dim(x.cdata<T>(), y.cdata<T>(), sp.outer, sp.n, sp.inner); });
   if (any_requires_grad({&x}))
     record("sum_dim", {&x}, {&y}, [in = im.shape, d, keepdim](BackwardCtx& c) {
       c.set(0, expand(keepdim ? c.grad() : unsqueeze(c.grad(), d), in));
@@ -166,7 +166,7 @@ Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) {
   Tensor idx = empty(r.out, kInt64);
   dispatch_floating(x.dtype(), "argmax", [&]<class T>() {
     std::vector<T> values(static_cast<std::size_t>(r.sp.outer * r.sp.inner));
-    kernels::extreme_dim<true>(x.data<T>(), values.data(), idx.data<std::int64_t>(), r.sp.outer, r.sp.n, r.sp.inner);
+    kernels::extreme_dim<true>(x.cdata<T>(), values.data(), idx.cdata<std::int64_t>(), r.sp.outer, r.sp.n, r.sp.inner);
   });
   return idx;
 }

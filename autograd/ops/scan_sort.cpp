@@ -40,7 +40,7 @@ DimPlan dim_plan(const Tensor& x, std::int64_t dim, const char* op, bool int64_o
 
 bool has_zero(const Tensor& x) {
   return dispatch_floating(x.dtype(), "has_zero", [&]<class T>() {
-    const T* p = x.data<T>();
+    const T* p = x.cdata<T>();
     for (std::int64_t i = 0; i < x.numel(); ++i)
       if (p[i] == T(0)) return true;
     return false;
@@ -49,7 +49,7 @@ bool has_zero(const Tensor& x) {
 
 std::int64_t count_zeros(const Tensor& x) {
   return dispatch_floating(x.dtype(), "count_zeros", [&]<class T>() {
-    const T* p = x.data<T>();
+    const T* p = x.cdata<T>();
     std::int64_t z = 0;
     for (std::int64_t i = 0; i < x.numel(); ++i) z += p[i] == T(0);
     return z;
@@ -142,8 +142,8 @@ Tensor sorted_indices(const Tensor& x, const DimPlan& p, bool descending, std::i
   Tensor idx = empty(out, kInt64, op);
   const auto& sp = p.sp;
   dispatch_all(x.dtype(), [&]<class T>() {
-    const T* px = x.data<T>();
-    std::int64_t* pi = idx.data<std::int64_t>();
+    const T* px = x.cdata<T>();
+    std::int64_t* pi = idx.cdata<std::int64_t>();
     parallel_for(0, sp.outer * sp.inner, std::max<std::int64_t>(kernels::kGrain / std::max<std::int64_t>(sp.n, 1), 1),
                  [&](std::int64_t lo, std::int64_t hi) {
                    std::vector<std::int64_t> order;
@@ -167,8 +167,8 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   Tensor y = empty(x.shape(), x.dtype(), "cumsum");
   const auto& sp = p.sp;
   dispatch_floating(x.dtype(), "cumsum", [&]<class T>() {
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
+    const T* px = x.cdata<T>();
+    T* py = y.cdata<T>();
     for (std::int64_t o = 0; o < sp.outer; ++o)
       for (std::int64_t i = 0; i < sp.inner; ++i) {
         double acc = 0;  // as PyTorch on the CPU: a double accumulator for float too
@@ -190,8 +190,8 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
   Tensor y = empty(x.shape(), x.dtype(), "cumprod");
   const auto& sp = p.sp;
   dispatch_floating(x.dtype(), "cumprod", [&]<class T>() {
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
+    const T* px = x.cdata<T>();
+    T* py = y.cdata<T>();
     for (std::int64_t o = 0; o < sp.outer; ++o)
       for (std::int64_t i = 0; i < sp.inner; ++i) {
         double acc = 1;
@@ -216,10 +216,10 @@ Tensor prod(const Tensor& x) {
   check_floating(x, "prod");
   Tensor y = empty({}, x.dtype(), "prod");
   dispatch_floating(x.dtype(), "prod", [&]<class T>() {
-    const T* px = x.data<T>();
+    const T* px = x.cdata<T>();
     T acc = 1;
     for (std::int64_t i = 0; i < x.numel(); ++i) acc *= px[i];
-    *y.data<T>() = acc;
+    *y.cdata<T>() = acc;
   });
   if (any_requires_grad({&x}))
     record(
@@ -247,8 +247,8 @@ Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
   Tensor y = empty(out, x.dtype(), "prod");
   const auto& sp = p.sp;
   dispatch_floating(x.dtype(), "prod", [&]<class T>() {
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
+    const T* px = x.cdata<T>();
+    T* py = y.cdata<T>();
     for (std::int64_t o = 0; o < sp.outer; ++o)
       for (std::int64_t i = 0; i < sp.inner; ++i) {
         T acc = 1;

@@ -20,7 +20,7 @@ Tensor run(const Tensor& x, std::int64_t d, const Shape& out, const char* op) {
   const auto sp = kernels::split_at(x.shape(), static_cast<std::size_t>(d));
   Tensor y = empty(out, x.dtype());
   dispatch_floating(x.dtype(), op,
-                    [&]<class T>() { kernels::softmax_dim<K>(x.data<T>(), y.data<T>(), sp.outer, sp.n, sp.inner); });
+                    [&]<class T>() { kernels::softmax_dim<K>(x.cdata<T>(), y.cdata<T>(), sp.outer, sp.n, sp.inner); });
   return y;
 }
 

@@ -33,6 +33,19 @@ Tensor Tensor::squeeze(std::int64_t d) const { return ag::squeeze(*this, d); }
 Tensor Tensor::unsqueeze(std::int64_t d) const { return ag::unsqueeze(*this, d); }
 Tensor Tensor::expand(const Shape& s) const { return ag::expand(*this, s); }
 Tensor Tensor::select(std::int64_t d, std::int64_t i) const { return ag::select(*this, d, i); }
+Tensor Tensor::slice(std::int64_t d, std::int64_t s, std::int64_t e, std::int64_t st) const {
+  return ag::slice(*this, d, s, e, st);
+}
+Tensor Tensor::narrow(std::int64_t d, std::int64_t s, std::int64_t n) const { return ag::narrow(*this, d, s, n); }
+Tensor Tensor::permute(const Shape& dims) const { return ag::permute(*this, dims); }
+Tensor Tensor::expand_as(const Tensor& o) const { return ag::expand_as(*this, o); }
+Tensor Tensor::diagonal(std::int64_t o, std::int64_t a, std::int64_t b) const { return ag::diagonal(*this, o, a, b); }
+Tensor Tensor::unfold(std::int64_t d, std::int64_t n, std::int64_t s) const { return ag::unfold(*this, d, n, s); }
+Tensor Tensor::as_strided(const Shape& size, const Shape& stride) const { return ag::as_strided(*this, size, stride); }
+Tensor Tensor::as_strided(const Shape& size, const Shape& stride, std::int64_t off) const {
+  return ag::as_strided(*this, size, stride, off);
+}
+Tensor Tensor::operator[](std::int64_t i) const { return ag::select(*this, 0, i); }
 Tensor Tensor::clamp(double lo, double hi) const { return ag::clamp(*this, lo, hi); }
 Tensor Tensor::clone() const { return ag::clone(*this); }
 Tensor Tensor::to(Dtype d) const { return ag::to(*this, d); }

@@ -26,7 +26,7 @@ template <class K>
 Tensor map_kernel(const Tensor& x, const char* op, K k) {
   const auto& im = x.checked(op);
   Tensor y = empty(im.shape, im.dtype);
-  dispatch_floating(im.dtype, op, [&]<class T>() { k(x.data<T>(), y.data<T>(), im.numel); });
+  dispatch_floating(im.dtype, op, [&]<class T>() { k(x.cdata<T>(), y.cdata<T>(), im.numel); });
   return y;
 }
 }  // namespace
@@ -149,8 +149,8 @@ void backward_loop(const T* __restrict g, const T* __restrict v, T* __restrict o
 // broadcasting); one pass over the buffers.
 template <class F>
 Tensor backward_map(const Tensor& grad, const Tensor& t, const char* op, const char* what, F f) {
-  const TensorImpl& ig = grad.checked(op);
-  const TensorImpl& it = t.checked(op);
+  const TensorImpl& ig = grad.dense(op);
+  const TensorImpl& it = t.dense(op);
   if (ig.dtype != it.dtype) detail::check_same_dtype(grad, t, op);  // throws
   if (!is_floating(ig.dtype)) fail("{}: expected floating tensors (float32 or float64), got {}", op, describe(grad));
   if (ig.shape != it.shape)

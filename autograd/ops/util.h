@@ -24,14 +24,14 @@ void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char*
 /// y = f(x) elementwise for floating x; f is a generic lambda over the element type.
 template <class F>
 Tensor map_floating(const Tensor& x, const char* op, F f) {
-  const auto& im = x.checked(op);
+  const auto& im = x.dense(op);
   Tensor y = empty(im.shape, im.dtype, op);
   dispatch_floating(im.dtype, op, [&]<class T>() {
     if (im.numel == 1) {  // tiny tensors: no kernel launch
       *y.impl()->data_unchecked<T>() = static_cast<T>(f(*im.data_unchecked<T>()));
       return;
     }
-    kernels::map(x.data<T>(), y.data<T>(), im.numel, [&](T v) { return static_cast<T>(f(v)); });
+    kernels::map(x.cdata<T>(), y.cdata<T>(), im.numel, [&](T v) { return static_cast<T>(f(v)); });
   });
   return y;
 }
@@ -53,7 +53,7 @@ Tensor zip_floating(const Tensor& a, const Tensor& b, const char* op, F f) {
   const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), op);
   dispatch_floating(a.dtype(), op, [&]<class T>() {
-    kernels::zip(a.data<T>(), a.shape(), b.data<T>(), b.shape(), y.data<T>(), out,
+    kernels::zip(a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.cdata<T>(), out,
                  [&](T u, T v) { return static_cast<T>(f(u, v)); });
   });
   return y;
