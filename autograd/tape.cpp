@@ -23,7 +23,9 @@ Tape& Tape::current_slow() {
 
 void Tape::own_output(Tensor& out) {
   const TensorImpl& im = *out.impl();
+  const bool flag = im.grad_base_view;
   out = make_view(out, im.shape, im.strides(), im.offset);
+  out.impl()->grad_base_view = flag;
 }
 
 Tape::~Tape() { reset(); }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -117,7 +118,7 @@ struct Fuzz {
   void step() {
     Tensor& a = pick();
     const Tensor& b = pick();
-    const int op = in.ConsumeIntegralInRange<int>(0, 63);
+    const int op = in.ConsumeIntegralInRange<int>(0, 72);
     switch (op) {
       case 0:
         add(make());
@@ -318,6 +319,31 @@ struct Fuzz {
         break;
       case 62:
         add(nn::mse_loss(a, b, nn::Reduction::Sum));
+        break;
+      // strided views (Note: views) and in-place writes through them
+      case 64:
+        add(diagonal(a, index(), index(), index()));
+        break;
+      case 65:
+        add(unfold(a, index(), index(), index()));
+        break;
+      case 66:
+        add(as_strided(a, shape(3), shape(3), in.ConsumeBool() ? std::optional<std::int64_t>(index()) : std::nullopt));
+        break;
+      case 67:
+        add(slice(a, index(), index(), index(), index()));
+        break;
+      case 68:
+        add(a.contiguous());
+        break;
+      case 69:
+        transpose(a, index(), index()).fill_(static_cast<double>(index()));
+        break;
+      case 70:
+        select(a, index(), index()).copy_(b);
+        break;
+      case 71:
+        narrow(a, index(), index(), index()).add_(b);
         break;
       default:
         a.retain_grad();

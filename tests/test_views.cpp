@@ -155,6 +155,14 @@ TEST_CASE("views: in-place ops that would bypass the tape or write one element t
     v.add_(1.0);  // allowed without grad mode, as libtorch
   }
   CHECK(leaf.to_vector<double>()[3] == doctest::Approx(before[3] + 1.0));
+  // detach() is not such a view, even under NoGradGuard (libtorch): writing into it is allowed
+  Tensor d;
+  {
+    NoGradGuard g;
+    d = leaf.detach();
+  }
+  d.select(0, 0).fill_(2.0);
+  CHECK(leaf.to_vector<double>()[0] == 2.0);
   // an expanded view: more than one element refers to one memory location
   Tensor c = zeros({3}, kFloat64);
   Tensor e = c.unsqueeze(0).expand({2, 3});

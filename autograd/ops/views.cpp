@@ -104,7 +104,7 @@ Geometry select_geometry(Geometry g, std::size_t d, std::int64_t i) {
 Geometry slice_geometry(Geometry g, std::size_t d, std::int64_t start, std::int64_t len, std::int64_t step) {
   g.offset += start * g.strides[d];
   g.sizes[d] = len;
-  g.strides[d] *= step;
+  if (len > 1) g.strides[d] *= step;  // len > 1 bounds step by the size: no overflow
   return g;
 }
 
@@ -329,7 +329,9 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
 namespace {
 Geometry diagonal_geometry(Geometry g, std::int64_t offset, std::size_t d1, std::size_t d2) {
   const auto n1 = g.sizes[d1], n2 = g.sizes[d2];
-  const std::int64_t len = std::max<std::int64_t>(offset >= 0 ? std::min(n1, n2 - offset) : std::min(n1 + offset, n2), 0);
+  std::int64_t len = 0;  // (written so that no offset, however large, overflows)
+  if (offset >= 0) len = offset >= n2 ? 0 : std::min(n1, n2 - offset);
+  else len = offset <= -n1 ? 0 : std::min(n1 + offset, n2);
   if (len > 0) g.offset += offset >= 0 ? offset * g.strides[d2] : -offset * g.strides[d1];
   const std::int64_t st = g.strides[d1] + g.strides[d2];
   for (auto d : {std::max(d1, d2), std::min(d1, d2)}) {
@@ -342,14 +344,14 @@ Geometry diagonal_geometry(Geometry g, std::int64_t offset, std::size_t d1, std:
 }
 
 Geometry unfold_geometry(Geometry g, std::size_t d, std::int64_t size, std::int64_t step) {
-  if (g.sizes.empty()) {  // a 0-d tensor unfolds into [1] (size must be 1)
-    g.sizes = {1};
+  if (g.sizes.empty()) {  // a 0-d tensor unfolds into [size] (size 0 or 1), as libtorch
+    g.sizes = {size};
     g.strides = {1};
     return g;
   }
   const std::int64_t st = g.strides[d];
   g.sizes[d] = (g.sizes[d] - size) / step + 1;
-  g.strides[d] = st * step;
+  if (g.sizes[d] > 1) g.strides[d] = st * step;  // more than one window bounds step by the size
   g.sizes.push_back(size);
   g.strides.push_back(st);
   return g;
@@ -389,8 +391,11 @@ Tensor as_strided(const Tensor& x, const Shape& size, const Shape& stride, std::
   for (std::size_t i = 0; i < size.size(); ++i) {
     if (size[i] < 0 || stride[i] < 0)
       fail("as_strided: negative size or stride in {} / {} for {}", shape_str(size), shape_str(stride), describe(x));
+    std::int64_t reach = 0;
     if (size[i] == 0) empty_view = true;
-    else last += (size[i] - 1) * stride[i];
+    else if (__builtin_mul_overflow(size[i] - 1, stride[i], &reach) || __builtin_add_overflow(last, reach, &last))
+      fail("as_strided: sizes {} and strides {} reach past what int64 can count ({})", shape_str(size),
+           shape_str(stride), describe(x));
   }
   const auto capacity = static_cast<std::int64_t>(im.storage->nbytes / itemsize(im.dtype));
   if (off < 0 || (!empty_view && last >= capacity))
