@@ -263,7 +263,8 @@ std::int64_t Tensor::stride(std::int64_t d) const {
 Tensor Tensor::detach() const {
   const auto& im = checked("detach");
   Tensor d = make_view(*this, im.shape, im.strides(), im.offset);
-  d.impl()->grad_base_view = false;  // as libtorch: writing into a detached tensor is allowed (the version counter is shared)
+  d.impl()->grad_base_view =
+      false;  // as libtorch: writing into a detached tensor is allowed (the version counter is shared)
   return d;
 }
 

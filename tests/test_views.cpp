@@ -179,14 +179,15 @@ TEST_CASE("views: in-place ops that would bypass the tape or write one element t
   CHECK(m.t().data_ptr<double>() == m.data<double>());
   CHECK(m[1].data<double>() == m.data<double>() + 3);
   // as_strided past the storage
-  CHECK(agt::error_message([&] { (void)m.as_strided({2, 2}, {3, 1}, 3); }).find("outside the storage") !=
-        std::string::npos);
+  CHECK(agt::error_message([&] {
+          (void)m.as_strided({2, 2}, {3, 1}, 3);
+        }).find("outside the storage") != std::string::npos);
 }
 
 TEST_CASE("views: reshape is a view when the strides allow, else a copy; the cached copy follows writes") {
   const Tensor m = arange_f64(24, {2, 3, 4});
-  const Tensor n = m.narrow(2, 0, 2);                // [2, 3, 2], strides [12, 4, 1]
-  CHECK(shares(n.reshape({2, 3, 2, 1}), m));         // a size-1 dim: a view
+  const Tensor n = m.narrow(2, 0, 2);         // [2, 3, 2], strides [12, 4, 1]
+  CHECK(shares(n.reshape({2, 3, 2, 1}), m));  // a size-1 dim: a view
   CHECK(shares(m.transpose(0, 1).reshape({3, 2, 4}), m));
   CHECK(!shares(m.transpose(1, 2).reshape({2, 12}), m));  // must copy
   agt::check_values(m.transpose(1, 2).reshape({2, 12}).select(0, 0), {0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11});
@@ -227,14 +228,27 @@ TEST_CASE("views: gradients through every view op, to second order") {
   const Tensor x = agt::input({3, 4}, 0.3);
   const std::vector<std::pair<const char*, agt::TensorFn>> fns = {
       {"t", [](const std::vector<Tensor>& v) { return (v[0].t() * v[0].t()).exp().sum(); }},
-      {"permute", [](const std::vector<Tensor>& v) { return v[0].unsqueeze(0).permute({2, 0, 1}).tanh().sum(); }},
-      {"select", [](const std::vector<Tensor>& v) { return (v[0].select(1, 2) * v[0].select(0, 1).narrow(0, 0, 3)).sum(); }},
+      {"permute",
+       [](const std::vector<Tensor>& v) {
+         return v[0].unsqueeze(0).permute({2, 0, 1}).tanh().sum();
+       }},
+      {"select",
+       [](const std::vector<Tensor>& v) { return (v[0].select(1, 2) * v[0].select(0, 1).narrow(0, 0, 3)).sum(); }},
       {"slice", [](const std::vector<Tensor>& v) { return v[0].slice(1, 0, 4, 3).exp().sum(); }},
       {"narrow", [](const std::vector<Tensor>& v) { return v[0].narrow(0, 1, 2).pow(3.0).sum(); }},
-      {"expand", [](const std::vector<Tensor>& v) { return (v[0].select(0, 0).expand({2, 4}) * v[0].narrow(0, 0, 2)).sum(); }},
-      {"diagonal", [](const std::vector<Tensor>& v) { return sin(v[0].diagonal(1)).sum() + square(v[0].diagonal(-1, 1, 0)).sum(); }},
+      {"expand",
+       [](const std::vector<Tensor>& v) {
+         return (v[0].select(0, 0).expand({2, 4}) * v[0].narrow(0, 0, 2)).sum();
+       }},
+      {"diagonal",
+       [](const std::vector<Tensor>& v) {
+         return sin(v[0].diagonal(1)).sum() + square(v[0].diagonal(-1, 1, 0)).sum();
+       }},
       {"unfold", [](const std::vector<Tensor>& v) { return v[0].unfold(1, 3, 1).tanh().sum(); }},
-      {"as_strided", [](const std::vector<Tensor>& v) { return square(v[0].as_strided({3, 3}, {1, 2}, 1)).sum(); }},
+      {"as_strided",
+       [](const std::vector<Tensor>& v) {
+         return square(v[0].as_strided({3, 3}, {1, 2}, 1)).sum();
+       }},
       {"unbind", [](const std::vector<Tensor>& v) { return (unbind(v[0].t(), 0)[1] * unbind(v[0], 1)[2]).sum(); }},
       {"view of t", [](const std::vector<Tensor>& v) { return sin(cumsum(v[0].t().reshape({12}), 0)).sum(); }},
       {"operator[]", [](const std::vector<Tensor>& v) { return (v[0][1] * v[0][2]).sum(); }},
@@ -276,15 +290,29 @@ TEST_CASE("views: every op computes on a non-contiguous input what it computes o
       {"matmul", [](auto& a, auto& b) { return matmul(a, b.t()); }},
       {"linear", [](auto& a, auto& b) { return linear(a, b, b.select(1, 0)); }},
       {"outer dot", [](auto& a, auto& b) { return outer(a.select(1, 1), b.select(1, 2)) * dot(a[0], b[1]); }},
-      {"cat stack", [](auto& a, auto& b) { return cat({a, b}, 1).sum(1) + stack({a, b}, 0).sum(0).sum(1); }},
-      {"index_select", [](auto& a, auto&) { return index_select(a, 1, tensor({3, 0, 3}, {3}, kInt64)); }},
-      {"gather", [](auto& a, auto&) { return gather(a, 1, tensor({0, 1, 2, 3, 3, 2}, {3, 2}, kInt64)); }},
+      {"cat stack",
+       [](auto& a, auto& b) {
+         return cat({a, b}, 1).sum(1) + stack({a, b}, 0).sum(0).sum(1);
+       }},
+      {"index_select",
+       [](auto& a, auto&) {
+         return index_select(a, 1, tensor({3, 0, 3}, {3}, kInt64));
+       }},
+      {"gather",
+       [](auto& a, auto&) {
+         return gather(a, 1, tensor({0, 1, 2, 3, 3, 2}, {3, 2}, kInt64));
+       }},
       {"where", [](auto& a, auto& b) { return where(gt(a, b), a, b); }},
       {"to float32 and back", [](auto& a, auto&) { return a.to(kFloat32).to(kFloat64); }},
       {"clone", [](auto& a, auto&) { return a.clone(); }},
       {"softmax_cross_entropy",
-       [](auto& a, auto&) { return softmax_cross_entropy(a, tensor({1, 0, 3}, {3}, kInt64)); }},
-      {"rnn_tanh_cell", [](auto& a, auto& b) { return rnn_tanh_cell(a, a.narrow(1, 0, 3), b.narrow(0, 0, 3), b.t().narrow(0, 0, 3), Tensor(), Tensor()); }},
+       [](auto& a, auto&) {
+         return softmax_cross_entropy(a, tensor({1, 0, 3}, {3}, kInt64));
+       }},
+      {"rnn_tanh_cell",
+       [](auto& a, auto& b) {
+         return rnn_tanh_cell(a, a.narrow(1, 0, 3), b.narrow(0, 0, 3), b.t().narrow(0, 0, 3), Tensor(), Tensor());
+       }},
   };
   for (const auto& [name, op] : ops) {
     CAPTURE(name);

@@ -123,6 +123,32 @@ inline void zip(const T* a, const Shape& as, const T* b, const Shape& bs, U* y, 
   }
 }
 
+/// y = f(a, b) for y of shape `out` (contiguous), a and b read through strides `sa`, `sb` (in
+/// elements, one per dim of out, 0 on broadcast dims): non-contiguous views without a copy.
+template <class T, class U, class F>
+inline void zip_strided(const T* a, const Shape& sa, const T* b, const Shape& sb, U* y, const Shape& out, F f) {
+  parallel_rows(out, sa, sb, kGrain,
+                [&](std::int64_t oa, std::int64_t ob, std::int64_t o, std::int64_t inner, std::int64_t ia,
+                    std::int64_t ib) {
+                  const T* pa = a + oa;
+                  const T* pb = b + ob;
+                  U* py = y + o;
+                  for (std::int64_t i = 0; i < inner; ++i) py[i] = f(pa[i * ia], pb[i * ib]);
+                });
+}
+
+/// y = f(x) for y of shape `out` (contiguous), x read through `strides`.
+template <class T, class U, class F>
+inline void map_strided(const T* x, const Shape& strides, U* y, const Shape& out, F f) {
+  const Shape zero(out.size(), 0);
+  parallel_rows(out, strides, zero, kGrain,
+                [&](std::int64_t ox, std::int64_t, std::int64_t o, std::int64_t inner, std::int64_t ix, std::int64_t) {
+                  const T* px = x + ox;
+                  U* py = y + o;
+                  for (std::int64_t i = 0; i < inner; ++i) py[i] = f(px[i * ix]);
+                });
+}
+
 /// Sums x (shape `xs`) into y (shape `ys`, which broadcasts to `xs`): undoes broadcasting. Threads
 /// split the first dim when it is kept, else the last one when it is kept; every y element adds its
 /// terms in the same order as on one thread.

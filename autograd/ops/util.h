@@ -21,17 +21,30 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 /// its backward op (ops/fused.cpp, ops/fused_backward.cpp); throws naming `op`.
 void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char* op);
 
-/// y = f(x) elementwise for floating x; f is a generic lambda over the element type.
+/// Strides that read `x` (any layout) as the broadcast shape `out`: 0 on broadcast dims.
+inline Shape read_strides(const TensorImpl& x, const Shape& out) {
+  Shape st(out.size(), 0);
+  const Shape xs = x.strides();
+  const std::size_t off = out.size() - x.shape.size();
+  for (std::size_t i = 0; i < x.shape.size(); ++i) st[off + i] = x.shape[i] == 1 ? 0 : xs[i];
+  return st;
+}
+
+/// y = f(x) elementwise for floating x; f is a generic lambda over the element type. A
+/// non-contiguous view is read through its strides (no copy).
 template <class F>
 Tensor map_floating(const Tensor& x, const char* op, F f) {
-  const auto& im = x.dense(op);
+  const auto& im = x.checked(op);
   Tensor y = empty(im.shape, im.dtype, op);
   dispatch_floating(im.dtype, op, [&]<class T>() {
-    if (im.numel == 1) {  // tiny tensors: no kernel launch
+    if (im.numel == 1) {  // tiny tensors: no kernel launch (one element needs no strides)
       *y.impl()->data_unchecked<T>() = static_cast<T>(f(*im.data_unchecked<T>()));
       return;
     }
-    kernels::map(x.cdata<T>(), y.cdata<T>(), im.numel, [&](T v) { return static_cast<T>(f(v)); });
+    auto g = [&](T v) { return static_cast<T>(f(v)); };
+    if (im.view) [[unlikely]]
+      kernels::map_strided(im.data_unchecked<T>(), im.view->strides, y.data<T>(), im.shape, g);
+    else kernels::map(im.data_unchecked<T>(), y.data<T>(), im.numel, g);
   });
   return y;
 }
@@ -53,8 +66,11 @@ Tensor zip_floating(const Tensor& a, const Tensor& b, const char* op, F f) {
   const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), op);
   dispatch_floating(a.dtype(), op, [&]<class T>() {
-    kernels::zip(a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.cdata<T>(), out,
-                 [&](T u, T v) { return static_cast<T>(f(u, v)); });
+    auto g = [&](T u, T v) { return static_cast<T>(f(u, v)); };
+    if (ia.view || ib.view) [[unlikely]]  // non-contiguous views: read through the strides, no copy
+      kernels::zip_strided(ia.data_unchecked<T>(), read_strides(ia, out), ib.data_unchecked<T>(), read_strides(ib, out),
+                           y.data<T>(), out, g);
+    else kernels::zip(a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.data<T>(), out, g);
   });
   return y;
 }
