@@ -18,8 +18,9 @@ namespace ag {
 namespace {
 
 // The dtype a factory makes: the options' when set, else `fallback`. Asking for a gradient on an
-// integer result is refused before anything is allocated or drawn.
+// integer result is refused before anything is allocated or drawn, and so is a device other than the CPU.
 Dtype resolve(const TensorOptions& options, Dtype fallback, const char* op, const Shape& shape) {
+  if (options.has_device()) check_cpu_device(options.device(), op);
   const Dtype d = options.dtype_opt().value_or(fallback);
   if (options.requires_grad() && !is_floating(d))
     fail("{}: Only Tensors of floating point dtype can require gradients (asked for {}{} with requires_grad(true))", op,

@@ -50,14 +50,19 @@ std::int64_t Tensor::size(std::int64_t d) const {
   return s[static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(s.size()), "size"))];
 }
 
-template <class T>
+template <ScalarConvertible T>
 T Tensor::item() const {
   const auto& im = checked("item");
   if (im.numel != 1)
     fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
   return dispatch_all(im.dtype, [&]<class S>() {
     const S v = *static_cast<const S*>(raw_data());
-    if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
+    if constexpr (std::is_same_v<T, bool>) {
+      return v != 0;  // NaN is true, as libtorch's
+    } else if constexpr (std::is_integral_v<T> && std::is_integral_v<S> && sizeof(T) < sizeof(S)) {
+      if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
+        fail("item: {} does not fit in a {}-bit integer (tensor {})", v, sizeof(T) * 8, describe(*this));
+    } else if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
       if (!(v >= static_cast<S>(std::numeric_limits<T>::min()) && v < -static_cast<S>(std::numeric_limits<T>::min())))
         fail("item: {} does not fit in a {}-bit integer (tensor {})", static_cast<double>(v), sizeof(T) * 8,
              describe(*this));
@@ -81,6 +86,7 @@ template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;
 template int Tensor::item<int>() const;
+template bool Tensor::item<bool>() const;
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
