@@ -19,6 +19,10 @@ std::string_view dtype_name(Dtype d) {
       return "float64";
     case Dtype::Int64:
       return "int64";
+    case Dtype::Int32:
+      return "int32";
+    case Dtype::Bool:
+      return "bool";
   }
   return "?";
 }
@@ -55,7 +59,7 @@ T Tensor::item() const {
   const auto& im = checked("item");
   if (im.numel != 1)
     fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
-  return dispatch_all(im.dtype, [&]<class S>() {
+  return dispatch_every(im.dtype, [&]<class S>() {
     const S v = *static_cast<const S*>(raw_data());
     if constexpr (std::is_same_v<T, bool>) {
       return v != 0;  // NaN is true, as libtorch's
@@ -75,7 +79,7 @@ template <class T>
 std::vector<T> Tensor::to_vector() const {
   const auto& im = checked("to_vector");
   std::vector<T> out(static_cast<std::size_t>(im.numel));
-  dispatch_all(im.dtype, [&]<class S>() {
+  dispatch_every(im.dtype, [&]<class S>() {
     const S* p = static_cast<const S*>(raw_data());
     for (std::int64_t i = 0; i < im.numel; ++i) out[static_cast<std::size_t>(i)] = static_cast<T>(p[i]);
   });

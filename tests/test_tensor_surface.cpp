@@ -4,6 +4,7 @@
 // AT_ASSERT, and the device shims.
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -591,4 +592,126 @@ TEST_CASE("Tensor::to(Device), device(), is_cuda(); factories and Module::to ref
   check_error([&] { fc->to(kCUDA); }, "Module::to: this build has no CUDA");
   check_error([&] { fc->to("cuda", kFloat32); }, "no CUDA");
   CHECK(fc->weight.dtype() == kFloat64);  // unchanged
+}
+
+// ---- int32 and bool: storage dtypes ---------------------------------------------------------------------------
+
+TEST_CASE("kInt32 / kBool: creation, to(), printing, item, to_vector; aliases kInt, kFloat, kDouble, kLong") {
+  static_assert(kInt == kInt32 && kFloat == kFloat32 && kDouble == kFloat64 && kLong == kInt64);
+  const Tensor b = tensor({1.5, 0.0, -2.0, kNaN}, {4}, kBool);
+  CHECK(b.dtype() == kBool);
+  CHECK(b.element_size() == 1);
+  CHECK(!b.is_floating_point());
+  agt::check_values(b, {1, 0, 1, 1});  // nonzero (and NaN) is true
+  CHECK(b.data<bool>()[1] == false);
+  const Tensor i = tensor({1.9, -2.7, 7.0}, {3}, kInt32);
+  CHECK(i.dtype() == kInt32);
+  CHECK(i.element_size() == 4);
+  CHECK(i.data<std::int32_t>()[1] == -2);  // truncation toward zero
+  agt::check_values(zeros({2}, kBool), {0, 0});
+  agt::check_values(ones({2}, kInt), {1, 1});
+  agt::check_values(full({2}, -5.0, kInt32), {-5, -5});
+  agt::check_values(full({1}, 0.25, kBool), {1});
+  CHECK(empty({3}, kBool).numel() == 3);
+  CHECK(zeros_like(b).dtype() == kBool);
+  check_error([] { (void)tensor({3e9}, {1}, kInt32); }, "cannot be represented as int32");
+  check_error([] { (void)full({1}, -3e9, kInt32); }, "full: value -3000000000 cannot be represented as int32");
+  check_error([] { (void)zeros({2}, TensorOptions(kBool).requires_grad(true)); }, "floating point dtype");
+
+  // to(): every pair, with range checks into int32 and int64
+  agt::check_values(to(f64({0.0, -0.5, kNaN}, {3}), kBool), {0, 1, 1});
+  agt::check_values(to(b, kFloat32), {1, 0, 1, 1});
+  agt::check_values(to(b, kInt32), {1, 0, 1, 1});
+  agt::check_values(to(i, kInt64), {1, -2, 7});
+  agt::check_values(to(i, kFloat64), {1, -2, 7});
+  agt::check_values(to(tensor({5, -6}, {2}, kInt64), kInt32), {5, -6});
+  agt::check_values(to(tensor({0, 3}, {2}, kInt64), kBool), {0, 1});
+  check_error([] { (void)to(scalar_tensor(3e9, kInt64), kInt32); }, "cannot be represented as int32");
+  check_error([] { (void)to(scalar_tensor(kNaN, kFloat64), kInt32); }, "cannot be represented as int32");
+  Tensor leaf = zeros({2}, kInt32);
+  check_error([&] { (void)leaf.requires_grad_(); }, "int32");
+  CHECK(!leaf.requires_grad());
+
+  // item and Scalar
+  const Tensor b1 = tensor({2.0}, {1}, kBool), b0 = zeros({}, kBool), i1 = tensor({-2.0}, {1}, kInt32);
+  CHECK(b1.item().isBoolean());
+  CHECK(b1.item().toBool());
+  CHECK(b0.item().toBool() == false);
+  CHECK(i1.item().isIntegral(false));
+  CHECK(i1.item().toLong() == -2);
+  CHECK(i1.item<int>() == -2);
+  CHECK(i1.item<bool>());
+  CHECK(!b0.item<bool>());
+  CHECK(b1.item<double>() == 1.0);
+  CHECK(i.to_vector<std::int64_t>() == std::vector<std::int64_t>{1, -2, 7});
+
+  // printing as libtorch
+  std::ostringstream os;
+  os << tensor({1.0, 0.0}, {2}, kBool) << "|" << tensor({3.0, -4.0}, {2}, kInt32);
+  CHECK(os.str().find("[ CPUBoolType{2} ]") != std::string::npos);
+  CHECK(os.str().find("[ CPUIntType{2} ]") != std::string::npos);
+  CHECK(describe(b) == "bool[4]");
+  CHECK(dtype_name(kInt32) == "int32");
+
+  // storage ops that do not compute: clone, reshape, detach, copy_
+  check_identical(b.clone(), b);
+  CHECK(reshape(i, {3, 1}).dtype() == kInt32);
+  Tensor dst = zeros({3}, kBool);
+  dst.copy_(f64({0, 2, 0}, {3}));
+  agt::check_values(dst, {0, 1, 0});
+}
+
+TEST_CASE(
+    "kInt32 / kBool: a bool mask selects in where and masked_fill; computing ops refuse them naming op and dtype") {
+  const Tensor x = f64({1, 2, 3}, {3});
+  const Tensor mask = tensor({1.0, 0.0, 1.0}, {3}, kBool);
+  agt::check_values(where(mask, x, -x), {1, -2, 3});
+  agt::check_values(x.masked_fill(mask, 0.0), {0, 2, 0});
+  Tensor w = f64({1, 2, 3}, {3}).requires_grad_();
+  sum(masked_fill(w, mask, 0.0)).backward();
+  agt::check_values(w.grad(), {0, 1, 0});
+
+  const Tensor i = tensor({1.0, 2.0}, {2}, kInt32);
+  const Tensor b = tensor({1.0, 0.0}, {2}, kBool);
+  check_error([&] { (void)(i + i); }, "add: expected a floating dtype (float32 or float64), got int32");
+  check_error([&] { (void)(b * 2.0); }, "mul: expected a floating dtype (float32 or float64), got bool");
+  check_error([&] { (void)eq(i, i); }, "eq: int32 tensors are not supported by this op");
+  check_error([&] { (void)gt(b, 0.5); }, "gt: bool tensors are not supported by this op");
+  check_error([&] { (void)sum(b); }, "bool");
+  check_error([&] { (void)exp(i); }, "int32");
+  check_error([&] { (void)matmul(i, i); }, "int32");
+  check_error([&] { (void)sort(i); }, "sort: int32 tensors are not supported");
+  check_error([&] { (void)cat({b, b}); }, "cat: bool tensors are not supported");
+  check_error([&] { (void)where(b, i, i); }, "where: int32 tensors are not supported");
+  check_error([&] { (void)gather(i, 0, tensor({0}, {1}, kInt64)); }, "gather: int32");
+  check_error([&] { (void)index_select(x, 0, tensor({0.0}, {1}, kInt32)); }, "int64");
+  check_error([&] { (void)all(b); }, "bool");
+  check_error([&] { (void)arange(0, 3, kInt32); }, "arange: int32 tensors are not supported");
+  check_error([&] { (void)randint(0, 3, {2}, kBool); }, "randint: bool tensors are not supported");
+  check_error(
+      [&] {
+        Tensor t = zeros({2}, kInt32);
+        t.add_(1.0);
+      },
+      "add_");
+  check_error(
+      [&] {
+        Tensor t = zeros({2}, kBool);
+        t.fill_(1.0);
+      },
+      "fill_");
+}
+
+TEST_CASE("kInt32 / kBool: safetensors round trip (I32, BOOL)") {
+  OrderedDict<Tensor> d;
+  d.insert("mask", tensor({1.0, 0.0, 1.0}, {3}, kBool));
+  d.insert("counts", tensor({-4.0, 70000.0}, {2}, kInt32));
+  const std::string path = (std::filesystem::temp_directory_path() / "ag_surface_dtypes.safetensors").string();
+  nn::save_safetensors(d, path);
+  const auto back = nn::load_safetensors(path);
+  std::filesystem::remove(path);
+  check_identical(back["mask"], d["mask"]);
+  check_identical(back["counts"], d["counts"]);
+  CHECK(back["mask"].dtype() == kBool);
+  CHECK(back["counts"].dtype() == kInt32);
 }

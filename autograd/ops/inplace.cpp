@@ -133,7 +133,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   if (broadcast_shapes(shape(), src.shape(), "copy_") != shape())
     fail("copy_: {} cannot be broadcast into {}", describe(src), describe(*this));
   const Tensor s = src.dtype() == dtype() ? src : src.detach().to(dtype());
-  dispatch_all(dtype(), [&]<class T>() {
+  dispatch_every(dtype(), [&]<class T>() {
     if (s.numel() == numel()) std::memmove(data<T>(), s.data<T>(), static_cast<std::size_t>(numel()) * sizeof(T));
     else kernels::broadcast_to(s.data<T>(), s.shape(), data<T>(), shape());
   });

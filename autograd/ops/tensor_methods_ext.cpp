@@ -16,7 +16,8 @@ namespace ag {
 
 Scalar Tensor::item() const {
   const auto& im = checked("item");
-  if (im.dtype == kInt64) return Scalar(item<std::int64_t>());
+  if (im.dtype == kBool) return Scalar(item<bool>());
+  if (im.dtype == kInt64 || im.dtype == kInt32) return Scalar(item<std::int64_t>());
   return Scalar(item<double>());
 }
 
