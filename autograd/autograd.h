@@ -3,6 +3,7 @@
 /// Umbrella header: everything a user of the tape-based autodiff engine needs.
 
 #include "autograd/checkpoint.h"     // IWYU pragma: export
+#include "autograd/device.h"         // IWYU pragma: export
 #include "autograd/dtype.h"          // IWYU pragma: export
 #include "autograd/engine.h"         // IWYU pragma: export
 #include "autograd/error.h"          // IWYU pragma: export
@@ -26,6 +27,7 @@
 #include "autograd/ops/unary.h"      // IWYU pragma: export
 #include "autograd/parallel.h"       // IWYU pragma: export
 #include "autograd/profiler.h"       // IWYU pragma: export
+#include "autograd/scalar.h"         // IWYU pragma: export
 #include "autograd/shape.h"          // IWYU pragma: export
 #include "autograd/tape.h"           // IWYU pragma: export
 #include "autograd/tensor.h"         // IWYU pragma: export

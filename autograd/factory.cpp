@@ -18,8 +18,9 @@ namespace ag {
 namespace {
 
 // The dtype a factory makes: the options' when set, else `fallback`. Asking for a gradient on an
-// integer result is refused before anything is allocated or drawn.
+// integer result is refused before anything is allocated or drawn, and so is a device other than the CPU.
 Dtype resolve(const TensorOptions& options, Dtype fallback, const char* op, const Shape& shape) {
+  if (options.has_device()) check_cpu_device(options.device(), op);
   const Dtype d = options.dtype_opt().value_or(fallback);
   if (options.requires_grad() && !is_floating(d))
     fail("{}: Only Tensors of floating point dtype can require gradients (asked for {}{} with requires_grad(true))", op,
@@ -33,10 +34,13 @@ Tensor finish(Tensor t, const TensorOptions& options) {
   return t;
 }
 
+// [-2^31, 2^31): the doubles whose truncation fits an int32 (NaN does not).
+bool fits_int32(double v) { return v >= -2147483648.0 && v < 2147483648.0; }
+
 template <class S>
 void write_values(const S* src, std::size_t n, Dtype dtype, void* out, std::size_t at, const Shape& shape,
                   const char* op) {
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_every(dtype, [&]<class T>() {
     T* d = static_cast<T*>(out) + at;
     for (std::size_t k = 0; k < n; ++k) {
       const S v = src[k];
@@ -48,8 +52,12 @@ void write_values(const S* src, std::size_t n, Dtype dtype, void* out, std::size
         if (v > static_cast<S>(std::numeric_limits<std::int64_t>::max()))
           fail("{}: value {} (element {}) cannot be represented as int64 for shape {}", op, v, at + k,
                shape_str(shape));
+      } else if constexpr (std::is_same_v<T, std::int32_t>) {
+        if (!fits_int32(static_cast<double>(v)))
+          fail("{}: value {} (element {}) cannot be represented as int32 for shape {}", op, v, at + k,
+               shape_str(shape));
       }
-      d[k] = static_cast<T>(v);
+      d[k] = static_cast<T>(v);  // to bool: nonzero is true
     }
   });
 }
@@ -162,8 +170,10 @@ namespace {
 Tensor full_named(const Shape& shape, double value, Dtype dtype, const char* op) {
   if (dtype == kInt64 && !kernels::fits_int64(value))
     fail("{}: value {} cannot be represented as int64 (shape {})", op, value, shape_str(shape));
+  if (dtype == kInt32 && !fits_int32(value))
+    fail("{}: value {} cannot be represented as int32 (shape {})", op, value, shape_str(shape));
   Tensor t = empty(shape, dtype, op);
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_every(dtype, [&]<class T>() {
     T* p = t.data<T>();
     const T v = static_cast<T>(value);
     for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = v;
@@ -217,7 +227,7 @@ Tensor arange_named(double start, double end, double step, const TensorOptions& 
          dtype_name(dtype));
   const auto n = static_cast<std::int64_t>(count > 0 ? count : 0);
   Tensor t = empty({n}, dtype, "arange");
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_all(dtype, "arange", [&]<class T>() {
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
   });
@@ -251,7 +261,7 @@ Tensor linspace(double start, double end, std::int64_t steps, const TensorOption
   check_steps("linspace", start, end, steps);
   const Dtype dtype = resolve(options, kFloat32, "linspace", {steps});
   Tensor t = empty({steps}, dtype, "linspace");
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_all(dtype, "linspace", [&]<class T>() {
     if (steps == 0) return;
     T* p = t.data<T>();
     T s, e;
@@ -282,7 +292,7 @@ Tensor logspace(double start, double end, std::int64_t steps, double base, const
   check_steps("logspace", start, end, steps);
   const Dtype dtype = resolve(options, kFloat32, "logspace", {steps});
   Tensor t = empty({steps}, dtype, "logspace");
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_all(dtype, "logspace", [&]<class T>() {
     if (steps == 0) return;
     T* p = t.data<T>();
     auto put = [&](std::int64_t i, double v) {
@@ -320,7 +330,7 @@ Tensor eye_impl(std::int64_t n, std::int64_t m, const TensorOptions& options) {
   if (m < 0) fail("eye: m must be greater or equal to 0, got m={} (n={})", m, n);
   const Dtype dtype = resolve(options, kFloat32, "eye", {n, m});
   Tensor t = full_named({n, m}, 0.0, dtype, "eye");
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_all(dtype, "eye", [&]<class T>() {
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
   });
@@ -375,7 +385,7 @@ Tensor randint_named(std::int64_t low, std::int64_t high, const Shape& shape, Dt
   Tensor t = empty(shape, dtype, op);
   std::lock_guard<std::mutex> lock(g_rng_mutex);
   const auto span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_all(dtype, op, [&]<class T>() {
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < t.numel(); ++i)
       p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + g_rng() % span));
@@ -427,7 +437,7 @@ Tensor randperm(std::int64_t n, const TensorOptions& options) {
     }
   }
   Tensor t = empty({n}, dtype, "randperm");
-  dispatch_all(dtype, [&]<class T>() {
+  dispatch_all(dtype, "randperm", [&]<class T>() {
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(perm[static_cast<std::size_t>(i)]);
   });

@@ -23,6 +23,10 @@ const char* type_name(Dtype d) {
       return "CPUDoubleType";
     case Dtype::Int64:
       return "CPULongType";
+    case Dtype::Int32:
+      return "CPUIntType";
+    case Dtype::Bool:
+      return "CPUBoolType";
   }
   return "?";
 }

@@ -8,11 +8,13 @@
 ///
 /// A field that is not set takes the factory's default (float32 for most, int64 for randint and randperm;
 /// the *_like factories take the dtype of their tensor), and requires_grad defaults to false.
-/// Devices, layouts and memory formats are not modelled.
+/// A device may be set (for porting: `.device(ag::kCUDA)`); every factory refuses a non-CPU one with an
+/// ag::Error (autograd/device.h). Layouts and memory formats are not modelled.
 
 #include <optional>
 #include <ostream>
 
+#include "autograd/device.h"
 #include "autograd/dtype.h"
 
 namespace ag {
@@ -22,6 +24,9 @@ class TensorOptions {
   TensorOptions() noexcept = default;
   /// Implicit, so that every factory taking options still takes a bare Dtype (`zeros({3}, kFloat64)`).
   TensorOptions(Dtype dtype) noexcept : dtype_(dtype) {}  // NOLINT(google-explicit-constructor)
+  /// Implicit, as libtorch's (`zeros({3}, ag::kCPU)`); a factory refuses a non-CPU device.
+  TensorOptions(Device device) noexcept : device_(device) {}          // NOLINT(google-explicit-constructor)
+  TensorOptions(DeviceType type) noexcept : device_(Device(type)) {}  // NOLINT(google-explicit-constructor)
 
   /// Copies with the dtype set (std::nullopt unsets it).
   [[nodiscard]] TensorOptions dtype(Dtype dtype) const noexcept {
@@ -39,6 +44,13 @@ class TensorOptions {
   [[nodiscard]] TensorOptions dtype() const noexcept {
     return dtype(dtype_of<T>());
   }
+  /// Copies with the device set (std::nullopt unsets it). Only the CPU is usable: a factory given
+  /// another device throws ag::Error.
+  [[nodiscard]] TensorOptions device(std::optional<Device> device) const noexcept {
+    TensorOptions r = *this;
+    r.device_ = device;
+    return r;
+  }
   /// Copies with requires_grad set (std::nullopt unsets it).
   [[nodiscard]] TensorOptions requires_grad(std::optional<bool> requires_grad) const noexcept {
     TensorOptions r = *this;
@@ -50,6 +62,10 @@ class TensorOptions {
   Dtype dtype() const noexcept { return dtype_.value_or(kFloat32); }
   bool has_dtype() const noexcept { return dtype_.has_value(); }
   std::optional<Dtype> dtype_opt() const noexcept { return dtype_; }
+  /// The device, the CPU when not set.
+  Device device() const noexcept { return device_.value_or(Device(kCPU)); }
+  bool has_device() const noexcept { return device_.has_value(); }
+  std::optional<Device> device_opt() const noexcept { return device_; }
   /// Whether the created leaf requires grad, false when not set.
   bool requires_grad() const noexcept { return requires_grad_.value_or(false); }
   bool has_requires_grad() const noexcept { return requires_grad_.has_value(); }
@@ -60,6 +76,7 @@ class TensorOptions {
     TensorOptions r = *this;
     if (options.dtype_) r.dtype_ = options.dtype_;
     if (options.requires_grad_) r.requires_grad_ = options.requires_grad_;
+    if (options.device_) r.device_ = options.device_;
     return r;
   }
 
@@ -68,6 +85,7 @@ class TensorOptions {
  private:
   std::optional<Dtype> dtype_;
   std::optional<bool> requires_grad_;
+  std::optional<Device> device_;
 };
 
 /// `TensorOptions().dtype(d)`.
@@ -82,10 +100,15 @@ inline TensorOptions requires_grad(bool requires_grad = true) noexcept {
   return TensorOptions().requires_grad(requires_grad);
 }
 
-/// "TensorOptions(dtype=float32, requires_grad=false)"; a field not set prints with its default.
+/// `TensorOptions().device(d)`: ag::zeros({2}, ag::device(ag::kCPU)).
+inline TensorOptions device(Device d) noexcept { return TensorOptions().device(d); }
+
+/// "TensorOptions(dtype=float32, requires_grad=false)"; a field not set prints with its default, except
+/// the device, printed (", device=cuda:0") only when set.
 inline std::ostream& operator<<(std::ostream& os, const TensorOptions& o) {
-  return os << "TensorOptions(dtype=" << dtype_name(o.dtype())
-            << ", requires_grad=" << (o.requires_grad() ? "true" : "false") << ")";
+  os << "TensorOptions(dtype=" << dtype_name(o.dtype()) << ", requires_grad=" << (o.requires_grad() ? "true" : "false");
+  if (o.has_device()) os << ", device=" << o.device();
+  return os << ")";
 }
 
 }  // namespace ag

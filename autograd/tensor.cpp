@@ -21,6 +21,10 @@ std::string_view dtype_name(Dtype d) {
       return "float64";
     case Dtype::Int64:
       return "int64";
+    case Dtype::Int32:
+      return "int32";
+    case Dtype::Bool:
+      return "bool";
   }
   return "?";
 }
@@ -67,7 +71,7 @@ const TensorImpl* dense_slow(const TensorImpl& im) {
            shape_str(im.shape));
     }
     if (im.numel > 0)
-      dispatch_all(im.dtype, [&]<class T>() {
+      dispatch_every(im.dtype, [&]<class T>() {
         kernels::strided_copy(im.data_unchecked<T>(), v.strides, d->data_unchecked<T>(), im.shape);
       });
     v.dense = std::move(d);
@@ -86,14 +90,19 @@ std::int64_t Tensor::size(std::int64_t d) const {
   return s[static_cast<std::size_t>(normalize_dim(d, static_cast<std::int64_t>(s.size()), "size"))];
 }
 
-template <class T>
+template <ScalarConvertible T>
 T Tensor::item() const {
   const auto& im = checked("item");
   if (im.numel != 1)
     fail("item: a tensor with {} elements (shape {}) cannot be converted to a scalar", im.numel, shape_str(im.shape));
-  return dispatch_all(im.dtype, [&]<class S>() {
+  return dispatch_every(im.dtype, [&]<class S>() {
     const S v = *im.data_unchecked<S>();  // one element: its position needs no strides
-    if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
+    if constexpr (std::is_same_v<T, bool>) {
+      return v != 0;  // NaN is true, as libtorch's
+    } else if constexpr (std::is_integral_v<T> && std::is_integral_v<S> && sizeof(T) < sizeof(S)) {
+      if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
+        fail("item: {} does not fit in a {}-bit integer (tensor {})", v, sizeof(T) * 8, describe(*this));
+    } else if constexpr (std::is_integral_v<T> && std::is_floating_point_v<S>) {
       if (!(v >= static_cast<S>(std::numeric_limits<T>::min()) && v < -static_cast<S>(std::numeric_limits<T>::min())))
         fail("item: {} does not fit in a {}-bit integer (tensor {})", static_cast<double>(v), sizeof(T) * 8,
              describe(*this));
@@ -106,7 +115,7 @@ template <class T>
 std::vector<T> Tensor::to_vector() const {
   const auto& im = dense("to_vector");
   std::vector<T> out(static_cast<std::size_t>(im.numel));
-  dispatch_all(im.dtype, [&]<class S>() {
+  dispatch_every(im.dtype, [&]<class S>() {
     const S* p = im.data_unchecked<S>();
     for (std::int64_t i = 0; i < im.numel; ++i) out[static_cast<std::size_t>(i)] = static_cast<T>(p[i]);
   });
@@ -117,6 +126,7 @@ template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;
 template int Tensor::item<int>() const;
+template bool Tensor::item<bool>() const;
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;

@@ -2,15 +2,20 @@
 /// @file tensor.h
 /// ag::Tensor: a dense, contiguous, row-major tensor handle with shared storage.
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <ostream>
+#include <tuple>
 #include <vector>
 
+#include "autograd/device.h"
 #include "autograd/dtype.h"
 #include "autograd/intrusive_ptr.h"
+#include "autograd/scalar.h"
 #include "autograd/shape.h"
 
 namespace ag {
@@ -155,8 +160,10 @@ class Tensor {
   Tensor contiguous() const;
   /// Offset of the first element in the storage, in elements.
   std::int64_t storage_offset() const { return checked("storage_offset").offset; }
-  /// The single value of a one-element tensor, converted to T.
-  template <class T>
+  /// The single value of a one-element tensor, converted to T: float, double, int64_t, int or bool (any
+  /// other T does not compile). To an integer, a floating value is truncated and must fit; to bool,
+  /// nonzero is true.
+  template <ScalarConvertible T>
   T item() const;
   /// All values in row-major order, converted to T.
   template <class T>
@@ -244,6 +251,161 @@ class Tensor {
   Tensor& fill_(double value);
   Tensor& copy_(const Tensor& src);
 
+  // libtorch method surface (each forwards to the free function of the same name)
+  /// The single value of a one-element tensor as a Scalar: a double for a floating tensor, an int64 for
+  /// an int64 one (as libtorch's item()).
+  Scalar item() const;
+  /// In place, as libtorch's: add_, sub_, mul_, div_ (with their errors: refused on a leaf that requires
+  /// grad or a recorded result while grad mode is on).
+  Tensor& operator+=(const Tensor& other) { return add_(other); }
+  Tensor& operator+=(double other) { return add_(other); }
+  Tensor& operator-=(const Tensor& other) { return sub_(other); }
+  Tensor& operator-=(double other) { return sub_(other); }
+  Tensor& operator*=(const Tensor& other) { return mul_(other); }
+  Tensor& operator*=(double other) { return mul_(other); }
+  Tensor& operator/=(const Tensor& other) { return div_(other); }
+  Tensor& operator/=(double other) { return div_(other); }
+  /// this + alpha other (alpha != 1 multiplies other first).
+  Tensor add(const Tensor& other, double alpha = 1.0) const;
+  Tensor add(double other, double alpha = 1.0) const;
+  /// this - alpha other.
+  Tensor sub(const Tensor& other, double alpha = 1.0) const;
+  Tensor sub(double other, double alpha = 1.0) const;
+  Tensor mul(const Tensor& other) const;
+  Tensor mul(double other) const;
+  Tensor div(const Tensor& other) const;
+  Tensor div(double other) const;
+  Tensor square() const;
+  Tensor mm(const Tensor& mat2) const;
+  Tensor bmm(const Tensor& mat2) const;
+  /// beta this + alpha (mat1 @ mat2).
+  Tensor addmm(const Tensor& mat1, const Tensor& mat2, double beta = 1.0, double alpha = 1.0) const;
+  Tensor dot(const Tensor& other) const;
+  Tensor outer(const Tensor& vec2) const;
+  /// Max of all elements (0-d).
+  Tensor max() const;
+  /// (values, indices) of the max over `dim`, as libtorch's tuple.
+  std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false) const;
+  /// Elementwise max with `other` (ag::maximum), as libtorch's max(Tensor).
+  Tensor max(const Tensor& other) const;
+  Tensor min() const;
+  std::tuple<Tensor, Tensor> min(std::int64_t dim, bool keepdim = false) const;
+  Tensor min(const Tensor& other) const;
+  Tensor amax(std::int64_t dim, bool keepdim = false) const;
+  Tensor amin(std::int64_t dim, bool keepdim = false) const;
+  /// Index of the max over `dim`, or of the flattened tensor without one (keepdim then keeps every dim
+  /// with size 1).
+  Tensor argmax(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+  Tensor argmin(std::optional<std::int64_t> dim = std::nullopt, bool keepdim = false) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
+  Tensor logsumexp(std::int64_t dim, bool keepdim = false) const;
+  /// p-norm of all elements.
+  Tensor norm(double p = 2.0) const;
+  Tensor norm(double p, std::int64_t dim, bool keepdim = false) const;
+  Tensor norm(double p, const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  /// sum / mean over several dims (`x.sum({0, 1})`; `x.sum({1})` is the one-dim overload).
+  Tensor sum(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor mean(const std::vector<std::int64_t>& dims, bool keepdim = false) const;
+  Tensor prod() const;
+  Tensor prod(std::int64_t dim, bool keepdim = false) const;
+  /// 1 or 0 in this tensor's dtype (there is no bool dtype; see ag::all).
+  Tensor all() const;
+  Tensor all(std::int64_t dim, bool keepdim = false) const;
+  Tensor any() const;
+  Tensor any(std::int64_t dim, bool keepdim = false) const;
+  /// Variance of all elements; only a bool selects this overload (`x.var(1)` is over dim 1).
+  template <std::same_as<bool> B = bool>
+  Tensor var(B unbiased = true) const;
+  Tensor var(std::int64_t dim, bool unbiased = true, bool keepdim = false) const;
+  Tensor var(std::optional<std::int64_t> dim, std::optional<double> correction, bool keepdim = false) const;
+  /// A floating correction must be passed as a std::optional (see ag::var).
+  template <std::floating_point F>
+  Tensor var(std::int64_t dim, F correction, bool keepdim = false) const = delete;
+  template <std::same_as<bool> B = bool>
+  Tensor std(B unbiased = true) const;
+  Tensor std(std::int64_t dim, bool unbiased = true, bool keepdim = false) const;
+  Tensor std(std::optional<std::int64_t> dim, std::optional<double> correction, bool keepdim = false) const;
+  template <std::floating_point F>
+  Tensor std(std::int64_t dim, F correction, bool keepdim = false) const = delete;
+  Tensor cumsum(std::int64_t dim) const;
+  Tensor cumprod(std::int64_t dim) const;
+  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false) const;
+  Tensor argsort(std::int64_t dim = -1, bool descending = false) const;
+  std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
+  /// Comparisons: 1 where true, 0 where false, in the inputs' dtype (there is no bool dtype).
+  Tensor eq(const Tensor& other) const;
+  Tensor eq(double other) const;
+  Tensor ne(const Tensor& other) const;
+  Tensor ne(double other) const;
+  Tensor lt(const Tensor& other) const;
+  Tensor lt(double other) const;
+  Tensor le(const Tensor& other) const;
+  Tensor le(double other) const;
+  Tensor gt(const Tensor& other) const;
+  Tensor gt(double other) const;
+  Tensor ge(const Tensor& other) const;
+  Tensor ge(double other) const;
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor masked_fill(const Tensor& mask, const Tensor& value) const;
+  /// this where condition is nonzero, else other (as libtorch's self.where(condition, other)).
+  Tensor where(const Tensor& condition, const Tensor& other) const;
+  Tensor where(const Tensor& condition, double other) const;
+  Tensor clamp_min(double min) const;
+  Tensor clamp_max(double max) const;
+  Tensor sin() const;
+  Tensor cos() const;
+  Tensor tan() const;
+  Tensor asin() const;
+  Tensor acos() const;
+  Tensor atan() const;
+  Tensor atan2(const Tensor& other) const;
+  Tensor sinh() const;
+  Tensor cosh() const;
+  Tensor erf() const;
+  Tensor log1p() const;
+  Tensor expm1() const;
+  Tensor log2() const;
+  Tensor log10() const;
+  Tensor rsqrt() const;
+  Tensor reciprocal() const;
+  Tensor sign() const;
+  Tensor floor() const;
+  Tensor ceil() const;
+  Tensor round() const;
+  Tensor round(std::int64_t decimals) const;
+  Tensor trunc() const;
+  Tensor frac() const;
+  Tensor fmod(const Tensor& other) const;
+  Tensor fmod(double other) const;
+  Tensor remainder(const Tensor& other) const;
+  Tensor remainder(double other) const;
+  Tensor minimum(const Tensor& other) const;
+  Tensor maximum(const Tensor& other) const;
+  Tensor lerp(const Tensor& end, const Tensor& weight) const;
+  Tensor lerp(const Tensor& end, double weight) const;
+  Tensor addcmul(const Tensor& tensor1, const Tensor& tensor2, double value = 1.0) const;
+  Tensor addcdiv(const Tensor& tensor1, const Tensor& tensor2, double value = 1.0) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  /// to(other.dtype()).
+  Tensor type_as(const Tensor& other) const;
+  /// dim(), is_floating_point(dtype()), itemsize(dtype()).
+  std::int64_t ndimension() const { return dim(); }
+  bool is_floating_point() const { return is_floating(dtype()); }
+  std::int64_t element_size() const { return static_cast<std::int64_t>(itemsize(dtype())); }
+  /// Always the CPU (autograd/device.h).
+  Device device() const;
+  bool is_cuda() const { return false; }
+  bool is_cpu() const { return true; }
+  /// This tensor for the CPU (libtorch returns self when nothing changes); a CUDA device is an ag::Error.
+  Tensor to(Device device) const;
+  Tensor to(Device device, Dtype dtype) const;
+  /// to(kCPU): this tensor.
+  Tensor cpu() const;
+  /// to(kCUDA): always an ag::Error (this build has no CUDA).
+  Tensor cuda() const;
+
   /// The implementation (for ops and the tape).
   TensorImpl* impl() const { return impl_.get(); }
   const IntrusivePtr<TensorImpl>& impl_ptr() const { return impl_; }
@@ -296,6 +458,9 @@ inline T* Tensor::cdata() const {
     throw_dtype_mismatch(im, dtype_of<T>());
   return im.data_unchecked<T>();
 }
+
+extern template Tensor Tensor::var<bool>(bool) const;
+extern template Tensor Tensor::std<bool>(bool) const;
 
 /// A new, empty TensorImpl from the pooled allocator (for ops and the tape).
 IntrusivePtr<TensorImpl> new_impl();

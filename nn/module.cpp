@@ -104,4 +104,11 @@ void Module::to(Dtype dtype) {
   for (auto& c : children_) c.value()->to(dtype);
 }
 
+void Module::to(Device device) { check_cpu_device(device, "Module::to"); }
+
+void Module::to(Device device, Dtype dtype) {
+  check_cpu_device(device, "Module::to");
+  to(dtype);
+}
+
 }  // namespace ag::nn

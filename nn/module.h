@@ -63,6 +63,11 @@ class Module : public std::enable_shared_from_this<Module> {
   void zero_grad(bool set_to_none = true);
   /// Converts every parameter and buffer to `dtype` in place (they stay leaves).
   virtual void to(Dtype dtype);
+  /// For code ported from libtorch: the CPU is a no-op, any other device an ag::Error ("this build has no
+  /// CUDA (...)"), raised before anything is changed.
+  void to(Device device);
+  /// to(device), then to(dtype).
+  void to(Device device, Dtype dtype);
   /// The module's type name, for printing.
   const std::string& name() const { return name_; }
 

@@ -23,3 +23,4 @@
 #include "nn/sequential.h"       // IWYU pragma: export
 #include "nn/serialize.h"        // IWYU pragma: export
 #include "nn/sgd.h"              // IWYU pragma: export
+#include "nn/torch_check.h"      // IWYU pragma: export

@@ -24,6 +24,10 @@ const char* code_of(Dtype d) {
       return "F64";
     case Dtype::Int64:
       return "I64";
+    case Dtype::Int32:
+      return "I32";
+    case Dtype::Bool:
+      return "BOOL";
   }
   return "?";
 }
@@ -32,7 +36,10 @@ Dtype dtype_of_code(const std::string& c, const std::string& name, const std::st
   if (c == "F32") return kFloat32;
   if (c == "F64") return kFloat64;
   if (c == "I64") return kInt64;
-  fail("load_safetensors: tensor '{}' in {} has dtype {}, which is not supported (F32, F64, I64)", name, path, c);
+  if (c == "I32") return kInt32;
+  if (c == "BOOL") return kBool;
+  fail("load_safetensors: tensor '{}' in {} has dtype {}, which is not supported (F32, F64, I64, I32, BOOL)", name,
+       path, c);
 }
 
 OrderedDict<Tensor> state_of(const Module& m) {
@@ -128,6 +135,11 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
       if (end - b != count * itemsize(dt))
         fail("load_safetensors: tensor '{}' in {} is {}{} ({} bytes) but spans {} bytes", name, path, dtype_name(dt),
              shape_str(shape), count * itemsize(dt), end - b);
+      if (dt == kBool)  // a bool holds 0 or 1, nothing else
+        for (std::uint64_t k = b; k < end; ++k)
+          if (static_cast<unsigned char>(data[k]) > 1)
+            fail("load_safetensors: tensor '{}' in {} is bool but byte {} of its data is {}", name, path, k - b,
+                 static_cast<unsigned>(static_cast<unsigned char>(data[k])));
       Tensor t = from_buffer(data + b, shape, dt);
       out.insert(name, t);
       ranges.emplace_back(b, end);

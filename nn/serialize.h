@@ -13,7 +13,7 @@
 
 namespace ag::nn {
 
-/// Writes named tensors (F32, F64 or I64) to a safetensors file, with optional string metadata.
+/// Writes named tensors (F32, F64, I64, I32 or BOOL) to a safetensors file, with optional string metadata.
 void save_safetensors(const OrderedDict<Tensor>& tensors, const std::string& path,
                       const std::map<std::string, std::string>& metadata = {});
 /// Reads every tensor of a safetensors file. A truncated or corrupt file, an unsupported dtype or

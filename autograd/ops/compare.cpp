@@ -18,7 +18,7 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* op, P pred) {
   detail::check_same_dtype(a, b, op);
   const Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype());
-  dispatch_all(a.dtype(), [&]<class T>() {
+  dispatch_all(a.dtype(), op, [&]<class T>() {
     kernels::zip(a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.cdata<T>(), out,
                  [&](T u, T v) { return pred(u, v) ? T(1) : T(0); });
   });
@@ -30,7 +30,7 @@ template <class P>
 Tensor compare(const Tensor& a, double s, const char* op, P pred) {
   const auto& im = a.checked(op);
   Tensor y = empty(im.shape, im.dtype);
-  dispatch_all(im.dtype, [&]<class T>() {
+  dispatch_all(im.dtype, op, [&]<class T>() {
     kernels::map(a.cdata<T>(), y.cdata<T>(), im.numel, [&](T u) {
       if constexpr (std::is_floating_point_v<T>) return pred(u, static_cast<T>(s)) ? T(1) : T(0);
       else return pred(static_cast<double>(u), s) ? T(1) : T(0);
@@ -87,8 +87,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
   detail::check_same_dtype(a, b, "where");
   const Shape out = where_shape(mask, a, b);
   Tensor y = empty(out, a.dtype());
-  dispatch_all(mask.dtype(), [&]<class M>() {
-    dispatch_all(a.dtype(), [&]<class T>() {
+  dispatch_every(mask.dtype(), [&]<class M>() {
+    dispatch_all(a.dtype(), "where", [&]<class T>() {
       kernels::where(mask.cdata<M>(), mask.shape(), a.cdata<T>(), a.shape(), b.cdata<T>(), b.shape(), y.cdata<T>(),
                      out);
     });

@@ -23,15 +23,21 @@ Tensor to(const Tensor& x, Dtype dtype) {
   const auto& im = x.checked("to");
   if (im.dtype == dtype) return x;
   Tensor y = empty(im.shape, dtype);
-  dispatch_all(im.dtype, [&]<class S>() {
-    dispatch_all(dtype, [&]<class D>() {
+  dispatch_every(im.dtype, [&]<class S>() {
+    dispatch_every(dtype, [&]<class D>() {
       const S* s = x.cdata<S>();
       D* d = y.cdata<D>();
-      if constexpr (std::is_same_v<D, std::int64_t> && !std::is_same_v<S, std::int64_t>) {
+      if constexpr (std::is_same_v<D, std::int64_t> && std::is_floating_point_v<S>) {
         for (std::int64_t i = 0; i < im.numel; ++i)
           if (!kernels::fits_int64(static_cast<double>(s[i])))
             fail("to: {} holds {} at element {}, which cannot be represented as int64", describe(x), s[i], i);
+      } else if constexpr (std::is_same_v<D, std::int32_t> && !std::is_same_v<S, std::int32_t> &&
+                           !std::is_same_v<S, bool>) {
+        for (std::int64_t i = 0; i < im.numel; ++i)
+          if (!(static_cast<double>(s[i]) >= -2147483648.0 && static_cast<double>(s[i]) < 2147483648.0))
+            fail("to: {} holds {} at element {}, which cannot be represented as int32", describe(x), s[i], i);
       }
+      // to bool: nonzero (and NaN) is true
       for (std::int64_t i = 0; i < im.numel; ++i) d[i] = static_cast<D>(s[i]);
     });
   });

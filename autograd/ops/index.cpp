@@ -66,7 +66,7 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
   out[static_cast<std::size_t>(d)] = total;
   Tensor y = empty(out, first.dtype());
   const auto sp = kernels::split_at(out, static_cast<std::size_t>(d));
-  dispatch_all(first.dtype(), [&]<class T>() {
+  dispatch_all(first.dtype(), "cat", [&]<class T>() {
     T* py = y.cdata<T>();
     std::int64_t at = 0;
     for (const Tensor& x : xs) {
@@ -179,7 +179,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   }
   check_gather_index(x.shape(), d, index, "gather");
   Tensor y = empty(index.shape(), x.dtype());
-  dispatch_all(x.dtype(), [&]<class T>() {
+  dispatch_all(x.dtype(), "gather", [&]<class T>() {
     kernels::gather(x.cdata<T>(), x.shape(), index.cdata<std::int64_t>(), y.cdata<T>(), index.shape(),
                     static_cast<std::size_t>(d));
   });

@@ -52,7 +52,7 @@ Tensor& through_view(Tensor& self, Fn fn) {
   fn(tmp);
   const auto& im = *self.impl();
   if (im.numel > 0)
-    dispatch_all(im.dtype, [&]<class T>() {
+    dispatch_every(im.dtype, [&]<class T>() {
       kernels::strided_write(tmp.cdata<T>(), self.data_ptr<T>(), im.view->strides, im.shape);
     });
   ++im.storage->version;
@@ -168,7 +168,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
   const Tensor s = src.dtype() == dtype() ? src : src.detach().to(dtype());
   if (impl()->view) [[unlikely]]
     return through_view(*this, [&](Tensor& tmp) { tmp.copy_(s); });
-  dispatch_all(dtype(), [&]<class T>() {
+  dispatch_every(dtype(), [&]<class T>() {
     if (s.numel() == numel()) std::memmove(data<T>(), s.cdata<T>(), static_cast<std::size_t>(numel()) * sizeof(T));
     else kernels::broadcast_to(s.cdata<T>(), s.shape(), data<T>(), shape());
   });

@@ -141,7 +141,7 @@ Tensor sorted_indices(const Tensor& x, const DimPlan& p, bool descending, std::i
   if (!out.empty()) out[static_cast<std::size_t>(p.d)] = k;
   Tensor idx = empty(out, kInt64, op);
   const auto& sp = p.sp;
-  dispatch_all(x.dtype(), [&]<class T>() {
+  dispatch_all(x.dtype(), op, [&]<class T>() {
     const T* px = x.cdata<T>();
     std::int64_t* pi = idx.cdata<std::int64_t>();
     parallel_for(0, sp.outer * sp.inner, std::max<std::int64_t>(kernels::kGrain / std::max<std::int64_t>(sp.n, 1), 1),

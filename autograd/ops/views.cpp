@@ -134,7 +134,7 @@ Tensor Tensor::contiguous() const {
   if (!im.view) return *this;
   Tensor y = empty(im.shape, im.dtype, "contiguous");
   if (im.numel > 0)  // straight from the strides: no cached copy made on the way
-    dispatch_all(im.dtype, [&]<class T>() {
+    dispatch_every(im.dtype, [&]<class T>() {
       kernels::strided_copy(im.data_unchecked<T>(), im.view->strides, y.data<T>(), im.shape);
     });
   if (any_requires_grad({this})) record("contiguous", {this}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
