@@ -41,6 +41,8 @@ void throw_dtype_mismatch(const TensorImpl& im, Dtype requested) {
 }
 
 TensorImpl::~TensorImpl() {
+  if (hooks) [[unlikely]]
+    detail::delete_hooks(hooks);
   if (in_live_count || retains_grad) Tape::release_impl(this);
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <vector>
@@ -16,6 +17,12 @@ namespace ag {
 
 class Tape;
 struct TensorImpl;
+namespace autograd {
+class Node;
+}
+namespace detail {
+struct LeafHooks;
+}
 
 [[noreturn]] void throw_undefined(const char* op);
 [[noreturn]] void throw_dtype_mismatch(const TensorImpl& impl, Dtype requested);
@@ -51,6 +58,9 @@ struct TensorImpl : RefCounted {
   const char* op = nullptr;    ///< for a recorded result: the name of the op that made it (error messages)
   bool in_live_count = false;  ///< counted in its tape's live results: its release may rewind the tape
   bool retains_grad = false;   ///< the tape's retain list points to it (retain_grad)
+  /// A leaf's hooks (register_hook, register_post_accumulate_grad_hook), else null. A recorded
+  /// result's hooks are kept by its tape (they belong to the graph, as libtorch's grad_fn pre-hooks).
+  detail::LeafHooks* hooks = nullptr;
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -109,6 +119,32 @@ class Tensor {
   /// Makes backward also store this recorded result's gradient in its .grad() (as libtorch's
   /// retain_grad; a no-op on leaves). Used to inspect dLoss/dh_t of intermediate states.
   void retain_grad() const;
+  /// The node that computed this recorded result, as libtorch's grad_fn(); null for a leaf or a
+  /// constant. The handle never dangles (graph.h): name() always works, next_edges() throws
+  /// ag::Error once the graph was freed.
+  std::shared_ptr<autograd::Node> grad_fn() const;
+  /// Registers `hook(grad)`, run when this tensor's gradient has been computed by backward() or
+  /// ag::grad(), before it is accumulated into .grad() or passed on, as libtorch's register_hook.
+  /// The hook returns void, or a Tensor replacing the gradient (undefined: unchanged). Hooks run
+  /// in registration order, each on the previous one's result. On a leaf the hook runs once per
+  /// pass with the gradient summed over every use of the leaf; on a recorded result when its op's
+  /// backward is about to run (with create_graph, the hook's ops are recorded too). Under
+  /// ag::grad, hooks of the requested inputs run before their gradients are returned (PyTorch >= 2.0;
+  /// 1.13 skips them). Returns the handle for remove_hook. Throws ag::Error on a tensor that does not
+  /// require grad, or a result whose graph was freed.
+  template <class F>
+  unsigned register_hook(F&& hook) const;
+  /// Removes the hook `h` returned by register_hook (ag::Error if there is none at that index).
+  /// A no-op for a result whose graph was freed (its hooks went with it).
+  void remove_hook(unsigned h) const;
+  /// Registers `hook(tensor)`, called on a leaf after backward() updated its .grad() (not by
+  /// ag::grad), as PyTorch's register_post_accumulate_grad_hook (PyTorch >= 2.1). Leaves only.
+  template <class F>
+  unsigned register_post_accumulate_grad_hook(F&& hook) const;
+  /// Removes a hook registered by register_post_accumulate_grad_hook.
+  void remove_post_accumulate_grad_hook(unsigned h) const;
+  unsigned add_grad_hook(std::function<Tensor(const Tensor&)> hook) const;                ///< register_hook's body
+  unsigned add_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;  ///< the same
   /// Marks the data as modified after writing through data<T>() (bumps the version counter,
   /// so that a backward needing the old values throws instead of silently using the new ones).
   void bump_version() const;
@@ -139,6 +175,7 @@ class Tensor {
   Tensor mean() const;
   Tensor mean(std::int64_t dim, bool keepdim = false) const;
   Tensor matmul(const Tensor& other) const;
+  Tensor mm(const Tensor& other) const;
   Tensor t() const;
   Tensor transpose(std::int64_t d0, std::int64_t d1) const;
   Tensor reshape(const Shape& shape) const;
@@ -148,6 +185,7 @@ class Tensor {
   Tensor squeeze(std::int64_t dim) const;
   Tensor unsqueeze(std::int64_t dim) const;
   Tensor expand(const Shape& shape) const;
+  Tensor expand_as(const Tensor& other) const;
   Tensor select(std::int64_t dim, std::int64_t index) const;
   Tensor clamp(double lo, double hi) const;
 
@@ -163,6 +201,15 @@ class Tensor {
   Tensor& zero_();
   Tensor& fill_(double value);
   Tensor& copy_(const Tensor& src);
+  /// libtorch's compound assignments: in place, as add_, sub_, mul_, div_.
+  Tensor& operator+=(const Tensor& other) { return add_(other); }
+  Tensor& operator+=(double value) { return add_(value); }
+  Tensor& operator-=(const Tensor& other) { return sub_(other); }
+  Tensor& operator-=(double value) { return sub_(value); }
+  Tensor& operator*=(const Tensor& other) { return mul_(other); }
+  Tensor& operator*=(double value) { return mul_(value); }
+  Tensor& operator/=(const Tensor& other) { return div_(other); }
+  Tensor& operator/=(double value) { return div_(value); }
 
   /// The implementation (for ops and the tape).
   TensorImpl* impl() const { return impl_.get(); }
@@ -207,3 +254,6 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 std::string describe(const Tensor& t);
 
 }  // namespace ag
+
+// After Tensor: graph.h (the grad_fn() handle, the hook templates) is built on it.
+#include "autograd/graph.h"  // IWYU pragma: export

@@ -23,6 +23,7 @@ Tensor Tensor::sum(std::int64_t d, bool k) const { return ag::sum(*this, d, k); 
 Tensor Tensor::mean() const { return ag::mean(*this); }
 Tensor Tensor::mean(std::int64_t d, bool k) const { return ag::mean(*this, d, k); }
 Tensor Tensor::matmul(const Tensor& o) const { return ag::matmul(*this, o); }
+Tensor Tensor::mm(const Tensor& o) const { return ag::mm(*this, o); }
 Tensor Tensor::t() const { return ag::t(*this); }
 Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return ag::transpose(*this, a, b); }
 Tensor Tensor::reshape(const Shape& s) const { return ag::reshape(*this, s); }
@@ -32,6 +33,7 @@ Tensor Tensor::squeeze() const { return ag::squeeze(*this); }
 Tensor Tensor::squeeze(std::int64_t d) const { return ag::squeeze(*this, d); }
 Tensor Tensor::unsqueeze(std::int64_t d) const { return ag::unsqueeze(*this, d); }
 Tensor Tensor::expand(const Shape& s) const { return ag::expand(*this, s); }
+Tensor Tensor::expand_as(const Tensor& o) const { return ag::expand(*this, o.shape()); }
 Tensor Tensor::select(std::int64_t d, std::int64_t i) const { return ag::select(*this, d, i); }
 Tensor Tensor::clamp(double lo, double hi) const { return ag::clamp(*this, lo, hi); }
 Tensor Tensor::clone() const { return ag::clone(*this); }
