@@ -81,6 +81,7 @@
 //                                       tape's; slot -1 for leaves and constants
 //   TensorImpl::in_live_count           counted in tape->live_results_ (results, not saved copies)
 //   TensorImpl::retains_grad            tape->retained_ points to it (retain_grad)
+//   TensorImpl::hooks                   a leaf's register_hook hooks, owned by the leaf (graph.h)
 //   Tape::live_results_                 results of the current generation not yet destroyed
 //   Tape::unreleased_                   nodes whose captures no backward has released yet
 //   Node::released                      its captures and kept outputs are gone (mark_released)

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -316,6 +317,15 @@ TEST_CASE("autograd names: a grad_fn handle never dangles; a freed graph is an a
   }
   CHECK(kept->name() == "ExpBackward0");
   CHECK_THROWS_AS(kept->next_edges(), ag::Error);
+  // a result of another thread's tape (here gone with its thread): the name only
+  Tensor other;
+  std::thread([&] { other = leaf({1.0, 2.0}, {2}).tanh(); }).join();
+  const auto fo = other.grad_fn();
+  REQUIRE(fo);
+  CHECK(fo->name() == "TanhBackward0");
+  CHECK_FALSE(fo->is_alive());
+  CHECK_THROWS_AS(fo->next_functions(), ag::Error);
+  CHECK_THROWS_AS(other.register_hook([](const Tensor&) {}), ag::Error);
 }
 
 TEST_CASE("autograd names: register_hook order, replacement and removal") {
