@@ -12,6 +12,8 @@
 #include "autograd/function.h"       // IWYU pragma: export
 #include "autograd/grad_mode.h"      // IWYU pragma: export
 #include "autograd/gradcheck.h"      // IWYU pragma: export
+#include "autograd/graph.h"          // IWYU pragma: export
+#include "autograd/ivalue.h"         // IWYU pragma: export
 #include "autograd/memory.h"         // IWYU pragma: export
 #include "autograd/ops/arith.h"      // IWYU pragma: export
 #include "autograd/ops/compare.h"    // IWYU pragma: export

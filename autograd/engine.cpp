@@ -197,6 +197,8 @@ class Engine {
     if (!retain_) tape_.reset_if_consumed();
     if (detail::t_profiling) [[unlikely]]
       detail::profile_backward_end();  // profiler hook
+    if (capture_ && detail::hooked_leaves() != 0) [[unlikely]]
+      run_input_leaf_hooks();
     for (auto [j, first] : repeated_inputs_) results_[j] = results_[first];
     if (capture_ && !allow_unused)
       for (std::size_t j = 0; j < results_.size(); ++j)
@@ -284,6 +286,8 @@ class Engine {
     bool any = false;
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) any = any || grads_[slot(n, k)].defined();
     if (!any) return;
+    if (tape_.has_slot_hooks()) [[unlikely]]
+      run_slot_hooks(n, index);
     if (capture_) {
       for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
         auto it = slot_inputs_.find(n->first_slot + k);
@@ -360,8 +364,40 @@ class Engine {
     else accumulate(pending_[index].second, std::move(g), create_);
   }
 
+  // Tensor::register_hook on results: before the node's VJP, on the gradient complete by now.
+  // Under grad(), only for nodes that run or whose output is a requested input (as PyTorch, whose
+  // engine runs a node's pre-hooks only when it executes it, and a captured input's hooks >= 2.0).
+  void run_slot_hooks(const Node* n, std::int64_t index) {
+    const bool runs = !capture_ || needed_[static_cast<std::size_t>(index)];
+    AutoGradMode mode(create_);
+    for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
+      const std::int64_t s = n->first_slot + k;
+      Tensor& g = grads_[slot(n, k)];
+      if (!g.defined() || !(runs || slot_inputs_.count(s))) continue;
+      if (const auto* hooks = tape_.find_slot_hooks(s)) {
+        const std::vector<detail::GradHook> copy = *hooks;  // a hook may register hooks (a rehash)
+        g = detail::run_grad_hooks(copy, std::move(g), "a result of op");
+      }
+    }
+  }
+
+  // grad(): hooks of the leaves requested as inputs, on their complete gradients.
+  void run_input_leaf_hooks() {
+    AutoGradMode mode(create_);
+    for (auto [leaf, j] : leaf_inputs_)
+      if (leaf->hooks && results_[j].defined())
+        results_[j] = detail::run_grad_hooks(leaf->hooks->pre, std::move(results_[j]), "a leaf");
+  }
+
   void commit_leaves() {
     AutoGradMode mode(create_);
+    // leaf hooks (register_hook) first, on each leaf's gradient summed over the pass, all before
+    // any .grad() changes (a hook that throws leaves them as they were)
+    const bool hooks = detail::hooked_leaves() != 0;
+    if (hooks) [[unlikely]]
+      for (auto& [leaf, g] : pending_)
+        if (leaf->hooks && !leaf->hooks->pre.empty())
+          g = detail::run_grad_hooks(leaf->hooks->pre, std::move(g), "a leaf");
     for (auto& [leaf, g] : pending_) {
       Tensor cur(leaf->grad);
       if (!cur.defined() && !uniquely_owned(g)) {
@@ -373,6 +409,11 @@ class Engine {
       accumulate(cur, std::move(g), create_);
       leaf->grad = cur.impl_ptr();
     }
+    if (hooks) [[unlikely]]
+      for (auto& [leaf, g] : pending_)
+        if (leaf->hooks)
+          for (std::size_t i = 0; i < leaf->hooks->post.size(); ++i)
+            if (const detail::PostAccumulateHook h = leaf->hooks->post[i]) h(Tensor(leaf));
     pending_.clear();
   }
 

@@ -23,6 +23,12 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
                          bool create_graph = false, bool allow_unused = false);
 
+/// libtorch's names (torch::autograd::grad, torch::autograd::backward).
+namespace autograd {
+using ag::backward;
+using ag::grad;
+}  // namespace autograd
+
 namespace detail {
 /// For a VJP that re-runs a forward pass during backward (ag::checkpoint): back-propagates
 /// grad_outputs from `outputs` through the nodes recorded from index `first_node` on (the re-run),

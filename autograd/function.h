@@ -15,9 +15,16 @@
 ///   ag::Tensor y = Cube::apply(x);
 ///
 /// forward runs without recording; backward is written with ops, so create_graph differentiates it.
-/// backward returns one gradient per Tensor argument of forward (undefined for "no gradient").
+/// As in libtorch, backward returns one gradient per argument of forward (Tensor or not), in order:
+/// undefined for "no gradient" and for every non-Tensor argument. Unlike libtorch, trailing
+/// undefined gradients may be left out (a shorter list), and a longer list is accepted when the
+/// extra gradients are undefined (libtorch accepts that too): the official examples MulConstant
+/// (forward(ctx, Tensor, double), returning {grad, Tensor()}) and LinearFunction (forward(ctx,
+/// input, weight, bias = Tensor()) called with two arguments, returning three gradients) run as
+/// they are. Errors name the function by its demangled class name; its node (grad_fn()) is named
+/// "ag::autograd::CppNode<Name>", as libtorch's "torch::autograd::CppNode<Name>".
 
-#include <any>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -25,6 +32,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "autograd/engine.h"
+#include "autograd/ivalue.h"
 #include "autograd/tape.h"
 
 namespace ag {
@@ -32,12 +41,15 @@ namespace ag {
 /// What forward leaves for backward.
 class AutogradContext {
  public:
-  /// Keeps tensors for backward (checked against in-place changes when read back).
+  /// Keeps tensors for backward (checked against in-place changes when read back). Undefined
+  /// tensors may be saved (an absent bias); they come back undefined.
   void save_for_backward(const std::vector<Tensor>& ts);
   /// The saved tensors; throws ag::Error if one was modified in place since.
   std::vector<Tensor> get_saved_variables() const;
-  /// Any other values backward needs (sizes, flags, scalars).
-  std::unordered_map<std::string, std::any> saved_data;
+  /// Any other values backward needs (sizes, flags, scalars), as libtorch's saved_data: assign a
+  /// double, an integer, a bool, a Tensor, a string or an integer list; read with toDouble(),
+  /// toInt(), toBool(), toTensor(), toStringRef(), toIntVector() (ivalue.h).
+  std::unordered_map<std::string, IValue> saved_data;
   /// Whether the i-th Tensor argument of forward needs a gradient (valid in backward).
   bool needs_input_grad(std::size_t i) const { return i < needs_.size() && needs_[i]; }
 
@@ -51,41 +63,63 @@ class AutogradContext {
 };
 
 namespace detail {
-inline void collect_tensors(std::vector<Tensor>&) {}
+inline void collect_tensors(std::vector<Tensor>&, std::vector<std::int32_t>&) {}
+/// The Tensor arguments into `out`; for every argument, its index in `out` (or -1) into `arg_input`.
 template <class A, class... R>
-void collect_tensors(std::vector<Tensor>& out, const A& a, const R&... rest) {
-  if constexpr (std::is_same_v<std::decay_t<A>, Tensor>) out.push_back(a);
-  collect_tensors(out, rest...);
+void collect_tensors(std::vector<Tensor>& out, std::vector<std::int32_t>& arg_input, const A& a, const R&... rest) {
+  if constexpr (std::is_same_v<std::decay_t<A>, Tensor>) {
+    arg_input.push_back(static_cast<std::int32_t>(out.size()));
+    out.push_back(a);
+  } else {
+    arg_input.push_back(-1);
+  }
+  collect_tensors(out, arg_input, rest...);
 }
-void check_function_grads(const char* name, const std::vector<Tensor>& inputs, const std::vector<Tensor>& grads);
+/// Maps what backward returned (one per argument of forward) to one gradient per Tensor input,
+/// checking count, positions and shapes; `name` is the function's for the errors.
+std::vector<Tensor> function_input_grads(const std::string& name, const std::vector<std::int32_t>& arg_input,
+                                         const std::vector<Tensor>& inputs, std::vector<Tensor> grads);
 }  // namespace detail
 
 /// Base of a user-defined op: Derived provides static forward(ctx, args...) -> Tensor and
-/// static backward(ctx, grad_outputs) -> one gradient per Tensor argument.
+/// static backward(ctx, grad_outputs) -> one gradient per argument of forward.
 template <class Derived>
 struct Function {
+  /// The demangled class name ("MulConstant"), as errors name the function.
+  static const std::string& name() {
+    static const std::string n = detail::demangle(typeid(Derived).name());
+    return n;
+  }
+  /// The name of its nodes: "ag::autograd::CppNode<MulConstant>".
+  static const char* node_name() {
+    static const std::string n = "ag::autograd::CppNode<" + name() + ">";
+    return n.c_str();
+  }
+
   template <class... Args>
   static Tensor apply(Args&&... args) {
     std::vector<Tensor> inputs;
-    detail::collect_tensors(inputs, args...);
+    std::vector<std::int32_t> arg_input;
+    detail::collect_tensors(inputs, arg_input, args...);
     auto ctx = std::make_shared<AutogradContext>();
     Tensor out;
     {
       NoGradGuard no_grad;
       out = Derived::forward(ctx.get(), std::forward<Args>(args)...);
     }
-    if (!out.defined()) fail("{}::forward returned an undefined tensor", typeid(Derived).name());
+    if (!out.defined()) fail("{}::forward returned an undefined tensor", name());
     if (!any_requires_grad(inputs)) return out;
     for (const auto& in : inputs)
       if (in.defined() && in.impl() == out.impl()) out = out.detach();  // a result is a new tensor
     for (const auto& in : inputs) ctx->needs_.push_back(in.defined() && in.requires_grad());
-    const char* name = typeid(Derived).name();
-    record(name, inputs, {&out}, [ctx, inputs_meta = meta(inputs), name](BackwardCtx& c) {
-      std::vector<Tensor> gs = Derived::backward(ctx.get(), {c.grad()});
-      detail::check_function_grads(name, inputs_meta, gs);
-      for (std::size_t i = 0; i < gs.size() && i < c.num_inputs(); ++i)
-        if (gs[i].defined() && c.needs(i)) c.set(i, gs[i]);
-    });
+    record(node_name(), inputs, {&out},
+           [ctx, inputs_meta = meta(inputs), arg_input = std::move(arg_input)](BackwardCtx& c) {
+             std::vector<Tensor> gs =
+                 detail::function_input_grads(name(), arg_input, inputs_meta,
+                                              Derived::backward(ctx.get(), std::vector<Tensor>{c.grad()}));
+             for (std::size_t i = 0; i < gs.size() && i < c.num_inputs(); ++i)
+               if (gs[i].defined() && c.needs(i)) c.set(i, gs[i]);
+           });
     ctx->rebind_output(out);
     return out;
   }
@@ -98,5 +132,11 @@ struct Function {
     return m;
   }
 };
+
+/// libtorch's names, for programs ported by renaming torch:: to ag::.
+namespace autograd {
+using ag::AutogradContext;
+using ag::Function;
+}  // namespace autograd
 
 }  // namespace ag

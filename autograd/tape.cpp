@@ -1,5 +1,7 @@
 #include "autograd/tape.h"
 
+#include <atomic>
+
 namespace ag {
 
 namespace {
@@ -19,6 +21,11 @@ Tape& Tape::current_slow() {
     fail("record: this thread's tape was destroyed at thread exit (an op recorded by a thread_local's destructor?)");
   detail::t_tape = &t_holder.tape;
   return t_holder.tape;
+}
+
+std::uint64_t Tape::next_id() {
+  static std::atomic<std::uint64_t> ids{0};
+  return ids.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 
 void Tape::own_output(Tensor& out) {
@@ -139,6 +146,11 @@ void Tape::reset() {
   live_results_ = 0;
   unreleased_ = 0;
   retained_.clear();
+  // hooks may hold handles to results of this generation: destroyed after the bump, and out of
+  // the map first, so that nothing they release finds it half-cleared
+  auto hooks = std::move(slot_hooks_);
+  slot_hooks_.clear();
+  hooks.clear();
   for (Node* n : nodes_) {
     if (n->outputs)
       for (std::uint32_t k = 0; k < n->num_outputs; ++k) n->outputs[k].~SavedTensor();

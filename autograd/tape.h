@@ -81,12 +81,14 @@
 //                                       tape's; slot -1 for leaves and constants
 //   TensorImpl::in_live_count           counted in tape->live_results_ (results, not saved copies)
 //   TensorImpl::retains_grad            tape->retained_ points to it (retain_grad)
+//   TensorImpl::hooks                   a leaf's register_hook hooks, owned by the leaf (graph.h)
 //   Tape::live_results_                 results of the current generation not yet destroyed
 //   Tape::unreleased_                   nodes whose captures no backward has released yet
 //   Node::released                      its captures and kept outputs are gone (mark_released)
 //   Node::outputs                       its kept outputs (Keep::Output), as SavedTensors
 //   Tape::generation_                   bumped by every reset(); 1 at first
 //   Tape::retained_                     slot -> the result that wants that slot's gradient
+//   Tape::slot_hooks_                   slot -> the hooks registered on that result (register_hook)
 //   detail::t_tape                      this thread's tape; null before its first use and after exit
 //   t_tape_gone (tape.cpp)              the tape was destroyed at thread exit: record() throws
 //   RefCounted::owner_, local_, merged_, shared_, detail::t_rc_thread: biased counting, described
@@ -228,6 +230,8 @@ class Tape {
   std::size_t num_nodes() const { return nodes_.size(); }
   std::int64_t num_slots() const { return static_cast<std::int64_t>(slot_node_.size()); }
   std::uint64_t generation() const { return generation_; }
+  /// Unique among all the tapes of the process, never 0 (grad_fn() handles tell tapes apart by it).
+  std::uint64_t id() const { return id_; }
   /// Bytes of the arena in use (nodes, edges) — excludes tensors saved for backward.
   std::size_t arena_bytes() const { return arena_.used(); }
   std::int64_t live_tensors() const { return live_results_; }
@@ -245,6 +249,17 @@ class Tape {
   }
   /// Drops every node and bumps the generation; results still alive become "freed".
   void reset();
+
+  /// The hooks registered on the recorded result of `slot` (Tensor::register_hook): they belong to
+  /// the graph, as libtorch's pre-hooks of grad_fn, and go when the tape rewinds.
+  std::vector<detail::GradHook>& slot_hooks(std::int64_t slot) { return slot_hooks_[slot]; }
+  /// Those of `slot`, or null when it has none.
+  const std::vector<detail::GradHook>* find_slot_hooks(std::int64_t slot) const {
+    auto it = slot_hooks_.find(slot);
+    return it == slot_hooks_.end() ? nullptr : &it->second;
+  }
+  /// Whether any result of this generation has hooks (the engine's one test per node).
+  bool has_slot_hooks() const { return !slot_hooks_.empty(); }
 
   // Used by record() and the engine.
   Edge make_edge(const Tensor& t) {
@@ -296,6 +311,7 @@ class Tape {
 
  private:
   static Tape& current_slow();
+  static std::uint64_t next_id();
   [[noreturn]] static void foreign_tensor_error(const Tensor& t);
   void keep_output(Node* n, std::size_t i, Tensor& out);  // attach_output's Keep::Output part
   void forget_retained(TensorImpl* impl);
@@ -305,6 +321,8 @@ class Tape {
   std::vector<Node*> nodes_;
   std::vector<std::uint32_t> slot_node_;
   std::unordered_map<std::int64_t, TensorImpl*> retained_;
+  std::unordered_map<std::int64_t, std::vector<detail::GradHook>> slot_hooks_;
+  std::uint64_t id_ = next_id();
   std::uint64_t generation_ = 1;
   std::int64_t live_results_ = 0;
   std::size_t unreleased_ = 0;

@@ -81,6 +81,8 @@ const TensorImpl* dense_slow(const TensorImpl& im) {
 }
 
 TensorImpl::~TensorImpl() {
+  if (hooks) [[unlikely]]
+    detail::delete_hooks(hooks);
   if (in_live_count || retains_grad) Tape::release_impl(this);
 }
 

@@ -5,6 +5,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,12 @@ namespace ag {
 
 class Tape;
 struct TensorImpl;
+namespace autograd {
+class Node;
+}
+namespace detail {
+struct LeafHooks;
+}
 
 [[noreturn]] void throw_undefined(const char* op);
 [[noreturn]] void throw_dtype_mismatch(const TensorImpl& impl, Dtype requested);
@@ -102,6 +109,9 @@ struct TensorImpl : RefCounted {
   bool is_contiguous() const { return !view; }
   /// Strides in elements (row-major ones unless this is a non-contiguous view).
   Shape strides() const;
+  /// A leaf's hooks (register_hook, register_post_accumulate_grad_hook), else null. A recorded
+  /// result's hooks are kept by its tape (they belong to the graph, as libtorch's grad_fn pre-hooks).
+  detail::LeafHooks* hooks = nullptr;
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -185,6 +195,32 @@ class Tensor {
   /// Makes backward also store this recorded result's gradient in its .grad() (as libtorch's
   /// retain_grad; a no-op on leaves). Used to inspect dLoss/dh_t of intermediate states.
   void retain_grad() const;
+  /// The node that computed this recorded result, as libtorch's grad_fn(); null for a leaf or a
+  /// constant. The handle never dangles (graph.h): name() always works, next_edges() throws
+  /// ag::Error once the graph was freed.
+  std::shared_ptr<autograd::Node> grad_fn() const;
+  /// Registers `hook(grad)`, run when this tensor's gradient has been computed by backward() or
+  /// ag::grad(), before it is accumulated into .grad() or passed on, as libtorch's register_hook.
+  /// The hook returns void, or a Tensor replacing the gradient (undefined: unchanged). Hooks run
+  /// in registration order, each on the previous one's result. On a leaf the hook runs once per
+  /// pass with the gradient summed over every use of the leaf; on a recorded result when its op's
+  /// backward is about to run (with create_graph, the hook's ops are recorded too). Under
+  /// ag::grad, hooks of the requested inputs run before their gradients are returned (PyTorch >= 2.0;
+  /// 1.13 skips them). Returns the handle for remove_hook. Throws ag::Error on a tensor that does not
+  /// require grad, or a result whose graph was freed.
+  template <class F>
+  unsigned register_hook(F&& hook) const;
+  /// Removes the hook `h` returned by register_hook (ag::Error if there is none at that index).
+  /// A no-op for a result whose graph was freed (its hooks went with it).
+  void remove_hook(unsigned h) const;
+  /// Registers `hook(tensor)`, called on a leaf after backward() updated its .grad() (not by
+  /// ag::grad), as PyTorch's register_post_accumulate_grad_hook (PyTorch >= 2.1). Leaves only.
+  template <class F>
+  unsigned register_post_accumulate_grad_hook(F&& hook) const;
+  /// Removes a hook registered by register_post_accumulate_grad_hook.
+  void remove_post_accumulate_grad_hook(unsigned h) const;
+  unsigned add_grad_hook(std::function<Tensor(const Tensor&)> hook) const;                ///< register_hook's body
+  unsigned add_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) const;  ///< the same
   /// Marks the data as modified after writing through data<T>() (bumps the version counter,
   /// so that a backward needing the old values throws instead of silently using the new ones).
   void bump_version() const;
@@ -480,3 +516,6 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t);
 std::string describe(const Tensor& t);
 
 }  // namespace ag
+
+// After Tensor: graph.h (the grad_fn() handle, the hook templates) is built on it.
+#include "autograd/graph.h"  // IWYU pragma: export

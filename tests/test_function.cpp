@@ -49,8 +49,8 @@ struct ClippedLinear : Function<ClippedLinear> {
     needs_seen.push_back({ctx->needs_input_grad(0), ctx->needs_input_grad(1), ctx->needs_input_grad(2)});
     const auto saved = ctx->get_saved_variables();
     const Tensor &x = saved[0], &w = saved[1], &z = saved[2];
-    const double lo = std::any_cast<double>(ctx->saved_data.at("lo"));
-    const double hi = std::any_cast<double>(ctx->saved_data.at("hi"));
+    const double lo = ctx->saved_data.at("lo").toDouble();
+    const double hi = ctx->saved_data.at("hi").toDouble();
     Tensor mask = zeros_like(z);  // 1 inside [lo, hi]: a constant of the graph
     for (std::int64_t i = 0; i < z.numel(); ++i) {
       const double v = z.data<double>()[i];

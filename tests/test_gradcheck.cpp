@@ -20,8 +20,7 @@ struct WrongSquare : Function<WrongSquare> {
   static std::vector<Tensor> backward(AutogradContext* ctx, const std::vector<Tensor>& g) {
     const Tensor x = ctx->get_saved_variables()[0];
     Tensor scale = ones_like(x);
-    scale.data<double>()[std::any_cast<std::int64_t>(ctx->saved_data["bad"])] =
-        std::any_cast<double>(ctx->saved_data["factor"]);
+    scale.data<double>()[ctx->saved_data["bad"].toInt()] = ctx->saved_data["factor"].toDouble();
     return {g[0] * 2.0 * x * scale};
   }
 };

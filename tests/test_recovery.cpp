@@ -145,7 +145,8 @@ TEST_CASE("recovery: backward misuse does not half-accumulate gradients") {
 namespace {
 struct BadGrads : Function<BadGrads> {
   static Tensor forward(AutogradContext*, const Tensor& a, const Tensor& b) { return a * b; }
-  static std::vector<Tensor> backward(AutogradContext*, const std::vector<Tensor>& g) { return {g[0]}; }  // one too few
+  // one too many (a defined gradient past the last argument; a shorter list means undefined ones)
+  static std::vector<Tensor> backward(AutogradContext*, const std::vector<Tensor>& g) { return {g[0], g[0], g[0]}; }
 };
 }  // namespace
 

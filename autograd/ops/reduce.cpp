@@ -62,14 +62,16 @@ ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const
                               r.sp.n, r.sp.inner);
   });
   if (any_requires_grad({&x}))
-    record(op, {&x}, {&out.values}, [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
-      const Tensor idx = si.get(op);
-      Tensor m = empty(in, c.grad().dtype());
-      dispatch_floating(m.dtype(), op, [&]<class T>() {
-        kernels::one_hot_dim(idx.cdata<std::int64_t>(), m.cdata<T>(), r.sp.outer, r.sp.n, r.sp.inner);
-      });
-      c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
-    });
+    // named apart from max()/min() of a whole tensor, as libtorch's MaxBackward0 and MaxBackward1
+    record(Max ? "max_dim" : "min_dim", {&x}, {&out.values},
+           [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
+             const Tensor idx = si.get(op);
+             Tensor m = empty(in, c.grad().dtype());
+             dispatch_floating(m.dtype(), op, [&]<class T>() {
+               kernels::one_hot_dim(idx.cdata<std::int64_t>(), m.cdata<T>(), r.sp.outer, r.sp.n, r.sp.inner);
+             });
+             c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
+           });
   return out;
 }
 
@@ -140,16 +142,39 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
   return y;
 }
 
-// Over no element the mean is 0/0 = NaN, as in PyTorch (the sum is 0).
+// Over no element the mean is 0/0 = NaN, as in PyTorch (the sum is 0). One node ("mean", as
+// libtorch's MeanBackward0) whose VJP is the one of sum then division: expand(g / n).
 Tensor mean(const Tensor& x) {
-  const auto n = x.checked("mean").numel;
-  return div(sum(x), static_cast<double>(n));
+  const auto n = static_cast<double>(x.checked("mean").numel);
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = div(sum(x), n);
+  }
+  if (any_requires_grad({&x}))
+    record("mean", {&x}, {&y}, [in = x.shape(), n](BackwardCtx& c) { c.set(0, expand(div(c.grad(), n), in)); });
+  return y;
 }
 
 Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
   const auto d = normalize_dim(dim, x.checked("mean").shape.size(), "mean");
-  const auto n = x.dim() == 0 ? 1 : x.shape()[static_cast<std::size_t>(d)];
-  return div(sum(x, dim, keepdim), static_cast<double>(n));
+  const auto n = static_cast<double>(x.dim() == 0 ? 1 : x.shape()[static_cast<std::size_t>(d)]);
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = div(sum(x, dim, keepdim), n);
+  }
+  if (any_requires_grad({&x})) {
+    if (x.dim() == 0) {
+      record("mean", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, div(c.grad(), 1.0)); });
+    } else {
+      record("mean_dim", {&x}, {&y}, [in = x.shape(), d, keepdim, n](BackwardCtx& c) {
+        const Tensor g = div(c.grad(), n);
+        c.set(0, expand(keepdim ? g : unsqueeze(g, d), in));
+      });
+    }
+  }
+  return y;
 }
 
 ValuesIndices max(const Tensor& x, std::int64_t dim, bool keepdim) { return extreme_dim<true>(x, dim, keepdim, "max"); }

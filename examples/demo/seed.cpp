@@ -71,15 +71,17 @@ struct TutorialMse : Function<TutorialMse> {
   static Tensor forward(AutogradContext* ctx, const Tensor& w1, const Tensor& b1, const Tensor& w2, const Tensor& b2,
                         const XorData* data) {
     ctx->save_for_backward({w1, b1, w2, b2});
-    ctx->saved_data["data"] = data;
+    ctx->saved_data["X"] = data->X;
+    ctx->saved_data["y"] = data->y;
+    ctx->saved_data["scaled"] = data->scaled;
     const Tensor pred = sigmoid(matmul(sigmoid(matmul(data->X, w1) + b1), w2) + b2);
     return mean(square(pred - data->y));
   }
   static std::vector<Tensor> backward(AutogradContext* ctx, const std::vector<Tensor>& g) {
     const auto saved = ctx->get_saved_variables();
-    const auto* data = std::any_cast<const XorData*>(ctx->saved_data["data"]);
     const TutorialParams grads =
-        tutorial_backward(data->X, data->y, {saved[0], saved[1], saved[2], saved[3]}, data->scaled);
+        tutorial_backward(ctx->saved_data["X"].toTensor(), ctx->saved_data["y"].toTensor(),
+                          {saved[0], saved[1], saved[2], saved[3]}, ctx->saved_data["scaled"].toBool());
     return {grads.w1 * g[0], grads.b1 * g[0], grads.w2 * g[0], grads.b2 * g[0]};
   }
 };
