@@ -39,6 +39,10 @@ TEST_CASE("index: integers, slices, None, Ellipsis and bools give views with PyT
   CHECK(x.index({None, 1, Ellipsis, None}).shape() == Shape{1, 3, 4, 1});
   CHECK(x.index({Slice(), None, 2}).shape() == Shape{2, 1, 4});
   CHECK(x.index({Ellipsis}).shape() == x.shape());
+  Tensor leaf = agt::input({2});
+  Tensor al = leaf.index({Ellipsis});
+  CHECK(shares_storage(al, leaf));
+  CHECK_FALSE(al.is_leaf());  // a new view (libtorch's alias), not the leaf's own handle
   CHECK(x.index({}).shape() == x.shape());
   CHECK(x.index({std::int64_t{-2}, Slice(), Slice(2)}).to_vector<double>() == std::vector<double>{2, 3, 6, 7, 10, 11});
   // x[True], x[False]
@@ -103,6 +107,10 @@ TEST_CASE("index: tensor indices gather as PyTorch's advanced indexing") {
   Tensor h = x.index({-1, idx({-1}), None, Slice(None, None, 3)});
   CHECK(h.shape() == Shape{1, 1, 2});
   agt::check_values(h, {20, 23});
+  // a non-contiguous input: x.transpose(0, 2)[[3, 1], 1:]
+  Tensor tr = x.transpose(0, 2).index({idx({3, 1}), Slice(1, None)});
+  CHECK(tr.shape() == Shape{2, 2, 2});
+  agt::check_values(tr, {7, 19, 11, 23, 5, 17, 9, 21});
   // empty index tensor
   CHECK(x.index({Slice(), idx({})}).shape() == Shape{2, 0, 4});
   // int64 input
@@ -190,6 +198,10 @@ TEST_CASE("index_put_: basic indices write through the view, tensor indices scat
   Tensor f = zeros({2, 2}, kFloat64);
   f.index_put_({idx({1}), idx({0})}, tensor({2.5}, {1}, kFloat32));
   agt::check_values(f, {0, 0, 2.5, 0});
+  // leading size-1 dims of the values are dropped, as libtorch's set_item does
+  f.index_put_({0}, tensor({4.0, 5.0}, {1, 1, 2}, kFloat64));
+  f.index_put_({idx({1}), Slice()}, tensor({6.0, 7.0}, {1, 1, 2}, kFloat64));
+  agt::check_values(f, {4, 5, 6, 7});
   // the version counter moves
   const auto v0 = f.version();
   f.index_put_({Slice(), 0}, 1.0);
@@ -270,6 +282,20 @@ TEST_CASE("index_put: out of place and differentiable in self and values") {
   const std::vector<TensorIndex> basic{1, Slice(), Slice(1, 3)};
   agt::check_both_orders([basic](const std::vector<Tensor>& in) { return index_put(in[0], basic, in[1]); },
                          {x, agt::input({3, 1}, 3.0)});
+  // values with leading size-1 dims
+  agt::check_both_orders(
+      [](const std::vector<Tensor>& in) {
+        return index_put(in[0], {idx({1, 0}), 0}, in[1]);
+      },
+      {x, agt::input({1, 1, 4}, 5.0)});
+  // repeated indices: the last write wins, and every repeat gets the gradient, as in PyTorch:
+  // v = ones(4); y = torch.index_put(zeros(2,3,4), ([1,1], 0), v); (y * arange(24.).reshape(2,3,4)).sum()
+  // .backward() gives v.grad [24, 26, 28, 30] and x.grad[1, 0] zeros
+  Tensor xz = zeros({2, 3, 4}, kFloat64).requires_grad_();
+  Tensor v1 = ones({4}, kFloat64).requires_grad_();
+  sum(index_put(xz, {idx({1, 1}), 0}, v1) * iota({2, 3, 4})).backward();
+  agt::check_values(v1.grad(), {24, 26, 28, 30});
+  agt::check_values(xz.grad().index({1, 0}), {0, 0, 0, 0});
   const Tensor mask = tensor({1.0, 0, 0, 1, 0, 1}, {2, 3}, kFloat64);
   agt::check_both_orders([mask](const std::vector<Tensor>& in) { return index_put(in[0], {mask}, in[1]); },
                          {x, agt::input({4}, 4.0)});

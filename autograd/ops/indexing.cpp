@@ -328,9 +328,19 @@ void scatter_put(Tensor& self, const std::vector<TensorIndex>& indices, const Te
   ++self.impl()->storage->version;
 }
 
-Tensor& index_put_impl(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value) {
+/// value without its leading size-1 dims (libtorch's slicePrefix1sSize: numpy's assignment allows
+/// `x[0] = v` for v of shape [1, n]).
+Tensor strip_leading_ones(const Tensor& value) {
+  const Shape& s = value.shape();
+  std::size_t k = 0;
+  while (k < s.size() && s[k] == 1) ++k;
+  return k == 0 ? value : reshape(value, Shape(s.begin() + static_cast<std::ptrdiff_t>(k), s.end()));
+}
+
+Tensor& index_put_impl(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor& value_in) {
   const char* op = "index_put_";
-  check_index_put(self, &value, op);
+  check_index_put(self, &value_in, op);
+  const Tensor value = strip_leading_ones(value_in.detach());
   Parsed p = apply_slicing(self, indices, op, self);
   if (!has_tensor_index(p)) {
     if (!detail::broadcasts_to(value.shape(), p.base.shape()))
@@ -347,6 +357,8 @@ Tensor& index_put_impl(Tensor& self, const std::vector<TensorIndex>& indices, co
 
 Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
   Parsed p = apply_slicing(self, indices, "index", self);
+  if (!has_tensor_index(p) && p.base.impl() == self.impl())
+    return reshape(self, self.shape());  // as libtorch's alias: a new view, never self's own handle
   return apply_advanced(p, "index", self);
 }
 
@@ -384,11 +396,12 @@ Tensor index_put(const Tensor& self, const std::vector<TensorIndex>& indices, co
     index_put_impl(y, indices, values.detach());
   }
   if (any_requires_grad({&self, &values}))
-    record("index_put", {&self, &values}, {&y}, [indices, vs = values.shape()](BackwardCtx& c) {
-      const Tensor& g = c.grad();
-      if (c.needs(0)) c.set(0, index_put(g, indices, zeros({}, g.dtype())));
-      if (c.needs(1)) c.set(1, sum_to(index(g, indices), vs));
-    });
+    record("index_put", {&self, &values}, {&y},
+           [indices, vs = values.shape(), stripped = strip_leading_ones(values.detach()).shape()](BackwardCtx& c) {
+             const Tensor& g = c.grad();
+             if (c.needs(0)) c.set(0, index_put(g, indices, zeros({}, g.dtype())));
+             if (c.needs(1)) c.set(1, reshape(sum_to(index(g, indices), stripped), vs));
+           });
   return y;
 }
 

@@ -102,9 +102,10 @@ class TensorIndex final {
 Tensor index(const Tensor& self, const std::vector<indexing::TensorIndex>& indices);
 
 /// A copy of `self` with `self.index(indices)` replaced by `values` (broadcast to the indexed
-/// shape), recorded: grad_self = g with the indexed elements zeroed, grad_values = g.index(indices)
-/// summed back to values' shape. Repeated tensor indices: the last write wins in the forward (as
-/// libtorch's CPU kernel in practice), while every repeat receives the gradient (as libtorch).
+/// shape after dropping its leading size-1 dims, as Tensor::index_put_ does), recorded: grad_self = g with the indexed
+/// elements zeroed, grad_values = g.index(indices) summed back to values' shape. Repeated tensor indices: the last
+/// write wins in the forward (as libtorch's CPU kernel in practice), while every repeat receives the gradient (as
+/// libtorch).
 Tensor index_put(const Tensor& self, const std::vector<indexing::TensorIndex>& indices, const Tensor& values);
 
 namespace detail {
