@@ -111,6 +111,10 @@ TEST_CASE("index: tensor indices gather as PyTorch's advanced indexing") {
   Tensor tr = x.transpose(0, 2).index({idx({3, 1}), Slice(1, None)});
   CHECK(tr.shape() == Shape{2, 2, 2});
   agt::check_values(tr, {7, 19, 11, 23, 5, 17, 9, 21});
+  // x[[1,0], ..., [3,1]]: the ellipsis separates the tensor indices, so their dim comes first
+  Tensor el = x.index({idx({1, 0}), Ellipsis, idx({3, 1})});
+  CHECK(el.shape() == Shape{2, 3});
+  agt::check_values(el, {15, 19, 23, 1, 5, 9});
   // empty index tensor
   CHECK(x.index({Slice(), idx({})}).shape() == Shape{2, 0, 4});
   // int64 input
@@ -186,6 +190,11 @@ TEST_CASE("index_put_: basic indices write through the view, tensor indices scat
   y = iota({2, 3, 4});
   y.index_put_({idx({0, 0, 1}), idx({1, 1, 2}), idx({3, 3, 0})}, tensor({-1.0, -2.0, -3.0}, {3}, kFloat64));
   agt::check_values(y, {0, 1, 2, 3, 4, 5, 6, -2, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, -3, 21, 22, 23});
+  // y[:, x[0] > 6] = [[-1.], [-2.]] (a mask over two dims, values broadcast; vector overload)
+  y = iota({2, 3, 4});
+  const std::vector<TensorIndex> mk{Slice(), gt(iota({3, 4}), 6.0)};
+  y.index_put_(mk, tensor({-1.0, -2.0}, {2, 1}, kFloat64));
+  agt::check_values(y, {0, 1, 2, 3, 4, 5, 6, -1, -1, -1, -1, -1, 12, 13, 14, 15, 16, 17, 18, -2, -2, -2, -2, -2});
   // a number through tensor indices, into a non-contiguous view (reaches its base)
   Tensor base = iota({3, 4});
   Tensor tv = base.t();
@@ -233,6 +242,13 @@ TEST_CASE("index_put_: the grad-mode rules of the other in-place ops") {
         }).find("a result recorded on the tape") != std::string::npos);
   Tensor plain = zeros({3, 2}, kFloat64);
   CHECK(agt::error_message([&] { plain.index_put_({idx({0})}, w.index({0})); }).find("require grad") !=
+        std::string::npos);
+  Tensor nv;
+  {
+    NoGradGuard ng;
+    nv = w.index({0});  // a view of a tensor that requires grad, made with grad mode off
+  }
+  CHECK(agt::error_message([&] { nv.index_put_({idx({0})}, 1.0); }).find("made while grad mode was off") !=
         std::string::npos);
   {
     NoGradGuard ng;
