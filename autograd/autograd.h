@@ -20,7 +20,9 @@
 #include "autograd/ops/convert.h"    // IWYU pragma: export
 #include "autograd/ops/fused.h"      // IWYU pragma: export
 #include "autograd/ops/index.h"      // IWYU pragma: export
+#include "autograd/ops/indexing.h"   // IWYU pragma: export
 #include "autograd/ops/linalg.h"     // IWYU pragma: export
+#include "autograd/ops/masked.h"     // IWYU pragma: export
 #include "autograd/ops/math.h"       // IWYU pragma: export
 #include "autograd/ops/reduce.h"     // IWYU pragma: export
 #include "autograd/ops/scan_sort.h"  // IWYU pragma: export

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,9 @@ class Node;
 }
 namespace detail {
 struct LeafHooks;
+}
+namespace indexing {
+class TensorIndex;
 }
 
 [[noreturn]] void throw_undefined(const char* op);
@@ -272,6 +276,23 @@ class Tensor {
   Tensor as_strided(const Shape& size, const Shape& stride, std::int64_t storage_offset) const;
   /// select(0, i), as libtorch's operator[].
   Tensor operator[](std::int64_t i) const;
+  // Indexing, as libtorch's (ops/indexing.h; include it, or autograd/autograd.h, to call these).
+  /// `t.index({Slice(), 1, None, Ellipsis, idx})`: integers, slices, None, Ellipsis and bools give a
+  /// view; tensor indices (int64, or a floating 0/1 mask) gather a copy. Recorded (differentiable).
+  Tensor index(std::initializer_list<indexing::TensorIndex> indices) const;
+  /// The same with the indices in a vector.
+  Tensor index(const std::vector<indexing::TensorIndex>& indices) const;
+  /// Writes `value` (broadcast) into `index(indices)`: through the view for basic indices (copy_),
+  /// else scattered; with repeated tensor indices the last write wins (libtorch's CPU behaviour in
+  /// practice; accumulate=false). Refused as the other in-place ops on tensors the tape tracks while
+  /// grad mode is on; see ag::index_put for the recorded, out-of-place form.
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, const Tensor& value);
+  /// The same with the indices in a vector.
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, const Tensor& value);
+  /// index_put_ of a number (fill_ through the view for basic indices).
+  Tensor& index_put_(std::initializer_list<indexing::TensorIndex> indices, double value);
+  /// The same with the indices in a vector.
+  Tensor& index_put_(const std::vector<indexing::TensorIndex>& indices, double value);
   Tensor clamp(double lo, double hi) const;
 
   // In-place ops (bump the version; refused on tensors the tape is tracking while grad mode is on).

@@ -39,9 +39,4 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& mask, const Tensor& a, double b);
 Tensor where(const Tensor& mask, double a, const Tensor& b);
 
-/// x with `value` where mask is nonzero (as torch::masked_fill, composed as where(mask, value, x)): the
-/// mask, of any dtype, broadcasts to x's shape (not the other way round);  grad = g where !mask.
-Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
-/// The same with a 0-d tensor value (converted to x's dtype; gradient: the sum of g where mask).
-Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value);
 }  // namespace ag

@@ -1,5 +1,5 @@
 // libtorch functions composed of other ops (so they have no derivative of their own: autograd goes
-// through the ops they are made of): sum and mean over several dims, argmin, norm, all, any, masked_fill.
+// through the ops they are made of): sum and mean over several dims, argmin, norm, all, any.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -148,23 +148,6 @@ Tensor any(const Tensor& x) {
 Tensor any(const Tensor& x, std::int64_t dim, bool keepdim) {
   x.checked("any");
   return to(gt(sum(to(ne(x, 0.0), kFloat64), dim, keepdim), 0.0), x.dtype());
-}
-
-Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
-  const auto& xs = x.checked("masked_fill").shape;
-  const auto& ms = mask.checked("masked_fill").shape;
-  if (broadcast_shapes(xs, ms, "masked_fill") != xs)
-    fail("masked_fill: the mask {} cannot be broadcast to the shape of the tensor {}", describe(mask), describe(x));
-  return where(mask, value, x);
-}
-
-Tensor masked_fill(const Tensor& x, const Tensor& mask, const Tensor& value) {
-  if (value.checked("masked_fill").shape.size() != 0)
-    fail("masked_fill: only a 0-dimensional value tensor is supported, got {}", describe(value));
-  const auto& xs = x.checked("masked_fill").shape;
-  if (broadcast_shapes(xs, mask.checked("masked_fill").shape, "masked_fill") != xs)
-    fail("masked_fill: the mask {} cannot be broadcast to the shape of the tensor {}", describe(mask), describe(x));
-  return where(mask, to(value, x.dtype()), x);
 }
 
 }  // namespace ag

@@ -5,6 +5,7 @@
 #include "autograd/ops/convert.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/linalg.h"
+#include "autograd/ops/masked.h"
 #include "autograd/ops/math.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/scan_sort.h"
