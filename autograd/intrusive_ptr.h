@@ -29,6 +29,7 @@
 /// atomic version (1,710 vs 1,825 per chain op): the cost is the locked instructions' latency.
 
 #include <atomic>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -112,6 +113,13 @@ class RefCounted {
  protected:
   RefCounted() : owner_(detail::rc_thread_for_new_object()) {}
   ~RefCounted() = default;
+  /// For a T::adopt_at_zero hook (see make_intrusive) that keeps the object when its last reference
+  /// went: one reference again, counted by the owner. Valid only on the owner thread, inside the hook.
+  void revive() const noexcept {
+    local_ = 1;
+    merged_ = false;
+    shared_.store(kBias, std::memory_order_relaxed);
+  }
 
  private:
   friend struct detail::RcThread;
@@ -185,7 +193,10 @@ class IntrusivePtr {
   T* p_ = nullptr;
 };
 
-/// A new T from the pooled allocator (see memory.h), owned by the returned pointer.
+/// A new T from the pooled allocator (see memory.h), owned by the returned pointer. When its last
+/// reference goes, `static bool T::adopt_at_zero(T*)` (if T has one) may keep it: it then holds
+/// the one reference that revive() gives back, and the object is not destroyed (TensorImpl's, for
+/// a result that saved tensors borrow: Note: lifetimes in tape.h).
 template <class T, class... A>
 auto make_intrusive(A&&... args) {
   void* mem = pool_allocate(sizeof(T));
@@ -200,6 +211,10 @@ auto make_intrusive(A&&... args) {
   }
   static_cast<RefCounted*>(p)->destroy_ = [](RefCounted* o) {
     T* t = static_cast<T*>(o);
+    if constexpr (requires {
+                    { T::adopt_at_zero(t) } -> std::same_as<bool>;
+                  })
+      if (T::adopt_at_zero(t)) return;
     t->~T();
     pool_free(t, sizeof(T));
   };

@@ -53,28 +53,17 @@ SavedTensor SavedTensor::not_profiled(const Tensor& t) {
 
 void SavedTensor::init(const TensorImpl* src) {
   version_ = src->storage->version;
-  if (!src->in_live_count) {  // a leaf or constant (double backward reaches the leaf), or a saved copy
-    impl_ = IntrusivePtr<TensorImpl>(const_cast<TensorImpl*>(src));
+  impl_ = const_cast<TensorImpl*>(src);
+  if (src->in_live_count && src->owned_here()) {
+    // A result of this thread: a reference would keep it, and so its tape, alive. Borrowed instead;
+    // after its last handle TensorImpl::adopt_at_zero keeps it for us (saved_refs is plain: owner only).
+    borrowed_ = true;
+    ++impl_->saved_refs;
     return;
   }
-  // A result: a handle to it would keep it, and so its tape, alive. Its copy shares the storage and
-  // names the same node (tape, generation, slot), but is not in the tape's live count.
-  auto im = new_impl();
-  im->storage = src->storage;
-  im->offset = src->offset;
-  im->shape = src->shape;
-  im->numel = src->numel;
-  im->dtype = src->dtype;
-  im->requires_grad = src->requires_grad;
-  im->tape = src->tape;
-  im->generation = src->generation;
-  im->slot = src->slot;
-  im->op = src->op;
-  if (src->view) {  // a non-contiguous view keeps its strides (its dense cache is not shared)
-    im->view = std::make_unique<ViewMeta>();
-    im->view->strides = src->view->strides;
-  }
-  impl_ = std::move(im);
+  // A leaf or constant (double backward reaches the leaf), an adopted result (already out of the
+  // live count), or a result of another thread (an op refused for it: see Tape::make_edge).
+  impl_->ref();
 }
 
 Tensor SavedTensor::get(const char* op) const {
@@ -84,7 +73,7 @@ Tensor SavedTensor::get(const char* op) const {
         "{}: one of the tensors needed for gradient computation ({} {}) has been modified by an "
         "in-place operation (version {} when saved, {} now)",
         op, dtype_name(impl_->dtype), shape_str(impl_->shape), version_, impl_->storage->version);
-  return Tensor(impl_);
+  return Tensor(IntrusivePtr<TensorImpl>(impl_));
 }
 
 Tensor BackwardCtx::output(std::size_t i) const {

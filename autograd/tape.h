@@ -21,36 +21,46 @@
 // shapes, an ag::Function's context). An edge to a leaf holds a handle to the leaf; an edge to a
 // recorded result holds only the result's slot, no handle.
 //
-// A result (an output of record()) is owned by the user's handles only; the tape holds none.
-// record() stamps it with (tape, generation, slot) and counts it in the tape's live results
-// (in_live_count). When its TensorImpl is destroyed, ~TensorImpl calls Tape::release_impl, which
-// takes it out of the count and out of the retain_grad list. A result another thread made (an
-// ag::Function whose forward ran elsewhere) is first re-created on the tape's thread
+// A result (an output of record()) is owned by the user's handles; the tape holds none. record()
+// stamps it with (tape, generation, slot) and counts it in the tape's live results
+// (in_live_count). When its last handle goes, Tape::release_impl takes it out of the count and out
+// of the retain_grad list (from ~TensorImpl, or from adopt_at_zero below). A result another thread
+// made (an ag::Function whose forward ran elsewhere) is first re-created on the tape's thread
 // (Tape::own_output), so that every result is destroyed on its tape's thread (see below).
 //
-// A saved tensor (SavedTensor, what a VJP keeps for backward) is an ordinary handle. To a leaf or
-// constant it is a handle to the tensor itself. To a result it is a handle to a copy of the
-// result's TensorImpl: same storage, same (tape, generation, slot), but not in the live count, so
-// that what backward needs never keeps the tape from rewinding. The storage stays alive as long
-// as a node saves it; the copy is what ctx.output() and SavedTensor::get() return. A backward
-// without retain_graph releases each node's captures as soon as its VJP has run (mark_released,
+// A saved tensor (SavedTensor, what a VJP keeps for backward) of a leaf or constant is an ordinary
+// handle (double backward reaches the leaf). A result of this thread is borrowed: the SavedTensor
+// points to the result's own TensorImpl without a reference (borrowed_) and is counted in its
+// saved_refs instead, so that saving makes no TensorImpl and what backward needs never keeps the
+// tape from rewinding (the live count sees the user's handles only). When the last handle of a
+// borrowed result goes, make_intrusive's hook TensorImpl::adopt_at_zero keeps it: revive() gives it
+// one reference again, held for the borrowers (adopted), and it leaves the live count and the
+// retain list as if destroyed (release_impl, which may rewind the tape). The last borrower's
+// drop_saved gives that reference back, freeing it. ctx.output() and SavedTensor::get() return the
+// result itself, a handle to it while it is adopted (not counted live; saving it again references
+// it). saved_refs and adopted are plain fields: only the result's creating thread borrows it
+// (owned_here), and a borrowing SavedTensor lives in a node of that thread's tape, destroyed on that
+// thread (at the latest by ~Tape at thread exit, before the thread's objects can be freed
+// elsewhere). So an adopt_at_zero with saved_refs > 0 runs there too: another thread's drop of the
+// last handle is queued to the creating thread (intrusive_ptr.h). A SavedTensor of another thread's
+// result (made only by an op that make_edge then refuses) holds a reference. A backward without
+// retain_graph releases each node's captures as soon as its VJP has run (mark_released,
 // Node::released), so saved tensors go during the backward, before the rewind.
-// Measured 2026-12-06 against the borrowing it replaced (a SavedTensor held a result without a
-// reference, `saved_refs`; the last handle's drop kept the result alive, `adopted`, through an
-// `adopt_at_zero` hook in make_intrusive), callgrind instructions, borrowing vs copy: chain (2)
-// 1,835 vs 1,825 per op for the whole step, 777 vs 792 per recorded op (forward and rewind);
-// XOR step 26,370 vs 26,518; MLP 64-128-128-10 step 838,694 vs 838,714. Thread CPU time, base
-// commit f500f4f vs this code, interleaved runs on a shared 2-core machine (two batches): chain step
-// 151-180 vs 158-215 ns per op, recorded forward 73-89 vs 78-102 ns (a copy per saved result:
-// the 0-d chain's mul saves one); XOR step 2.47-2.68 vs 2.52-2.74 us and MLP step 51-56 vs
-// 52-56 us (minima), the same within noise. Borrowing's 75 -> 60 ns per recorded op when it came
-// in (2f386a8) now measures 5-13 ns on the chain only, which stays near 0.02x libtorch's ~9,300 ns
-// per op (target 0.025x). For that the simpler rule was kept: borrowing's state (saved_refs,
-// adopted, borrowed_) and hooks (adopt_at_zero, revive, drop_saved) were removed.
-// Those timings were taken on a loaded machine. On a quiet one (ag_compare, f500f4f against this
-// code, two runs each, docs/benchmarks/2026-12-06.md) the copy costs more: the chain 145-152 ->
-// 163-213 ns per op (0.019-0.022 -> 0.026-0.027x libtorch, over the 0.025x target), XOR and the
-// 8-32 RNN about 4%. Borrowing still pays on small ops and is to come back (see 2f386a8).
+//
+// Borrowing is kept because it measures a gain. It came in with 2f386a8 (75 -> 60 ns per recorded
+// op), was replaced in 78b5ea7 by a handle to an uncounted copy of the result's TensorImpl (same
+// storage, tape, generation and slot), which measured 5-13 ns per recorded op slower on a loaded
+// machine, and on a quiet one (ag_compare, docs/benchmarks/2026-12-06.md) the chain 145-152 ->
+// 163-213 ns per op (over the 0.025x-of-libtorch target), XOR and the 8-32 RNN about 4% slower.
+// Measured again when it came back (2026-12-06, the copy at cf9f1a5 vs borrowing, bench/ag_bench
+// train_step): callgrind instructions in Workload::step() per training step, chain (2) 1,846 vs
+// 1,834 per op, XOR 26,287 vs 26,021, rnn_tiny 2,255,487 vs 2,189,231 (-2.9%). Thread CPU time,
+// interleaved runs on the shared 2-core machine (load 3-7): chain step medians 161 and 184 vs 146
+// and 166 ns per op (two batches; the recorded forward of BM_chain_fwd_bwd/10000, wall time,
+// medians 84 and 73 vs 59 and 61 ns per op); XOR step minima 2.47-2.58 vs 2.45-2.54 us, the same
+// within noise. The RNN 8-32 (rnn_tiny) had minima of 154-166 vs 158-172 us in four batches (2-7%
+// higher) although it executes 2.9% fewer instructions: not explained here (no hardware counters
+// on this VM), to check on a quiet machine.
 //
 // The tape rewinds (reset(): destroys the nodes, empties the arena, bumps the generation; it visits
 // no tensor still alive, which the generation marks stale instead) when
@@ -66,23 +76,31 @@
 // Reentrancy. reset() destroys nodes, and a node's captures can hold the last handle to a result of
 // the same tape: a Tensor kept in an ag::Function's saved_data (which also keeps the live count
 // above zero, so only a backward or an explicit Tape::reset() rewinds such a tape). Its ~TensorImpl
-// calls release_impl, which must not rewind again in the middle of the loop: reset() bumps the
-// generation before it destroys anything, so release_impl ignores every result of the generation
-// being destroyed. (Before, a `resetting_` flag did this.)
+// (or its adoption, when a node not yet destroyed borrows it) calls release_impl, which must not
+// rewind again in the middle of the loop: reset() bumps the generation before it destroys anything,
+// so release_impl ignores every result of the generation being destroyed. (Before, a `resetting_`
+// flag did this.) The other way round, a rewind can run inside adopt_at_zero (the adopted result
+// was the last live one) and free the result being adopted, with its last borrower: adopt_at_zero
+// clears the result's flags before, and touches nothing after.
 //
-// Why destruction happens on the creating thread. The live count, the retain_grad list and the
-// arena are plain per-thread state, touched without locks. release_impl runs in ~TensorImpl, so it
-// must run on the tape's thread: biased counting destroys a TensorImpl on the thread that created
-// it, own_output makes that thread the tape's, and release_impl ignores an impl created elsewhere
-// (owned_here) and every impl once the thread's tape is gone (detail::t_tape is null).
+// Why destruction happens on the creating thread. The live count, the retain_grad list, the
+// arena and the borrow counts are plain per-thread state, touched without locks. release_impl and
+// adopt_at_zero run when a TensorImpl's last handle goes, so they must run on the tape's thread:
+// biased counting destroys a TensorImpl on the thread that created it, own_output makes that thread
+// the tape's, and release_impl ignores an impl created elsewhere (owned_here) and every impl once
+// the thread's tape is gone (detail::t_tape is null).
 //
 // State.
 //   TensorImpl::tape, generation, slot  the node that made a result; valid while generation is the
 //                                       tape's; slot -1 for leaves and constants
-//   TensorImpl::in_live_count           counted in tape->live_results_ (results, not saved copies)
-//   TensorImpl::retains_grad            tape->retained_ points to it (retain_grad)
+//   TensorImpl::in_live_count           counted in tape->live_results_ (cleared when adopted)
+//   TensorImpl::retains_grad            tape->retained_ points to it (retain_grad; cleared when adopted)
+//   TensorImpl::saved_refs              SavedTensors borrowing it (no reference); owner thread only
+//   TensorImpl::adopted                 its last handle went while borrowed: one reference kept
+//                                       (revive) until the last borrower's drop_saved
 //   TensorImpl::hooks                   a leaf's register_hook hooks, owned by the leaf (graph.h)
-//   Tape::live_results_                 results of the current generation not yet destroyed
+//   SavedTensor::borrowed_              impl_ is counted in its saved_refs, not referenced
+//   Tape::live_results_                 results of the current generation with a handle left
 //   Tape::unreleased_                   nodes whose captures no backward has released yet
 //   Node::released                      its captures and kept outputs are gone (mark_released)
 //   Node::outputs                       its kept outputs (Keep::Output), as SavedTensors
@@ -119,22 +137,45 @@ struct Edge {
   IntrusivePtr<TensorImpl> leaf;  ///< for Leaf: the leaf that accumulates .grad()
 };
 
-/// A tensor kept for backward (see Note: lifetimes): a handle that does not keep the tape alive,
-/// and the storage version at saving, so that backward throws if an in-place op changed the data.
+/// A tensor kept for backward (see Note: lifetimes): it does not keep the tape alive, and it
+/// remembers the storage version at saving, so that backward throws if an in-place op changed the
+/// data. A result of this thread's tape is borrowed (counted in its saved_refs, no reference); any
+/// other tensor is referenced. A SavedTensor belongs to the thread that made it, as the tape does.
 class SavedTensor {
  public:
   SavedTensor() = default;
   explicit SavedTensor(const Tensor& t);
   /// The same without telling an active ag::Profiler: for a tensor whose bytes it was already told of.
   static SavedTensor not_profiled(const Tensor& t);
+  // Written out because a borrow is not a reference: copies and drops of one go to saved_refs.
+  SavedTensor(const SavedTensor& o) noexcept : impl_(o.impl_), version_(o.version_), borrowed_(o.borrowed_) { hold(); }
+  SavedTensor(SavedTensor&& o) noexcept
+      : impl_(std::exchange(o.impl_, nullptr)), version_(o.version_), borrowed_(o.borrowed_) {}
+  SavedTensor& operator=(SavedTensor o) noexcept {
+    std::swap(impl_, o.impl_);
+    std::swap(version_, o.version_);
+    std::swap(borrowed_, o.borrowed_);
+    return *this;
+  }
+  ~SavedTensor() {
+    if (!impl_) return;
+    if (borrowed_) impl_->drop_saved();
+    else impl_->unref();
+  }
   /// The saved tensor; throws ag::Error naming `op` if it was modified in place since.
   Tensor get(const char* op = "backward") const;
   bool defined() const { return impl_ != nullptr; }
 
  private:
   void init(const TensorImpl* src);
-  IntrusivePtr<TensorImpl> impl_;  ///< the tensor, or for a result in its tape's live count an uncounted copy
+  void hold() noexcept {
+    if (!impl_) return;
+    if (borrowed_) ++impl_->saved_refs;
+    else impl_->ref();
+  }
+  TensorImpl* impl_ = nullptr;  ///< a counted reference, unless borrowed_
   std::uint64_t version_ = 0;
+  bool borrowed_ = false;  ///< impl_ is a result of this thread, held through its saved_refs
 };
 
 class Node;
@@ -299,14 +340,16 @@ class Tape {
   void mark_released(Node* n);
   /// Rewinds when every node has been released by a backward pass.
   void reset_if_consumed();
-  /// Called by ~TensorImpl of a result (in_live_count or retains_grad): forgets it if it belongs to
-  /// this thread's tape at its current generation, rewinding when it was the last live result.
-  static void release_impl(TensorImpl* impl) {
+  /// Called when a result's last handle goes: by ~TensorImpl, or by TensorImpl::adopt_at_zero when
+  /// only borrowing SavedTensors are left. Forgets it if it belongs to this thread's tape at its
+  /// current generation, rewinding when it was the last live result. `live` and `retains` are its
+  /// in_live_count and retains_grad, which adopt_at_zero has cleared already.
+  static void release_impl(TensorImpl* impl, bool live, bool retains) {
     // the owner check also tells this thread's tape from an exited thread's at the same address
     Tape* t = detail::t_tape;
     if (!t || impl->tape != t || !impl->owned_here() || impl->generation != t->generation_) return;
-    if (impl->retains_grad) t->forget_retained(impl);
-    if (impl->in_live_count && --t->live_results_ == 0) t->reset();
+    if (retains) t->forget_retained(impl);
+    if (live && --t->live_results_ == 0) t->reset();
   }
 
  private:

@@ -83,7 +83,20 @@ const TensorImpl* dense_slow(const TensorImpl& im) {
 TensorImpl::~TensorImpl() {
   if (hooks) [[unlikely]]
     detail::delete_hooks(hooks);
-  if (in_live_count || retains_grad) Tape::release_impl(this);
+  if (in_live_count || retains_grad) Tape::release_impl(this, in_live_count, retains_grad);
+}
+
+bool TensorImpl::adopt_at_zero(TensorImpl* t) noexcept {
+  // Borrowers live in nodes of the owner thread's tape, which is destroyed before the thread's
+  // objects may go elsewhere: with saved_refs > 0 the hook runs on the owner thread.
+  if (t->saved_refs == 0 || !t->owned_here()) return false;
+  t->revive();  // the reference that the last borrower's drop_saved gives back
+  t->adopted = true;
+  // For the tape it is gone now (flags cleared, so its destruction later does not count it twice).
+  // release_impl may rewind the tape, whose nodes drop the borrowers and, with the last, free t.
+  const bool live = std::exchange(t->in_live_count, false), retains = std::exchange(t->retains_grad, false);
+  if (live || retains) Tape::release_impl(t, live, retains);
+  return true;
 }
 
 std::int64_t Tensor::size(std::int64_t d) const {

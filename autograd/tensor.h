@@ -116,6 +116,11 @@ struct TensorImpl : RefCounted {
   /// A leaf's hooks (register_hook, register_post_accumulate_grad_hook), else null. A recorded
   /// result's hooks are kept by its tape (they belong to the graph, as libtorch's grad_fn pre-hooks).
   detail::LeafHooks* hooks = nullptr;
+  // Borrowing (Note: lifetimes in tape.h): a SavedTensor of a result holds no reference to it, so
+  // that saving costs no TensorImpl copy and the tape's live count still sees only the user's
+  // handles. These two fields keep a borrowed result alive after its last handle; owner thread only.
+  bool adopted = false;          ///< no handle is left: kept (one reference) for the SavedTensors borrowing it
+  std::uint32_t saved_refs = 0;  ///< SavedTensors borrowing it: while nonzero, its last handle adopts it
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
@@ -125,6 +130,16 @@ struct TensorImpl : RefCounted {
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
   ~TensorImpl();
+  /// make_intrusive's hook when the last handle goes: a result that SavedTensors still borrow is kept
+  /// (adopted) until the last of them goes, and leaves the tape's live count now (it may rewind).
+  static bool adopt_at_zero(TensorImpl* t) noexcept;
+  /// A borrowing SavedTensor goes: the last of them frees an adopted result.
+  void drop_saved() noexcept {
+    if (--saved_refs == 0 && adopted) {
+      adopted = false;
+      unref();
+    }
+  }
 };
 
 /// A handle to a tensor. Copying a Tensor shares its data (as in libtorch); `clone()` copies it.

@@ -26,6 +26,29 @@ struct Probe : RefCounted {
   }
 };
 
+/// Kept by its adopt_at_zero hook while `keep` is set, as a TensorImpl is for the SavedTensors
+/// borrowing it (tape.h); release() gives back the reference the hook took, as drop_saved does.
+struct Adoptable : RefCounted {
+  std::atomic<int>* destroyed;
+  std::thread::id adopted_on;
+  bool keep = true;
+  bool adopted = false;
+  explicit Adoptable(std::atomic<int>* d) : destroyed(d) {}
+  ~Adoptable() { destroyed->fetch_add(1); }
+  static bool adopt_at_zero(Adoptable* a) noexcept {
+    if (!a->keep) return false;
+    a->revive();
+    a->adopted = true;
+    a->adopted_on = std::this_thread::get_id();
+    return true;
+  }
+  void release() {
+    keep = false;
+    adopted = false;
+    unref();
+  }
+};
+
 /// Creates one object on this thread so that its queue of objects dropped elsewhere is drained.
 void drain_here() {
   std::atomic<int> d{0};
@@ -80,6 +103,36 @@ TEST_CASE("intrusive_ptr: other threads copy and drop a shared object; it dies w
   obj.reset();
   CHECK(destroyed.load() == 1);
   CHECK(on == std::this_thread::get_id());
+}
+
+TEST_CASE("intrusive_ptr: an adopt_at_zero hook keeps the object at its last drop, on its owner thread") {
+  std::atomic<int> destroyed{0};
+  auto p = make_intrusive<Adoptable>(&destroyed);
+  Adoptable* raw = p.get();
+  IntrusivePtr<Adoptable> q = p;
+  p.reset();
+  q.reset();  // the last reference: adopted, not destroyed
+  CHECK(destroyed.load() == 0);
+  CHECK(raw->adopted);
+  {
+    IntrusivePtr<Adoptable> again(raw);  // a new reference to the adopted object (as SavedTensor::get)
+    CHECK_FALSE(again.unique());         // the hook's reference and this one
+  }
+  CHECK(destroyed.load() == 0);
+  raw->release();  // the hook's reference goes, with keep off: destroyed
+  CHECK(destroyed.load() == 1);
+
+  // last dropped on another thread: queued, the hook runs on the owner when it drains
+  p = make_intrusive<Adoptable>(&destroyed);
+  raw = p.get();
+  std::thread([r = std::move(p)]() mutable { r.reset(); }).join();
+  CHECK_FALSE(raw->adopted);
+  drain_here();
+  CHECK(raw->adopted);
+  CHECK(raw->adopted_on == std::this_thread::get_id());
+  CHECK(destroyed.load() == 1);
+  raw->release();
+  CHECK(destroyed.load() == 2);
 }
 
 TEST_CASE("intrusive_ptr: a reference the owner counted, dropped on another thread, is merged by the owner") {

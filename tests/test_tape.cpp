@@ -220,7 +220,7 @@ TEST_CASE("saved results: kept for backward after their last handle, freed with 
   CHECK(alias.impl()->storage.unique());  // the backward freed the saved y with its node
   CHECK(tape.num_nodes() == 0);
 
-  // every handle dropped without a backward: the tape rewinds although nodes saved results
+  // every handle dropped without a backward: the tape rewinds although nodes borrow results
   {
     Tensor y = tanh(x * 2.0);  // tanh also keeps its output
     Tensor u = (y * y).sum();
@@ -241,6 +241,102 @@ TEST_CASE("saved results: kept for backward after their last handle, freed with 
   w.backward();
   agt::check_values(x.grad(), {8.0, -64.0});
   CHECK(tape.num_nodes() == 0);
+}
+
+TEST_CASE("saved results are borrowed: no reference and no copy; the last handle's drop adopts the result") {
+  Tape& tape = Tape::current();
+  Tensor x = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
+  const TensorImpl* made = nullptr;
+  bool same = false, adopted = false;
+  Tensor z;
+  {
+    Tensor y = x * 3.0;
+    made = y.impl();
+    Tensor out;
+    {
+      NoGradGuard no_grad;
+      out = y * y;
+    }
+    // an op saving its input y: its VJP tells which TensorImpl the saved tensor gives back
+    record("square_saving_input", {&y}, {&out}, [sy = SavedTensor(y), made, &same, &adopted](BackwardCtx& c) {
+      const Tensor v = sy.get();
+      same = v.impl() == made;
+      adopted = v.impl()->adopted && !v.impl()->in_live_count;
+      c.set(0, c.grad() * 2.0 * v);
+    });
+    CHECK(y.impl()->saved_refs == 1);  // one borrow (the lambda's SavedTensor, moved into the node)...
+    CHECK(y.impl_ptr().unique());      // ...and no reference
+    z = out.sum();
+    CHECK(tape.live_tensors() == 3);  // y, out, z
+  }
+  CHECK(tape.live_tensors() == 1);  // y's last handle went: adopted, out of the live count
+  z.backward();
+  CHECK(same);     // the result itself, not a copy
+  CHECK(adopted);  // kept alive for the borrower
+  agt::check_values(x.grad(), {18.0, -36.0});
+  CHECK(tape.num_nodes() == 0);
+}
+
+TEST_CASE("a borrowed result whose last handle another thread drops is adopted on its own thread") {
+  Tape& tape = Tape::current();
+  Tensor x = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
+  Tensor alias, z;
+  {
+    Tensor y = x * 3.0;
+    alias = y.detach();
+    z = (y * y).sum();  // mul borrows y twice
+    std::thread([y = std::move(y)]() mutable { y = Tensor(); }).join();
+  }
+  // dropped elsewhere: queued to this thread, which destroys (here: adopts) it at its next creation
+  CHECK(tape.live_tensors() == 2);
+  Tensor one = ones({1}, kFloat64);
+  CHECK(tape.live_tensors() == 1);
+  CHECK_FALSE(alias.impl()->storage.unique());
+  z.backward();
+  agt::check_values(x.grad(), {18.0, -36.0});
+  CHECK(alias.impl()->storage.unique());
+  CHECK(tape.num_nodes() == 0);
+
+  // the same when the drop rewinds the tape: adopted, then freed inside the rewind with its borrowers
+  {
+    Tensor y = x * 3.0;
+    alias = y.detach();
+    Tensor u = y * y;
+    u = Tensor();
+    CHECK(tape.live_tensors() == 1);
+    std::thread([y = std::move(y)]() mutable { y = Tensor(); }).join();
+  }
+  CHECK(tape.num_nodes() == 2);
+  one = ones({1}, kFloat64);
+  CHECK(tape.num_nodes() == 0);
+  CHECK(tape.live_tensors() == 0);
+  CHECK(alias.impl()->storage.unique());
+}
+
+TEST_CASE("a result of another thread, saved by an op refused for it, is referenced, not borrowed") {
+  Tensor w = tensor({1.0, 2.0}, {2}, kFloat64).requires_grad_();
+  Tensor mine = w * 3.0;
+  bool refused = false;
+  std::promise<void> saved, done;
+  std::thread t([&, release = done.get_future()] {
+    Tensor v = tensor({0.5, -1.0}, {2}, kFloat64).requires_grad_();
+    try {
+      Tensor bad = v * mine;  // mul saves both inputs, then refuses mine
+    } catch (const Error&) {
+      refused = true;
+    }
+    saved.set_value();
+    release.wait();
+  });  // the thread's tape drops the refused node, and its reference to mine, at thread exit
+  saved.get_future().wait();
+  CHECK(refused);
+  CHECK(mine.impl()->saved_refs == 0);    // borrowing is for the owner thread only...
+  CHECK_FALSE(mine.impl_ptr().unique());  // ...the refused node holds a reference instead
+  done.set_value();
+  t.join();
+  CHECK(mine.impl_ptr().unique());
+  sum(mine * mine).backward();
+  agt::check_values(w.grad(), {18.0, 36.0});
 }
 
 TEST_CASE("a custom function whose result another thread made is still counted by this thread's tape") {
