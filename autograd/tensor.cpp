@@ -299,3 +299,6 @@ std::string describe(const Tensor& t) {
 }
 
 }  // namespace ag
+
+// Keep TensorImpl in the pool's 192-byte size class on 64-bit targets (see the note in struct TensorImpl).
+static_assert(sizeof(void*) != 8 || sizeof(ag::TensorImpl) <= 192, "TensorImpl outgrew the 192-byte size class");

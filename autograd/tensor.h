@@ -94,33 +94,35 @@ struct ViewMeta {
 
 /// What a Tensor handle points to. Users do not touch it; ops and the tape do.
 struct TensorImpl : RefCounted {
+  // (The small fields are grouped at the end so that the object stays in the allocator's 192-byte
+  // size class: 200 bytes, with them spread out, measured 5-8% slower on the small-op workloads.)
   IntrusivePtr<Storage> storage;
   std::int64_t offset = 0;  ///< in elements
   Shape shape;
   std::unique_ptr<ViewMeta> view;  ///< null when the strides are row-major (see Note: views)
   std::int64_t numel = 1;
-  Dtype dtype = Dtype::Float32;
-  bool requires_grad = false;  ///< true for leaves that want .grad(), and for every recorded result
   IntrusivePtr<TensorImpl> grad;
   // Tape bookkeeping for recorded (non-leaf) results.
   Tape* tape = nullptr;
   std::uint64_t generation = 0;
   std::int64_t slot = -1;
-  const char* op = nullptr;     ///< for a recorded result: the name of the op that made it (error messages)
-  bool in_live_count = false;   ///< counted in its tape's live results: its release may rewind the tape
-  bool retains_grad = false;    ///< the tape's retain list points to it (retain_grad)
-  bool grad_base_view = false;  ///< a view made under NoGradGuard of a tensor that requires grad
-  bool is_contiguous() const { return !view; }
-  /// Strides in elements (row-major ones unless this is a non-contiguous view).
-  Shape strides() const;
+  const char* op = nullptr;  ///< for a recorded result: the name of the op that made it (error messages)
   /// A leaf's hooks (register_hook, register_post_accumulate_grad_hook), else null. A recorded
   /// result's hooks are kept by its tape (they belong to the graph, as libtorch's grad_fn pre-hooks).
   detail::LeafHooks* hooks = nullptr;
   // Borrowing (Note: lifetimes in tape.h): a SavedTensor of a result holds no reference to it, so
   // that saving costs no TensorImpl copy and the tape's live count still sees only the user's
-  // handles. These two fields keep a borrowed result alive after its last handle; owner thread only.
-  bool adopted = false;          ///< no handle is left: kept (one reference) for the SavedTensors borrowing it
+  // handles. saved_refs and adopted keep a borrowed result alive after its last handle; owner thread only.
   std::uint32_t saved_refs = 0;  ///< SavedTensors borrowing it: while nonzero, its last handle adopts it
+  Dtype dtype = Dtype::Float32;
+  bool requires_grad = false;   ///< true for leaves that want .grad(), and for every recorded result
+  bool in_live_count = false;   ///< counted in its tape's live results: its release may rewind the tape
+  bool retains_grad = false;    ///< the tape's retain list points to it (retain_grad)
+  bool grad_base_view = false;  ///< a view made under NoGradGuard of a tensor that requires grad
+  bool adopted = false;         ///< no handle is left: kept (one reference) for the SavedTensors borrowing it
+  bool is_contiguous() const { return !view; }
+  /// Strides in elements (row-major ones unless this is a non-contiguous view).
+  Shape strides() const;
   /// Typed pointer to the first element, unchecked: the caller knows that dtype matches T.
   template <class T>
   T* data_unchecked() const {
