@@ -169,6 +169,34 @@ Tensor eye(std::int64_t n, std::int64_t m, const TensorOptions& options = {}) {
   return detail::eye_impl(n, m, options);
 }
 
+/// 1-D forms taking one size, as libtorch's IntArrayRef accepts a single integer (`ag::randn(3)`).
+template <std::integral I>
+Tensor zeros(I n, const TensorOptions& options = {}) {
+  return zeros(Shape{static_cast<std::int64_t>(n)}, options);
+}
+template <std::integral I>
+Tensor ones(I n, const TensorOptions& options = {}) {
+  return ones(Shape{static_cast<std::int64_t>(n)}, options);
+}
+template <std::integral I>
+Tensor full(I n, double value, const TensorOptions& options = {}) {
+  return full(Shape{static_cast<std::int64_t>(n)}, value, options);
+}
+template <std::integral I>
+Tensor empty(I n, const TensorOptions& options = {}) {
+  return empty(Shape{static_cast<std::int64_t>(n)}, options);
+}
+Tensor rand(const Shape& shape, const TensorOptions& options);
+Tensor randn(const Shape& shape, const TensorOptions& options);
+template <std::integral I>
+Tensor rand(I n, const TensorOptions& options = {}) {
+  return rand(Shape{static_cast<std::int64_t>(n)}, options);
+}
+template <std::integral I>
+Tensor randn(I n, const TensorOptions& options = {}) {
+  return randn(Shape{static_cast<std::int64_t>(n)}, options);
+}
+
 /// Seeds the global generator used by rand, randn, randint, randperm, multinomial, normal_, uniform_ and
 /// dropout: same seed, same numbers.
 void manual_seed(std::uint64_t seed);

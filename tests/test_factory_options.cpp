@@ -644,3 +644,16 @@ TEST_CASE("compile-level: every older call form of the factories still compiles 
   CHECK(tensor({1, 2}, {}).dtype() == kFloat32);  // the shape form: a braced list is float32
   CHECK(tensor({1, 2}, TensorOptions()).dtype() == kInt64);
 }
+
+TEST_CASE("factories take a single integer size as a 1-D shape, as libtorch's IntArrayRef") {
+  CHECK(ag::zeros(3).sizes() == ag::Shape{3});
+  CHECK(ag::ones(2, ag::kFloat64).to_vector<double>() == std::vector<double>{1, 1});
+  CHECK(ag::full(4, 2.5).to_vector<float>() == std::vector<float>{2.5f, 2.5f, 2.5f, 2.5f});
+  CHECK(ag::empty(5, ag::kInt64).sizes() == ag::Shape{5});
+  const ag::Tensor r = ag::randn(3, ag::requires_grad());
+  CHECK(r.sizes() == ag::Shape{3});
+  CHECK(r.requires_grad());
+  CHECK(ag::rand(std::int64_t{2}, ag::kFloat64).dtype() == ag::kFloat64);
+  CHECK(ag::zeros({3}).sizes() == ag::Shape{3});  // a braced list is still a shape
+  CHECK(ag::zeros({2, 3}).sizes() == ag::Shape{2, 3});
+}

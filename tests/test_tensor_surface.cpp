@@ -715,3 +715,17 @@ TEST_CASE("kInt32 / kBool: safetensors round trip (I32, BOOL)") {
   CHECK(back["mask"].dtype() == kBool);
   CHECK(back["counts"].dtype() == kInt32);
 }
+
+TEST_CASE("a Tensor and an ag::Scalar combine with + - * / as libtorch's (x.mm(w) + b.item())") {
+  const Tensor x = f64({1, 2, 3}, {3});
+  const Scalar s = f64({2}, {}).item();
+  agt::check_values(x + s, {3, 4, 5});
+  agt::check_values(s + x, {3, 4, 5});
+  agt::check_values(x - s, {-1, 0, 1});
+  agt::check_values(s - x, {1, 0, -1});
+  agt::check_values(x * s, {2, 4, 6});
+  agt::check_values(s * x, {2, 4, 6});
+  agt::check_values(x / s, {0.5, 1, 1.5});
+  agt::check_values(s / x, {2, 1, 2.0 / 3});
+  agt::check_values(x + Scalar(std::int64_t{1}), {2, 3, 4});
+}

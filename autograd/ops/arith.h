@@ -29,6 +29,15 @@ Tensor pow(const Tensor& a, double p);
 /// a^2;  d/da = 2a
 Tensor square(const Tensor& a);
 
+/// A Tensor and an ag::Scalar (item()'s result, as in `x.mm(w) + b.item()`): the Scalar as a double.
+inline Tensor operator+(const Tensor& a, const Scalar& b);
+inline Tensor operator+(const Scalar& a, const Tensor& b);
+inline Tensor operator-(const Tensor& a, const Scalar& b);
+inline Tensor operator-(const Scalar& a, const Tensor& b);
+inline Tensor operator*(const Tensor& a, const Scalar& b);
+inline Tensor operator*(const Scalar& a, const Tensor& b);
+inline Tensor operator/(const Tensor& a, const Scalar& b);
+inline Tensor operator/(const Scalar& a, const Tensor& b);
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator+(const Tensor& a, double b);
 Tensor operator+(double a, const Tensor& b);
@@ -42,5 +51,14 @@ Tensor operator/(const Tensor& a, const Tensor& b);
 Tensor operator/(const Tensor& a, double b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& a);
+
+inline Tensor operator+(const Tensor& a, const Scalar& b) { return a + b.toDouble(); }
+inline Tensor operator+(const Scalar& a, const Tensor& b) { return a.toDouble() + b; }
+inline Tensor operator-(const Tensor& a, const Scalar& b) { return a - b.toDouble(); }
+inline Tensor operator-(const Scalar& a, const Tensor& b) { return a.toDouble() - b; }
+inline Tensor operator*(const Tensor& a, const Scalar& b) { return a * b.toDouble(); }
+inline Tensor operator*(const Scalar& a, const Tensor& b) { return a.toDouble() * b; }
+inline Tensor operator/(const Tensor& a, const Scalar& b) { return a / b.toDouble(); }
+inline Tensor operator/(const Scalar& a, const Tensor& b) { return a.toDouble() / b; }
 
 }  // namespace ag

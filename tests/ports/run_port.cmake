@@ -1,0 +1,11 @@
+# Runs a port (EXE), writes its output to OUT and fails unless it equals EXPECTED byte for byte.
+execute_process(COMMAND ${EXE} OUTPUT_FILE ${OUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${EXE} exited with ${rc}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT} ${EXPECTED} RESULT_VARIABLE diff)
+if(NOT diff EQUAL 0)
+  file(READ ${OUT} got)
+  file(READ ${EXPECTED} want)
+  message(FATAL_ERROR "${OUT} differs from ${EXPECTED} (libtorch's output)\n--- got:\n${got}\n--- expected:\n${want}")
+endif()
