@@ -261,32 +261,8 @@ Tensor apply_advanced(const Parsed& p, const char* op, const Tensor& shown) {
 
 /// The rules of the in-place ops (ops/inplace.cpp) for index_put_.
 void check_index_put(const Tensor& self, const Tensor* value, const char* op) {
-  const auto& im = self.checked(op);
-  if (im.view) {
-    const Shape& st = im.view->strides;
-    for (std::size_t i = 0; i < st.size(); ++i)
-      if (st[i] == 0 && im.shape[i] > 1)
-        fail(
-            "{}: unsupported operation: more than one element of the written-to tensor {} (strides {}) refers to a "
-            "single memory location (an expanded view); clone() it before writing in place",
-            op, describe(self), shape_str(st));
-  }
   if (value) value->checked(op);
-  if (!GradMode::is_enabled()) return;
-  if (im.grad_base_view)
-    fail(
-        "{}: {} is a view, made while grad mode was off, of a tensor that requires grad; an in-place change of it "
-        "with grad mode on would not be recorded. Make the change under ag::NoGradGuard, or clone() the view",
-        op, describe(self));
-  if (im.slot >= 0)
-    fail("{}: in-place change of {}, a result recorded on the tape, is not supported; use ag::index_put", op,
-         describe(self));
-  if (im.requires_grad)
-    fail("{}: a leaf {} that requires grad is being used in an in-place operation; wrap it in ag::NoGradGuard", op,
-         describe(self));
-  if (value && value->requires_grad())
-    fail("{}: the values {} require grad, but an in-place op into {} is not recorded; use ag::index_put", op,
-         describe(*value), describe(self));
+  detail::check_inplace(self, value, op, "ag::index_put");
 }
 
 /// The storage offset of every element of self, as an int64 tensor of self's shape.

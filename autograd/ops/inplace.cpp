@@ -12,9 +12,9 @@
 
 namespace ag {
 
-namespace {
+namespace detail {
 
-void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
+void check_inplace(const Tensor& self, const Tensor* other, const char* op, const char* instead) {
   const auto& im = self.checked(op);
   if (im.view) {  // libtorch's has_internal_overlap: a stride 0 over a size > 1 writes one element twice
     const Shape& st = im.view->strides;
@@ -32,17 +32,21 @@ void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
         "with grad mode on would not be recorded. Make the change under ag::NoGradGuard, or clone() the view",
         op, describe(self));
   if (im.slot >= 0)
-    fail("{}: in-place change of {}, a result recorded on the tape, is not supported; use the out-of-place op", op,
-         describe(self));
+    fail("{}: in-place change of {}, a result recorded on the tape, is not supported; use {}", op, describe(self),
+         instead);
   if (im.requires_grad)
     fail("{}: a leaf {} that requires grad is being used in an in-place operation; wrap it in ag::NoGradGuard", op,
          describe(self));
   if (other && other->defined() && other->requires_grad())
-    fail(
-        "{}: the right-hand side {} requires grad, but an in-place op into {} is not recorded; use the "
-        "out-of-place op",
-        op, describe(*other), describe(self));
+    fail("{}: the right-hand side {} requires grad, but an in-place op into {} is not recorded; use {}", op,
+         describe(*other), describe(self), instead);
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::check_inplace;
 
 // An in-place op on a non-contiguous view: `fn` applies it to a contiguous copy of the view's values,
 // which is then written back through the strides into the shared storage.

@@ -8,6 +8,13 @@
 
 namespace ag::detail {
 
+/// The rules of every in-place op (ops/inplace.cpp): refused on an expanded view (one element written
+/// twice), and, while grad mode is on, on a view made under NoGradGuard of a tensor requiring grad, a
+/// recorded result, a leaf requiring grad, or with a right-hand side `other` requiring grad (naming
+/// `instead`, the out-of-place op to use).
+void check_inplace(const Tensor& self, const Tensor* other, const char* op,
+                   const char* instead = "the out-of-place op");
+
 /// Throws naming `op` unless a and b share a dtype (there is no silent promotion).
 inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   a.checked(op);
