@@ -59,8 +59,10 @@
 // and 166 ns per op (two batches; the recorded forward of BM_chain_fwd_bwd/10000, wall time,
 // medians 84 and 73 vs 59 and 61 ns per op); XOR step minima 2.47-2.58 vs 2.45-2.54 us, the same
 // within noise. The RNN 8-32 (rnn_tiny) had minima of 154-166 vs 158-172 us in four batches (2-7%
-// higher) although it executes 2.9% fewer instructions: not explained here (no hardware counters
-// on this VM), to check on a quiet machine.
+// higher) although it executes 2.9% fewer instructions (no hardware counters on this VM). In
+// ag_compare runs interleaved with the copy (docs/benchmarks/2026-12-06-views.md, two rounds each)
+// borrowing alone measured chain 145 and 139 vs 159 and 158 ns per op, XOR 2.5 vs 2.6 us, RNN 8-32
+// 166-169 vs 166-178 us: a gain on the chain, no loss elsewhere beyond this host's noise.
 //
 // The tape rewinds (reset(): destroys the nodes, empties the arena, bumps the generation; it visits
 // no tensor still alive, which the generation marks stale instead) when
