@@ -2,6 +2,8 @@
 // through views reaching the base, the version counter shared, the errors that keep a write from
 // bypassing a recorded graph, gradients through every view op, and every op given non-contiguous
 // inputs computing what it computes on contiguous ones.
+#include <limits>
+
 #include "nn/nn.h"
 #include "test_util.h"
 
@@ -324,4 +326,13 @@ TEST_CASE("views: every op computes on a non-contiguous input what it computes o
         },
         {bx, by}, 1e-13);
   }
+}
+
+TEST_CASE("views: as_strided refuses a storage offset past the storage, even for an empty view (fuzz finding)") {
+  const Tensor m = zeros({2, 3}, kFloat64);
+  const std::string msg =
+      agt::error_message([&] { (void)m.as_strided({0}, {1}, std::numeric_limits<std::int64_t>::max()); });
+  CHECK(msg.find("as_strided: ") == 0);
+  CHECK(msg.find("outside the storage") != std::string::npos);
+  CHECK(m.as_strided({0}, {1}, 6).numel() == 0);  // at the end of the storage: allowed, as libtorch
 }

@@ -398,7 +398,7 @@ Tensor as_strided(const Tensor& x, const Shape& size, const Shape& stride, std::
            shape_str(stride), describe(x));
   }
   const auto capacity = static_cast<std::int64_t>(im.storage->nbytes / itemsize(im.dtype));
-  if (off < 0 || (!empty_view && last >= capacity))
+  if (off < 0 || off > capacity || (!empty_view && last >= capacity))  // (an empty view's offset too)
     fail("as_strided: sizes {}, strides {} and offset {} reach element {}, outside the storage of {} elements of {}",
          shape_str(size), shape_str(stride), off, last, capacity, describe(x));
   Tensor y = make_view(x, size, stride, off);
