@@ -10,6 +10,7 @@
 #include "autograd/factory.h"        // IWYU pragma: export
 #include "autograd/format.h"         // IWYU pragma: export
 #include "autograd/function.h"       // IWYU pragma: export
+#include "autograd/functional.h"     // IWYU pragma: export
 #include "autograd/grad_mode.h"      // IWYU pragma: export
 #include "autograd/gradcheck.h"      // IWYU pragma: export
 #include "autograd/graph.h"          // IWYU pragma: export
