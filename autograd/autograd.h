@@ -4,6 +4,7 @@
 
 #include "autograd/checkpoint.h"     // IWYU pragma: export
 #include "autograd/device.h"         // IWYU pragma: export
+#include "autograd/dot.h"            // IWYU pragma: export
 #include "autograd/dtype.h"          // IWYU pragma: export
 #include "autograd/engine.h"         // IWYU pragma: export
 #include "autograd/error.h"          // IWYU pragma: export

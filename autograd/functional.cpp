@@ -47,8 +47,8 @@ variable_list prepare_v(const variable_list& v, const variable_list& like, const
     variable_list ones;
     for (std::size_t i = 0; i < like.size(); ++i) {
       if (like[i].numel() != 1)
-        fail("autograd::functional::{}: v may be omitted only when every {} has a single element, but {} {} is {}",
-             api, what, what, i, describe(like[i]));
+        fail("autograd::functional::{}: v may be omitted only when every {} has a single element, but {} {} is {}", api,
+             what, what, i, describe(like[i]));
       ones.push_back(ones_like(like[i].detach()));
     }
     return ones;
@@ -78,8 +78,7 @@ variable_list grad_of(const variable_list& outputs, const variable_list& inputs,
 }
 
 // Undefined results become zeros shaped like refs[j], or, strict, an error (PyTorch's _fill_in_zeros).
-void fill_in_zeros(variable_list& grads, const variable_list& refs, bool strict, const char* api,
-                   const char* message) {
+void fill_in_zeros(variable_list& grads, const variable_list& refs, bool strict, const char* api, const char* message) {
   for (std::size_t j = 0; j < grads.size(); ++j) {
     if (grads[j].defined()) continue;
     if (strict) fail("autograd::functional::{}: {} {}; this is not allowed in strict mode", api, message, j);
@@ -156,8 +155,7 @@ std::pair<Tensor, Tensor> jvp(const UnaryFn& func, const Tensor& input, const Te
   return {outs[0], res[0]};
 }
 
-std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& inputs, bool create_graph,
-                                    bool strict) {
+std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& inputs, bool create_graph, bool strict) {
   AutoGradMode on(true);
   const variable_list xs = prepare_inputs(inputs, create_graph, "jacobian");
   const variable_list outputs = func(xs);
@@ -208,8 +206,7 @@ Tensor jacobian(const UnaryFn& func, const Tensor& input, bool create_graph, boo
                   create_graph, strict)[0][0];
 }
 
-std::vector<variable_list> hessian(const ScalarFn& func, const variable_list& inputs, bool create_graph,
-                                   bool strict) {
+std::vector<variable_list> hessian(const ScalarFn& func, const variable_list& inputs, bool create_graph, bool strict) {
   // The Jacobian of the gradient, as PyTorch: the inner Jacobian is recorded (create_graph) so the
   // outer one can differentiate it.
   const MultiFn gradient = [&](const variable_list& xs) {

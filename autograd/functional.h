@@ -40,15 +40,15 @@ using UnaryFn = std::function<Tensor(const Tensor&)>;
 std::pair<variable_list, variable_list> vjp(const MultiFn& func, const variable_list& inputs,
                                             const variable_list& v = {}, bool create_graph = false,
                                             bool strict = false);
-std::pair<Tensor, Tensor> vjp(const UnaryFn& func, const Tensor& input, const Tensor& v = {},
-                              bool create_graph = false, bool strict = false);
+std::pair<Tensor, Tensor> vjp(const UnaryFn& func, const Tensor& input, const Tensor& v = {}, bool create_graph = false,
+                              bool strict = false);
 
 /// (outputs, J v): the Jacobian-vector product of `func` at `inputs`, one tensor per output.
 std::pair<variable_list, variable_list> jvp(const MultiFn& func, const variable_list& inputs,
                                             const variable_list& v = {}, bool create_graph = false,
                                             bool strict = false);
-std::pair<Tensor, Tensor> jvp(const UnaryFn& func, const Tensor& input, const Tensor& v = {},
-                              bool create_graph = false, bool strict = false);
+std::pair<Tensor, Tensor> jvp(const UnaryFn& func, const Tensor& input, const Tensor& v = {}, bool create_graph = false,
+                              bool strict = false);
 
 /// J[i][j] = d outputs[i] / d inputs[j], of shape outputs[i].sizes() + inputs[j].sizes().
 std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& inputs, bool create_graph = false,
@@ -66,13 +66,13 @@ Tensor hessian(const UnaryFn& func, const Tensor& input, bool create_graph = fal
 /// (output, H v) of a function with one single-element output, one tensor per input.
 std::pair<Tensor, variable_list> hvp(const ScalarFn& func, const variable_list& inputs, const variable_list& v = {},
                                      bool create_graph = false, bool strict = false);
-std::pair<Tensor, Tensor> hvp(const UnaryFn& func, const Tensor& input, const Tensor& v = {},
-                              bool create_graph = false, bool strict = false);
+std::pair<Tensor, Tensor> hvp(const UnaryFn& func, const Tensor& input, const Tensor& v = {}, bool create_graph = false,
+                              bool strict = false);
 
 /// (output, v^T H) of a function with one single-element output, one tensor per input.
 std::pair<Tensor, variable_list> vhp(const ScalarFn& func, const variable_list& inputs, const variable_list& v = {},
                                      bool create_graph = false, bool strict = false);
-std::pair<Tensor, Tensor> vhp(const UnaryFn& func, const Tensor& input, const Tensor& v = {},
-                              bool create_graph = false, bool strict = false);
+std::pair<Tensor, Tensor> vhp(const UnaryFn& func, const Tensor& input, const Tensor& v = {}, bool create_graph = false,
+                              bool strict = false);
 
 }  // namespace ag::autograd::functional

@@ -71,6 +71,12 @@ class Node {
   const char* op_name() const { return op_; }
   /// True while next_edges() can be read (the graph is alive on this thread's tape).
   bool is_alive() const;
+  /// Identifies the node: two handles to the same node have equal keys (the node's index on its
+  /// tape; for AccumulateGrad, the leaf). Used to walk the graph without visiting a node twice.
+  std::pair<std::uintptr_t, std::uintptr_t> key() const {
+    return leaf_ ? std::pair<std::uintptr_t, std::uintptr_t>{0, reinterpret_cast<std::uintptr_t>(leaf_.get())}
+                 : std::pair<std::uintptr_t, std::uintptr_t>{index_ + 1, static_cast<std::uintptr_t>(tape_id_)};
+  }
 
   // Made by Tensor::grad_fn() and next_edges().
   static std::shared_ptr<Node> recorded(std::uint64_t tape_id, std::uint64_t generation, std::size_t index,

@@ -126,9 +126,9 @@ TEST_CASE("functional: jacobian against finite differences") {
     const auto fp = unary(tensor(up, {4}, kFloat64)).to_vector<double>();
     const auto fm = unary(tensor(dn, {4}, kFloat64)).to_vector<double>();
     for (std::int64_t i = 0; i < 4; ++i)
-      CHECK(J.select(0, i).select(0, j).item<double>() ==
-            doctest::Approx((fp[static_cast<std::size_t>(i)] - fm[static_cast<std::size_t>(i)]) / (2 * h))
-                .epsilon(1e-7));
+      CHECK(
+          J.select(0, i).select(0, j).item<double>() ==
+          doctest::Approx((fp[static_cast<std::size_t>(i)] - fm[static_cast<std::size_t>(i)]) / (2 * h)).epsilon(1e-7));
   }
 }
 
@@ -171,12 +171,12 @@ TEST_CASE("functional: strict, independent inputs and bad v") {
   // strict: an error naming the output and the input
   const std::string e = agt::error_message([&] { F::jacobian(ignores_y, {d.x, d.y}, false, true); });
   CHECK(e.find("independent of input 1") != std::string::npos);
-  CHECK(agt::error_message([&] { F::vjp(ignores_y, {d.x, d.y}, {d.x}, false, true); }).find("input 1") !=
-        std::string::npos);
+  CHECK(agt::error_message([&] {
+          F::vjp(ignores_y, {d.x, d.y}, {d.x}, false, true);
+        }).find("input 1") != std::string::npos);
   // v omitted for a non-scalar output, v of the wrong shape
   CHECK(agt::error_message([&] { F::vjp(unary, d.u); }).find("single element") != std::string::npos);
-  CHECK(agt::error_message([&] { F::jvp(unary, d.u, d.x); }).find("shape and dtype must match") !=
-        std::string::npos);
+  CHECK(agt::error_message([&] { F::jvp(unary, d.u, d.x); }).find("shape and dtype must match") != std::string::npos);
   CHECK(agt::error_message([&] { F::hessian(unary, d.u); }).find("single-element") != std::string::npos);
   // the caller's tensors are untouched: no grad, no .grad()
   CHECK_FALSE(d.u.requires_grad());
