@@ -229,22 +229,30 @@ int run(int argc, char** argv) {
     ks.coretype = settings[i];
     GemmLibResult ob;
     std::string lib_arg = i == 0 ? "openblas,dnnl,libxsmm" : "openblas";
-    run_child(ks.env() + fmt::format(" OPENBLAS_NUM_THREADS={} OMP_WAIT_POLICY=active", max_threads),
-              fmt::format("--gemm-child --libs {} --threads {} --shapes {} --budget {} --check", lib_arg, thread_arg,
-                          shape_arg, o.gemm_budget),
-              [&](const std::vector<std::string>& f) {
-                if (f[0] == "core") ks.core = f.at(1);
-                GemmLibResult& r = f.size() > 1 && f[1] == "dnnl"      ? dnnl
-                                   : f.size() > 1 && f[1] == "libxsmm" ? xsmm
-                                                                       : ob;
-                if (f[0] == "check") {
-                  r.ok = r.ok && f.at(3) == "1";
-                  r.checks.push_back(fmt::format("{} thread{}: {} (worst {} at {}, {} cases{})", f.at(2),
-                                                 f[2] == "1" ? "" : "s", f[3] == "1" ? "pass" : "**FAIL**", f.at(4),
-                                                 f.at(7), f.at(5), f.at(6) == "0" ? "" : ", " + f[6] + " skipped"));
-                }
-                if (f[0] == "gemm") r.t[{std::stoi(f.at(2)), f.at(3)}] = std::stod(f.at(4));
-              });
+    // A kernel set the CPU cannot run (SIGILL) or a library that crashes fails the check.
+    try {
+      run_child(ks.env() + fmt::format(" OPENBLAS_NUM_THREADS={} OMP_WAIT_POLICY=active", max_threads),
+                fmt::format("--gemm-child --libs {} --threads {} --shapes {} --budget {} --check", lib_arg, thread_arg,
+                            shape_arg, o.gemm_budget),
+                [&](const std::vector<std::string>& f) {
+                  if (f[0] == "core") ks.core = f.at(1);
+                  GemmLibResult& r = f.size() > 1 && f[1] == "dnnl"      ? dnnl
+                                     : f.size() > 1 && f[1] == "libxsmm" ? xsmm
+                                                                         : ob;
+                  if (f[0] == "check") {
+                    r.ok = r.ok && f.at(3) == "1";
+                    r.checks.push_back(fmt::format("{} thread{}: {} (worst {} at {}, {} cases{})", f.at(2),
+                                                   f[2] == "1" ? "" : "s", f[3] == "1" ? "pass" : "**FAIL**", f.at(4),
+                                                   f.at(7), f.at(5), f.at(6) == "0" ? "" : ", " + f[6] + " skipped"));
+                  }
+                  if (f[0] == "gemm") r.t[{std::stoi(f.at(2)), f.at(3)}] = std::stod(f.at(4));
+                });
+    } catch (const std::exception& e) {
+      ob.ok = false;
+      ob.checks.push_back(fmt::format("**FAIL**: {}", e.what()));
+      if (ks.core.empty()) ks.core = "(" + ks.setting() + ")";
+      if (i == 0) dnnl.ok = xsmm.ok = false;
+    }
     for (std::size_t j = 0; j < i; ++j) ks.duplicate = ks.duplicate || kernel_sets[j].core == ks.core;
     progress(fmt::format("{}: OpenBLAS kernels {}, check {}", ks.setting(), ks.core, ob.ok ? "passed" : "FAILED"));
     if (!ks.duplicate) {

@@ -69,9 +69,7 @@ std::vector<float> random_floats(std::size_t n, std::mt19937& rng) {
 
 }  // namespace
 
-std::string GemmShape::name() const {
-  return fmt::format("{}x{}x{} {}{}", m, n, k, ta ? 'T' : 'N', tb ? 'T' : 'N');
-}
+std::string GemmShape::name() const { return fmt::format("{}x{}x{} {}{}", m, n, k, ta ? 'T' : 'N', tb ? 'T' : 'N'); }
 
 std::vector<GemmShape> workload_gemms(const Spec& s) {
   std::vector<GemmShape> g;
@@ -155,7 +153,8 @@ GemmCheck check_gemm(GemmLib lib, int threads) {
           continue;
         }
       }
-      const auto M = static_cast<std::size_t>(g.m), N = static_cast<std::size_t>(g.n), K = static_cast<std::size_t>(g.k);
+      const auto M = static_cast<std::size_t>(g.m), N = static_cast<std::size_t>(g.n),
+                 K = static_cast<std::size_t>(g.k);
       const std::vector<float> a = random_floats(M * K, rng), b = random_floats(K * N, rng);
       std::vector<float> c = random_floats(M * N, rng);
       const std::vector<float> c0 = c;
