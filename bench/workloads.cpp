@@ -75,11 +75,11 @@ std::vector<Spec> main_specs() {
   return {xor_net,
           chain,
           mlp("mlp_small", "(3) MLP 64-128-128-10, B 32", {64, 128, 128, 10}, 32, 0.4),
-          mlp("mlp_mnist", "(4) MLP 784-256-256-10, B 64", {784, 256, 256, 10}, 64, 0.8),
-          mlp("mlp_large", "(5) MLP 1024-1024-1024-10, B 256", {1024, 1024, 1024, 10}, 256, 1.0),
+          mlp("mlp_mnist", "(4) MLP 784-256-256-10, B 64", {784, 256, 256, 10}, 64, 0.7),
+          mlp("mlp_large", "(5) MLP 1024-1024-1024-10, B 256", {1024, 1024, 1024, 10}, 256, 0.9),
           recurrent("rnn", "(6) RNN 32-128, T 50, B 16", Kind::Rnn, 32, 128, 50, 16, 0.5),
           recurrent("rnn_tiny", "(7) RNN 8-32, T 100, B 1", Kind::Rnn, 8, 32, 100, 1, 0.1),
-          recurrent("lstm", "(8) LSTM 32-128, T 50, B 16", Kind::Lstm, 32, 128, 50, 16, 0.6)};
+          recurrent("lstm", "(8) LSTM 32-128, T 50, B 16", Kind::Lstm, 32, 128, 50, 16, 0.5)};
 }
 
 std::vector<Spec> rnn_length_specs() {
