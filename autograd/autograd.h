@@ -2,6 +2,7 @@
 /// @file autograd.h
 /// Umbrella header: everything a user of the tape-based autodiff engine needs.
 
+#include "autograd/anomaly.h"        // IWYU pragma: export
 #include "autograd/checkpoint.h"     // IWYU pragma: export
 #include "autograd/device.h"         // IWYU pragma: export
 #include "autograd/dot.h"            // IWYU pragma: export

@@ -23,10 +23,10 @@ std::string to_dot(const variable_list& outputs,
 /// The same with a dictionary of named parameters, e.g. nn::Module::named_parameters() (an
 /// OrderedDict: anything whose elements have key() and value()).
 template <class Dict>
-  requires requires(const Dict& d) {
-    d.begin()->key();
-    d.begin()->value();
-  }
+requires requires(const Dict& d) {
+  d.begin()->key();
+  d.begin()->value();
+}
 std::string to_dot(const variable_list& outputs, const Dict& named_parameters) {
   std::vector<std::pair<std::string, Tensor>> named;
   for (const auto& item : named_parameters) named.emplace_back(item.key(), item.value());

@@ -319,6 +319,8 @@ class Engine {
       AutoGradMode mode(create_);
       n->apply(ctx);
     }
+    if (detail::anomaly_enabled()) [[unlikely]]
+      detail::anomaly_backward(tape_, n, static_cast<std::size_t>(index), ctx.grads_out_, ctx.grads_in_);
     for (std::uint32_t k = 0; k < n->num_inputs; ++k) {
       Tensor& g = ctx.grads_in_[k];
       if (!g.defined()) continue;

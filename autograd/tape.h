@@ -115,6 +115,7 @@
 //                                       in intrusive_ptr.h
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
@@ -428,18 +429,40 @@ bool any_requires_grad(const std::vector<Tensor>& ins);
 /// Options for record().
 enum class Keep : std::uint8_t { Nothing, Output };
 
+// ---- anomaly detection hooks (ag::autograd::DetectAnomalyGuard, autograd/anomaly.h) -------------
+// Off, the cost is one relaxed load and one predictable branch in record() and in the engine's
+// reverse loop. All anomaly logic is in anomaly.cpp.
+namespace detail {
+/// True while anomaly detection is on (process-wide, as libtorch's AnomalyMode).
+inline std::atomic<bool> g_anomaly{false};
+inline bool anomaly_enabled() noexcept { return g_anomaly.load(std::memory_order_relaxed); }
+/// record() hook, before anything is recorded: throws ag::Error if an output holds NaN or Inf.
+void anomaly_forward(const char* op, TensorList<const Tensor> inputs, TensorList<Tensor> outputs);
+/// record() hook, after: keeps the stack trace of the call that recorded node `index`.
+void anomaly_recorded(const Tape& tape, std::size_t index);
+/// Engine hook, after node n's VJP ran: throws ag::Error if it produced a NaN or Inf gradient.
+void anomaly_backward(const Tape& tape, const Node* n, std::size_t index, const std::vector<Tensor>& grads_out,
+                      const std::vector<Tensor>& grads_in);
+}  // namespace detail
+// ---- end of anomaly detection hooks ------------------------------------------------------------
+
 /// Records `outputs = op(inputs)` with its VJP `f(BackwardCtx&)`. Call only when
 /// any_requires_grad(inputs) holds. With Keep::Output the VJP can read ctx.output(), and an output
 /// that no gradient reached is passed to the VJP as zeros; without it, as an undefined tensor.
 template <class F>
 void record(const char* name, TensorList<const Tensor> inputs, TensorList<Tensor> outputs, F&& f,
             Keep keep = Keep::Nothing) {
+  const bool anomaly = detail::anomaly_enabled();
+  if (anomaly) [[unlikely]]
+    detail::anomaly_forward(name, inputs, outputs);  // may throw: nothing is recorded yet
   Tape& tape = Tape::current();
   Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
   for (std::size_t i = 0; i < inputs.size(); ++i) n->edges[i] = tape.make_edge(inputs[i]);
   for (std::size_t i = 0; i < outputs.size(); ++i) tape.attach_output(n, i, outputs[i], keep == Keep::Output);
   if (detail::t_profiling) [[unlikely]]
     detail::profile_record(n);  // profiler hook
+  if (anomaly) [[unlikely]]
+    detail::anomaly_recorded(tape, tape.num_nodes() - 1);
 }
 
 }  // namespace ag

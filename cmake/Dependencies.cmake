@@ -22,3 +22,13 @@ if(AG_WITH_LIBXSMM)
     message(FATAL_ERROR "libxsmm not found: apt install libxsmm-dev, or configure with -DAG_WITH_LIBXSMM=OFF")
   endif()
 endif()
+
+# Anomaly detection's stack traces (autograd/anomaly.h): Boost.Stacktrace with its libbacktrace
+# backend (Debian: libboost-stacktrace-dev), which names functions and, with -g, files and lines.
+option(AG_WITH_STACKTRACE "Stack traces in anomaly detection's errors (Debian: libboost-stacktrace-dev)" ON)
+if(AG_WITH_STACKTRACE)
+  find_package(boost_stacktrace_backtrace CONFIG)
+  if(NOT boost_stacktrace_backtrace_FOUND)
+    message(FATAL_ERROR "Boost.Stacktrace not found: apt install libboost-stacktrace-dev, or configure with -DAG_WITH_STACKTRACE=OFF")
+  endif()
+endif()

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 source scripts/ensure_packages.sh
-ensure_packages g++ cmake ninja-build pkg-config libfmt-dev libopenblas-dev libxsmm-dev libbenchmark-dev nlohmann-json3-dev \
+ensure_packages g++ cmake ninja-build pkg-config libfmt-dev libopenblas-dev libxsmm-dev libbenchmark-dev nlohmann-json3-dev libboost-stacktrace-dev \
                 libtorch-dev libdnnl-dev
 
 BUILD=build/compare
