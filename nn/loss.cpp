@@ -161,9 +161,14 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, d
          describe(x2), rank);
   const Tensor a = x1.shape() == shape ? x1 : expand(x1, shape);
   const Tensor b = x2.shape() == shape ? x2 : expand(x2, shape);
-  // max(|x|, eps) as sqrt(max(|x|^2, eps^2)): the same value, and a zero gradient (not NaN) at x = 0
-  const auto norm = [&](const Tensor& x) { return sqrt(clamp_min(sum(x * x, dim, true), eps * eps)); };
-  return sum((a / norm(a)) * (b / norm(b)), dim);
+  // As PyTorch 1.13: the squared norms are clamped at eps^2 outside the graph, so that the gradient
+  // is that of sum(a b) / sqrt(|a|^2 |b|^2) even where the clamp is active (finite at x = 0)
+  const auto squared_norm = [&](const Tensor& x) {
+    const Tensor s = sum(x * x, dim);
+    const Tensor value = s.detach();
+    return s + (clamp_min(value, eps * eps) - value);
+  };
+  return sum(a * b, dim) / sqrt(squared_norm(a) * squared_norm(b));
 }
 
 }  // namespace ag

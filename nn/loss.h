@@ -49,8 +49,9 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivFuncOptions&
 /// max(0, -target (input1 - input2) + margin); the three of one shape (target holds 1 or -1).
 Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
                            const MarginRankingLossFuncOptions& options = {});
-/// sum over dim of (x1 / max(|x1|, eps)) (x2 / max(|x2|, eps)), |.| the 2-norm over dim; x1 and x2
-/// broadcast (as libtorch) and share a floating dtype.
+/// sum(x1 x2) / sqrt(max(|x1|^2, eps^2) max(|x2|^2, eps^2)) over dim, as PyTorch 1.13: the clamps
+/// are outside the graph (the gradient is the unclamped formula's). x1 and x2 broadcast (as libtorch)
+/// and share a floating dtype.
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& options = {});
 
 }  // namespace functional

@@ -20,17 +20,15 @@ const char* reduction_name(Reduction r);
 
 // AG_LOSS_ARG(T, name, init): a member `name_` with the setter `name(v)` (returns the options, for
 // chaining) and the getter `name()`, as libtorch's TORCH_ARG. Undefined at the end of this header.
-#define AG_LOSS_ARG(T, name, init) \
- public:                           \
-  auto& name(const T& v) {         \
-    name##_ = v;                   \
-    return *this;                  \
-  }                                \
-  const T& name() const {          \
-    return name##_;                \
-  }                                \
-                                   \
- private:                          \
+#define AG_LOSS_ARG(T, name, init)          \
+ public:                                    \
+  auto& name(const T& v) {                  \
+    name##_ = v;                            \
+    return *this;                           \
+  }                                         \
+  const T& name() const { return name##_; } \
+                                            \
+ private:                                   \
   T name##_ = init;
 
 /// nll_loss: per-class `weight` [C] (undefined: all 1), `ignore_index` (targets equal to it add
