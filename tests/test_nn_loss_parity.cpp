@@ -36,7 +36,8 @@ const std::map<std::string, CaseFn>& loss_cases() {
   using C = const json&;
   using I = const Inputs&;
   static const std::map<std::string, CaseFn> m = {
-      {"nll_weight_mean", [](I in, C c) { return F::nll_loss(in.at("z"), labels(c), F::NLLLossFuncOptions().weight(weight(c))); }},
+      {"nll_weight_mean",
+       [](I in, C c) { return F::nll_loss(in.at("z"), labels(c), F::NLLLossFuncOptions().weight(weight(c))); }},
       {"nll_weight_ignore_mean",
        [](I in, C c) { return F::nll_loss(in.at("z"), labels(c), F::NLLLossFuncOptions().weight(weight(c))); }},
       {"nll_ignore_index_1_sum",
@@ -73,10 +74,10 @@ const std::map<std::string, CaseFn>& loss_cases() {
        }},
       {"ce_smoothing_weight_ignore_none",
        [](I in, C c) {
-         return sum(F::cross_entropy(
-                        in.at("z"), labels(c),
-                        F::CrossEntropyFuncOptions().weight(weight(c)).label_smoothing(0.2).reduction(kNone)) *
-                    in.at("w"));
+         return sum(
+             F::cross_entropy(in.at("z"), labels(c),
+                              F::CrossEntropyFuncOptions().weight(weight(c)).label_smoothing(0.2).reduction(kNone)) *
+             in.at("w"));
        }},
       {"ce_unbatched_smoothing_weight",
        [](I in, C c) {
@@ -119,7 +120,9 @@ const std::map<std::string, CaseFn>& loss_cases() {
          return F::kl_div(in.at("x"), in.at("q"), F::KLDivFuncOptions().reduction(kBatchMean).log_target(true));
        }},
       {"kl_div_zero_target",
-       [](I in, C c) { return F::kl_div(in.at("x"), reshape(values(c, "p0"), {2, 3}), kSum); }},
+       [](I in, C c) {
+         return F::kl_div(in.at("x"), reshape(values(c, "p0"), {2, 3}), kSum);
+       }},
       {"margin_ranking_mean",
        [](I in, C c) {
          return F::margin_ranking_loss(in.at("a"), in.at("b"), values(c, "y"),
@@ -133,7 +136,8 @@ const std::map<std::string, CaseFn>& loss_cases() {
                                            F::MarginRankingLossFuncOptions().margin(-0.2).reduction(kNone)) *
                     in.at("w"));
        }},
-      {"cosine_similarity_dim1", [](I in, C) { return sum(F::cosine_similarity(in.at("a"), in.at("b")) * in.at("w")); }},
+      {"cosine_similarity_dim1",
+       [](I in, C) { return sum(F::cosine_similarity(in.at("a"), in.at("b")) * in.at("w")); }},
       {"cosine_similarity_dim0_broadcast",
        [](I in, C) {
          return sum(F::cosine_similarity(in.at("a"), in.at("v"), F::CosineSimilarityFuncOptions().dim(0)) * in.at("w"));
