@@ -83,8 +83,8 @@ TEST_CASE("cross_entropy: weight, ignore_index and label_smoothing by hand") {
   // an ignored row adds nothing to either term, nor to the denominator
   CHECK(F::cross_entropy(z, labels({2, -100}), sopts()).item<double>() ==
         doctest::Approx((1 - e) * r0 / 2.0 + e / 3 * s0 / 2.0).epsilon(1e-14));
-  agt::check_values(F::cross_entropy(z, labels({2, -100}), sopts().reduction(kNone)),
-                    {(1 - e) * r0 + e / 3 * s0, 0.0}, 1e-14);
+  agt::check_values(F::cross_entropy(z, labels({2, -100}), sopts().reduction(kNone)), {(1 - e) * r0 + e / 3 * s0, 0.0},
+                    1e-14);
   // without weights the denominator is the count of rows not ignored
   CHECK(F::cross_entropy(z, labels({-100, 0}), F::CrossEntropyFuncOptions().label_smoothing(e)).item<double>() ==
         doctest::Approx(-(1 - e) * at(1, 0) - e / 3 * (at(1, 0) + at(1, 1) + at(1, 2))).epsilon(1e-14));
@@ -111,9 +111,9 @@ TEST_CASE("cross_entropy: weight, ignore_index and label_smoothing by hand") {
   CHECK(nn::CrossEntropyLossOptions().ignore_index() == -100);
   CHECK(nn::CrossEntropyLossOptions().reduction() == kMean);
   CHECK(!nn::CrossEntropyLossOptions().weight().defined());
-  const float f32 =
-      F::cross_entropy(z.to(kFloat32), labels({2, 0}), F::CrossEntropyFuncOptions().weight(w.to(kFloat32)).label_smoothing(e))
-          .item<float>();
+  const float f32 = F::cross_entropy(z.to(kFloat32), labels({2, 0}),
+                                     F::CrossEntropyFuncOptions().weight(w.to(kFloat32)).label_smoothing(e))
+                        .item<float>();
   CHECK(f32 == doctest::Approx((1 - e) * (r0 + r1) / 2.5 + e / 3 * (s0 + s1) / 2.5).epsilon(1e-6));
 }
 
@@ -124,8 +124,8 @@ TEST_CASE("cross_entropy: the general path equals the fused plain case") {
     return F::CrossEntropyFuncOptions().weight(ones({5}, kFloat64)).reduction(r);
   };
   agt::check_same_function([&](const std::vector<Tensor>& v) { return F::cross_entropy(v[0], t, kNone); },
-                           [&](const std::vector<Tensor>& v) { return F::cross_entropy(v[0], t, general(kNone)); },
-                           {z}, 1e-14);
+                           [&](const std::vector<Tensor>& v) { return F::cross_entropy(v[0], t, general(kNone)); }, {z},
+                           1e-14);
   for (Reduction r : {Reduction::Mean, Reduction::Sum}) {
     Tensor x1 = z.detach().requires_grad_(), x2 = z.detach().requires_grad_();
     const Tensor plain = F::cross_entropy(x1, t, r), weighted = F::cross_entropy(x2, t, general(r));
@@ -167,7 +167,8 @@ TEST_CASE("nll_loss and cross_entropy options: gradcheck in float64") {
   }
   agt::check_gradients(
       [&](const std::vector<Tensor>& v) {
-        return F::cross_entropy(v[0], full(Shape{}, 1.0, kInt64), F::CrossEntropyFuncOptions().weight(w).label_smoothing(0.2));
+        return F::cross_entropy(v[0], full(Shape{}, 1.0, kInt64),
+                                F::CrossEntropyFuncOptions().weight(w).label_smoothing(0.2));
       },
       {agt::input({3}, 0.2)});
   agt::check_second_gradients(
@@ -181,7 +182,8 @@ TEST_CASE("smooth_l1_loss and huber_loss: values by hand, beta and delta") {
   const Tensor a = f64({0.2, -1.5, 3.0}, {3});
   const Tensor b = zeros({3}, kFloat64);
   agt::check_values(F::smooth_l1_loss(a, b, kNone), {0.02, 1.0, 2.5});
-  agt::check_values(F::smooth_l1_loss(a, b, F::SmoothL1LossFuncOptions().beta(2.0).reduction(kNone)), {0.01, 0.5625, 2.0});
+  agt::check_values(F::smooth_l1_loss(a, b, F::SmoothL1LossFuncOptions().beta(2.0).reduction(kNone)),
+                    {0.01, 0.5625, 2.0});
   agt::check_values(F::smooth_l1_loss(a, b, kNone, 2.0), {0.01, 0.5625, 2.0});  // libtorch's beta argument wins
   agt::check_values(F::smooth_l1_loss(a, b, F::SmoothL1LossFuncOptions().beta(0.0).reduction(kNone)), {0.2, 1.5, 3.0});
   CHECK(F::smooth_l1_loss(a, b).item<double>() == doctest::Approx(3.52 / 3).epsilon(1e-15));
@@ -190,10 +192,10 @@ TEST_CASE("smooth_l1_loss and huber_loss: values by hand, beta and delta") {
   agt::check_values(F::huber_loss(a, b, F::HuberLossFuncOptions().delta(2.0).reduction(kNone)), {0.02, 1.125, 4.0});
   // huber(delta) = delta smooth_l1(beta = delta)
   const Tensor x = agt::input({2, 5}, 0.3, 3.0, 0.0, false), y = agt::input({2, 5}, 1.9, 1.0, 0.0, false);
-  agt::check_values(F::huber_loss(x, y, F::HuberLossFuncOptions().delta(0.7).reduction(kNone)),
-                    (0.7 * F::smooth_l1_loss(x, y, F::SmoothL1LossFuncOptions().beta(0.7).reduction(kNone)))
-                        .to_vector<double>(),
-                    1e-14);
+  agt::check_values(
+      F::huber_loss(x, y, F::HuberLossFuncOptions().delta(0.7).reduction(kNone)),
+      (0.7 * F::smooth_l1_loss(x, y, F::SmoothL1LossFuncOptions().beta(0.7).reduction(kNone))).to_vector<double>(),
+      1e-14);
   // modules, defaults, float32
   CHECK(nn::SmoothL1Loss()(a, b).item<double>() == doctest::Approx(3.52 / 3).epsilon(1e-15));
   CHECK(nn::SmoothL1Loss(nn::SmoothL1LossOptions().beta(2.0).reduction(kSum))(a, b).item<double>() == 2.5725);
@@ -248,8 +250,7 @@ TEST_CASE("kl_div: values by hand, batchmean and log_target") {
         doctest::Approx((e0 + e1 + e3) / 2).epsilon(1e-14));
   CHECK(nn::KLDivLossOptions().reduction() == kMean);
   CHECK(!nn::KLDivLossOptions().log_target());
-  CHECK(F::kl_div(x.to(kFloat32), p.to(kFloat32), kSum).item<float>() ==
-        doctest::Approx(e0 + e1 + e3).epsilon(1e-6));
+  CHECK(F::kl_div(x.to(kFloat32), p.to(kFloat32), kSum).item<float>() == doctest::Approx(e0 + e1 + e3).epsilon(1e-6));
 }
 
 TEST_CASE("kl_div: gradcheck in float64 through input and target") {
@@ -290,9 +291,8 @@ TEST_CASE("margin_ranking_loss: values, margin, gradcheck") {
 TEST_CASE("cosine_similarity: values, dim, broadcasting, eps, gradcheck") {
   const Tensor a = f64({1.0, 0.0, 3.0, 4.0}, {2, 2}), b = f64({1.0, 1.0, 4.0, -3.0}, {2, 2});
   agt::check_values(F::cosine_similarity(a, b), {1.0 / std::sqrt(2.0), 0.0}, 1e-15);
-  agt::check_values(ag::cosine_similarity(a, b, 0), {13.0 / (std::sqrt(10.0) * std::sqrt(17.0)),
-                                                     -12.0 / (4.0 * std::sqrt(10.0))},
-                    1e-14);
+  agt::check_values(ag::cosine_similarity(a, b, 0),
+                    {13.0 / (std::sqrt(10.0) * std::sqrt(17.0)), -12.0 / (4.0 * std::sqrt(10.0))}, 1e-14);
   agt::check_values(nn::CosineSimilarity(nn::CosineSimilarityOptions().dim(-1))(a, b), {1.0 / std::sqrt(2.0), 0.0},
                     1e-15);
   // broadcasting [2, 2] with [2]
@@ -306,8 +306,9 @@ TEST_CASE("cosine_similarity: values, dim, broadcasting, eps, gradcheck") {
   for (double g : z.grad().to_vector<double>()) CHECK(std::isfinite(g));
   for (double g : v.grad().to_vector<double>()) CHECK(std::isfinite(g));
   // eps above the norms: the product of the norms is replaced by eps^2
-  CHECK(F::cosine_similarity(f64({0.1, 0.0}, {1, 2}), f64({0.2, 0.0}, {1, 2}), F::CosineSimilarityFuncOptions().eps(0.5))
-            .item<double>() == doctest::Approx(0.02 / 0.25).epsilon(1e-14));
+  CHECK(
+      F::cosine_similarity(f64({0.1, 0.0}, {1, 2}), f64({0.2, 0.0}, {1, 2}), F::CosineSimilarityFuncOptions().eps(0.5))
+          .item<double>() == doctest::Approx(0.02 / 0.25).epsilon(1e-14));
   CHECK(nn::CosineSimilarityOptions().dim() == 1);
   CHECK(nn::CosineSimilarityOptions().eps() == 1e-8);
   CHECK(F::cosine_similarity(a.to(kFloat32), b.to(kFloat32)).to_vector<float>()[0] ==
@@ -333,18 +334,34 @@ TEST_CASE("loss options: misuse is an ag::Error naming the loss and the shapes")
   check_error([&] { F::smooth_l1_loss(a, a, F::SmoothL1LossFuncOptions().beta(-1.0)); }, "smooth_l1_loss");
   check_error([&] { F::huber_loss(a, a, F::HuberLossFuncOptions().delta(0.0)); }, "huber_loss");
   // weight of the wrong size or dtype; label_smoothing outside [0, 1]; ignore_index with probabilities
-  check_error([&] { F::nll_loss(a, labels({0, 1}), F::NLLLossFuncOptions().weight(ones({2}, kFloat64))); }, "nll_loss",
-              {"[2]"});
-  check_error([&] { F::cross_entropy(a, labels({0, 1}), F::CrossEntropyFuncOptions().weight(ones({3}, kFloat32))); },
-              "cross_entropy");
-  check_error([&] { F::cross_entropy(a, labels({0, 1}), F::CrossEntropyFuncOptions().label_smoothing(1.5)); },
-              "cross_entropy");
-  check_error([&] { F::cross_entropy(a, labels({0, 1}), F::CrossEntropyFuncOptions().label_smoothing(-0.1)); },
-              "cross_entropy");
+  check_error(
+      [&] {
+        F::nll_loss(a, labels({0, 1}), F::NLLLossFuncOptions().weight(ones({2}, kFloat64)));
+      },
+      "nll_loss", {"[2]"});
+  check_error(
+      [&] {
+        F::cross_entropy(a, labels({0, 1}), F::CrossEntropyFuncOptions().weight(ones({3}, kFloat32)));
+      },
+      "cross_entropy");
+  check_error(
+      [&] {
+        F::cross_entropy(a, labels({0, 1}), F::CrossEntropyFuncOptions().label_smoothing(1.5));
+      },
+      "cross_entropy");
+  check_error(
+      [&] {
+        F::cross_entropy(a, labels({0, 1}), F::CrossEntropyFuncOptions().label_smoothing(-0.1));
+      },
+      "cross_entropy");
   check_error([&] { F::cross_entropy(a, a, F::CrossEntropyFuncOptions().ignore_index(0)); }, "cross_entropy");
   // a target out of range is still an error unless it is ignore_index
   check_error([&] { F::nll_loss(a, labels({0, -100}), F::NLLLossFuncOptions().ignore_index(-1)); }, "nll_loss");
-  check_error([&] { F::cross_entropy(a, labels({3, 0}), F::CrossEntropyFuncOptions().ignore_index(0)); }, "cross_entropy");
+  check_error(
+      [&] {
+        F::cross_entropy(a, labels({3, 0}), F::CrossEntropyFuncOptions().ignore_index(0));
+      },
+      "cross_entropy");
   // batchmean is kl_div's only
   check_error([&] { F::cross_entropy(a, labels({0, 1}), kBatchMean); }, "cross_entropy", {"batchmean"});
   check_error([&] { F::cross_entropy(a, labels({0, -100}), kBatchMean); }, "cross_entropy", {"batchmean"});
