@@ -11,9 +11,8 @@ namespace ag::nn::functional {
 namespace {
 
 // Class-index targets: int64, shape [N] for input [N, C] (0-d for [C]), values in [0, C) or equal to
-// ignore_index. Returns the values.
-std::vector<std::int64_t> check_labels(const Tensor& input, const Tensor& target, std::int64_t ignore_index,
-                                       const char* op) {
+// ignore_index. Returns whether any row is ignored.
+bool check_labels(const Tensor& input, const Tensor& target, std::int64_t ignore_index, const char* op) {
   if (input.dim() != 1 && input.dim() != 2) fail("{}: expects input [N, C] or [C], got {}", op, describe(input));
   if (!is_floating(input.dtype())) fail("{}: expects a floating input, got {}", op, describe(input));
   if (target.dtype() != kInt64)
@@ -23,11 +22,16 @@ std::vector<std::int64_t> check_labels(const Tensor& input, const Tensor& target
     fail("{}: target {} does not match input {} (expected [{}])", op, describe(target), describe(input),
          batched ? fmt::format("{}", input.size(0)) : "");
   const auto c = input.size(-1);
-  std::vector<std::int64_t> t = target.to_vector<std::int64_t>();
-  for (std::size_t i = 0; i < t.size(); ++i)
-    if ((t[i] < 0 || t[i] >= c) && t[i] != ignore_index)
+  const std::int64_t* t = target.cdata<std::int64_t>();
+  bool any_ignored = false;
+  for (std::int64_t i = 0; i < target.numel(); ++i) {
+    if (t[i] == ignore_index) {
+      any_ignored = true;
+    } else if (t[i] < 0 || t[i] >= c) {
       fail("{}: target {} at position {} is out of range for {} classes (input {})", op, t[i], i, c, describe(input));
-  return t;
+    }
+  }
+  return any_ignored;
 }
 
 // Per-class weights: undefined, or [C] of the input's dtype.
@@ -44,8 +48,9 @@ void check_smoothing(double e, const char* op) {
 
 // The class-index loss on log-probabilities lp [N, C] or [C]: (1 - e) nll + e / C smoothing term,
 // each with the weights and ignored rows (see loss.h).
-Tensor class_index_loss(const Tensor& lp, const std::vector<std::int64_t>& t, const Tensor& weight,
-                        std::int64_t ignore_index, Reduction r, double e, const char* op) {
+Tensor class_index_loss(const Tensor& lp, const Tensor& target, const Tensor& weight, std::int64_t ignore_index,
+                        Reduction r, double e, const char* op) {
+  const std::vector<std::int64_t> t = target.to_vector<std::int64_t>();
   const bool batched = lp.dim() == 2;
   const Tensor lp2 = batched ? lp : unsqueeze(lp, 0);
   const auto n = static_cast<std::int64_t>(t.size());
@@ -87,9 +92,10 @@ Tensor class_index_loss(const Tensor& lp, const std::vector<std::int64_t>& t, co
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossFuncOptions& options) {
   input.checked("nll_loss");
   target.checked("nll_loss");
-  const auto t = check_labels(input, target, options.ignore_index(), "nll_loss");
+  check_labels(input, target, options.ignore_index(), "nll_loss");
   check_weight(options.weight(), input, "nll_loss");
-  return class_index_loss(input, t, options.weight(), options.ignore_index(), options.reduction(), 0.0, "nll_loss");
+  return class_index_loss(input, target, options.weight(), options.ignore_index(), options.reduction(), 0.0,
+                          "nll_loss");
 }
 
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyFuncOptions& options) {
@@ -113,16 +119,14 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
     const Tensor terms = weight.defined() ? p * lp * weight : p * lp;
     return detail::reduce_loss(neg(sum(terms, -1)), r, op);
   }
-  const auto t = check_labels(input, target, options.ignore_index(), op);
-  bool any_ignored = false;
-  for (std::int64_t v : t) any_ignored = any_ignored || v == options.ignore_index();
+  const bool any_ignored = check_labels(input, target, options.ignore_index(), op);
   if (!weight.defined() && e == 0.0 && !any_ignored) {
     // the plain case: one fused pass
     const Tensor rows = input.dim() == 1 ? reshape(softmax_cross_entropy(unsqueeze(input, 0), reshape(target, {1})), {})
                                          : softmax_cross_entropy(input, target);
     return detail::reduce_loss(rows, r, op);
   }
-  return class_index_loss(log_softmax(input, -1), t, weight, options.ignore_index(), r, e, op);
+  return class_index_loss(log_softmax(input, -1), target, weight, options.ignore_index(), r, e, op);
 }
 
 }  // namespace ag::nn::functional

@@ -45,8 +45,7 @@ std::string describe(const torch::Tensor& coefficients, double constant) {
 
 // Batch `index`: kBatchSize points spread over [-s, s], s shrinking a little from batch to batch
 // (four different batches in turn), and the target polynomial's values there [kBatchSize, 1].
-std::pair<torch::Tensor, torch::Tensor> make_batch(int64_t index, const torch::Tensor& true_weights,
-                                                   double true_bias) {
+std::pair<torch::Tensor, torch::Tensor> make_batch(int64_t index, const torch::Tensor& true_weights, double true_bias) {
   const double spread = 1.0 - 0.05 * static_cast<double>(index % 4);
   auto x = torch::linspace(-spread, spread, kBatchSize, torch::kFloat64);
   auto features = polynomial_features(x);
