@@ -91,8 +91,24 @@ class OptionsLossImpl : public Module {
   Options options;
 };
 
-using NLLLossImpl = OptionsLossImpl<NLLLossOptions, functional::nll_loss>;
-using CrossEntropyLossImpl = OptionsLossImpl<CrossEntropyLossOptions, functional::cross_entropy>;
+/// nll_loss as a module. As libtorch's, a defined options.weight() is registered as the buffer "weight"
+/// (the member `weight`, converted by to()), which forward uses.
+class NLLLossImpl : public Module {
+ public:
+  explicit NLLLossImpl(const NLLLossOptions& options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) const;
+  NLLLossOptions options;
+  Tensor weight;
+};
+
+/// cross_entropy as a module; its weight as NLLLossImpl's.
+class CrossEntropyLossImpl : public Module {
+ public:
+  explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& options = {});
+  Tensor forward(const Tensor& input, const Tensor& target) const;
+  CrossEntropyLossOptions options;
+  Tensor weight;
+};
 using HuberLossImpl = OptionsLossImpl<HuberLossOptions, functional::huber_loss>;
 using KLDivLossImpl = OptionsLossImpl<KLDivLossOptions, functional::kl_div>;
 

@@ -130,3 +130,24 @@ Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntro
 }
 
 }  // namespace ag::nn::functional
+
+namespace ag::nn {
+
+NLLLossImpl::NLLLossImpl(const NLLLossOptions& options) : Module("NLLLoss"), options(options) {
+  if (options.weight().defined()) weight = register_buffer("weight", options.weight());
+}
+
+Tensor NLLLossImpl::forward(const Tensor& input, const Tensor& target) const {
+  return functional::nll_loss(input, target, NLLLossOptions(options).weight(weight));
+}
+
+CrossEntropyLossImpl::CrossEntropyLossImpl(const CrossEntropyLossOptions& options)
+    : Module("CrossEntropyLoss"), options(options) {
+  if (options.weight().defined()) weight = register_buffer("weight", options.weight());
+}
+
+Tensor CrossEntropyLossImpl::forward(const Tensor& input, const Tensor& target) const {
+  return functional::cross_entropy(input, target, CrossEntropyLossOptions(options).weight(weight));
+}
+
+}  // namespace ag::nn

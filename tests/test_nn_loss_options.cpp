@@ -107,6 +107,21 @@ TEST_CASE("cross_entropy: weight, ignore_index and label_smoothing by hand") {
         F::cross_entropy(z, labels({2, 0}), F::CrossEntropyFuncOptions().ignore_index(0).label_smoothing(0.1))
             .item<double>());
   CHECK(loss->options.label_smoothing() == 0.1);
+  CHECK(!loss->weight.defined());
+  CHECK(loss->named_buffers().size() == 0);
+  // a weight is the buffer "weight", which to() converts and forward uses
+  nn::CrossEntropyLoss weighted(nn::CrossEntropyLossOptions().weight(w.clone()).label_smoothing(e));
+  CHECK(weighted->named_buffers().size() == 1);
+  CHECK(weighted->named_buffers().contains("weight"));
+  CHECK(weighted(z, labels({2, 0})).item<double>() ==
+        doctest::Approx((1 - e) * (r0 + r1) / 2.5 + e / 3 * (s0 + s1) / 2.5).epsilon(1e-14));
+  weighted->to(kFloat32);
+  CHECK(weighted->weight.dtype() == kFloat32);
+  CHECK(weighted(z.to(kFloat32), labels({2, 0})).item<float>() ==
+        doctest::Approx((1 - e) * (r0 + r1) / 2.5 + e / 3 * (s0 + s1) / 2.5).epsilon(1e-6));
+  nn::NLLLoss nll(nn::NLLLossOptions().weight(w.clone()).reduction(kSum));
+  CHECK(nll->named_buffers().contains("weight"));
+  CHECK(nll(lp, labels({2, 0})).item<double>() == doctest::Approx(-2.0 * at(0, 2) - 0.5 * at(1, 0)).epsilon(1e-14));
   CHECK(loss->options.ignore_index() == 0);
   CHECK(nn::CrossEntropyLossOptions().ignore_index() == -100);
   CHECK(nn::CrossEntropyLossOptions().reduction() == kMean);
