@@ -1,12 +1,26 @@
+// The element-wise losses (and cosine_similarity); nll_loss and cross_entropy are in loss_class.cpp.
 #include "nn/loss.h"
+#include "nn/loss_detail.h"
 
-#include "autograd/ops/fused.h"
+namespace ag::nn {
 
-namespace ag::nn::functional {
+const char* reduction_name(Reduction r) {
+  switch (r) {
+    case Reduction::Mean:
+      return "mean";
+    case Reduction::Sum:
+      return "sum";
+    case Reduction::None:
+      return "none";
+    case Reduction::BatchMean:
+      return "batchmean";
+  }
+  return "?";
+}
 
-namespace {
+namespace detail {
 
-Tensor reduce(const Tensor& per_element, Reduction r) {
+Tensor reduce_loss(const Tensor& per_element, Reduction r, const char* op) {
   switch (r) {
     case Reduction::Mean:
       return mean(per_element);
@@ -14,11 +28,13 @@ Tensor reduce(const Tensor& per_element, Reduction r) {
       return sum(per_element);
     case Reduction::None:
       return per_element;
+    case Reduction::BatchMean:
+      break;
   }
-  return per_element;
+  fail("{}: reduction {} is kl_div's only (use mean, sum or none)", op, reduction_name(r));
 }
 
-void check_pair(const Tensor& input, const Tensor& target, const char* op) {
+void check_loss_pair(const Tensor& input, const Tensor& target, const char* op) {
   input.checked(op);
   target.checked(op);
   if (input.shape() != target.shape())
@@ -28,21 +44,19 @@ void check_pair(const Tensor& input, const Tensor& target, const char* op) {
   if (!is_floating(input.dtype())) fail("{}: expects floating tensors, got {}", op, describe(input));
 }
 
-// Class-index targets: int64, shape [N] for input [N, C] (0-d for [C]), values in [0, C).
-void check_labels(const Tensor& input, const Tensor& target, const char* op) {
-  if (input.dim() != 1 && input.dim() != 2) fail("{}: expects input [N, C] or [C], got {}", op, describe(input));
-  if (target.dtype() != kInt64)
-    fail("{}: class-index target must be int64, got {} (input {})", op, describe(target), describe(input));
-  const bool batched = input.dim() == 2;
-  if ((batched && (target.dim() != 1 || target.size(0) != input.size(0))) || (!batched && target.dim() != 0))
-    fail("{}: target {} does not match input {} (expected [{}])", op, describe(target), describe(input),
-         batched ? fmt::format("{}", input.size(0)) : "");
-  const auto c = input.size(-1);
-  const std::int64_t* t = target.cdata<std::int64_t>();
-  for (std::int64_t i = 0; i < target.numel(); ++i)
-    if (t[i] < 0 || t[i] >= c)
-      fail("{}: target {} at position {} is out of range for {} classes (input {})", op, t[i], i, c, describe(input));
+}  // namespace detail
+
+namespace functional {
+
+namespace {
+
+using detail::check_loss_pair;
+
+Tensor reduce(const Tensor& per_element, Reduction r, const char* op) {
+  return detail::reduce_loss(per_element, r, op);
 }
+
+void check_pair(const Tensor& input, const Tensor& target, const char* op) { check_loss_pair(input, target, op); }
 
 // max(log(x), -100) for x >= 0 whose gradient is finite at x = 0: log only sees positive values
 // (log(0) = -inf would turn the zero gradient of the clamp into 0 * inf = NaN).
@@ -56,12 +70,12 @@ Tensor clamped_log(const Tensor& x) {
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
   check_pair(input, target, "mse_loss");
   const Tensor d = input - target;
-  return reduce(d * d, r);
+  return reduce(d * d, r, "mse_loss");
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
   check_pair(input, target, "l1_loss");
-  return reduce(abs(input - target), r);
+  return reduce(abs(input - target), r, "l1_loss");
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r) {
@@ -70,36 +84,91 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
     if (!(p >= 0.0 && p <= 1.0))
       fail("binary_cross_entropy: all elements of input {} should be between 0 and 1, found {}", describe(input), p);
   const Tensor one_minus = 1.0 - input;
-  return reduce(neg(target * clamped_log(input) + (1.0 - target) * clamped_log(one_minus)), r);
+  return reduce(neg(target * clamped_log(input) + (1.0 - target) * clamped_log(one_minus)), r, "binary_cross_entropy");
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& target, Reduction r) {
   check_pair(input, target, "binary_cross_entropy_with_logits");
   // softplus is linear above the threshold; 50 keeps log1p(exp(x)) exact to e^-50.
-  return reduce((1.0 - target) * input + softplus(neg(input), 1.0, 50.0), r);
+  return reduce((1.0 - target) * input + softplus(neg(input), 1.0, 50.0), r, "binary_cross_entropy_with_logits");
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction r) {
-  log_probs.checked("nll_loss");
-  target.checked("nll_loss");
-  check_labels(log_probs, target, "nll_loss");
-  if (log_probs.dim() == 1) return reduce(neg(select(log_probs, 0, target.item<std::int64_t>())), r);
-  const Tensor picked = squeeze(gather(log_probs, 1, unsqueeze(target, 1)), 1);
-  return reduce(neg(picked), r);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, const SmoothL1LossFuncOptions& options,
+                      std::optional<double> beta_opt) {
+  check_pair(input, target, "smooth_l1_loss");
+  const double beta = beta_opt.value_or(options.beta());
+  if (!(beta >= 0.0)) fail("smooth_l1_loss: beta must be non-negative, got {}", beta);
+  const Tensor d = input - target;
+  const Tensor z = abs(d);
+  if (beta == 0.0) return reduce(z, options.reduction(), "smooth_l1_loss");
+  return reduce(where(lt(z, beta), (0.5 / beta) * (d * d), z - 0.5 * beta), options.reduction(), "smooth_l1_loss");
 }
 
-Tensor cross_entropy(const Tensor& input, const Tensor& target, Reduction r) {
-  input.checked("cross_entropy");
-  target.checked("cross_entropy");
-  if (input.dim() != 1 && input.dim() != 2)
-    fail("cross_entropy: expects logits [N, C] or [C], got {}", describe(input));
-  if (is_floating(target.dtype())) {
-    check_pair(input, target, "cross_entropy");
-    return reduce(neg(sum(target * log_softmax(input, -1), -1)), r);
+Tensor huber_loss(const Tensor& input, const Tensor& target, const HuberLossFuncOptions& options) {
+  check_pair(input, target, "huber_loss");
+  const double delta = options.delta();
+  if (!(delta > 0.0)) fail("huber_loss: delta must be positive, got {}", delta);
+  const Tensor d = input - target;
+  const Tensor z = abs(d);
+  return reduce(where(lt(z, delta), 0.5 * (d * d), delta * (z - 0.5 * delta)), options.reduction(), "huber_loss");
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, const KLDivFuncOptions& options) {
+  check_pair(input, target, "kl_div");
+  Tensor loss;
+  if (options.log_target()) {
+    loss = exp(target) * (target - input);
+  } else {
+    // xlogy(target, target) - target input: the first term is 0 where target = 0 (log only sees
+    // the other elements, so that its gradient there is 0, not 0 * inf).
+    const Tensor zero = eq(target, 0.0);
+    loss = where(zero, 0.0, target * log(where(zero, 1.0, target))) - target * input;
   }
-  check_labels(input, target, "cross_entropy");
-  if (input.dim() == 1) return reduce(reshape(softmax_cross_entropy(unsqueeze(input, 0), reshape(target, {1})), {}), r);
-  return reduce(softmax_cross_entropy(input, target), r);
+  if (options.reduction() != Reduction::BatchMean) return reduce(loss, options.reduction(), "kl_div");
+  if (input.dim() == 0) return sum(loss);
+  return sum(loss) / static_cast<double>(input.size(0));
 }
 
-}  // namespace ag::nn::functional
+Tensor margin_ranking_loss(const Tensor& input1, const Tensor& input2, const Tensor& target,
+                           const MarginRankingLossFuncOptions& options) {
+  check_pair(input1, input2, "margin_ranking_loss");
+  target.checked("margin_ranking_loss");
+  if (target.shape() != input1.shape() || target.dtype() != input1.dtype())
+    fail("margin_ranking_loss: target {} must have the shape and dtype of input1 {} and input2 {}", describe(target),
+         describe(input1), describe(input2));
+  return reduce(clamp_min(neg(target) * (input1 - input2) + options.margin(), 0.0), options.reduction(),
+                "margin_ranking_loss");
+}
+
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilarityFuncOptions& options) {
+  return ag::cosine_similarity(x1, x2, options.dim(), options.eps());
+}
+
+}  // namespace functional
+}  // namespace ag::nn
+
+namespace ag {
+
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, double eps) {
+  x1.checked("cosine_similarity");
+  x2.checked("cosine_similarity");
+  if (x1.dtype() != x2.dtype() || !is_floating(x1.dtype()))
+    fail("cosine_similarity: x1 {} and x2 {} must share a floating dtype", describe(x1), describe(x2));
+  const Shape shape = broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
+  const auto rank = static_cast<std::int64_t>(shape.size());
+  if (dim < -rank || dim >= rank || rank == 0)
+    fail("cosine_similarity: dim {} is out of range for x1 {} and x2 {} (broadcast to {} dims)", dim, describe(x1),
+         describe(x2), rank);
+  const Tensor a = x1.shape() == shape ? x1 : expand(x1, shape);
+  const Tensor b = x2.shape() == shape ? x2 : expand(x2, shape);
+  // As PyTorch 1.13: the squared norms are clamped at eps^2 outside the graph, so that the gradient
+  // is that of sum(a b) / sqrt(|a|^2 |b|^2) even where the clamp is active (finite at x = 0)
+  const auto squared_norm = [&](const Tensor& x) {
+    const Tensor s = sum(x * x, dim);
+    const Tensor value = s.detach();
+    return s + (clamp_min(value, eps * eps) - value);
+  };
+  return sum(a * b, dim) / sqrt(squared_norm(a) * squared_norm(b));
+}
+
+}  // namespace ag

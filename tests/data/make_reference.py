@@ -571,6 +571,7 @@ def generate():
         "cases": [run_case(*c) for c in CASES],
         "modules": [run_module(*m) for m in MODULES],
         "math_cases": [run_case(*c) for c in MATH_CASES],
+        "loss_cases": [run_case(*c) for c in LOSS_CASES],
     }
 
 
@@ -606,6 +607,224 @@ def compare(new, old, path="$", diff=None):
     if rel > diff["rel"]:
         diff["rel"], diff["rel_at"] = rel, path
     return diff
+
+
+# --- losses ---
+# The loss cases: tests/test_nn_loss_parity.cpp has a lambda for each name (JSON key "loss_cases").
+# Reductions "none" are summed against an input w, so that every case is a scalar.
+
+LOSS_CASES = []
+
+
+def loss_case(name, expression, constants=None, **inputs):
+    def register(fn):
+        LOSS_CASES.append((name, expression, inputs, constants or {}, fn))
+        return fn
+
+    return register
+
+
+LOSS_T = [2, 0, 1, 3, 1]            # class indices, no row ignored
+LOSS_T_IGN = [2, -100, 1, 3, -100]  # two rows ignored (the default ignore_index)
+LOSS_W = [0.5, 1.0, 2.0, 1.5]       # per-class weights
+LOSS_Y = [1.0, -1.0, -1.0, 1.0, 1.0, -1.0]  # margin_ranking_loss targets
+LOSS_P0 = [0.25, 0.0, 0.5, 0.0, 0.125, 0.125]  # kl_div target with zeros
+
+
+def _lt(values):
+    return const(values, torch.int64)
+
+
+@loss_case("nll_weight_mean", "nll_loss(z, t, weight=W)", {"target": LOSS_T, "weight": LOSS_W}, z=Input((5, 4)))
+def _(z):
+    return F.nll_loss(z, _lt(LOSS_T), weight=const(LOSS_W))
+
+
+@loss_case("nll_weight_ignore_mean", "nll_loss(z, t with -100, weight=W)", {"target": LOSS_T_IGN, "weight": LOSS_W},
+           z=Input((5, 4)))
+def _(z):
+    return F.nll_loss(z, _lt(LOSS_T_IGN), weight=const(LOSS_W))
+
+
+@loss_case("nll_ignore_index_1_sum", "nll_loss(log_softmax(z), t, ignore_index=1, sum)", {"target": LOSS_T},
+           z=Input((5, 4)))
+def _(z):
+    return F.nll_loss(F.log_softmax(z, 1), _lt(LOSS_T), ignore_index=1, reduction="sum")
+
+
+@loss_case("nll_weight_ignore_none", "sum(nll_loss(z, t with -100, weight=W, none) * w)",
+           {"target": LOSS_T_IGN, "weight": LOSS_W}, z=Input((5, 4)), w=Input((5,)))
+def _(z, w):
+    return (F.nll_loss(z, _lt(LOSS_T_IGN), weight=const(LOSS_W), reduction="none") * w).sum()
+
+
+@loss_case("nll_unbatched_weight", "nll_loss(z[4], t=2, weight=W)", {"target": 2, "weight": LOSS_W}, z=Input((4,)))
+def _(z):
+    return F.nll_loss(z, _lt(2), weight=const(LOSS_W))
+
+
+@loss_case("ce_weight_mean", "cross_entropy(z, t, weight=W)", {"target": LOSS_T, "weight": LOSS_W},
+           z=Input((5, 4), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _lt(LOSS_T), weight=const(LOSS_W))
+
+
+@loss_case("ce_ignore_mean", "cross_entropy(z, t with -100)", {"target": LOSS_T_IGN}, z=Input((5, 4), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _lt(LOSS_T_IGN))
+
+
+@loss_case("ce_smoothing_mean", "cross_entropy(z, t, label_smoothing=0.1)", {"target": LOSS_T},
+           z=Input((5, 4), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _lt(LOSS_T), label_smoothing=0.1)
+
+
+@loss_case("ce_smoothing_weight_ignore_mean", "cross_entropy(z, t with -100, weight=W, label_smoothing=0.2)",
+           {"target": LOSS_T_IGN, "weight": LOSS_W}, z=Input((5, 4), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _lt(LOSS_T_IGN), weight=const(LOSS_W), label_smoothing=0.2)
+
+
+@loss_case("ce_smoothing_weight_ignore_sum", "cross_entropy(z, t, weight=W, ignore_index=1, label_smoothing=0.3, sum)",
+           {"target": LOSS_T, "weight": LOSS_W}, z=Input((5, 4), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _lt(LOSS_T), weight=const(LOSS_W), ignore_index=1, label_smoothing=0.3,
+                           reduction="sum")
+
+
+@loss_case("ce_smoothing_weight_ignore_none", "sum(cross_entropy(z, t with -100, weight=W, label_smoothing=0.2, none) * w)",
+           {"target": LOSS_T_IGN, "weight": LOSS_W}, z=Input((5, 4), scale=2.0), w=Input((5,)))
+def _(z, w):
+    return (F.cross_entropy(z, _lt(LOSS_T_IGN), weight=const(LOSS_W), label_smoothing=0.2, reduction="none") * w).sum()
+
+
+@loss_case("ce_unbatched_smoothing_weight", "cross_entropy(z[4], t=3, weight=W, label_smoothing=0.15)",
+           {"target": 3, "weight": LOSS_W}, z=Input((4,), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _lt(3), weight=const(LOSS_W), label_smoothing=0.15)
+
+
+@loss_case("ce_probs_weight_smoothing_mean", "cross_entropy(z, p (probabilities), weight=W, label_smoothing=0.1)",
+           {"weight": LOSS_W}, z=Input((5, 4), scale=2.0), p=Input((5, 4), scale=0.3, shift=0.5))
+def _(z, p):
+    return F.cross_entropy(z, p, weight=const(LOSS_W), label_smoothing=0.1)
+
+
+@loss_case("ce_probs_sum", "cross_entropy(z, p (probabilities), sum)", {}, z=Input((5, 4), scale=2.0),
+           p=Input((5, 4), scale=0.3, shift=0.5))
+def _(z, p):
+    return F.cross_entropy(z, p, reduction="sum")
+
+
+@loss_case("smooth_l1_mean", "smooth_l1_loss(a, b)", {}, a=Input((3, 4), scale=2.0), b=Input((3, 4), shift=0.2))
+def _(a, b):
+    return F.smooth_l1_loss(a, b)
+
+
+@loss_case("smooth_l1_beta_sum", "smooth_l1_loss(a, b, beta=0.5, sum)", {}, a=Input((3, 4), scale=2.0),
+           b=Input((3, 4), shift=0.2))
+def _(a, b):
+    return F.smooth_l1_loss(a, b, beta=0.5, reduction="sum")
+
+
+@loss_case("smooth_l1_beta_none", "sum(smooth_l1_loss(a, b, beta=1.7, none) * w)", {}, a=Input((3, 4), scale=2.0),
+           b=Input((3, 4), shift=0.2), w=Input((3, 4)))
+def _(a, b, w):
+    return (F.smooth_l1_loss(a, b, beta=1.7, reduction="none") * w).sum()
+
+
+@loss_case("smooth_l1_beta0", "smooth_l1_loss(a, b, beta=0) (= l1_loss)", {}, a=Input((3, 4), scale=2.0),
+           b=Input((3, 4), shift=0.2))
+def _(a, b):
+    return F.smooth_l1_loss(a, b, beta=0.0)
+
+
+@loss_case("huber_mean", "huber_loss(a, b)", {}, a=Input((3, 4), scale=2.0), b=Input((3, 4), shift=0.2))
+def _(a, b):
+    return F.huber_loss(a, b)
+
+
+@loss_case("huber_delta_sum", "huber_loss(a, b, delta=0.6, sum)", {}, a=Input((3, 4), scale=2.0),
+           b=Input((3, 4), shift=0.2))
+def _(a, b):
+    return F.huber_loss(a, b, delta=0.6, reduction="sum")
+
+
+@loss_case("huber_delta_none", "sum(huber_loss(a, b, delta=1.5, none) * w)", {}, a=Input((3, 4), scale=2.0),
+           b=Input((3, 4), shift=0.2), w=Input((3, 4)))
+def _(a, b, w):
+    return (F.huber_loss(a, b, delta=1.5, reduction="none") * w).sum()
+
+
+@loss_case("kl_div_mean", "kl_div(x, p)", {}, x=Input((3, 4), shift=-1.5), p=Input((3, 4), scale=0.4, shift=0.5))
+def _(x, p):
+    return F.kl_div(x, p, reduction="mean")
+
+
+@loss_case("kl_div_batchmean", "kl_div(x, p, batchmean)", {}, x=Input((3, 4), shift=-1.5),
+           p=Input((3, 4), scale=0.4, shift=0.5))
+def _(x, p):
+    return F.kl_div(x, p, reduction="batchmean")
+
+
+@loss_case("kl_div_sum", "kl_div(x, p, sum)", {}, x=Input((3, 4), shift=-1.5), p=Input((3, 4), scale=0.4, shift=0.5))
+def _(x, p):
+    return F.kl_div(x, p, reduction="sum")
+
+
+@loss_case("kl_div_none", "sum(kl_div(x, p, none) * w)", {}, x=Input((3, 4), shift=-1.5),
+           p=Input((3, 4), scale=0.4, shift=0.5), w=Input((3, 4)))
+def _(x, p, w):
+    return (F.kl_div(x, p, reduction="none") * w).sum()
+
+
+@loss_case("kl_div_log_target_batchmean", "kl_div(x, q, batchmean, log_target=True)", {},
+           x=Input((3, 4), shift=-1.5), q=Input((3, 4), scale=0.5, shift=-1.0))
+def _(x, q):
+    return F.kl_div(x, q, reduction="batchmean", log_target=True)
+
+
+@loss_case("kl_div_zero_target", "kl_div(x, p0 with zeros, sum), p0 constant", {"p0": LOSS_P0},
+           x=Input((2, 3), shift=-1.5))
+def _(x):
+    return F.kl_div(x, const(LOSS_P0).reshape(2, 3), reduction="sum")
+
+
+@loss_case("margin_ranking_mean", "margin_ranking_loss(a, b, y, margin=0.3)", {"y": LOSS_Y}, a=Input((6,)),
+           b=Input((6,), scale=0.7, shift=0.1))
+def _(a, b):
+    return F.margin_ranking_loss(a, b, const(LOSS_Y), margin=0.3)
+
+
+@loss_case("margin_ranking_sum", "margin_ranking_loss(a, b, y, sum)", {"y": LOSS_Y}, a=Input((6,)),
+           b=Input((6,), scale=0.7, shift=0.1))
+def _(a, b):
+    return F.margin_ranking_loss(a, b, const(LOSS_Y), reduction="sum")
+
+
+@loss_case("margin_ranking_none", "sum(margin_ranking_loss(a, b, y, margin=-0.2, none) * w)", {"y": LOSS_Y},
+           a=Input((6,)), b=Input((6,), scale=0.7, shift=0.1), w=Input((6,)))
+def _(a, b, w):
+    return (F.margin_ranking_loss(a, b, const(LOSS_Y), margin=-0.2, reduction="none") * w).sum()
+
+
+@loss_case("cosine_similarity_dim1", "sum(cosine_similarity(a, b) * w)", {}, a=Input((3, 4)),
+           b=Input((3, 4), shift=0.3), w=Input((3,)))
+def _(a, b, w):
+    return (F.cosine_similarity(a, b) * w).sum()
+
+
+@loss_case("cosine_similarity_dim0_broadcast", "sum(cosine_similarity(a[3,4], v[4], dim=0) * w)", {},
+           a=Input((3, 4)), v=Input((4,), shift=0.3), w=Input((4,)))
+def _(a, v, w):
+    return (F.cosine_similarity(a, v, dim=0) * w).sum()
+
+
+@loss_case("cosine_similarity_eps", "sum(cosine_similarity(a, b, dim=-1, eps=1.2) * w), some norms below eps", {},
+           a=Input((3, 2), scale=0.5), b=Input((3, 2), scale=2.0), w=Input((3,)))
+def _(a, b, w):
+    return (F.cosine_similarity(a, b, dim=-1, eps=1.2) * w).sum()
 
 
 def main():
