@@ -9,9 +9,10 @@ namespace {
 void check_options(const AdagradOptions& o, const char* where) {
   if (!(o.lr() >= 0) || !(o.lr_decay() >= 0) || !(o.weight_decay() >= 0) || !(o.initial_accumulator_value() >= 0) ||
       !(o.eps() >= 0))
-    fail("Adagrad{}: invalid hyper-parameters lr {}, lr_decay {}, weight_decay {}, initial_accumulator_value {}, eps {} "
-         "(all must be >= 0)",
-         where, o.lr(), o.lr_decay(), o.weight_decay(), o.initial_accumulator_value(), o.eps());
+    fail(
+        "Adagrad{}: invalid hyper-parameters lr {}, lr_decay {}, weight_decay {}, initial_accumulator_value {}, eps {} "
+        "(all must be >= 0)",
+        where, o.lr(), o.lr_decay(), o.weight_decay(), o.initial_accumulator_value(), o.eps());
 }
 
 }  // namespace

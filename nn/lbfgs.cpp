@@ -47,9 +47,8 @@ struct LineSearchResult {
 
 // PyTorch's _strong_wolfe (after minFunc / torch7's lswolfe): bracketing, then zoom.
 template <class Obj>
-LineSearchResult strong_wolfe(Obj&& obj, double t, const Vec& d, double f, const Vec& g, double gtd,
-                              double c1 = 1e-4, double c2 = 0.9, double tolerance_change = 1e-9,
-                              std::int64_t max_ls = 25) {
+LineSearchResult strong_wolfe(Obj&& obj, double t, const Vec& d, double f, const Vec& g, double gtd, double c1 = 1e-4,
+                              double c2 = 0.9, double tolerance_change = 1e-9, std::int64_t max_ls = 25) {
   const double d_norm = abs_max(d);
   auto [f_new, g_new] = obj(t);
   std::int64_t evals = 1;
@@ -134,9 +133,10 @@ LineSearchResult strong_wolfe(Obj&& obj, double t, const Vec& d, double f, const
 void check_options(const LBFGSOptions& o, const char* where) {
   if (!(o.lr() >= 0) || o.max_iter() < 1 || o.max_eval() < 1 || !(o.tolerance_grad() >= 0) ||
       !(o.tolerance_change() >= 0) || o.history_size() < 1)
-    fail("LBFGS{}: invalid options lr {}, max_iter {}, max_eval {}, tolerance_grad {}, tolerance_change {}, "
-         "history_size {}",
-         where, o.lr(), o.max_iter(), o.max_eval(), o.tolerance_grad(), o.tolerance_change(), o.history_size());
+    fail(
+        "LBFGS{}: invalid options lr {}, max_iter {}, max_eval {}, tolerance_grad {}, tolerance_change {}, "
+        "history_size {}",
+        where, o.lr(), o.max_iter(), o.max_eval(), o.tolerance_grad(), o.tolerance_change(), o.history_size());
   if (o.line_search_fn() && *o.line_search_fn() != "strong_wolfe")
     fail("LBFGS{}: line_search_fn must be none or \"strong_wolfe\", got \"{}\"", where, *o.line_search_fn());
 }
@@ -145,12 +145,10 @@ void check_options(const LBFGSOptions& o, const char* where) {
 
 LBFGS::LBFGS(const std::vector<Tensor>& params, const LBFGSOptions& o) : Optimizer(params, o.lr()), options_(o) {
   check_options(o, "");
-  for (const auto& p : params) dispatch_floating(p.dtype(), "LBFGS", [] <class T>() {});
+  for (const auto& p : params) dispatch_floating(p.dtype(), "LBFGS", []<class T>() {});
 }
 
-void LBFGS::step() {
-  fail("LBFGS: step() needs a closure that re-evaluates the loss: call step(closure)");
-}
+void LBFGS::step() { fail("LBFGS: step() needs a closure that re-evaluates the loss: call step(closure)"); }
 
 std::int64_t LBFGS::numel() const {
   std::int64_t n = 0;
@@ -394,7 +392,9 @@ void LBFGS::import_state(const OptimizerState& s) {
     if (history > o.history_size())
       fail("LBFGS: load_state: {} history pairs but history_size is {}", history, o.history_size());
     if (n_iter == 0) continue;
-    const auto vec = [&](const std::string& key) { return state_tensor(ps, 0, key, flat, kFloat64).to_vector<double>(); };
+    const auto vec = [&](const std::string& key) {
+      return state_tensor(ps, 0, key, flat, kFloat64).to_vector<double>();
+    };
     t = state_scalar(ps, 0, "t");
     h_diag = state_scalar(ps, 0, "H_diag");
     prev_loss = state_scalar(ps, 0, "prev_loss");

@@ -18,19 +18,19 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& o) : LRSch
     fail("OneCycleLR: anneal_strategy must be \"cos\" or \"linear\", got \"{}\"", o.anneal_strategy());
   if (o.max_lrs().size() != 1 && o.max_lrs().size() != groups)
     fail("OneCycleLR: expected 1 or {} values for max_lr, got {}", groups, o.max_lrs().size());
-  const bool has_momentum = dynamic_cast<SGD*>(&optimizer) || dynamic_cast<RMSprop*>(&optimizer) ||
-                            dynamic_cast<Adam*>(&optimizer);
+  const bool has_momentum =
+      dynamic_cast<SGD*>(&optimizer) || dynamic_cast<RMSprop*>(&optimizer) || dynamic_cast<Adam*>(&optimizer);
   if (o.cycle_momentum() && !has_momentum)
-    fail("OneCycleLR: cycle_momentum needs an optimizer with a momentum (SGD, RMSprop) or betas (Adam, AdamW), "
-         "got {}",
-         optimizer.name());
+    fail(
+        "OneCycleLR: cycle_momentum needs an optimizer with a momentum (SGD, RMSprop) or betas (Adam, AdamW), "
+        "got {}",
+        optimizer.name());
   const double total = static_cast<double>(o.total_steps());
   if (o.three_phase())
     phases_ = {{o.pct_start() * total - 1, 0, 1, true, false},
                {2 * o.pct_start() * total - 2, 1, 0, false, false},
                {total - 1, 0, 2, false, true}};
-  else
-    phases_ = {{o.pct_start() * total - 1, 0, 1, true, false}, {total - 1, 1, 2, false, false}};
+  else phases_ = {{o.pct_start() * total - 1, 0, 1, true, false}, {total - 1, 1, 2, false, false}};
   for (std::size_t i = 0; i < groups; ++i) {
     const double max_lr = o.max_lrs().size() == 1 ? o.max_lrs()[0] : o.max_lrs()[i];
     initial_lrs_.push_back(max_lr / o.div_factor());

@@ -98,7 +98,7 @@ void RMSprop::import_state(const OptimizerState& s) {
     st.step = static_cast<std::int64_t>(step);
     st.square_avg = state_tensor(ps, i, "square_avg", p);
     if (ps.tensors.count("momentum_buffer")) st.momentum_buffer = state_tensor(ps, i, "momentum_buffer", p);
-    if (ps.tensors.count("grad_avg")) st.grad_avg = state_tensor(ps, i, "grad_avg", p);
+    if (o.centered()) st.grad_avg = state_tensor(ps, i, "grad_avg", p);  // required: centered from the start
     state.emplace(p.impl(), std::move(st));
   }
   options_ = o;
