@@ -15,7 +15,8 @@ namespace optim_problems {
 inline ag::Tensor det(const ag::Shape& shape, double seed, double scale = 1.0, ag::Dtype dtype = ag::kFloat64) {
   const auto n = ag::shape_numel(shape);
   std::vector<double> v(static_cast<std::size_t>(n));
-  for (std::int64_t k = 0; k < n; ++k) v[static_cast<std::size_t>(k)] = std::cos(0.53 * static_cast<double>(k) + seed) * scale;
+  for (std::int64_t k = 0; k < n; ++k)
+    v[static_cast<std::size_t>(k)] = std::cos(0.53 * static_cast<double>(k) + seed) * scale;
   return ag::tensor(v, shape, dtype);
 }
 
@@ -50,7 +51,8 @@ inline std::unique_ptr<ag::optim::Optimizer> make_optimizer(const std::string& k
   // two groups (the second with its own lr) where the optimizer allows them
   const std::vector<ag::Tensor> first{params[0]}, second{params[1]};
   std::unique_ptr<Optimizer> opt;
-  if (kind == "sgd") opt = std::make_unique<SGD>(first, SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(0.01));
+  if (kind == "sgd")
+    opt = std::make_unique<SGD>(first, SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(0.01));
   else if (kind == "adam") opt = std::make_unique<Adam>(first, AdamOptions(0.05).betas(0.8, 0.9));
   else if (kind == "adamw_amsgrad") opt = std::make_unique<AdamW>(first, AdamWOptions(0.05).amsgrad(true));
   else if (kind == "rmsprop")

@@ -1,6 +1,7 @@
 // RMSprop, Adagrad and LBFGS beyond PyTorch parity (tests/test_optim_parity.cpp): defaults, hand
 // checks, errors; scheduler errors; optimizer state save/load (resumed in a new process bit for bit;
 // bad files refused with the optimizer unchanged).
+#include <unistd.h>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -8,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "nn/nn.h"
@@ -358,7 +358,8 @@ TEST_CASE("optim::load: a corrupt, truncated or mismatched file is an ag::Error 
     std::map<std::string, std::string> meta;
     auto t = nn::load_safetensors(good.string(), &meta);
     OrderedDict<Tensor> wrong;
-    for (const auto& it : t) wrong.insert(it.key(), it.key() == "state.0.square_avg" ? zeros({6}, kFloat64) : it.value());
+    for (const auto& it : t)
+      wrong.insert(it.key(), it.key() == "state.0.square_avg" ? zeros({6}, kFloat64) : it.value());
     nn::save_safetensors(wrong, file("a state tensor of another shape").string(), meta);
     OrderedDict<Tensor> missing;
     for (const auto& it : t)

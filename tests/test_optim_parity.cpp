@@ -138,12 +138,12 @@ TEST_CASE("LBFGS: parameters, losses and evaluation counts equal PyTorch's (floa
 
 namespace {
 
-std::vector<Tensor> one_param_groups(std::unique_ptr<optim::Optimizer>& opt, const std::string& kind,
-                                     const json& lrs) {
+std::vector<Tensor> one_param_groups(std::unique_ptr<optim::Optimizer>& opt, const std::string& kind, const json& lrs) {
   std::vector<Tensor> ps;
   for (std::size_t i = 0; i < lrs.size(); ++i) ps.push_back(zeros({1}, kFloat64).requires_grad_());
   const double lr0 = lrs[0];
-  if (kind == "SGD") opt = std::make_unique<optim::SGD>(std::vector<Tensor>{ps[0]}, optim::SGDOptions(lr0).momentum(0.9));
+  if (kind == "SGD")
+    opt = std::make_unique<optim::SGD>(std::vector<Tensor>{ps[0]}, optim::SGDOptions(lr0).momentum(0.9));
   else opt = std::make_unique<optim::Adam>(std::vector<Tensor>{ps[0]}, optim::AdamOptions(lr0));
   for (std::size_t i = 1; i < lrs.size(); ++i) opt->add_param_group({ps[i]}, lrs[i].get<double>());
   return ps;
@@ -164,8 +164,9 @@ std::unique_ptr<optim::LRScheduler> make_scheduler(optim::Optimizer& opt, const 
     return std::make_unique<optim::CosineAnnealingLR>(opt, a.at("T_max"), a.value("eta_min", 0.0));
   if (kind == "OneCycleLR") {
     const json& m = a.at("max_lr");
-    optim::OneCycleLROptions o = m.is_array() ? optim::OneCycleLROptions(m.get<std::vector<double>>(), a.at("total_steps"))
-                                              : optim::OneCycleLROptions(m.get<double>(), a.at("total_steps"));
+    optim::OneCycleLROptions o = m.is_array()
+                                     ? optim::OneCycleLROptions(m.get<std::vector<double>>(), a.at("total_steps"))
+                                     : optim::OneCycleLROptions(m.get<double>(), a.at("total_steps"));
     o.pct_start(a.value("pct_start", 0.3))
         .anneal_strategy(a.value("anneal_strategy", "cos"))
         .cycle_momentum(a.value("cycle_momentum", true))

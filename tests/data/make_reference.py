@@ -8,6 +8,8 @@ The parity tests read that file; they never run PyTorch:
     the outputs, the loss and every parameter's gradient;
   - tests/test_math_parity.cpp rebuilds every entry of "math_cases" (the ops of autograd/ops/math.h and
     scan_sort.h; same layout and tolerances as "cases").
+  - tests/test_optim_parity.cpp reruns every entry of "optim": RMSprop, Adagrad and LBFGS parameter
+    trajectories on small problems, and every scheduler's learning rates epoch by epoch.
 
 Usage (Debian 12: apt-get install python3-torch, which is PyTorch 1.13; run Debian's python3,
 /usr/bin/python3, if another python3 comes first in PATH):
