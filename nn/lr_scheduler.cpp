@@ -15,13 +15,20 @@ std::vector<double> LRScheduler::get_current_lrs() const {
 }
 
 void LRScheduler::step() {
+  auto& groups = optimizer_.param_groups();
+  if (base_lrs_.size() != groups.size())
+    fail("LRScheduler: the optimizer has {} parameter groups but the scheduler was made for {}", groups.size(),
+         base_lrs_.size());
   ++step_count_;
   ++last_epoch_;
-  const std::vector<double> lrs = get_lrs();
-  auto& groups = optimizer_.param_groups();
-  if (lrs.size() != groups.size())
-    fail("LRScheduler: the optimizer has {} parameter groups but the scheduler was made for {}", groups.size(),
-         lrs.size());
+  std::vector<double> lrs;
+  try {
+    lrs = get_lrs();
+  } catch (...) {  // e.g. OneCycleLR past total_steps: the scheduler stays where it was
+    --step_count_;
+    --last_epoch_;
+    throw;
+  }
   for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = lrs[i];
   last_lr_ = lrs;
 }

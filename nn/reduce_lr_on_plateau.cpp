@@ -1,6 +1,7 @@
 #include "nn/reduce_lr_on_plateau.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 
 namespace ag::optim {
@@ -8,7 +9,7 @@ namespace ag::optim {
 ReduceLROnPlateauScheduler::ReduceLROnPlateauScheduler(Optimizer& optimizer, SchedulerMode mode, double factor,
                                                        std::int64_t patience, double threshold,
                                                        ThresholdMode threshold_mode, std::int64_t cooldown,
-                                                       const std::vector<double>& min_lr, double eps)
+                                                       const std::vector<double>& min_lr, double eps, bool verbose)
     : optimizer_(optimizer),
       mode_(mode),
       factor_(factor),
@@ -16,7 +17,8 @@ ReduceLROnPlateauScheduler::ReduceLROnPlateauScheduler(Optimizer& optimizer, Sch
       threshold_(threshold),
       threshold_mode_(threshold_mode),
       cooldown_(cooldown),
-      eps_(eps) {
+      eps_(eps),
+      verbose_(verbose) {
   const std::size_t groups = optimizer.param_groups().size();
   if (!(factor < 1.0)) fail("ReduceLROnPlateauScheduler: factor must be < 1.0, got {}", factor);
   if (patience < 0 || cooldown < 0)
@@ -59,7 +61,12 @@ void ReduceLROnPlateauScheduler::step(double metric) {
     for (std::size_t i = 0; i < groups.size(); ++i) {
       const double old_lr = groups[i].lr;
       const double new_lr = std::max(old_lr * factor_, min_lrs_[i]);
-      if (old_lr - new_lr > eps_) groups[i].lr = new_lr;
+      if (old_lr - new_lr > eps_) {
+        groups[i].lr = new_lr;
+        if (verbose_)
+          std::printf("Epoch %lld: reducing learning rate of group %zu to %.4e.\n", static_cast<long long>(last_epoch_),
+                      i, new_lr);
+      }
     }
     cooldown_counter_ = cooldown_;
     num_bad_epochs_ = 0;

@@ -19,10 +19,12 @@ class ReduceLROnPlateauScheduler {
   enum SchedulerMode { min, max };
   enum ThresholdMode { rel, abs };
   /// libtorch's signature (with double factor); min_lr: empty (0 for every group), one value for
-  /// every group, or one per group. The optimizer must outlive the scheduler.
+  /// every group, or one per group; verbose prints each reduction to stdout. The optimizer must
+  /// outlive the scheduler.
   ReduceLROnPlateauScheduler(Optimizer& optimizer, SchedulerMode mode = min, double factor = 0.1,
                              std::int64_t patience = 10, double threshold = 1e-4, ThresholdMode threshold_mode = rel,
-                             std::int64_t cooldown = 0, const std::vector<double>& min_lr = {}, double eps = 1e-8);
+                             std::int64_t cooldown = 0, const std::vector<double>& min_lr = {}, double eps = 1e-8,
+                             bool verbose = false);
   /// One epoch with this value of the metric; may reduce the learning rates.
   void step(double metric);
   /// The learning rate of each group after the last step (or the construction).
@@ -43,6 +45,7 @@ class ReduceLROnPlateauScheduler {
   std::int64_t cooldown_;
   std::vector<double> min_lrs_;
   double eps_;
+  bool verbose_;
   double best_;
   std::int64_t num_bad_epochs_ = 0, cooldown_counter_ = 0, last_epoch_ = 0;
   std::vector<double> last_lr_;

@@ -69,6 +69,8 @@ void SGD::import_state(const OptimizerState& s) {
       .nesterov(required_option(s, "nesterov") != 0.0);
   if (o.momentum() < 0 || o.weight_decay() < 0)
     fail("SGD: load_state: invalid momentum {} or weight_decay {}", o.momentum(), o.weight_decay());
+  if (o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0))
+    fail("SGD: load_state: Nesterov momentum requires a momentum > 0 and zero dampening");
   const auto params = all_params();
   std::unordered_map<const TensorImpl*, Tensor> buffers;
   for (const auto& [i, ps] : s.params)

@@ -400,3 +400,30 @@ TEST_CASE("optim::load: a corrupt, truncated or mismatched file is an ag::Error 
   CHECK_FALSE(same_state(opt->state(), before));
   fs::remove_all(dir);
 }
+
+TEST_CASE("Schedulers: a refused step leaves the scheduler where it was; verbose plateau reductions") {
+  Tensor w = zeros({1}, kFloat64).requires_grad_();
+  optim::SGD sgd({w}, optim::SGDOptions(0.1).momentum(0.9));
+  optim::OneCycleLR oc(sgd, optim::OneCycleLROptions(1.0, 2));
+  oc.step();
+  oc.step();
+  const auto lr = oc.get_last_lr();
+  CHECK_THROWS_AS(oc.step(), Error);
+  CHECK(oc.last_epoch() == 2);
+  CHECK(oc.get_last_lr() == lr);
+  CHECK(sgd.param_groups()[0].lr == lr[0]);
+  // a group added after the scheduler was made is refused, not silently skipped
+  optim::StepLR st(sgd, 2);
+  sgd.add_param_group({zeros({1}, kFloat64).requires_grad_()}, 0.5);
+  CHECK_THROWS_AS(st.step(), Error);
+  CHECK(st.last_epoch() == 0);
+  using P = optim::ReduceLROnPlateauScheduler;
+  Tensor v = zeros({1}, kFloat64).requires_grad_();
+  optim::SGD one({v}, optim::SGDOptions(1.0));
+  P plateau(one, P::min, 0.5, 0, 1e-4, P::rel, 0, {}, 1e-8, true);
+  plateau.step(1.0);
+  plateau.step(2.0);  // worse: halves, and says so
+  CHECK(plateau.get_last_lr() == std::vector<double>{0.5});
+  CHECK(plateau.best() == 1.0);
+  CHECK(plateau.num_bad_epochs() == 0);
+}
