@@ -200,7 +200,7 @@ TEST_CASE("Schedulers: learning rates (and OneCycleLR's momentum) equal PyTorch'
       CHECK(sched->last_epoch() == static_cast<std::int64_t>(e));
       const std::vector<double>& got = sched->get_last_lr();
       const double d = max_diff(got, lrs[e]);
-      CHECK(d <= 1e-15);
+      CHECK(d <= 1e-15);  // bit for bit here (same formulas, same order, glibc); a tolerance for other libms
       for (std::size_t g = 0; g < got.size(); ++g) {
         CHECK(opt->param_groups()[g].lr == got[g]);
         exact += got[g] == lrs[e][g].get<double>();
@@ -212,7 +212,7 @@ TEST_CASE("Schedulers: learning rates (and OneCycleLR's momentum) equal PyTorch'
     }
     ++runs;
   }
-  CHECK(runs == 11);
+  CHECK(runs == 13);
   MESSAGE("schedulers: " << runs << " runs, " << exact << " of " << values
                          << " learning rates bit-equal to PyTorch's, largest difference " << worst);
 }
