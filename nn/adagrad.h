@@ -47,6 +47,7 @@ class Adagrad : public Optimizer {
  public:
   Adagrad(const std::vector<Tensor>& params, const AdagradOptions& options = {});
   void step() override;
+  using Optimizer::step;  // step(closure)
   std::string name() const override { return "Adagrad"; }
   const AdagradOptions& options() const { return options_; }
 

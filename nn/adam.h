@@ -80,6 +80,7 @@ class Adam : public Optimizer {
  public:
   Adam(const std::vector<Tensor>& params, const AdamOptions& options = {});
   void step() override;
+  using Optimizer::step;  // step(closure)
   std::string name() const override { return decoupled_ ? "AdamW" : "Adam"; }
   const AdamOptions& options() const { return options_; }
   /// Mutable options (OneCycleLR cycles beta1 through it); read at every step.

@@ -71,7 +71,7 @@ class LBFGS : public Optimizer {
   void step() override;
   /// Runs up to max_iter iterations; `closure` clears the gradients, computes the loss, calls
   /// backward and returns the loss (run with grad mode on). Returns the loss of the first evaluation.
-  Tensor step(const LossClosure& closure);
+  Tensor step(const LossClosure& closure) override;
   std::string name() const override { return "LBFGS"; }
   const LBFGSOptions& options() const { return options_; }
 

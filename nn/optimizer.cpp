@@ -22,6 +22,16 @@ void Optimizer::add_param_group(const std::vector<Tensor>& params, double lr) {
   groups_.push_back({params, lr});
 }
 
+Tensor Optimizer::step(const LossClosure& closure) {
+  Tensor loss;
+  if (closure) {
+    AutoGradMode on(true);
+    loss = closure();
+  }
+  step();
+  return loss;
+}
+
 void Optimizer::zero_grad(bool set_to_none) {
   NoGradGuard ng;
   for (auto& g : groups_)

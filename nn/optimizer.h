@@ -46,6 +46,10 @@ class Optimizer {
   virtual ~Optimizer() = default;
   /// Applies one update to every parameter that has a gradient.
   virtual void step() = 0;
+  /// libtorch's step(closure): runs the closure (which clears the gradients, computes the loss and
+  /// calls backward) with grad mode on, then step(); returns the closure's loss (an undefined tensor
+  /// for a null closure, after a plain step()). LBFGS re-evaluates the closure as often as it needs.
+  virtual Tensor step(const LossClosure& closure);
   /// Clears every gradient (set_to_none, libtorch's default) or zeroes it.
   void zero_grad(bool set_to_none = true);
   /// Adds parameters with their own learning rate. A parameter already in a group (or listed twice)

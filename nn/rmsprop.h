@@ -54,6 +54,7 @@ class RMSprop : public Optimizer {
  public:
   RMSprop(const std::vector<Tensor>& params, const RMSpropOptions& options = {});
   void step() override;
+  using Optimizer::step;  // step(closure)
   std::string name() const override { return "RMSprop"; }
   const RMSpropOptions& options() const { return options_; }
   /// Mutable options (OneCycleLR cycles the momentum through it); read at every step.

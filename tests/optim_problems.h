@@ -74,12 +74,7 @@ inline void train_step(ag::optim::Optimizer& opt, const std::vector<ag::Tensor>&
     loss.backward();
     return loss;
   };
-  if (auto* lbfgs = dynamic_cast<ag::optim::LBFGS*>(&opt)) {
-    lbfgs->step(closure);
-  } else {
-    closure();
-    opt.step();
-  }
+  opt.step(closure);  // LBFGS evaluates it several times, the others once
 }
 
 }  // namespace optim_problems

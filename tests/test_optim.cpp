@@ -427,3 +427,27 @@ TEST_CASE("Schedulers: a refused step leaves the scheduler where it was; verbose
   CHECK(plateau.best() == 1.0);
   CHECK(plateau.num_bad_epochs() == 0);
 }
+
+TEST_CASE("Optimizer::step(closure), as libtorch's: one evaluation then a step, the loss returned") {
+  Tensor w = tensor({1.0, -2.0}, {2}, kFloat64).requires_grad_();
+  optim::SGD sgd({w}, optim::SGDOptions(0.1));
+  int calls = 0;
+  auto closure = [&] {
+    ++calls;
+    sgd.zero_grad();
+    Tensor l = sum(w * w);
+    l.backward();
+    return l;
+  };
+  Tensor loss;
+  {
+    NoGradGuard ng;  // the closure still records: step(closure) turns grad mode on for it
+    loss = sgd.step(closure);
+  }
+  CHECK(calls == 1);
+  CHECK(loss.item<double>() == 5.0);
+  agt::check_values(w, {1.0 - 0.1 * 2.0, -2.0 + 0.1 * 4.0}, 1e-15);
+  optim::Optimizer& base = sgd;
+  CHECK_FALSE(base.step(optim::LossClosure{}).defined());            // a plain step
+  agt::check_values(w, {0.8 - 0.1 * 2.0, -1.6 + 0.1 * 4.0}, 1e-15);  // the gradient of the closure
+}
