@@ -54,4 +54,50 @@ void Adam::step() {
   }
 }
 
+void Adam::export_state(OptimizerState& s) const {
+  s.options = {{"beta1", options_.beta1()},
+               {"beta2", options_.beta2()},
+               {"eps", options_.eps()},
+               {"weight_decay", options_.weight_decay()},
+               {"amsgrad", options_.amsgrad() ? 1.0 : 0.0}};
+  const auto params = all_params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto it = state_.find(params[i].impl());
+    if (it == state_.end() || it->second.step == 0) continue;
+    ParamState& ps = s.params[static_cast<std::int64_t>(i)];
+    ps.scalars["step"] = static_cast<double>(it->second.step);
+    ps.tensors["exp_avg"] = it->second.exp_avg;
+    ps.tensors["exp_avg_sq"] = it->second.exp_avg_sq;
+    if (it->second.max_exp_avg_sq.defined()) ps.tensors["max_exp_avg_sq"] = it->second.max_exp_avg_sq;
+  }
+}
+
+void Adam::import_state(const OptimizerState& s) {
+  AdamOptions o(s.lrs.empty() ? options_.lr() : s.lrs[0]);
+  o.betas(required_option(s, "beta1"), required_option(s, "beta2"))
+      .eps(required_option(s, "eps"))
+      .weight_decay(required_option(s, "weight_decay"))
+      .amsgrad(required_option(s, "amsgrad") != 0.0);
+  if (o.beta1() < 0 || o.beta1() >= 1 || o.beta2() < 0 || o.beta2() >= 1 || o.eps() < 0 || o.weight_decay() < 0)
+    fail("{}: load_state: invalid hyper-parameters", name());
+  const auto params = all_params();
+  std::unordered_map<const TensorImpl*, State> state;
+  for (const auto& [i, ps] : s.params) {
+    const Tensor& p = params[static_cast<std::size_t>(i)];
+    State st;
+    const double step = state_scalar(ps, i, "step");
+    if (step < 1 || step != std::floor(step)) fail("{}: load_state: parameter {} has step {}", name(), i, step);
+    st.step = static_cast<std::int64_t>(step);
+    st.exp_avg = state_tensor(ps, i, "exp_avg", p);
+    st.exp_avg_sq = state_tensor(ps, i, "exp_avg_sq", p);
+    // a state saved without amsgrad gets a zero running max, as PyTorch's lazily created one
+    st.max_exp_avg_sq = ps.tensors.count("max_exp_avg_sq") ? state_tensor(ps, i, "max_exp_avg_sq", p)
+                        : o.amsgrad()                      ? zeros_like(p)
+                                                           : Tensor();
+    state.emplace(p.impl(), std::move(st));
+  }
+  options_ = o;
+  state_ = std::move(state);
+}
+
 }  // namespace ag::optim

@@ -80,10 +80,16 @@ class Adam : public Optimizer {
  public:
   Adam(const std::vector<Tensor>& params, const AdamOptions& options = {});
   void step() override;
+  using Optimizer::step;  // step(closure)
+  std::string name() const override { return decoupled_ ? "AdamW" : "Adam"; }
   const AdamOptions& options() const { return options_; }
+  /// Mutable options (OneCycleLR cycles beta1 through it); read at every step.
+  AdamOptions& options() { return options_; }
 
  protected:
   Adam(const std::vector<Tensor>& params, const AdamOptions& options, bool decoupled);
+  void export_state(OptimizerState& s) const override;
+  void import_state(const OptimizerState& s) override;
 
  private:
   struct State {

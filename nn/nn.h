@@ -1,26 +1,34 @@
 #pragma once
 /// @file nn.h
 /// Umbrella header of the nn layer: modules, losses, optimizers, recurrent nets, clipping and
-/// weight files. Built only on the public headers of autograd/; includes <autograd/autograd.h>.
+/// weight files, schedulers and optimizer state files. Built only on the public headers of autograd/; includes
+/// <autograd/autograd.h>.
 
 #include <autograd/autograd.h>  // IWYU pragma: export
 
-#include "nn/activation.h"       // IWYU pragma: export
-#include "nn/adam.h"             // IWYU pragma: export
-#include "nn/bptt.h"             // IWYU pragma: export
-#include "nn/clip_grad.h"        // IWYU pragma: export
-#include "nn/csv.h"              // IWYU pragma: export
-#include "nn/dropout.h"          // IWYU pragma: export
-#include "nn/init.h"             // IWYU pragma: export
-#include "nn/linear.h"           // IWYU pragma: export
-#include "nn/loss.h"             // IWYU pragma: export
-#include "nn/mlp.h"              // IWYU pragma: export
-#include "nn/module.h"           // IWYU pragma: export
-#include "nn/optimizer.h"        // IWYU pragma: export
-#include "nn/reference_cells.h"  // IWYU pragma: export
-#include "nn/rnn.h"              // IWYU pragma: export
-#include "nn/rnn_cell.h"         // IWYU pragma: export
-#include "nn/sequential.h"       // IWYU pragma: export
-#include "nn/serialize.h"        // IWYU pragma: export
-#include "nn/sgd.h"              // IWYU pragma: export
-#include "nn/torch_check.h"      // IWYU pragma: export
+#include "nn/activation.h"            // IWYU pragma: export
+#include "nn/adagrad.h"               // IWYU pragma: export
+#include "nn/adam.h"                  // IWYU pragma: export
+#include "nn/bptt.h"                  // IWYU pragma: export
+#include "nn/clip_grad.h"             // IWYU pragma: export
+#include "nn/csv.h"                   // IWYU pragma: export
+#include "nn/dropout.h"               // IWYU pragma: export
+#include "nn/init.h"                  // IWYU pragma: export
+#include "nn/lbfgs.h"                 // IWYU pragma: export
+#include "nn/linear.h"                // IWYU pragma: export
+#include "nn/loss.h"                  // IWYU pragma: export
+#include "nn/lr_scheduler.h"          // IWYU pragma: export
+#include "nn/mlp.h"                   // IWYU pragma: export
+#include "nn/module.h"                // IWYU pragma: export
+#include "nn/one_cycle_lr.h"          // IWYU pragma: export
+#include "nn/optim_serialize.h"       // IWYU pragma: export
+#include "nn/optimizer.h"             // IWYU pragma: export
+#include "nn/reduce_lr_on_plateau.h"  // IWYU pragma: export
+#include "nn/reference_cells.h"       // IWYU pragma: export
+#include "nn/rmsprop.h"               // IWYU pragma: export
+#include "nn/rnn.h"                   // IWYU pragma: export
+#include "nn/rnn_cell.h"              // IWYU pragma: export
+#include "nn/sequential.h"            // IWYU pragma: export
+#include "nn/serialize.h"             // IWYU pragma: export
+#include "nn/sgd.h"                   // IWYU pragma: export
+#include "nn/torch_check.h"           // IWYU pragma: export

@@ -79,14 +79,15 @@ void save_safetensors(const OrderedDict<Tensor>& tensors, const std::string& pat
   if (!out) fail("save_safetensors: writing {} failed", path);
 }
 
-OrderedDict<Tensor> load_safetensors(const std::string& path) {
+OrderedDict<Tensor> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("load_safetensors: cannot open {}", path);
   const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return load_safetensors_from_bytes(file, path);
+  return load_safetensors_from_bytes(file, path, metadata);
 }
 
-OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std::string& path) {
+OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std::string& path,
+                                                std::map<std::string, std::string>* metadata) {
   if (file.size() < 8) fail("load_safetensors: {} is truncated ({} bytes, no header length)", path, file.size());
   std::uint64_t n = 0;
   std::memcpy(&n, file.data(), 8);
@@ -104,9 +105,18 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
   const char* data = file.data() + 8 + n;
   OrderedDict<Tensor> out;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  std::map<std::string, std::string> meta;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
-    if (name == "__metadata__") continue;
+    if (name == "__metadata__") {
+      if (!it.value().is_object()) fail("load_safetensors: the __metadata__ of {} is not a JSON object", path);
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string())
+          fail("load_safetensors: __metadata__ entry '{}' of {} is not a string", m.key(), path);
+        meta[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
     const auto& e = it.value();
     try {
       const Dtype dt = dtype_of_code(e.at("dtype").get<std::string>(), name, path);
@@ -154,6 +164,7 @@ OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view file, const std
     at = e;
   }
   if (at != data_size) fail("load_safetensors: {} has {} bytes of data but its tensors cover {}", path, data_size, at);
+  if (metadata) *metadata = std::move(meta);
   return out;
 }
 

@@ -18,9 +18,11 @@ void save_safetensors(const OrderedDict<Tensor>& tensors, const std::string& pat
                       const std::map<std::string, std::string>& metadata = {});
 /// Reads every tensor of a safetensors file. A truncated or corrupt file, an unsupported dtype or
 /// inconsistent offsets throw ag::Error; nothing is returned half-read.
-OrderedDict<Tensor> load_safetensors(const std::string& path);
+/// When `metadata` is given it receives the file's `__metadata__` (string values only, else ag::Error).
+OrderedDict<Tensor> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
 /// The same on the bytes of a safetensors file held in memory; `name` stands for the file in errors.
-OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view bytes, const std::string& name = "<memory>");
+OrderedDict<Tensor> load_safetensors_from_bytes(std::string_view bytes, const std::string& name = "<memory>",
+                                                std::map<std::string, std::string>* metadata = nullptr);
 
 /// Saves a module's named parameters and buffers (dotted names, as PyTorch's state_dict).
 void save(const Module& module, const std::string& path);

@@ -49,4 +49,35 @@ void SGD::step() {
   }
 }
 
+void SGD::export_state(OptimizerState& s) const {
+  s.options = {{"momentum", options_.momentum()},
+               {"dampening", options_.dampening()},
+               {"weight_decay", options_.weight_decay()},
+               {"nesterov", options_.nesterov() ? 1.0 : 0.0}};
+  const auto params = all_params();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto it = momentum_buffers_.find(params[i].impl());
+    if (it != momentum_buffers_.end()) s.params[static_cast<std::int64_t>(i)].tensors["momentum_buffer"] = it->second;
+  }
+}
+
+void SGD::import_state(const OptimizerState& s) {
+  SGDOptions o(s.lrs.empty() ? options_.lr() : s.lrs[0]);
+  o.momentum(required_option(s, "momentum"))
+      .dampening(required_option(s, "dampening"))
+      .weight_decay(required_option(s, "weight_decay"))
+      .nesterov(required_option(s, "nesterov") != 0.0);
+  if (o.momentum() < 0 || o.weight_decay() < 0)
+    fail("SGD: load_state: invalid momentum {} or weight_decay {}", o.momentum(), o.weight_decay());
+  if (o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0))
+    fail("SGD: load_state: Nesterov momentum requires a momentum > 0 and zero dampening");
+  const auto params = all_params();
+  std::unordered_map<const TensorImpl*, Tensor> buffers;
+  for (const auto& [i, ps] : s.params)
+    buffers.emplace(params[static_cast<std::size_t>(i)].impl(),
+                    state_tensor(ps, i, "momentum_buffer", params[static_cast<std::size_t>(i)]));
+  options_ = o;
+  momentum_buffers_ = std::move(buffers);
+}
+
 }  // namespace ag::optim

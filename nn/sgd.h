@@ -47,7 +47,15 @@ class SGD : public Optimizer {
  public:
   SGD(const std::vector<Tensor>& params, const SGDOptions& options);
   void step() override;
+  using Optimizer::step;  // step(closure)
+  std::string name() const override { return "SGD"; }
   const SGDOptions& options() const { return options_; }
+  /// Mutable options (OneCycleLR cycles the momentum through it); read at every step.
+  SGDOptions& options() { return options_; }
+
+ protected:
+  void export_state(OptimizerState& s) const override;
+  void import_state(const OptimizerState& s) override;
 
  private:
   SGDOptions options_;

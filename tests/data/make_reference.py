@@ -8,6 +8,8 @@ The parity tests read that file; they never run PyTorch:
     the outputs, the loss and every parameter's gradient;
   - tests/test_math_parity.cpp rebuilds every entry of "math_cases" (the ops of autograd/ops/math.h and
     scan_sort.h; same layout and tolerances as "cases").
+  - tests/test_optim_parity.cpp reruns every entry of "optim": RMSprop, Adagrad and LBFGS parameter
+    trajectories on small problems, and every scheduler's learning rates epoch by epoch.
 
 Usage (Debian 12: apt-get install python3-torch, which is PyTorch 1.13; run Debian's python3,
 /usr/bin/python3, if another python3 comes first in PATH):
@@ -572,6 +574,7 @@ def generate():
         "modules": [run_module(*m) for m in MODULES],
         "math_cases": [run_case(*c) for c in MATH_CASES],
         "loss_cases": [run_case(*c) for c in LOSS_CASES],
+        "optim": optim_reference(),
     }
 
 
@@ -607,6 +610,169 @@ def compare(new, old, path="$", diff=None):
     if rel > diff["rel"]:
         diff["rel"], diff["rel_at"] = rel, path
     return diff
+
+# --- optimizers and schedulers: tests/test_optim_parity.cpp ----------------------------------------
+# "optim" holds PyTorch's parameter trajectories for RMSprop, Adagrad and LBFGS on small float64
+# problems, and every scheduler's learning rates (and OneCycleLR's momentum) epoch by epoch.
+
+OPTIM_STEPS = 8
+
+
+def _lsq_params():
+    return [deterministic("w", (3, 2), 0.5).requires_grad_(), deterministic("b", (2,), 0.3).requires_grad_()]
+
+
+def _lsq_loss(params):
+    """sum((x w + b - y)^2) + 0.05 sum(w^4): x (4, 3), y (4, 2) deterministic."""
+    w, b = params
+    x = deterministic("x", (4, 3))
+    y = deterministic("y", (4, 2), 0.5)
+    return ((x @ w + b - y) ** 2).sum() + 0.05 * (w ** 4).sum()
+
+
+def _rosenbrock_params():
+    return [torch.tensor([-1.5], dtype=DTYPE, requires_grad=True), torch.tensor([2.0], dtype=DTYPE, requires_grad=True)]
+
+
+def _rosenbrock_loss(params):
+    """(1 - a)^2 + 100 (b - a^2)^2"""
+    a, b = params
+    return ((1 - a) ** 2 + 100 * (b - a * a) ** 2).sum()
+
+
+OPTIM_PROBLEMS = {"lsq": (_lsq_params, _lsq_loss), "rosenbrock": (_rosenbrock_params, _rosenbrock_loss)}
+
+OPTIMIZER_RUNS = [  # name, optimizer, options, problem
+    ("rmsprop", "RMSprop", {"lr": 0.01}, "lsq"),
+    ("rmsprop_momentum", "RMSprop", {"lr": 0.01, "momentum": 0.9, "alpha": 0.9}, "lsq"),
+    ("rmsprop_centered", "RMSprop", {"lr": 0.02, "centered": True, "eps": 1e-6}, "lsq"),
+    ("rmsprop_centered_momentum_wd", "RMSprop",
+     {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1}, "lsq"),
+    ("adagrad", "Adagrad", {"lr": 0.1}, "lsq"),
+    ("adagrad_decay", "Adagrad",
+     {"lr": 0.2, "lr_decay": 0.1, "weight_decay": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-6}, "lsq"),
+]
+
+LBFGS_RUNS = [  # name, options, problem, steps
+    ("rosenbrock_strong_wolfe", {"line_search_fn": "strong_wolfe"}, "rosenbrock", 3),
+    ("rosenbrock_plain", {"lr": 0.01, "max_iter": 10}, "rosenbrock", 3),
+    ("lsq_plain_history3", {"lr": 0.5, "max_iter": 6, "history_size": 3}, "lsq", 3),
+    ("lsq_strong_wolfe_history2", {"line_search_fn": "strong_wolfe", "max_iter": 5, "history_size": 2}, "lsq", 3),
+]
+
+
+def _flat(params):
+    return torch.cat([p.detach().reshape(-1) for p in params]).tolist()
+
+
+def run_optimizer(name, kind, options, problem):
+    make, loss_fn = OPTIM_PROBLEMS[problem]
+    params = make()
+    opt = getattr(torch.optim, kind)(params, **options)
+    trajectory = []
+    for _ in range(OPTIM_STEPS):
+        opt.zero_grad()
+        loss_fn(params).backward()
+        opt.step()
+        trajectory.append(_flat(params))
+    return {"name": name, "optimizer": kind, "options": options, "problem": problem, "steps": OPTIM_STEPS,
+            "params": trajectory}
+
+
+def run_lbfgs(name, options, problem, steps):
+    make, loss_fn = OPTIM_PROBLEMS[problem]
+    params = make()
+    opt = torch.optim.LBFGS(params, **options)
+
+    def closure():
+        opt.zero_grad()
+        loss = loss_fn(params)
+        loss.backward()
+        return loss
+
+    trajectory, losses = [], []
+    for _ in range(steps):
+        losses.append(opt.step(closure).item())
+        trajectory.append(_flat(params))
+    state = opt.state[params[0]]
+    return {"name": name, "options": options, "problem": problem, "steps": steps, "params": trajectory,
+            "losses": losses, "func_evals": state["func_evals"], "n_iter": state["n_iter"]}
+
+
+SCHEDULER_LRS = [0.1, 0.05]  # two parameter groups
+SCHEDULER_RUNS = [  # name, scheduler, arguments, epochs, optimizer
+    ("step", "StepLR", {"step_size": 3, "gamma": 0.5}, 12, "SGD"),
+    ("step_every_epoch", "StepLR", {"step_size": 1, "gamma": 0.9}, 10, "SGD"),
+    ("multistep", "MultiStepLR", {"milestones": [2, 5, 5, 9], "gamma": 0.3}, 12, "SGD"),
+    ("multistep_unsorted_adam", "MultiStepLR", {"milestones": [6, 1, 3], "gamma": 0.5}, 8, "Adam"),
+    ("exponential", "ExponentialLR", {"gamma": 0.95}, 15, "SGD"),
+    ("exponential_half", "ExponentialLR", {"gamma": 0.5}, 6, "SGD"),
+    ("cosine", "CosineAnnealingLR", {"T_max": 5, "eta_min": 0.001}, 23, "SGD"),
+    ("cosine_long", "CosineAnnealingLR", {"T_max": 10}, 30, "SGD"),
+    ("cosine_t1", "CosineAnnealingLR", {"T_max": 1, "eta_min": 0.01}, 7, "SGD"),
+    ("one_cycle_cos_sgd", "OneCycleLR", {"max_lr": [0.5, 0.2], "total_steps": 20}, 19, "SGD"),
+    ("one_cycle_linear_three_phase_adam", "OneCycleLR",
+     {"max_lr": 0.3, "total_steps": 25, "anneal_strategy": "linear", "three_phase": True}, 24, "Adam"),
+    ("one_cycle_cos_three_phase_adam", "OneCycleLR",
+     {"max_lr": 0.01, "total_steps": 16, "three_phase": True, "pct_start": 0.4, "base_momentum": 0.8,
+      "max_momentum": 0.9}, 15, "Adam"),
+    ("one_cycle_no_momentum", "OneCycleLR",
+     {"max_lr": 1.0, "total_steps": 12, "cycle_momentum": False, "pct_start": 0.25, "div_factor": 10.0,
+      "final_div_factor": 100.0}, 11, "SGD"),
+]
+PLATEAU_METRICS = [1.0, 0.9, 0.95, 0.93, 0.9, 0.89999, 0.91, 0.85, 0.86, 0.87, 0.88, 0.84, 0.84, 0.9, 0.95, 0.96,
+                   0.97, 0.5, 0.6, 0.7]
+PLATEAU_RUNS = [  # name, arguments
+    ("plateau_min_rel", {"mode": "min", "patience": 2, "cooldown": 1}),
+    ("plateau_max_abs", {"mode": "max", "threshold": 0.02, "threshold_mode": "abs", "patience": 1, "factor": 0.5}),
+    ("plateau_min_abs_min_lr", {"mode": "min", "threshold_mode": "abs", "patience": 0, "factor": 0.5,
+                                "min_lr": [0.01, 0.02]}),
+    ("plateau_max_rel_eps", {"mode": "max", "patience": 0, "factor": 0.7, "eps": 0.02, "cooldown": 2}),
+]
+
+
+def _scheduler_optimizer(kind):
+    groups = [{"params": [torch.zeros(1, dtype=DTYPE, requires_grad=True)], "lr": lr} for lr in SCHEDULER_LRS]
+    return torch.optim.SGD(groups, lr=0.1, momentum=0.9) if kind == "SGD" else torch.optim.Adam(groups)
+
+
+def _momentum(opt):
+    g = opt.param_groups[0]
+    return g["betas"][0] if "betas" in g else g["momentum"]
+
+
+def run_scheduler(name, kind, args, epochs, optimizer):
+    import warnings
+    opt = _scheduler_optimizer(optimizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scheduler.step() without optimizer.step()
+        sched = getattr(torch.optim.lr_scheduler, kind)(opt, **args)
+        lrs, momentum = [sched.get_last_lr()], [_momentum(opt)]
+        for _ in range(epochs):
+            sched.step()
+            lrs.append(sched.get_last_lr())
+            momentum.append(_momentum(opt))
+    return {"name": name, "scheduler": kind, "args": args, "optimizer": optimizer, "group_lrs": SCHEDULER_LRS,
+            "epochs": epochs, "lrs": lrs, "momentum": momentum}
+
+
+def run_plateau(name, args):
+    opt = _scheduler_optimizer("SGD")
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **args)
+    lrs = []
+    for m in PLATEAU_METRICS:
+        sched.step(m)
+        lrs.append([g["lr"] for g in opt.param_groups])
+    return {"name": name, "args": args, "group_lrs": SCHEDULER_LRS, "metrics": PLATEAU_METRICS, "lrs": lrs}
+
+
+def optim_reference():
+    return {
+        "optimizers": [run_optimizer(*r) for r in OPTIMIZER_RUNS],
+        "lbfgs": [run_lbfgs(*r) for r in LBFGS_RUNS],
+        "schedulers": [run_scheduler(*r) for r in SCHEDULER_RUNS],
+        "plateau": [run_plateau(*r) for r in PLATEAU_RUNS],
+    }
 
 
 # --- losses ---
