@@ -30,14 +30,15 @@
 //  - sgemm/n          plain cblas_sgemm on preallocated buffers (the BLAS ceiling), 2 n^3 per iteration.
 //  - gemm/m/n/k/tb/xsmm kernels::gemm on preallocated float32 buffers, C[m,n] = A[m,k] op(B) with B
 //                     [n,k] transposed (tb = 1, as linear's and the RNN cells' forward) or [k,n]
-//                     (tb = 0, as their backward), through libxsmm (xsmm = 1) or OpenBLAS (xsmm = 0,
-//                     kernels::set_small_gemm_enabled(false)); the shapes of workloads 3, 4, 6, 7, 8.
+//                     (tb = 0, as their backward), through libxsmm (xsmm = 1) or OpenBLAS (xsmm = 0),
+//                     forced with kernels::set_gemm_backend; the shapes of workloads 3, 4, 6, 7, 8.
 //  - gemm_backends/m/n/k/ta/tb/backend/f64  kernels::gemm forced through one backend (0 OpenBLAS as
 //                     the environment sets it, 1 libxsmm, 2 oneDNN's dnnl_sgemm, 3 the automatic
 //                     routing) on one thread, for the products of the workloads: forward A B^T and
 //                     the backward A B and A^T B of each layer of workloads 3-8 (docs/benchmarks/
-//                     2026-12-06-gemm.md). Five repetitions, reported as their minimum (GFLOP/s: take
-//                     the max row, "_max"); a backend that cannot take the shape is skipped.
+//                     2026-12-06-gemm.md). CPU time (one thread; other processes share the machine),
+//                     ten repetitions of 10 ms: read the "_max" row of GFLOP/s (the fastest
+//                     repetition); a backend that cannot take the shape is skipped.
 //                     ag_bench --benchmark_filter=gemm_backends
 //  - chain_fwd_bwd/N  0-d float64 tensors: y = x; then N ops alternating y = y + a and y = y * b
 //                     (x, a, b leaves requiring grad), then y.backward(). Forward and backward are timed
@@ -325,13 +326,14 @@ void BM_gemm(benchmark::State& state) {
       c(static_cast<std::size_t>(m * n));
   for (auto& v : a) v = dist(rng);
   for (auto& v : b) v = dist(rng);
-  const bool was = ag::kernels::set_small_gemm_enabled(xsmm);
+  const auto was =
+      ag::kernels::set_gemm_backend(xsmm ? ag::kernels::GemmBackend::libxsmm : ag::kernels::GemmBackend::openblas);
   for (auto _ : state) {
     ag::kernels::gemm(false, tb, m, n, k, a.data(), b.data(), c.data());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  ag::kernels::set_small_gemm_enabled(was);
+  ag::kernels::set_gemm_backend(was);
   set_gflops(state, 2.0 * static_cast<double>(m * n * k));
 }
 
@@ -395,20 +397,20 @@ void gemm_backend_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK_TEMPLATE(gemm_backends, float)
     ->Name("gemm_backends")
     ->Apply(gemm_backend_shapes)
-    ->Repetitions(5)
+    ->Repetitions(10)
+    ->MinTime(0.01)
     ->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); })
     ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
     ->ReportAggregatesOnly(true)
-    ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_TEMPLATE(gemm_backends, double)
     ->Name("gemm_backends_f64")
     ->Apply(gemm_backend_shapes)
-    ->Repetitions(5)
+    ->Repetitions(10)
+    ->MinTime(0.01)
     ->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); })
     ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
     ->ReportAggregatesOnly(true)
-    ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_gemm)->Apply(gemm_shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
