@@ -5,9 +5,16 @@
 
 #ifdef AG_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>
-#ifdef AG_DNNL_OMP
-#include <omp.h>
 #endif
+
+#ifdef AG_DNNL_OMP
+// The two OpenMP API calls used, declared here (as the OpenMP standard gives them) rather than
+// through <omp.h>, which clang ships only with its own runtime: they resolve to the libgomp that
+// libdnnl uses.
+extern "C" {
+int omp_get_max_threads(void);
+void omp_set_num_threads(int num_threads);
+}
 #endif
 
 namespace ag::kernels {
