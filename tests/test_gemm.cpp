@@ -209,6 +209,26 @@ TEST_CASE("a dnnl product starts no OpenMP team (Debian's oneDNN runs on OpenMP)
   CHECK(after == before);
 }
 
+TEST_CASE("large libxsmm products split between threads equal the triple loop") {
+  const int threads = get_num_threads();
+  // A B and A^T B above kSmallGemmMaxWork (B within the panel limit); A B^T both ways it is computed.
+  // Not bitwise across thread counts: libxsmm's kernel for a block of rows may order its sums differently.
+  const std::tuple<bool, bool, Shape3> cases[] = {{false, false, {301, 300, 200}},
+                                                  {true, false, {301, 300, 200}},
+                                                  {false, true, {65, 256, 300}},
+                                                  {false, true, {601, 64, 120}}};
+  const auto routing = kernels::set_gemm_backend(kernels::GemmBackend::libxsmm);  // float32: dnnl's otherwise
+  for (const auto& [ta, tb, s] : cases)
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      const auto before = kernels::small_gemm_calls();
+      check_gemm<float>(ta, tb, s, 1.0, 2e-7);
+      CHECK(kernels::small_gemm_calls() - before == (kernels::small_gemm_available() ? 1u : 0u));
+    }
+  kernels::set_gemm_backend(routing);
+  set_num_threads(threads);
+}
+
 TEST_CASE("gemm with k = 0 scales C by beta; empty outputs are left alone") {
   std::vector<float> c = {1, 2, 3, 4};
   const float none = 0;
