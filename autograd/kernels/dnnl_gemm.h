@@ -15,7 +15,8 @@ bool dnnl_gemm_available();
 /// Row-major C = op(A) op(B) + beta C with leading dimensions lda, ldb, ldc, on the calling thread
 /// only: oneDNN's OpenMP runtime is held at one thread for the call (the calling thread's
 /// OpenMP thread count is restored after), so that no OpenMP team is started or left spinning on
-/// the cores the library's pool uses. Returns false (C untouched) when built without oneDNN.
+/// the cores the library's pool uses. dnnl_sgemm allocates its packing buffer (one posix_memalign
+/// per call, freed before it returns). Returns false (C untouched) when built without oneDNN.
 bool dnnl_gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda,
                const float* b, std::int64_t ldb, float* c, std::int64_t ldc, float beta);
 
