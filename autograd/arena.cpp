@@ -29,6 +29,19 @@ void Arena::reset() {
   if (!blocks_.empty()) enter(0);
 }
 
+std::size_t Arena::release(std::size_t keep_bytes) {
+  // blocks [0, first_free) hold allocations (the current one and those before it)
+  const std::size_t first_free = cur_ ? current_ + 1 : 0;
+  std::size_t keep = 0, kept_bytes = 0;
+  while (keep < blocks_.size() && (keep < first_free || kept_bytes + blocks_[keep].size <= keep_bytes))
+    kept_bytes += blocks_[keep++].size;
+  std::size_t freed = 0;
+  for (std::size_t i = keep; i < blocks_.size(); ++i) freed += blocks_[i].size;
+  blocks_.resize(keep);
+  blocks_.shrink_to_fit();
+  return freed;
+}
+
 std::size_t Arena::capacity() const {
   std::size_t c = 0;
   for (const auto& b : blocks_) c += b.size;

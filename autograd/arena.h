@@ -25,6 +25,10 @@ class Arena {
   }
   /// Forgets every allocation; keeps the blocks for reuse.
   void reset();
+  /// Frees the blocks nothing is allocated in, except the first ones up to `keep_bytes` in all
+  /// (a reserve a steady loop reuses without calling malloc); the block in use and those before it
+  /// stay. Returns the bytes freed.
+  std::size_t release(std::size_t keep_bytes);
   /// Bytes handed out since the last reset.
   std::size_t used() const { return used_; }
   /// Bytes held in blocks.

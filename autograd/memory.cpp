@@ -1,6 +1,9 @@
 #include "autograd/memory.h"
 
+#include <malloc.h>
+
 #include <array>
+#include <atomic>
 #include <bit>
 #include <cstdlib>
 
@@ -101,6 +104,12 @@ void* pool_allocate_slow(std::size_t bytes) {
   return mem;
 }
 
+namespace {
+std::atomic<PoolReleaseHook> g_release_hook{nullptr};
+}  // namespace
+
+void pool_set_release_hook(PoolReleaseHook hook) noexcept { g_release_hook.store(hook); }
+
 void pool_free_slow(void* ptr, std::size_t bytes) noexcept {
   if (!ptr) return;
   const SizeClass c = classify(bytes);
@@ -124,7 +133,11 @@ void pool_free_slow(void* ptr, std::size_t bytes) noexcept {
 PoolStats pool_stats() { return t_pool_cache.state == 1 ? t_pool_cache.stats : PoolStats{}; }
 
 void pool_release_cached() noexcept {
+  if (detail::PoolReleaseHook hook = detail::g_release_hook.load()) hook();
   if (t_pool_cache.state == 1) release(t_pool_cache);
+  // glibc keeps freed pages (free chunks below the heap's top, arenas of other threads): give back
+  // every whole free page
+  malloc_trim(0);
 }
 
 }  // namespace ag

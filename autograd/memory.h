@@ -42,6 +42,10 @@ struct PoolCache {
 };
 extern thread_local constinit PoolCache t_pool_cache;
 void* pool_allocate_slow(std::size_t bytes);
+/// Called by pool_release_cached() before it trims (set by tape.cpp: the calling thread's tape gives
+/// its arena back), so that this layer needs no knowledge of the tape.
+using PoolReleaseHook = void (*)() noexcept;
+void pool_set_release_hook(PoolReleaseHook hook) noexcept;
 void pool_free_slow(void* p, std::size_t bytes) noexcept;
 /// For code running after the thread's thread_local destructors (pthread key destructors): from now
 /// on this thread's frees go straight to the system (a cache started now would never be released).
@@ -86,7 +90,11 @@ inline void pool_free(void* ptr, std::size_t bytes) noexcept {
   detail::pool_free_slow(ptr, bytes);
 }
 PoolStats pool_stats();
-/// Gives every cached block of the calling thread back to the system.
+/// Gives every cached block of the calling thread back to the system, and the calling thread's tape
+/// its memory beyond a reserve (Tape::release_memory; the tape's Note: memory given back), then asks
+/// glibc to return its free pages to the operating system (malloc_trim): after a large graph is
+/// dropped, the resident set falls back near its level before the graph. Costs a walk of the heap
+/// (about a millisecond per 100 MiB); for use between phases, not per step.
 void pool_release_cached() noexcept;
 
 /// std::allocator-compatible allocator over the pool (for allocate_shared of tensor objects).

@@ -37,6 +37,29 @@ void Tape::own_output(Tensor& out) {
 
 Tape::~Tape() { reset(); }
 
+std::size_t Tape::release_memory() {
+  std::size_t freed = arena_.release(kArenaReserveBytes);
+  auto shrink = [&freed](auto& v) {
+    using V = std::remove_reference_t<decltype(v)>;
+    if (!v.empty() || v.capacity() <= kListReserve) return;
+    freed += v.capacity() * sizeof(typename V::value_type);
+    V fresh;
+    fresh.reserve(kListReserve);
+    v.swap(fresh);
+  };
+  shrink(nodes_);
+  shrink(slot_node_);
+  return freed;
+}
+
+namespace {
+/// pool_release_cached's hook: the calling thread's tape, if it has one, gives its memory back.
+void release_tape_memory() noexcept {
+  if (Tape* t = detail::t_tape) t->release_memory();
+}
+[[maybe_unused]] const bool tape_release_hooked = (detail::pool_set_release_hook(&release_tape_memory), true);
+}  // namespace
+
 SavedTensor::SavedTensor(const Tensor& t) {
   if (!t.defined()) return;
   const TensorImpl* src = t.impl();

@@ -75,6 +75,17 @@
 // is the model (one owner, the arena, and recovery points); here the recovery points are found
 // by the count instead of being called explicitly.
 //
+// Memory given back. A rewind keeps the arena's blocks and the node and slot lists' capacity, so a
+// steady loop records its graph again without calling malloc. The tape's high-water mark stays
+// held until Tape::release_memory(), which ag::pool_release_cached() calls for the calling thread's
+// tape (and then asks glibc to return free pages, malloc_trim): it frees the arena blocks nothing is
+// recorded in beyond a reserve of kArenaReserveBytes (1 MiB: the first blocks, enough for some 5000
+// nodes, so that a small loop after the call still records without malloc) and, when nothing is
+// recorded, the lists' capacity beyond kListReserve entries. Measured (tests/test_memory_release.cpp,
+// debug build): after 1e6 tanh ops on 4-element float64 tensors, backward and the drop, the resident
+// set stayed at 690 MiB (from 14 before the graph) before this; after the call it returns to within
+// a few MiB of its level before the graph.
+//
 // Reentrancy. reset() destroys nodes, and a node's captures can hold the last handle to a result of
 // the same tape: a Tensor kept in an ag::Function's saved_data (which also keeps the live count
 // above zero, so only a backward or an explicit Tape::reset() rewinds such a tape). Its ~TensorImpl
@@ -293,6 +304,13 @@ class Tape {
   }
   /// Drops every node and bumps the generation; results still alive become "freed".
   void reset();
+  /// Gives back the memory the tape holds beyond its reserve (Note: memory given back): arena
+  /// blocks nothing is recorded in past kArenaReserveBytes, and, when no node is recorded, the node
+  /// and slot lists' capacity past kListReserve entries. ag::pool_release_cached() calls it for the
+  /// calling thread's tape. Returns the bytes freed.
+  std::size_t release_memory();
+  static constexpr std::size_t kArenaReserveBytes = std::size_t(1) << 20;
+  static constexpr std::size_t kListReserve = std::size_t(1) << 14;
 
   /// The hooks registered on the recorded result of `slot` (Tensor::register_hook): they belong to
   /// the graph, as libtorch's pre-hooks of grad_fn, and go when the tape rewinds.

@@ -7,8 +7,10 @@
 //                         need the samples: these are means), bwd_over_fwd, rec_over_nograd (recorded
 //                         forward / forward under NoGradGuard).
 //   train_step/<name>     zero_grad, forward, loss, backward, SGD step: the training step.
-//   train_step_openblas/<name>  the same with kernels::set_small_gemm_enabled(false): every GEMM
-//                         through OpenBLAS, none through libxsmm (only in builds with libxsmm).
+//   train_step_openblas/<name>  the same with kernels::set_gemm_backend(GemmBackend::openblas): every
+//                         GEMM through OpenBLAS, none through libxsmm or oneDNN (only in builds with one of them).
+//   train_step_libxsmm/<name>   the same with kernels::set_gemm_backend(GemmBackend::libxsmm): libxsmm
+//                         where it takes the product, OpenBLAS otherwise (the routing before oneDNN).
 // All times are wall-clock (OpenBLAS and the library may use several threads), rates per real second.
 // Counters: items_per_second (Spec::items: batch, batch*T or ops), GFLOP/s for the MLPs (FLOP
 // counts in workloads.h: forward F = 2 B sum(in*out), backward 2F - 2 B in_0 out_0), and for
@@ -25,6 +27,8 @@
 
 #include <chrono>
 
+#include "autograd/kernels/blas.h"
+#include "autograd/kernels/dnnl_gemm.h"
 #include "autograd/kernels/small_gemm.h"
 #include "bench/workloads.h"
 
@@ -96,9 +100,15 @@ void train_step(benchmark::State& state, const Spec& s, bool per_t) {
 }
 
 void train_step_openblas(benchmark::State& state, const Spec& s) {
-  const bool was = ag::kernels::set_small_gemm_enabled(false);
+  const auto was = ag::kernels::set_gemm_backend(ag::kernels::GemmBackend::openblas);
   train_step(state, s, false);
-  ag::kernels::set_small_gemm_enabled(was);
+  ag::kernels::set_gemm_backend(was);
+}
+
+void train_step_libxsmm(benchmark::State& state, const Spec& s) {
+  const auto was = ag::kernels::set_gemm_backend(ag::kernels::GemmBackend::libxsmm);
+  train_step(state, s, false);
+  ag::kernels::set_gemm_backend(was);
 }
 
 const bool registered = [] {
@@ -110,8 +120,12 @@ const bool registered = [] {
     benchmark::RegisterBenchmark(("nn_fwd/" + s.name).c_str(), forward_only, s, true)->UseRealTime()->Unit(unit);
     benchmark::RegisterBenchmark(("nn_fwd_bwd/" + s.name).c_str(), fwd_bwd, s)->UseManualTime()->Unit(unit);
     benchmark::RegisterBenchmark(("train_step/" + s.name).c_str(), train_step, s, false)->UseRealTime()->Unit(unit);
-    if (ag::kernels::small_gemm_available() && s.kind != Kind::Chain)
+    if ((ag::kernels::small_gemm_available() || ag::kernels::dnnl_gemm_available()) && s.kind != Kind::Chain)
       benchmark::RegisterBenchmark(("train_step_openblas/" + s.name).c_str(), train_step_openblas, s)
+          ->UseRealTime()
+          ->Unit(unit);
+    if (ag::kernels::small_gemm_available() && ag::kernels::dnnl_gemm_available() && s.kind != Kind::Chain)
+      benchmark::RegisterBenchmark(("train_step_libxsmm/" + s.name).c_str(), train_step_libxsmm, s)
           ->UseRealTime()
           ->Unit(unit);
   }

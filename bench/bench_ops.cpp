@@ -30,8 +30,16 @@
 //  - sgemm/n          plain cblas_sgemm on preallocated buffers (the BLAS ceiling), 2 n^3 per iteration.
 //  - gemm/m/n/k/tb/xsmm kernels::gemm on preallocated float32 buffers, C[m,n] = A[m,k] op(B) with B
 //                     [n,k] transposed (tb = 1, as linear's and the RNN cells' forward) or [k,n]
-//                     (tb = 0, as their backward), through libxsmm (xsmm = 1) or OpenBLAS (xsmm = 0,
-//                     kernels::set_small_gemm_enabled(false)); the shapes of workloads 3, 4, 6, 7, 8.
+//                     (tb = 0, as their backward), through libxsmm (xsmm = 1) or OpenBLAS (xsmm = 0),
+//                     forced with kernels::set_gemm_backend; the shapes of workloads 3, 4, 6, 7, 8.
+//  - gemm_backends/m/n/k/ta/tb/backend/f64  kernels::gemm forced through one backend (0 OpenBLAS as
+//                     the environment sets it, 1 libxsmm, 2 oneDNN's dnnl_sgemm, 3 the automatic
+//                     routing) on one thread, for the products of the workloads: forward A B^T and
+//                     the backward A B and A^T B of each layer of workloads 3-8 (docs/benchmarks/
+//                     2026-12-06-gemm.md). CPU time (one thread; other processes share the machine),
+//                     ten repetitions of 10 ms: read the "_max" row of GFLOP/s (the fastest
+//                     repetition); a backend that cannot take the shape is skipped.
+//                     ag_bench --benchmark_filter=gemm_backends
 //  - chain_fwd_bwd/N  0-d float64 tensors: y = x; then N ops alternating y = y + a and y = y * b
 //                     (x, a, b leaves requiring grad), then y.backward(). Forward and backward are timed
 //                     separately with std::chrono; ns_per_op = (forward + backward) / N, plus
@@ -339,13 +347,14 @@ void BM_gemm(benchmark::State& state) {
       c(static_cast<std::size_t>(m * n));
   for (auto& v : a) v = dist(rng);
   for (auto& v : b) v = dist(rng);
-  const bool was = ag::kernels::set_small_gemm_enabled(xsmm);
+  const auto was =
+      ag::kernels::set_gemm_backend(xsmm ? ag::kernels::GemmBackend::libxsmm : ag::kernels::GemmBackend::openblas);
   for (auto _ : state) {
     ag::kernels::gemm(false, tb, m, n, k, a.data(), b.data(), c.data());
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  ag::kernels::set_small_gemm_enabled(was);
+  ag::kernels::set_gemm_backend(was);
   set_gflops(state, 2.0 * static_cast<double>(m * n * k));
 }
 
@@ -357,6 +366,73 @@ void gemm_shapes(benchmark::internal::Benchmark* b) {
     for (std::int64_t tb : {1, 0})
       for (std::int64_t x : {1, 0}) b->Args({s[0], s[1], s[2], tb, x});
 }
+
+template <class T>
+void gemm_backends(benchmark::State& state) {
+  using ag::kernels::GemmBackend;
+  const std::int64_t m = state.range(0), n = state.range(1), k = state.range(2);
+  const bool ta = state.range(3) != 0, tb = state.range(4) != 0;
+  const auto backend = static_cast<GemmBackend>(state.range(5) == 3 ? 0 : state.range(5) + 1);
+  if (!ag::kernels::gemm_backend_available(backend) || (backend == GemmBackend::dnnl && sizeof(T) == 8))
+    return state.SkipWithError("backend not in this build (or no float64)");
+  std::mt19937 rng(kSeed);
+  std::normal_distribution<T> dist;
+  std::vector<T> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n)),
+      c(static_cast<std::size_t>(m * n));
+  for (auto& v : a) v = dist(rng);
+  for (auto& v : b) v = dist(rng);
+  const int threads = ag::get_num_threads();
+  ag::set_num_threads(1);
+  const GemmBackend was = ag::kernels::set_gemm_backend(backend);
+  const auto xsmm_calls = ag::kernels::small_gemm_calls();
+  ag::kernels::gemm(ta, tb, m, n, k, a.data(), b.data(), c.data());
+  const bool declined = backend == GemmBackend::libxsmm && ag::kernels::small_gemm_calls() == xsmm_calls;
+  for (auto _ : state) {
+    if (declined) break;
+    ag::kernels::gemm(ta, tb, m, n, k, a.data(), b.data(), c.data());
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  ag::kernels::set_gemm_backend(was);
+  ag::set_num_threads(threads);
+  if (declined) return state.SkipWithError("libxsmm declines this shape");
+  set_gflops(state, 2.0 * static_cast<double>(m * n * k));
+}
+
+void gemm_backend_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"m", "n", "k", "ta", "tb", "backend"});
+  // (batch, in, out) of the layers of workloads 3-8 and RNN cells at batch 1 and 64
+  const std::int64_t layers[][3] = {{32, 64, 128},  {32, 128, 128},    {32, 128, 10},   {64, 784, 256}, {64, 256, 256},
+                                    {64, 256, 10},  {256, 1024, 1024}, {256, 1024, 10}, {16, 32, 128},  {16, 128, 128},
+                                    {800, 32, 128}, {16, 128, 512},    {1, 128, 128},   {64, 128, 128}, {1, 8, 32},
+                                    {1, 32, 32},    {64, 32, 32}};
+  for (const auto& l : layers) {
+    const std::int64_t B = l[0], in = l[1], out = l[2];
+    // forward x W^T, backward dY W and dY^T x
+    const std::int64_t products[][5] = {{B, out, in, 0, 1}, {B, in, out, 0, 0}, {out, in, B, 1, 0}};
+    for (const auto& p : products)
+      for (std::int64_t backend : {0, 1, 2, 3}) b->Args({p[0], p[1], p[2], p[3], p[4], backend});
+  }
+}
+
+BENCHMARK_TEMPLATE(gemm_backends, float)
+    ->Name("gemm_backends")
+    ->Apply(gemm_backend_shapes)
+    ->Repetitions(10)
+    ->MinTime(0.01)
+    ->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); })
+    ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_TEMPLATE(gemm_backends, double)
+    ->Name("gemm_backends_f64")
+    ->Apply(gemm_backend_shapes)
+    ->Repetitions(10)
+    ->MinTime(0.01)
+    ->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); })
+    ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(BM_gemm)->Apply(gemm_shapes)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_matmul_fwd)->UseRealTime()->Arg(64)->Arg(256)->Arg(1024)->Unit(benchmark::kMicrosecond);

@@ -1,4 +1,5 @@
 # Debian 12 packages only: libfmt-dev, libopenblas-dev (CBLAS), libxsmm-dev (small GEMMs, optional),
+# libdnnl-dev (oneDNN's sgemm for large float32 GEMMs, optional),
 # nlohmann-json3-dev (the profiler's trace and nn's safetensors headers); tests and bench add
 # doctest-dev and libbenchmark-dev.
 find_package(fmt REQUIRED)
@@ -20,6 +21,26 @@ if(AG_WITH_LIBXSMM)
   pkg_check_modules(LIBXSMM IMPORTED_TARGET libxsmm)
   if(NOT LIBXSMM_FOUND)
     message(FATAL_ERROR "libxsmm not found: apt install libxsmm-dev, or configure with -DAG_WITH_LIBXSMM=OFF")
+  endif()
+endif()
+
+# oneDNN (Debian: libdnnl-dev, a CMake package): dnnl_sgemm's JIT kernels use AVX-512 where the CPU
+# has it, whatever OPENBLAS_CORETYPE pins OpenBLAS to; 1.7-1.9x OpenBLAS-Haswell on the 1024-size
+# products of workload 5 (docs/benchmarks/2026-12-06-gemm.md). On by default when found. Debian's
+# build runs on OpenMP (DNNL_CPU_RUNTIME OMP): kernels/dnnl_gemm.cpp holds the calling thread's
+# OpenMP thread count at one per call, so it links libgomp's omp_* API itself.
+find_package(dnnl CONFIG QUIET)
+option(AG_WITH_DNNL "Run large float32 GEMMs through oneDNN's dnnl_sgemm (Debian: libdnnl-dev)" ${dnnl_FOUND})
+if(AG_WITH_DNNL)
+  if(NOT dnnl_FOUND)
+    message(FATAL_ERROR "oneDNN not found: apt install libdnnl-dev, or configure with -DAG_WITH_DNNL=OFF")
+  endif()
+  if(DNNL_CPU_RUNTIME STREQUAL "OMP")
+    # the libgomp libdnnl.so links (not FindOpenMP, which gives clang's libomp under clang)
+    find_library(AG_GOMP_LIBRARY NAMES gomp libgomp.so.1)
+    if(NOT AG_GOMP_LIBRARY)
+      message(FATAL_ERROR "oneDNN runs on OpenMP but libgomp was not found")
+    endif()
   endif()
 endif()
 

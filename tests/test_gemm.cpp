@@ -1,9 +1,13 @@
-// kernels::gemm and its small-GEMM path (libxsmm): every transpose combination, beta 0 and 1, shapes on
-// both sides of each routing decision, against a plain triple loop; routing checked by the call counter.
+// kernels::gemm, its routing between libxsmm, oneDNN and OpenBLAS, and its small-GEMM path (libxsmm): every transpose
+// combination, beta 0 and 1, shapes on both sides of each routing decision, against a plain triple loop; routing
+// checked by the call counter.
+#include <filesystem>
+#include <iterator>
 #include <thread>
 #include <tuple>
 
 #include "autograd/kernels/blas.h"
+#include "autograd/kernels/dnnl_gemm.h"
 #include "autograd/kernels/small_gemm.h"
 #include "test_util.h"
 
@@ -74,41 +78,135 @@ TEST_CASE("gemm equals the triple loop for every transpose combination, beta 0 a
           check_gemm<double>(ta, tb, s, beta, 1e-15);
           check_gemm<float>(ta, tb, s, beta, 2e-7);
         }
-        check_gemm<float>(ta, tb, {300, 300, 200}, beta, 2e-7);                // above kSmallGemmMaxWork: OpenBLAS
+        check_gemm<float>(ta, tb, {300, 300, 200}, beta, 2e-7);  // above kSmallGemmMaxWork: dnnl or OpenBLAS
         check_gemm<double>(ta, tb, {4, 5, 6}, beta == 0 ? 0.5 : -2.0, 1e-15);  // other betas: OpenBLAS
       }
 }
 
-TEST_CASE("small products run through libxsmm when the build has it, large ones and other betas do not") {
+TEST_CASE("each product runs through the backend gemm_route names; libxsmm declining falls to dnnl or OpenBLAS") {
 #ifdef AG_EXPECT_LIBXSMM
   CHECK(kernels::small_gemm_available() == static_cast<bool>(AG_EXPECT_LIBXSMM));
 #endif
-  const bool xsmm = kernels::small_gemm_available();
-  // GEMMs of one shape through small_gemm, out of the two given (ta, tb) combinations
+#ifdef AG_EXPECT_DNNL
+  CHECK(kernels::dnnl_gemm_available() == static_cast<bool>(AG_EXPECT_DNNL));
+#endif
+  const bool xsmm = kernels::small_gemm_available(), dnnl = kernels::dnnl_gemm_available();
+  using B = kernels::GemmBackend;
+  // (libxsmm calls, dnnl calls) of one product of the given form
   auto calls_for = [](Shape3 s, float beta, bool ta, bool tb) {
     const auto a = values<float>(s.m * s.k, 4), b = values<float>(s.k * s.n, 5);
     std::vector<float> c(static_cast<std::size_t>(s.m * s.n), 1.0f);
-    const auto before = kernels::small_gemm_calls();
+    const auto x0 = kernels::small_gemm_calls(), d0 = kernels::dnnl_gemm_calls();
     kernels::gemm(ta, tb, s.m, s.n, s.k, a.data(), b.data(), c.data(), beta);
-    return kernels::small_gemm_calls() - before;
+    return std::pair{kernels::small_gemm_calls() - x0, kernels::dnnl_gemm_calls() - d0};
   };
+  auto expected = [](B route) {
+    return std::pair<std::uint64_t, std::uint64_t>{route == B::libxsmm, route == B::dnnl};
+  };
+  const int threads = get_num_threads();
+  set_num_threads(1);
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       CAPTURE(ta);
       CAPTURE(tb);
-      CHECK(calls_for({16, 128, 128}, 0.0f, ta, tb) == (xsmm ? 1u : 0u));
-      CHECK(calls_for({1, 32, 32}, 1.0f, ta, tb) == (xsmm ? 1u : 0u));
-      CHECK(calls_for({16, 16, 16}, 0.5f, ta, tb) == 0u);
-      // above kSmallGemmMaxWork: libxsmm only for an untransposed B of at most kSmallGemmPanelBytes
-      CHECK(calls_for({300, 300, 200}, 0.0f, ta, tb) == (xsmm && !tb ? 1u : 0u));
-      CHECK(calls_for({64, 1024, 1024}, 0.0f, ta, tb) == 0u);
+      for (auto [s, beta] : {std::pair<Shape3, float>{{16, 128, 128}, 0.0f},
+                             {{1, 32, 32}, 1.0f},
+                             {{1, 128, 128}, 0.0f},
+                             {{64, 128, 128}, 0.0f},
+                             {{256, 10, 1024}, 0.0f},
+                             {{16, 16, 16}, 0.5f},
+                             {{300, 300, 200}, 0.0f},
+                             {{64, 1024, 1024}, 0.0f}}) {
+        CAPTURE(s.m);
+        CAPTURE(s.n);
+        CAPTURE(s.k);
+        const B route = kernels::gemm_route(ta, tb, s.m, s.n, s.k, false, beta);
+        CHECK(calls_for(s, beta, ta, tb) == expected(route));
+        CHECK(kernels::gemm_backend_available(route));
+      }
+      // the table of docs/benchmarks/2026-12-06-gemm.md
+      CHECK(kernels::gemm_route(ta, tb, 16, 128, 128, false, 0) == (xsmm ? B::libxsmm : dnnl ? B::dnnl : B::openblas));
+      CHECK(kernels::gemm_route(ta, tb, 16, 16, 16, false, 0.5) == (dnnl ? B::dnnl : B::openblas));
+      CHECK(kernels::gemm_route(ta, tb, 64, 1024, 1024, false, 0) == (dnnl ? B::dnnl : B::openblas));
+      CHECK(kernels::gemm_route(ta, tb, 64, 1024, 1024, true, 0) == B::openblas);  // float64: no dnnl
+      CHECK(kernels::gemm_route(ta, tb, 16, 128, 128, true, 1) == (xsmm ? B::libxsmm : B::openblas));
     }
+  if (xsmm && dnnl) {
+    CHECK(kernels::gemm_route(false, true, 64, 128, 128, false, 0) == B::dnnl);
+    CHECK(kernels::gemm_route(false, true, 1, 128, 128, false, 0) == B::dnnl);
+    CHECK(kernels::gemm_route(false, true, 1, 32, 8, false, 0) == B::libxsmm);
+    CHECK(kernels::gemm_route(false, true, 800, 128, 32, false, 0) == B::libxsmm);
+    CHECK(kernels::gemm_route(true, false, 128, 128, 16, false, 0) == B::libxsmm);
+  }
+  // libxsmm switched off: its products fall to dnnl (float32) or OpenBLAS
   const bool was = kernels::set_small_gemm_enabled(false);
   CHECK(was);
-  CHECK(calls_for({16, 128, 128}, 0.0f, false, true) == 0u);
-  check_gemm<float>(false, true, {16, 128, 128}, 1.0, 2e-7);  // OpenBLAS alone, same answer
+  CHECK(calls_for({16, 128, 128}, 0.0f, false, true) == std::pair<std::uint64_t, std::uint64_t>{0, dnnl});
+  check_gemm<float>(false, true, {16, 128, 128}, 1.0, 2e-7);
   CHECK_FALSE(kernels::set_small_gemm_enabled(was));
-  CHECK(calls_for({16, 128, 128}, 0.0f, false, true) == (xsmm ? 1u : 0u));
+  CHECK(calls_for({16, 128, 128}, 0.0f, false, true) ==
+        expected(kernels::gemm_route(false, true, 16, 128, 128, false, 0)));
+  // a forced backend takes every product it can
+  for (B forced : {B::openblas, B::libxsmm, B::dnnl}) {
+    CAPTURE(static_cast<int>(forced));
+    CHECK(kernels::set_gemm_backend(forced) == B::automatic);
+    const auto got = calls_for({16, 128, 128}, 0.0f, false, true);
+    CHECK(got.first == (forced == B::libxsmm && xsmm ? 1u : 0u));
+    CHECK(got.second == (forced == B::dnnl && dnnl ? 1u : 0u));
+    CHECK(kernels::set_gemm_backend(B::automatic) == forced);
+  }
+  set_num_threads(threads);
+}
+
+TEST_CASE("every backend, forced, equals the float64 product: 1x1x1, odd sizes, transposes, beta 0, 1 and 0.5") {
+  using B = kernels::GemmBackend;
+  const Shape3 shapes[] = {{1, 1, 1},      {1, 128, 128},  {3, 5, 7},     {17, 33, 65},
+                           {64, 128, 128}, {256, 10, 301}, {129, 257, 70}};
+  for (B forced : {B::automatic, B::openblas, B::libxsmm, B::dnnl}) {
+    if (!kernels::gemm_backend_available(forced)) continue;
+    CAPTURE(static_cast<int>(forced));
+    kernels::set_gemm_backend(forced);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true})
+        for (double beta : {0.0, 1.0, 0.5})
+          for (Shape3 s : shapes) {
+            check_gemm<float>(ta, tb, s, beta, 2e-7);
+            check_gemm<double>(ta, tb, s, beta, 1e-15);
+          }
+    kernels::set_gemm_backend(B::automatic);
+  }
+}
+
+TEST_CASE("dnnl products split between the pool's threads equal the float64 product") {
+  const int threads = get_num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    const auto before = kernels::dnnl_gemm_calls();
+    check_gemm<float>(false, true, {256, 300, 256}, 1.0, 2e-7);
+    check_gemm<float>(true, false, {300, 256, 256}, 0.0, 2e-7);
+    // with two threads the pool's workers run the blocks (and count them on their own threads)
+    if (t == 1) CHECK(kernels::dnnl_gemm_calls() - before == (kernels::dnnl_gemm_available() ? 2u : 0u));
+  }
+  set_num_threads(threads);
+}
+
+TEST_CASE("a dnnl product starts no OpenMP team (Debian's oneDNN runs on OpenMP)") {
+  auto thread_count = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/task"), std::filesystem::directory_iterator{});
+  };
+  // on a new thread (no OpenMP state yet), whose OpenMP thread count would be the core count:
+  // without the one-thread guard dnnl_sgemm starts a team there on machines with 2+ cores
+  std::ptrdiff_t before = 0, after = 0;
+  std::thread worker([&] {
+    set_num_threads(1);
+    before = thread_count();
+    const auto calls = kernels::dnnl_gemm_calls();
+    check_gemm<float>(false, false, {300, 256, 256}, 0.0, 2e-7);
+    CHECK(kernels::dnnl_gemm_calls() - calls == (kernels::dnnl_gemm_available() ? 1u : 0u));
+    after = thread_count();
+  });
+  worker.join();
+  CHECK(after == before);
 }
 
 TEST_CASE("large libxsmm products split between threads equal the triple loop") {
@@ -119,6 +217,7 @@ TEST_CASE("large libxsmm products split between threads equal the triple loop") 
                                                   {true, false, {301, 300, 200}},
                                                   {false, true, {65, 256, 300}},
                                                   {false, true, {601, 64, 120}}};
+  const auto routing = kernels::set_gemm_backend(kernels::GemmBackend::libxsmm);  // float32: dnnl's otherwise
   for (const auto& [ta, tb, s] : cases)
     for (int t : {1, 2}) {
       set_num_threads(t);
@@ -126,6 +225,7 @@ TEST_CASE("large libxsmm products split between threads equal the triple loop") 
       check_gemm<float>(ta, tb, s, 1.0, 2e-7);
       CHECK(kernels::small_gemm_calls() - before == (kernels::small_gemm_available() ? 1u : 0u));
     }
+  kernels::set_gemm_backend(routing);
   set_num_threads(threads);
 }
 

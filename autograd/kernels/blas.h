@@ -1,7 +1,10 @@
 #pragma once
 /// @file kernels/blas.h
-/// Row-major GEMM: C[M,N] = op(A) op(B), op = transpose when flagged; small products through
-/// libxsmm's JIT kernels (kernels/small_gemm.h), the rest through CBLAS (OpenBLAS).
+/// Row-major GEMM: C[M,N] = op(A) op(B), op = transpose when flagged, through the fastest of three
+/// libraries for the shape class, as measured on this machine (docs/benchmarks/2026-12-06-gemm.md):
+/// libxsmm's JIT kernels (kernels/small_gemm.h) for small products, oneDNN's dnnl_sgemm
+/// (kernels/dnnl_gemm.h) for large float32 ones and the shapes listed at gemm_route, OpenBLAS (CBLAS)
+/// for large float64 ones and whatever the others decline.
 
 #include <cstdint>
 
@@ -13,6 +16,25 @@ void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, cons
           float beta = 0.0f);
 void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const double* a, const double* b, double* c,
           double beta = 0.0);
+
+/// The libraries kernels::gemm can run a product through.
+enum class GemmBackend { automatic, openblas, libxsmm, dnnl };
+
+/// The backend kernels::gemm picks (with the automatic setting) for a product of this form:
+///  - float32, with oneDNN: dnnl when beta is not 0 or 1, when m n k > kSmallGemmMaxWork, and for
+///    A B^T with m >= 64, k >= 128 and (n >= 64 or m >= 128), or m = 1 and n k >= 4096 (libxsmm
+///    transposes an operand for A B^T: 0.7-0.85x dnnl there); libxsmm otherwise;
+///  - float64, or without oneDNN: libxsmm when small_gemm takes the product, OpenBLAS otherwise.
+/// A product libxsmm declines (a shape it has no kernel for) falls to dnnl (float32) or OpenBLAS.
+GemmBackend gemm_route(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, bool f64, double beta);
+
+/// Forces every product through one backend (benchmarks and tests compare them); automatic restores
+/// the routing. A forced backend that cannot take a product (absent from the build, dnnl for
+/// float64, libxsmm declining) leaves it to OpenBLAS. Process-wide; returns the previous setting.
+GemmBackend set_gemm_backend(GemmBackend b);
+
+/// Whether this build has the backend (OpenBLAS and automatic always).
+bool gemm_backend_available(GemmBackend b);
 
 /// GEMMs with m n k from this split their rows (or, when n > m, their columns) between
 /// ag::get_num_threads() threads of the library's pool. OpenBLAS itself is kept at one thread: its idle
