@@ -7,15 +7,20 @@
 
 #include "nn/activation.h"       // IWYU pragma: export
 #include "nn/adam.h"             // IWYU pragma: export
+#include "nn/batchnorm.h"        // IWYU pragma: export
 #include "nn/bptt.h"             // IWYU pragma: export
 #include "nn/clip_grad.h"        // IWYU pragma: export
 #include "nn/csv.h"              // IWYU pragma: export
 #include "nn/dropout.h"          // IWYU pragma: export
+#include "nn/embedding.h"        // IWYU pragma: export
+#include "nn/embedding_bag.h"    // IWYU pragma: export
+#include "nn/flatten.h"          // IWYU pragma: export
 #include "nn/init.h"             // IWYU pragma: export
 #include "nn/linear.h"           // IWYU pragma: export
 #include "nn/loss.h"             // IWYU pragma: export
 #include "nn/mlp.h"              // IWYU pragma: export
 #include "nn/module.h"           // IWYU pragma: export
+#include "nn/normalization.h"    // IWYU pragma: export
 #include "nn/optimizer.h"        // IWYU pragma: export
 #include "nn/reference_cells.h"  // IWYU pragma: export
 #include "nn/rnn.h"              // IWYU pragma: export
