@@ -19,8 +19,8 @@ Tensor checked_embedding_indices(const Tensor& input, std::int64_t num_embedding
   return idx;
 }
 
-std::optional<std::int64_t> normalized_padding_idx(std::optional<std::int64_t> padding_idx,
-                                                   std::int64_t num_embeddings, const char* who) {
+std::optional<std::int64_t> normalized_padding_idx(std::optional<std::int64_t> padding_idx, std::int64_t num_embeddings,
+                                                   const char* who) {
   if (!padding_idx) return std::nullopt;
   const std::int64_t p = *padding_idx;
   if (p >= num_embeddings || p < -num_embeddings)
@@ -100,9 +100,8 @@ Tensor EmbeddingImpl::forward(const Tensor& input) const {
 
 Embedding Embedding::from_pretrained(const Tensor& embeddings, const EmbeddingFromPretrainedOptions& options) {
   check_weight(embeddings, "Embedding::from_pretrained");
-  Embedding e(EmbeddingOptions(embeddings.size(0), embeddings.size(1))
-                  ._weight(embeddings)
-                  .padding_idx(options.padding_idx()));
+  Embedding e(
+      EmbeddingOptions(embeddings.size(0), embeddings.size(1))._weight(embeddings).padding_idx(options.padding_idx()));
   e->weight.requires_grad_(!options.freeze());
   return e;
 }

@@ -115,8 +115,8 @@ namespace detail {
 /// [0, num_embeddings). Returns them as int64 (the input itself when already int64).
 Tensor checked_embedding_indices(const Tensor& input, std::int64_t num_embeddings, const char* who);
 /// padding_idx normalised into [0, num_embeddings) (a negative one counts from the end), or an error.
-std::optional<std::int64_t> normalized_padding_idx(std::optional<std::int64_t> padding_idx,
-                                                   std::int64_t num_embeddings, const char* who);
+std::optional<std::int64_t> normalized_padding_idx(std::optional<std::int64_t> padding_idx, std::int64_t num_embeddings,
+                                                   const char* who);
 }  // namespace detail
 
 }  // namespace ag::nn

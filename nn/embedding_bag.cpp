@@ -33,7 +33,8 @@ std::vector<std::pair<std::int64_t, std::int64_t>> bag_ranges(const Tensor& inpu
     for (std::int64_t i = 0; i < b; ++i) bags.emplace_back(i * len, (i + 1) * len);
     return bags;
   }
-  if (input.dim() != 1) fail("{}: expected a 1-D input with offsets or a 2-D input [B, N], got {}", who, describe(input));
+  if (input.dim() != 1)
+    fail("{}: expected a 1-D input with offsets or a 2-D input [B, N], got {}", who, describe(input));
   if (!offsets.defined()) fail("{}: a 1-D input {} needs offsets (the start of each bag)", who, describe(input));
   if (offsets.dim() != 1 || (offsets.dtype() != kInt64 && offsets.dtype() != kInt32))
     fail("{}: expected 1-D int64 (or int32) offsets, got {}", who, describe(offsets));

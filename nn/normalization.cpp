@@ -65,7 +65,8 @@ Tensor group_norm_impl(const Tensor& input, std::int64_t groups, const Tensor& w
     fail("{}: expected input [N, {}, *] ({} channels), got {}", who, channels, channels, describe(input));
   const std::int64_t c = input.size(1);
   if (c % groups != 0)
-    fail("{}: the input's {} channels are not divisible into num_groups {} (input {})", who, c, groups, describe(input));
+    fail("{}: the input's {} channels are not divisible into num_groups {} (input {})", who, c, groups,
+         describe(input));
   detail::check_affine(weight, "weight", {c}, input, who);
   detail::check_affine(bias, "bias", {c}, input, who);
   const std::int64_t n = input.size(0);

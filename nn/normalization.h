@@ -139,7 +139,8 @@ using functional::layer_norm;
 /// Layer normalisation (Ba et al. 2016), as libtorch's.
 class LayerNormImpl : public Module {
  public:
-  LayerNormImpl(std::vector<std::int64_t> normalized_shape) : LayerNormImpl(LayerNormOptions(std::move(normalized_shape))) {}
+  LayerNormImpl(std::vector<std::int64_t> normalized_shape)
+      : LayerNormImpl(LayerNormOptions(std::move(normalized_shape))) {}
   explicit LayerNormImpl(const LayerNormOptions& options);
   /// input [*, normalized_shape...] -> the same shape.
   Tensor forward(const Tensor& input) const;

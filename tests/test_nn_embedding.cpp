@@ -93,7 +93,8 @@ TEST_CASE("embedding and embedding_bag: float64 gradchecks, to second order") {
   }
   agt::check_both_orders(
       [&](const std::vector<Tensor>& v) {
-        const auto o = F::EmbeddingBagFuncOptions().offsets(offsets).mode(nn::EmbeddingBagMode::Sum).per_sample_weights(v[1]);
+        const auto o =
+            F::EmbeddingBagFuncOptions().offsets(offsets).mode(nn::EmbeddingBagMode::Sum).per_sample_weights(v[1]);
         return pow(F::embedding_bag(flat, v[0], o), 2.0);
       },
       {w, p});
@@ -112,7 +113,11 @@ TEST_CASE("embedding_bag: sum, mean and max by hand; offsets, 2-D input, empty b
   agt::check_values(bag(nn::EmbeddingBagMode::Sum), {11, 22, 0, 0, 98, 196});
   agt::check_values(bag(nn::EmbeddingBagMode::Mean), {5.5, 11, 0, 0, 98.0 / 3, 196.0 / 3});
   agt::check_values(bag(nn::EmbeddingBagMode::Max), {10, 20, 0, 0, 100, 200});
-  const Tensor last = F::embedding_bag(flat, w, F::EmbeddingBagFuncOptions().offsets(idx({0, 2, 5}, {3})).include_last_offset(true).mode(nn::EmbeddingBagMode::Sum));
+  const Tensor last = F::embedding_bag(flat, w,
+                                       F::EmbeddingBagFuncOptions()
+                                           .offsets(idx({0, 2, 5}, {3}))
+                                           .include_last_offset(true)
+                                           .mode(nn::EmbeddingBagMode::Sum));
   agt::check_values(last, {11, 22, 98, 196});
   const Tensor two_d = F::embedding_bag(idx({0, 1, 3, 3}, {2, 2}), w);  // mean by default
   agt::check_values(two_d, {5.5, 11, -1, -2});
@@ -158,26 +163,28 @@ TEST_CASE("embedding misuse: ag::Error naming the index and num_embeddings; noth
   msg = error_recording_nothing([&] { F::embedding(idx({0}, {1}), agt::input({3})); });
   CHECK(msg.find("embedding: expected a floating weight [num_embeddings, embedding_dim], got float64[3]") !=
         std::string::npos);
-  CHECK(agt::error_message([] { nn::Embedding(nn::EmbeddingOptions(4, 2).padding_idx(4)); })
-            .find("padding_idx 4 must be within num_embeddings 4") != std::string::npos);
+  CHECK(agt::error_message([] {
+          nn::Embedding(nn::EmbeddingOptions(4, 2).padding_idx(4));
+        }).find("padding_idx 4 must be within num_embeddings 4") != std::string::npos);
   agt::check_values(emb->weight, before.to_vector<double>(), 1e-15);
   CHECK(!emb->weight.grad().defined());
 
   const Tensor w = agt::input({5, 2});
   msg = error_recording_nothing([&] { F::embedding_bag(idx({0, 1}, {2}), w); });
   CHECK(msg.find("embedding_bag: a 1-D input int64[2] needs offsets") != std::string::npos);
-  msg = error_recording_nothing(
-      [&] { F::embedding_bag(idx({0, 1}, {1, 2}), w, F::EmbeddingBagFuncOptions().offsets(idx({0}, {1}))); });
-  CHECK(msg.find("offsets must be undefined for a 2-D input") != std::string::npos);
-  msg = error_recording_nothing(
-      [&] { F::embedding_bag(idx({0, 1}, {2}), w, F::EmbeddingBagFuncOptions().offsets(idx({1}, {1}))); });
-  CHECK(msg.find("offsets[0] must be 0") != std::string::npos);
-  msg = error_recording_nothing(
-      [&] { F::embedding_bag(idx({0, 1}, {2}), w, F::EmbeddingBagFuncOptions().offsets(idx({0, 3}, {2}))); });
-  CHECK(msg.find("at most the input's size 2") != std::string::npos);
   msg = error_recording_nothing([&] {
-    F::embedding_bag(idx({0, 7}, {1, 2}), w);
+    F::embedding_bag(idx({0, 1}, {1, 2}), w, F::EmbeddingBagFuncOptions().offsets(idx({0}, {1})));
   });
+  CHECK(msg.find("offsets must be undefined for a 2-D input") != std::string::npos);
+  msg = error_recording_nothing([&] {
+    F::embedding_bag(idx({0, 1}, {2}), w, F::EmbeddingBagFuncOptions().offsets(idx({1}, {1})));
+  });
+  CHECK(msg.find("offsets[0] must be 0") != std::string::npos);
+  msg = error_recording_nothing([&] {
+    F::embedding_bag(idx({0, 1}, {2}), w, F::EmbeddingBagFuncOptions().offsets(idx({0, 3}, {2})));
+  });
+  CHECK(msg.find("at most the input's size 2") != std::string::npos);
+  msg = error_recording_nothing([&] { F::embedding_bag(idx({0, 7}, {1, 2}), w); });
   CHECK(msg.find("embedding_bag: index 7 out of range for num_embeddings 5") != std::string::npos);
   msg = error_recording_nothing([&] {
     F::embedding_bag(idx({0, 1}, {1, 2}), w, F::EmbeddingBagFuncOptions().per_sample_weights(f64({1, 1}, {1, 2})));

@@ -105,7 +105,8 @@ TEST_CASE("batch_norm: float64 gradchecks in training (through the statistics) a
   const Tensor rm = f64({0.1, -0.2, 0.3}, {3}), rv = f64({1.5, 0.5, 2.0}, {3});
   agt::check_both_orders(
       [](const std::vector<Tensor>& v) {
-        return F::batch_norm(v[0], Tensor(), Tensor(), F::BatchNormFuncOptions().weight(v[1]).bias(v[2]).training(true));
+        return F::batch_norm(v[0], Tensor(), Tensor(),
+                             F::BatchNormFuncOptions().weight(v[1]).bias(v[2]).training(true));
       },
       {x, w, b});
   agt::check_both_orders(
@@ -145,8 +146,7 @@ TEST_CASE("BatchNorm2d: buffers as libtorch, num_batches_tracked, momentum, eval
   agt::check_values(bn->running_mean, (0.5 * mean(xt, 1)).to_vector<double>(), 1e-12);
   agt::check_values(bn->running_var, (0.5 + 0.5 * var(xt, 1, true)).to_vector<double>(), 1e-12);
   // Training output: batch statistics (zero mean per channel).
-  for (double m : mean(reshape(permute(y, {1, 0, 2, 3}), {2, 12}), 1).to_vector<double>())
-    CHECK(std::abs(m) < 1e-12);
+  for (double m : mean(reshape(permute(y, {1, 0, 2, 3}), {2, 12}), 1).to_vector<double>()) CHECK(std::abs(m) < 1e-12);
   // Eval: the running statistics, and no update.
   bn->eval();
   CHECK(!bn->is_training());
@@ -166,8 +166,8 @@ TEST_CASE("BatchNorm2d: buffers as libtorch, num_batches_tracked, momentum, eval
   CHECK(free->buffers().empty());
   CHECK(free->parameters().empty());
   free->eval();
-  agt::check_values(free(x), F::batch_norm(x, Tensor(), Tensor(), F::BatchNormFuncOptions().training(true))
-                                 .to_vector<double>(),
+  agt::check_values(free(x),
+                    F::batch_norm(x, Tensor(), Tensor(), F::BatchNormFuncOptions().training(true)).to_vector<double>(),
                     1e-12);
 }
 
@@ -256,8 +256,9 @@ TEST_CASE("normalisation misuse: ag::Error naming the layer and both shapes; not
         std::string::npos);
   msg = error_recording_nothing([&] { ln(agt::input({5})); });
   CHECK(msg.find("LayerNorm") != std::string::npos);
-  msg = error_recording_nothing(
-      [&] { F::layer_norm(agt::input({2, 4}), F::LayerNormFuncOptions({4}).weight(agt::input({3}))); });
+  msg = error_recording_nothing([&] {
+    F::layer_norm(agt::input({2, 4}), F::LayerNormFuncOptions({4}).weight(agt::input({3})));
+  });
   CHECK(msg.find("layer_norm: expected weight float64[4]") != std::string::npos);
 
   nn::GroupNorm gn(nn::GroupNormOptions(2, 4).dtype(kFloat64));

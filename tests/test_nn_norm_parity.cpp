@@ -34,14 +34,15 @@ Tensor indices(const json& j) {
   std::function<void(const json&)> walk = [&](const json& x) {
     if (x.is_array())
       for (const auto& e : x) walk(e);
-    else
-      flat.push_back(x.get<std::int64_t>());
+    else flat.push_back(x.get<std::int64_t>());
   };
   walk(j);
   return tensor(flat, shape, kInt64);
 }
 
-Tensor f64(const json& j) { return tensor(j.get<std::vector<double>>(), {static_cast<std::int64_t>(j.size())}, kFloat64); }
+Tensor f64(const json& j) {
+  return tensor(j.get<std::vector<double>>(), {static_cast<std::int64_t>(j.size())}, kFloat64);
+}
 
 void record_buffers(const nn::BatchNormImplBase& m) {
   buffers()["running_mean"] = m.running_mean.clone();
@@ -104,8 +105,8 @@ const Cases& norm_cases() {
       {"batch_norm_training",
        [](const Inputs& in, const json& c) {
          Tensor rm = f64(c.at("running_mean")), rv = f64(c.at("running_var"));
-         const auto o = F::BatchNormFuncOptions().weight(in.at("weight")).bias(in.at("bias")).training(true).momentum(
-             0.2);
+         const auto o =
+             F::BatchNormFuncOptions().weight(in.at("weight")).bias(in.at("bias")).training(true).momentum(0.2);
          const Tensor y = F::batch_norm(in.at("x"), rm, rv, o);
          buffers()["running_mean"] = rm;
          buffers()["running_var"] = rv;

@@ -22,7 +22,9 @@ TEST_CASE("Identity, Flatten and Unflatten: shapes, values and float64 gradcheck
   const Tensor small = agt::input({2, 3, 2});
   agt::check_gradients([&](const std::vector<Tensor>& v) { return pow(flat(v[0]), 2.0); }, {small});
   agt::check_gradients(
-      [&](const std::vector<Tensor>& v) { return pow(nn::Unflatten(2, std::vector<std::int64_t>{1, 2})(v[0]), 2.0); },
+      [&](const std::vector<Tensor>& v) {
+        return pow(nn::Unflatten(2, std::vector<std::int64_t>{1, 2})(v[0]), 2.0);
+      },
       {small});
   nn::Sequential seq(nn::Identity(), nn::Flatten(), nn::Unflatten(1, std::vector<std::int64_t>{6, 10}));
   CHECK(seq(x).shape() == Shape{2, 6, 10});
@@ -30,16 +32,20 @@ TEST_CASE("Identity, Flatten and Unflatten: shapes, values and float64 gradcheck
 
 TEST_CASE("Flatten and Unflatten misuse: ag::Error naming the layer and the shapes") {
   const Tensor x = agt::input({2, 6});
-  CHECK(agt::error_message([&] { nn::Flatten(nn::FlattenOptions().start_dim(2))(x); })
-            .find("Flatten: start_dim 2 and end_dim -1 do not select dims of the input float64[2, 6]") !=
+  CHECK(agt::error_message([&] {
+          nn::Flatten(nn::FlattenOptions().start_dim(2))(x);
+        }).find("Flatten: start_dim 2 and end_dim -1 do not select dims of the input float64[2, 6]") !=
         std::string::npos);
-  CHECK(agt::error_message([&] { nn::Unflatten(1, std::vector<std::int64_t>{4, 2})(x); })
-            .find("Unflatten: sizes [4, 2] do not multiply to the size 6 of dim 1 of the input float64[2, 6]") !=
+  CHECK(agt::error_message([&] {
+          nn::Unflatten(1, std::vector<std::int64_t>{4, 2})(x);
+        }).find("Unflatten: sizes [4, 2] do not multiply to the size 6 of dim 1 of the input float64[2, 6]") !=
         std::string::npos);
-  CHECK(agt::error_message([&] { nn::Unflatten(1, std::vector<std::int64_t>{4, -1})(x); }).find("Unflatten") !=
-        std::string::npos);
-  CHECK(agt::error_message([&] { nn::Unflatten(3, std::vector<std::int64_t>{1})(x); })
-            .find("Unflatten: dim 3 is not a dim of the input") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          nn::Unflatten(1, std::vector<std::int64_t>{4, -1})(x);
+        }).find("Unflatten") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          nn::Unflatten(3, std::vector<std::int64_t>{1})(x);
+        }).find("Unflatten: dim 3 is not a dim of the input") != std::string::npos);
 }
 
 TEST_CASE("Dropout2d: whole channels zeroed in training, the rest scaled by 1/(1-p); identity in eval") {
@@ -76,6 +82,7 @@ TEST_CASE("Dropout2d: whole channels zeroed in training, the rest scaled by 1/(1
   const Tensor f = ones({2, 3, 2}, kFloat32);
   CHECK(nn::Dropout2d(0.5)(f).dtype() == kFloat32);
   CHECK(agt::error_message([] { nn::Dropout2d(1.5); }).find("Dropout2d: p must be in [0, 1]") != std::string::npos);
-  CHECK(agt::error_message([&] { nn::Dropout2d()(ones({4, 5}, kFloat64)); })
-            .find("Dropout2d: expected input [N, C, H, W] (or [N, C, L]), got float64[4, 5]") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          nn::Dropout2d()(ones({4, 5}, kFloat64));
+        }).find("Dropout2d: expected input [N, C, H, W] (or [N, C, L]), got float64[4, 5]") != std::string::npos);
 }
