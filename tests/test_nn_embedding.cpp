@@ -193,3 +193,24 @@ TEST_CASE("embedding misuse: ag::Error naming the index and num_embeddings; noth
   msg = error_recording_nothing([&] { F::embedding_bag(idx({0, 1, 2}, {1, 1, 3}), w); });
   CHECK(msg.find("expected a 1-D input with offsets or a 2-D input [B, N], got int64[1, 1, 3]") != std::string::npos);
 }
+
+TEST_CASE("the embedding modules' weight gradients are those of their gradchecked functional forms; int32 offsets") {
+  nn::Embedding emb(nn::EmbeddingOptions(6, 3).padding_idx(1).dtype(kFloat64));
+  const Tensor tokens = idx({0, 1, 5, 5, 2, 1}, {2, 3});
+  const Tensor u = agt::input({2, 3, 3}, 0.4, 1.0, 0.0, false);
+  sum(emb(tokens) * u).backward();
+  const Tensor w = emb->weight.detach().clone().requires_grad_();
+  agt::check_values(
+      emb->weight.grad(),
+      grad({sum(F::embedding(tokens, w, F::EmbeddingFuncOptions().padding_idx(1)) * u)}, {w})[0].to_vector<double>(),
+      1e-15);
+
+  nn::EmbeddingBag bag(nn::EmbeddingBagOptions(6, 3).mode(nn::EmbeddingBagMode::Max).dtype(kFloat64));
+  const Tensor flat = idx({0, 3, 5, 5, 2, 1}, {6}), offsets = idx({0, 2, 4}, {3}).to(kInt32);
+  const Tensor ub = agt::input({3, 3}, 0.8, 1.0, 0.0, false);
+  sum(bag(flat, offsets) * ub).backward();
+  const Tensor wb = bag->weight.detach().clone().requires_grad_();
+  const auto o = F::EmbeddingBagFuncOptions().offsets(idx({0, 2, 4}, {3})).mode(nn::EmbeddingBagMode::Max);
+  agt::check_values(bag->weight.grad(), grad({sum(F::embedding_bag(flat, wb, o) * ub)}, {wb})[0].to_vector<double>(),
+                    1e-15);
+}

@@ -270,3 +270,65 @@ TEST_CASE("normalisation misuse: ag::Error naming the layer and both shapes; not
   CHECK(agt::error_message([] { nn::GroupNorm(3, 4); }).find("GroupNorm") != std::string::npos);
   CHECK(agt::error_message([] { nn::LayerNorm(nn::LayerNormOptions({0})); }).find("LayerNorm") != std::string::npos);
 }
+
+TEST_CASE("the modules' parameter gradients are those of their gradchecked functional forms") {
+  const Tensor x = agt::input({4, 6, 3}, 0.4, 1.5, 0.3, false), u = agt::input({4, 6, 3}, 1.9, 1.0, 0.0, false);
+  auto same_grads = [&](nn::Module& m, const std::function<Tensor(const Tensor&)>& forward,
+                        const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>& functional) {
+    INFO(m.name());
+    auto params = m.named_parameters();
+    {
+      NoGradGuard no_grad;  // non-trivial weight and bias
+      params["weight"].copy_(agt::input(params["weight"].shape(), 0.2, 0.5, 1.0, false));
+      params["bias"].copy_(agt::input(params["bias"].shape(), 0.6, 0.5, 0.0, false));
+    }
+    sum(forward(x) * u).backward();
+    const Tensor w = params["weight"].detach().clone().requires_grad_(),
+                 b = params["bias"].detach().clone().requires_grad_();
+    const auto g = grad({sum(functional(x, w, b) * u)}, {w, b});
+    agt::check_values(params["weight"].grad(), g[0].to_vector<double>(), 1e-13);
+    agt::check_values(params["bias"].grad(), g[1].to_vector<double>(), 1e-13);
+  };
+  nn::LayerNorm ln(nn::LayerNormOptions({6, 3}).dtype(kFloat64));
+  same_grads(
+      *ln, [&](const Tensor& t) { return ln(t); },
+      [](const Tensor& t, const Tensor& w, const Tensor& b) {
+        return F::layer_norm(t, F::LayerNormFuncOptions({6, 3}).weight(w).bias(b));
+      });
+  nn::GroupNorm gn(nn::GroupNormOptions(2, 6).dtype(kFloat64));
+  same_grads(
+      *gn, [&](const Tensor& t) { return gn(t); },
+      [](const Tensor& t, const Tensor& w, const Tensor& b) {
+        return F::group_norm(t, F::GroupNormFuncOptions(2).weight(w).bias(b));
+      });
+  nn::BatchNorm1d bn(nn::BatchNormOptions(6).dtype(kFloat64));
+  same_grads(
+      *bn, [&](const Tensor& t) { return bn(t); },
+      [](const Tensor& t, const Tensor& w, const Tensor& b) {
+        return F::batch_norm(t, Tensor(), Tensor(), F::BatchNormFuncOptions().weight(w).bias(b).training(true));
+      });
+}
+
+TEST_CASE("BatchNorm in a Sequential: train() / eval() reach it; nested buffer names save and load") {
+  nn::Sequential seq(nn::Linear(nn::LinearOptions(3, 4).dtype(kFloat64)),
+                     nn::BatchNorm1d(nn::BatchNormOptions(4).dtype(kFloat64)), nn::ReLU());
+  CHECK(seq->named_buffers().keys() ==
+        std::vector<std::string>{"1.running_mean", "1.running_var", "1.num_batches_tracked"});
+  const Tensor x = agt::input({5, 3}, 0.3, 1.0, 0.0, false);
+  sum(seq(x)).backward();
+  auto bn = std::dynamic_pointer_cast<nn::BatchNorm1dImpl>((*seq)[1]);
+  REQUIRE(bn);
+  CHECK(bn->num_batches_tracked.item<std::int64_t>() == 1);
+  seq->eval();
+  CHECK(!bn->is_training());
+  seq(x);
+  CHECK(bn->num_batches_tracked.item<std::int64_t>() == 1);
+  const std::string path = "test_nn_norm_seq.safetensors";
+  nn::save(*seq, path);
+  nn::Sequential copy(nn::Linear(nn::LinearOptions(3, 4).dtype(kFloat64)),
+                      nn::BatchNorm1d(nn::BatchNormOptions(4).dtype(kFloat64)), nn::ReLU());
+  nn::load(*copy, path);
+  std::remove(path.c_str());
+  copy->eval();
+  agt::check_values(copy(x), seq(x).to_vector<double>(), 1e-15);
+}
