@@ -27,16 +27,23 @@ Tensor batch_norm_impl(const Tensor& input, const Tensor& running_mean, const Te
                        const Tensor& bias, bool training, double momentum, double eps) {
   std::vector<std::int64_t> dims{0};
   for (std::int64_t d = 2; d < input.dim(); ++d) dims.push_back(d);
+  Shape s(static_cast<std::size_t>(input.dim()), 1);
+  s[1] = input.size(1);
   if (!training) {
-    Shape s(static_cast<std::size_t>(input.dim()), 1);
-    s[1] = input.size(1);
-    const Tensor y = (input - reshape(running_mean, s)) * rsqrt(reshape(running_var, s) + eps);
-    return detail::channel_affine(y, weight, bias);
+    // Folded into one scale and one shift per channel: two passes over the input.
+    Tensor scale = rsqrt(running_var + eps);
+    if (weight.defined()) scale = scale * weight;
+    Tensor shift = -(running_mean * scale);
+    if (bias.defined()) shift = shift + bias;
+    return input * reshape(scale, s) + reshape(shift, s);
   }
   const Tensor mu = mean(input, dims, true);
   const Tensor centred = input - mu;
   const Tensor var = mean(centred * centred, dims, true);  // biased: normalises the batch
-  const Tensor y = detail::channel_affine(centred * rsqrt(var + eps), weight, bias);
+  Tensor scale = rsqrt(var + eps);
+  if (weight.defined()) scale = scale * reshape(weight, s);
+  Tensor y = centred * scale;
+  if (bias.defined()) y = y + reshape(bias, s);
   if (running_mean.defined() || running_var.defined()) {
     NoGradGuard no_grad;
     const std::int64_t c = input.size(1), n = input.numel() / c;

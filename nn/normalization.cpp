@@ -18,9 +18,11 @@ void check_affine(const Tensor& t, const char* what, const Shape& shape, const T
          describe(input), describe(t));
 }
 
-Tensor standardize(const Tensor& x, const std::vector<std::int64_t>& dims, double eps) {
-  const Tensor centred = x - mean(x, dims, true);
-  return centred * rsqrt(mean(centred * centred, dims, true) + eps);
+Tensor standardize_rows(const Tensor& x, std::int64_t rows, double eps) {
+  const Tensor xr = reshape(x, {rows, -1});
+  const Tensor centred = xr - mean(xr, 1, true);
+  const Tensor y = centred * rsqrt(mean(centred * centred, 1, true) + eps);
+  return reshape(y, x.shape());
 }
 
 Tensor channel_affine(Tensor y, const Tensor& weight, const Tensor& bias) {
@@ -48,9 +50,7 @@ Tensor layer_norm_impl(const Tensor& input, const std::vector<std::int64_t>& nor
          shape_str(want).substr(1, shape_str(want).size() - 2), shape_str(want), describe(input));
   detail::check_affine(weight, "weight", want, input, who);
   detail::check_affine(bias, "bias", want, input, who);
-  std::vector<std::int64_t> dims;
-  for (std::int64_t d = input.dim() - k; d < input.dim(); ++d) dims.push_back(d);
-  Tensor y = detail::standardize(input, dims, eps);
+  Tensor y = detail::standardize_rows(input, input.numel() / shape_numel(want), eps);
   if (weight.defined()) y = y * weight;
   if (bias.defined()) y = y + bias;
   return y;
@@ -70,8 +70,7 @@ Tensor group_norm_impl(const Tensor& input, std::int64_t groups, const Tensor& w
   detail::check_affine(weight, "weight", {c}, input, who);
   detail::check_affine(bias, "bias", {c}, input, who);
   const std::int64_t n = input.size(0);
-  Tensor y = detail::standardize(reshape(input, {n, groups, -1}), {2}, eps);
-  return detail::channel_affine(reshape(y, input.shape()), weight, bias);
+  return detail::channel_affine(detail::standardize_rows(input, n * groups, eps), weight, bias);
 }
 
 }  // namespace

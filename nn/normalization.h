@@ -182,8 +182,9 @@ namespace detail {
 void check_norm_input(const Tensor& input, const char* who);
 /// An undefined t, or one of `shape` and input's dtype; else an ag::Error naming `what`.
 void check_affine(const Tensor& t, const char* what, const Shape& shape, const Tensor& input, const char* who);
-/// (x - mean) * rsqrt(biased var + eps), mean and var over `dims` (kept).
-Tensor standardize(const Tensor& x, const std::vector<std::int64_t>& dims, double eps);
+/// (x - mean) * rsqrt(biased var + eps) over each row of x read as [rows, -1] (a layer's trailing dims),
+/// in x's shape.
+Tensor standardize_rows(const Tensor& x, std::int64_t rows, double eps);
 /// y * weight + bias with weight and bias [C] (or undefined) along y's dim 1.
 Tensor channel_affine(Tensor y, const Tensor& weight, const Tensor& bias);
 }  // namespace detail
