@@ -19,10 +19,8 @@ void check_affine(const Tensor& t, const char* what, const Shape& shape, const T
 }
 
 Tensor standardize_rows(const Tensor& x, std::int64_t rows, double eps) {
-  const Tensor xr = reshape(x, {rows, -1});
-  const Tensor centred = xr - mean(xr, 1, true);
-  const Tensor y = centred * rsqrt(mean(centred * centred, 1, true) + eps);
-  return reshape(y, x.shape());
+  if (x.numel() == 0) return x * 1.0;  // nothing to normalise (normalize_rows wants non-empty rows)
+  return std::get<0>(normalize_rows(x, rows, eps));
 }
 
 Tensor channel_affine(Tensor y, const Tensor& weight, const Tensor& bias) {

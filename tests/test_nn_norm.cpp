@@ -332,3 +332,36 @@ TEST_CASE("BatchNorm in a Sequential: train() / eval() reach it; nested buffer n
   copy->eval();
   agt::check_values(copy(x), seq(x).to_vector<double>(), 1e-15);
 }
+
+TEST_CASE(
+    "normalize_rows (the fused op under LayerNorm / GroupNorm): equals its composite; gradchecked to second order") {
+  const Tensor x = agt::input({3, 2, 5}, 0.7, 1.5, 0.2);
+  auto composite = [](const std::vector<Tensor>& v) {
+    const Tensor xr = reshape(v[0], {6, 5});
+    const Tensor c = xr - mean(xr, 1, true);
+    return reshape(c * rsqrt(mean(c * c, 1, true) + 1e-3), {3, 2, 5});
+  };
+  auto fused = [](const std::vector<Tensor>& v) { return std::get<0>(normalize_rows(v[0], 6, 1e-3)); };
+  agt::check_same_function(fused, composite, {x}, 1e-12);
+  agt::check_both_orders(fused, {x});
+  // rstd's own gradient, alone and with xhat's.
+  agt::check_both_orders([](const std::vector<Tensor>& v) { return std::get<1>(normalize_rows(v[0], 3, 1e-2)); }, {x});
+  agt::check_both_orders(
+      [](const std::vector<Tensor>& v) {
+        auto [y, r] = normalize_rows(v[0], 10, 1e-2);
+        return sum(pow(y, 3.0)) + sum(r * r);
+      },
+      {x});
+  const auto [y, r] = normalize_rows(agt::input({2, 4}, 0.1, 1.0, 0.0, false), 2, 0.0);
+  CHECK(r.shape() == Shape{2});
+  CHECK(!y.requires_grad());
+  CHECK(agt::error_message([&] {
+          normalize_rows(x, 4, 1e-5);
+        }).find("normalize_rows: cannot read the input float64[3, 2, 5] as 4 non-empty rows") != std::string::npos);
+  CHECK(agt::error_message([] {
+          normalize_rows(ones({2, 2}, kInt64), 2, 1e-5);
+        }).find("normalize_rows: expected a floating input") != std::string::npos);
+  // Empty inputs pass through LayerNorm and GroupNorm.
+  CHECK(F::layer_norm(zeros({0, 4}, kFloat64), F::LayerNormFuncOptions({4})).shape() == Shape{0, 4});
+  CHECK(F::group_norm(zeros({0, 4, 2}, kFloat64), F::GroupNormFuncOptions(2)).shape() == Shape{0, 4, 2});
+}
