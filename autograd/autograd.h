@@ -27,6 +27,7 @@
 #include "autograd/ops/linalg.h"     // IWYU pragma: export
 #include "autograd/ops/masked.h"     // IWYU pragma: export
 #include "autograd/ops/math.h"       // IWYU pragma: export
+#include "autograd/ops/normalize.h"  // IWYU pragma: export
 #include "autograd/ops/reduce.h"     // IWYU pragma: export
 #include "autograd/ops/scan_sort.h"  // IWYU pragma: export
 #include "autograd/ops/shape_ops.h"  // IWYU pragma: export

@@ -95,9 +95,10 @@ void Module::zero_grad(bool set_to_none) {
 
 void Module::to(Dtype dtype) {
   NoGradGuard no_grad;
-  // set_data keeps every handle to the tensor valid (a module's `weight` member included).
+  // set_data keeps every handle to the tensor valid (a module's `weight` member included). Only floating
+  // tensors convert, as in libtorch (BatchNorm's int64 num_batches_tracked stays int64).
   auto convert = [dtype](Tensor& t) {
-    if (t.defined() && t.dtype() != dtype) t.set_data(ag::to(t.detach(), dtype));
+    if (t.defined() && is_floating(t.dtype()) && t.dtype() != dtype) t.set_data(ag::to(t.detach(), dtype));
   };
   for (auto& p : parameters_) convert(p.value());
   for (auto& b : buffers_) convert(b.value());

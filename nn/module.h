@@ -55,13 +55,14 @@ class Module : public std::enable_shared_from_this<Module> {
   /// must be owned by a std::shared_ptr (as every module behind a holder is); otherwise ag::Error.
   OrderedDict<std::shared_ptr<Module>> named_modules(const std::string& prefix = "") const;
 
-  /// Training mode switch (affects Dropout), recursive.
+  /// Training mode switch (affects Dropout and BatchNorm), recursive.
   virtual void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
   /// Clears (set_to_none) or zeroes every parameter's gradient.
   void zero_grad(bool set_to_none = true);
-  /// Converts every parameter and buffer to `dtype` in place (they stay leaves).
+  /// Converts every floating parameter and buffer to `dtype` in place (they stay leaves); integer
+  /// buffers (BatchNorm's num_batches_tracked) keep their dtype, as in libtorch.
   virtual void to(Dtype dtype);
   /// For code ported from libtorch: the CPU is a no-op, any other device an ag::Error ("this build has no
   /// CUDA (...)"), raised before anything is changed.

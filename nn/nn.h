@@ -9,10 +9,14 @@
 #include "nn/activation.h"            // IWYU pragma: export
 #include "nn/adagrad.h"               // IWYU pragma: export
 #include "nn/adam.h"                  // IWYU pragma: export
+#include "nn/batchnorm.h"             // IWYU pragma: export
 #include "nn/bptt.h"                  // IWYU pragma: export
 #include "nn/clip_grad.h"             // IWYU pragma: export
 #include "nn/csv.h"                   // IWYU pragma: export
 #include "nn/dropout.h"               // IWYU pragma: export
+#include "nn/embedding.h"             // IWYU pragma: export
+#include "nn/embedding_bag.h"         // IWYU pragma: export
+#include "nn/flatten.h"               // IWYU pragma: export
 #include "nn/init.h"                  // IWYU pragma: export
 #include "nn/lbfgs.h"                 // IWYU pragma: export
 #include "nn/linear.h"                // IWYU pragma: export
@@ -20,6 +24,7 @@
 #include "nn/lr_scheduler.h"          // IWYU pragma: export
 #include "nn/mlp.h"                   // IWYU pragma: export
 #include "nn/module.h"                // IWYU pragma: export
+#include "nn/normalization.h"         // IWYU pragma: export
 #include "nn/one_cycle_lr.h"          // IWYU pragma: export
 #include "nn/optim_serialize.h"       // IWYU pragma: export
 #include "nn/optimizer.h"             // IWYU pragma: export

@@ -993,6 +993,146 @@ def _(a, b, w):
     return (F.cosine_similarity(a, b, dim=-1, eps=1.2) * w).sum()
 
 
+# --- normalisation and embedding layers (tests/test_nn_norm.cpp) ---
+# The JSON's "norm_cases" (the layout of "cases", plus "buffers": a module's running statistics after
+# the case ran), rebuilt by tests/test_nn_norm.cpp with nn::functional and nn modules (embedding,
+# embedding_bag, layer_norm, group_norm, batch_norm, BatchNorm1d / 2d).
+
+NORM_CASES = []
+_NORM_BUFFERS = {}
+
+
+def norm_case(name, expression, constants=None, **inputs):
+    """As @case, for the "norm_cases" list."""
+
+    def register(fn):
+        NORM_CASES.append((name, expression, inputs, constants or {}, fn))
+        return fn
+
+    return register
+
+
+def run_norm_case(name, expression, inputs, constants, fn):
+    _NORM_BUFFERS.clear()
+    out = run_case(name, expression, inputs, constants, fn)
+    out["buffers"] = {k: (v.reshape(-1).tolist() if v.dtype == DTYPE else [int(v)]) for k, v in _NORM_BUFFERS.items()}
+    return out
+
+
+@norm_case("embedding_padding", "sum(embedding(idx, w, padding_idx=1) * u), idx [2,3] holding the padding row",
+           constants={"idx": [[0, 1, 4], [1, 3, 0]]}, w=Input((5, 3)), u=Input((2, 3, 3)))
+def _(w, u):
+    idx = const([[0, 1, 4], [1, 3, 0]], torch.int64)
+    return (F.embedding(idx, w, padding_idx=1) * u).sum()
+
+
+@norm_case("embedding_0d_repeats", "sum(embedding(2, w) * u) + sum(embedding([3,3,3], w)^2)",
+           w=Input((4, 2)), u=Input((2,)))
+def _(w, u):
+    return (F.embedding(const(2, torch.int64), w) * u).sum() + (F.embedding(const([3, 3, 3], torch.int64), w) ** 2).sum()
+
+
+@norm_case("embedding_bag_sum_offsets", "sum(embedding_bag(idx, w, offsets, mode=sum, per_sample_weights=p) * u)",
+           constants={"idx": [0, 2, 2, 4, 1, 3], "offsets": [0, 2, 2, 5]},
+           w=Input((5, 3)), p=Input((6,), shift=0.5), u=Input((4, 3)))
+def _(w, p, u):
+    out = F.embedding_bag(const([0, 2, 2, 4, 1, 3], torch.int64), w, const([0, 2, 2, 5], torch.int64), mode="sum",
+                          per_sample_weights=p)
+    return (out * u).sum()
+
+
+@norm_case("embedding_bag_mean_2d_padding", "sum(embedding_bag(idx [3,3], w, mode=mean, padding_idx=0) * u)",
+           constants={"idx": [[1, 0, 2], [0, 0, 0], [3, 3, 1]]}, w=Input((4, 2)), u=Input((3, 2)))
+def _(w, u):
+    out = F.embedding_bag(const([[1, 0, 2], [0, 0, 0], [3, 3, 1]], torch.int64), w, mode="mean", padding_idx=0)
+    return (out * u).sum()
+
+
+@norm_case("embedding_bag_max_last_offset", "sum(embedding_bag(idx, w, offsets, mode=max, include_last_offset) * u)",
+           constants={"idx": [4, 0, 1, 2, 3, 1], "offsets": [0, 3, 3, 6]}, w=Input((5, 3)), u=Input((3, 3)))
+def _(w, u):
+    out = F.embedding_bag(const([4, 0, 1, 2, 3, 1], torch.int64), w, const([0, 3, 3, 6], torch.int64), mode="max",
+                          include_last_offset=True)
+    return (out * u).sum()
+
+
+@norm_case("layer_norm_affine", "sum(layer_norm(x [3,4,5], (4,5), weight, bias) * u)",
+           x=Input((3, 4, 5), scale=2.0, shift=0.3), weight=Input((4, 5), shift=1.0), bias=Input((4, 5)),
+           u=Input((3, 4, 5)))
+def _(x, weight, bias, u):
+    return (F.layer_norm(x, (4, 5), weight, bias) * u).sum()
+
+
+@norm_case("layer_norm_plain_eps", "sum(layer_norm(x [2,6], (6,), eps=1e-3)^3 * u)", x=Input((2, 6)),
+           u=Input((2, 6)))
+def _(x, u):
+    return (F.layer_norm(x, (6,), eps=1e-3) ** 3 * u).sum()
+
+
+@norm_case("group_norm_affine", "sum(group_norm(x [2,6,3], 3 groups, weight, bias) * u)",
+           x=Input((2, 6, 3), scale=1.5), weight=Input((6,), shift=1.0), bias=Input((6,)), u=Input((2, 6, 3)))
+def _(x, weight, bias, u):
+    return (F.group_norm(x, 3, weight, bias) * u).sum()
+
+
+@norm_case("group_norm_4d", "sum(group_norm(x [2,4,2,3], 2 groups, eps=1e-2)^2 * u)", x=Input((2, 4, 2, 3)),
+           u=Input((2, 4, 2, 3)))
+def _(x, u):
+    return (F.group_norm(x, 2, eps=1e-2) ** 2 * u).sum()
+
+
+@norm_case("batch_norm_training", "sum(batch_norm(x [4,3,2,2], rm, rv, weight, bias, training, momentum 0.2) * u)",
+           constants={"running_mean": [0.1, -0.2, 0.3], "running_var": [1.5, 0.5, 2.0]},
+           x=Input((4, 3, 2, 2), scale=2.0, shift=0.1), weight=Input((3,), shift=1.0), bias=Input((3,)),
+           u=Input((4, 3, 2, 2)))
+def _(x, weight, bias, u):
+    rm, rv = const([0.1, -0.2, 0.3]), const([1.5, 0.5, 2.0])
+    y = F.batch_norm(x, rm, rv, weight, bias, training=True, momentum=0.2)
+    _NORM_BUFFERS.update(running_mean=rm, running_var=rv)
+    return (y * u).sum()
+
+
+@norm_case("batch_norm_eval", "sum(batch_norm(x [5,3], rm, rv, weight, bias, eps 1e-3) * u)",
+           constants={"running_mean": [0.1, -0.2, 0.3], "running_var": [1.5, 0.5, 2.0]},
+           x=Input((5, 3)), weight=Input((3,), shift=1.0), bias=Input((3,)), u=Input((5, 3)))
+def _(x, weight, bias, u):
+    y = F.batch_norm(x, const([0.1, -0.2, 0.3]), const([1.5, 0.5, 2.0]), weight, bias, eps=1e-3)
+    return (y * u).sum()
+
+
+@norm_case("batchnorm1d_module_cumulative", "BatchNorm1d(3, momentum=None) [N,C,L]: train on x and 2x+1, "
+           "then eval on x; sum((y1 + y2 + y3) * u)", x=Input((4, 3, 2)), u=Input((4, 3, 2)))
+def _(x, u):
+    m = torch.nn.BatchNorm1d(3, momentum=None).to(DTYPE)
+    y1, y2 = m(x), m(2 * x + 1)
+    m.eval()
+    y3 = m(x)
+    _NORM_BUFFERS.update(running_mean=m.running_mean, running_var=m.running_var,
+                         num_batches_tracked=m.num_batches_tracked)
+    return ((y1 + y2 + y3) * u).sum()
+
+
+@norm_case("batchnorm2d_module", "BatchNorm2d(2): train on x [3,2,2,2] and x^2, then eval on x; "
+           "sum((y1 + y2 + y3) * u)", x=Input((3, 2, 2, 2), scale=1.5), u=Input((3, 2, 2, 2)))
+def _(x, u):
+    m = torch.nn.BatchNorm2d(2).to(DTYPE)
+    y1, y2 = m(x), m(x * x)
+    m.eval()
+    y3 = m(x)
+    _NORM_BUFFERS.update(running_mean=m.running_mean, running_var=m.running_var,
+                         num_batches_tracked=m.num_batches_tracked)
+    return ((y1 + y2 + y3) * u).sum()
+
+
+_generate_before_norm = generate
+
+
+def generate():  # noqa: F811 (extends the generate() above with the "norm_cases" list)
+    data = _generate_before_norm()
+    data["norm_cases"] = [run_norm_case(*c) for c in NORM_CASES]
+    return data
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help="where to write (default: %(default)s)")
