@@ -9,6 +9,7 @@
 #include "nn/adam.h"             // IWYU pragma: export
 #include "nn/bptt.h"             // IWYU pragma: export
 #include "nn/clip_grad.h"        // IWYU pragma: export
+#include "nn/conv.h"             // IWYU pragma: export
 #include "nn/csv.h"              // IWYU pragma: export
 #include "nn/dropout.h"          // IWYU pragma: export
 #include "nn/init.h"             // IWYU pragma: export
@@ -17,6 +18,7 @@
 #include "nn/mlp.h"              // IWYU pragma: export
 #include "nn/module.h"           // IWYU pragma: export
 #include "nn/optimizer.h"        // IWYU pragma: export
+#include "nn/pooling.h"          // IWYU pragma: export
 #include "nn/reference_cells.h"  // IWYU pragma: export
 #include "nn/rnn.h"              // IWYU pragma: export
 #include "nn/rnn_cell.h"         // IWYU pragma: export
