@@ -46,7 +46,8 @@ ConvNdImpl<D>::ConvNdImpl(const ConvOptions<D>& o) : Module(D == 1 ? "Conv1d" : 
   }
   if (std::holds_alternative<enumtype::kSame>(o.padding()))
     for (std::size_t i = 0; i < D; ++i)
-      if (o.stride()[i] != 1) fail("{}: padding kSame is not supported for strided convolutions (stride {})", name, o.stride()[i]);
+      if (o.stride()[i] != 1)
+        fail("{}: padding kSame is not supported for strided convolutions (stride {})", name, o.stride()[i]);
   weight = register_parameter("weight", empty(ws, o.dtype()));
   if (o.bias()) bias = register_parameter("bias", empty({o.out_channels()}, o.dtype()));
   reset_parameters();
@@ -85,7 +86,9 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Conv2dFuncOptions& o) {
   return conv<2>(x, w, o.bias(), o.stride(), o.padding(), o.dilation(), o.groups());
 }
 
-Tensor unfold(const Tensor& x, const UnfoldOptions& o) { return im2col(x, o.kernel_, o.dilation_, o.padding_, o.stride_); }
+Tensor unfold(const Tensor& x, const UnfoldOptions& o) {
+  return im2col(x, o.kernel_, o.dilation_, o.padding_, o.stride_);
+}
 
 Tensor fold(const Tensor& x, const FoldOptions& o) {
   return col2im(x, o.output_, o.kernel_, o.dilation_, o.padding_, o.stride_);

@@ -169,7 +169,8 @@ struct UnfoldOptions {
 };
 /// Options of F::fold: output size and kernel size, then as UnfoldOptions.
 struct FoldOptions {
-  FoldOptions(ExpandingArray<2> output_size, ExpandingArray<2> kernel_size) : output_(output_size), kernel_(kernel_size) {}
+  FoldOptions(ExpandingArray<2> output_size, ExpandingArray<2> kernel_size)
+      : output_(output_size), kernel_(kernel_size) {}
   FoldOptions& dilation(ExpandingArray<2> v) {
     dilation_ = v;
     return *this;

@@ -64,8 +64,8 @@ TEST_CASE("conv2d: values equal the direct definition (stride, padding, dilation
     CHECK(y.shape() == Shape{cfg.x[0], cfg.w[0], oh, ow});
     agt::check_values(y, want, 1e-12);
     // float32 computes the same to float precision
-    const Tensor y32 = conv2d(x.to(kFloat32), w.to(kFloat32), b.defined() ? b.to(kFloat32) : Tensor(), cfg.s, cfg.p,
-                              cfg.d, cfg.g);
+    const Tensor y32 =
+        conv2d(x.to(kFloat32), w.to(kFloat32), b.defined() ? b.to(kFloat32) : Tensor(), cfg.s, cfg.p, cfg.d, cfg.g);
     CHECK(y32.dtype() == kFloat32);
     agt::check_values(y32.to(kFloat64), want, 1e-4);
   }
@@ -75,7 +75,10 @@ TEST_CASE("conv2d and conv1d: gradients to first and second order") {
   const Tensor x = agt::input({2, 4, 5, 6}, 1.0), w = agt::input({6, 2, 2, 3}, 2.0, 0.5), b = agt::input({6}, 3.0);
   SUBCASE("stride, padding, dilation, groups, bias") {
     agt::check_both_orders(
-        [](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], {2, 1}, {1, 2}, {1, 2}, 2); }, {x, w, b});
+        [](const std::vector<Tensor>& v) {
+          return conv2d(v[0], v[1], v[2], {2, 1}, {1, 2}, {1, 2}, 2);
+        },
+        {x, w, b});
   }
   SUBCASE("no bias, padding same (odd total)") {
     const Tensor w1 = agt::input({3, 4, 2, 3}, 2.0, 0.5);
@@ -84,10 +87,20 @@ TEST_CASE("conv2d and conv1d: gradients to first and second order") {
   }
   SUBCASE("conv1d") {
     const Tensor x1 = agt::input({2, 4, 9}, 1.0), w1 = agt::input({6, 2, 3}, 2.0, 0.5);
-    agt::check_both_orders(
-        [](const std::vector<Tensor>& v) { return conv1d(v[0], v[1], v[2], 2, 1, 2, 2); }, {x1, w1, b});
+    agt::check_both_orders([](const std::vector<Tensor>& v) { return conv1d(v[0], v[1], v[2], 2, 1, 2, 2); },
+                           {x1, w1, b});
     agt::check_both_orders([](const std::vector<Tensor>& v) { return conv1d(v[0], v[1], Tensor(), 1, "same"); },
                            {x1, agt::input({3, 4, 4}, 2.0, 0.5)});
+  }
+  SUBCASE("1x1 kernel (the GEMMs read x directly), groups, 5 samples (the weight gradient's split)") {
+    const Tensor x5 = agt::input({5, 4, 3, 2}, 1.0), w11 = agt::input({2, 2, 1, 1}, 2.0, 0.5);
+    std::int64_t oh = 0, ow = 0;
+    agt::check_values(conv2d(x5, w11, Tensor(), 1, 0, 1, 2),
+                      direct_conv2d(x5, w11, Tensor(), {1, 1}, {0, 0}, {1, 1}, 2, oh, ow), 1e-12);
+    agt::check_both_orders([](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], v[2], 1, 0, 1, 2); },
+                           {x5, w11, agt::input({2}, 3.0)});
+    agt::check_both_orders([](const std::vector<Tensor>& v) { return conv2d(v[0], v[1], Tensor(), 2, 1); },
+                           {x5, agt::input({3, 4, 2, 2}, 2.0, 0.5)});
   }
   SUBCASE("unbatched input") {
     const Tensor xu = agt::input({4, 5, 6}, 1.0);
@@ -111,8 +124,11 @@ TEST_CASE("im2col and col2im: adjoint values and gradients to second order") {
   // one entry by hand: column 0 is the window at (-1, -1): element (0, a=1, b=1) is x[0, 0, 0, 0]
   CHECK(u.to_vector<double>()[static_cast<std::size_t>(4 * 15)] == doctest::Approx(x.to_vector<double>()[0]));
   agt::check_both_orders([](const std::vector<Tensor>& v) { return im2col(v[0], {2, 3}, {1, 2}, 1, {2, 1}); }, {x});
-  agt::check_both_orders([](const std::vector<Tensor>& v) { return col2im(v[0], {4, 5}, {2, 2}, 1, 0, 1); },
-                         {agt::input({1, 8, 12}, 2.0)});
+  agt::check_both_orders(
+      [](const std::vector<Tensor>& v) {
+        return col2im(v[0], {4, 5}, {2, 2}, 1, 0, 1);
+      },
+      {agt::input({1, 8, 12}, 2.0)});
 }
 
 TEST_CASE("max_pool2d: values, indices, gradients to second order") {
@@ -130,8 +146,11 @@ TEST_CASE("max_pool2d: values, indices, gradients to second order") {
   CHECK(std::isnan(max_pool2d(xn, 2).to_vector<double>()[0]));
   const Tensor xg = agt::input({2, 3, 7, 6}, 1.0);
   agt::check_both_orders([](const std::vector<Tensor>& v) { return max_pool2d(v[0], 3, 2, 1); }, {xg});
-  agt::check_both_orders([](const std::vector<Tensor>& v) { return max_pool2d(v[0], {2, 3}, 2, 1, {2, 1}, true); },
-                         {xg});
+  agt::check_both_orders(
+      [](const std::vector<Tensor>& v) {
+        return max_pool2d(v[0], {2, 3}, 2, 1, {2, 1}, true);
+      },
+      {xg});
   agt::check_both_orders([](const std::vector<Tensor>& v) { return max_pool1d(v[0], 3, 2, 1, 1, true); },
                          {agt::input({2, 3, 10}, 1.0)});
   // float32
@@ -152,7 +171,10 @@ TEST_CASE("avg_pool and adaptive_avg_pool: values, gradients to second order") {
   const Tensor xg = agt::input({2, 2, 7, 6}, 1.0);
   agt::check_both_orders([](const std::vector<Tensor>& v) { return avg_pool2d(v[0], 3, 2, 1, true); }, {xg});
   agt::check_both_orders(
-      [](const std::vector<Tensor>& v) { return avg_pool2d(v[0], {3, 2}, {2, 1}, 1, true, false); }, {xg});
+      [](const std::vector<Tensor>& v) {
+        return avg_pool2d(v[0], {3, 2}, {2, 1}, 1, true, false);
+      },
+      {xg});
   agt::check_both_orders([](const std::vector<Tensor>& v) { return avg_pool1d(v[0], 4, 3, 2, true, false); },
                          {agt::input({2, 3, 9}, 1.0)});
   agt::check_both_orders([](const std::vector<Tensor>& v) { return adaptive_avg_pool2d(v[0], {3, 4}); }, {xg});
@@ -197,8 +219,7 @@ TEST_CASE("nn::Conv1d, Conv2d: parameter shapes, libtorch's initialisation bound
 TEST_CASE("nn pooling modules: output shapes") {
   const Tensor x = randn({2, 3, 9, 8});
   CHECK(nn::MaxPool2d(nn::MaxPool2dOptions(2))(x).shape() == Shape{2, 3, 4, 4});
-  CHECK(nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1).ceil_mode(true))(x).shape() ==
-        Shape{2, 3, 5, 5});
+  CHECK(nn::MaxPool2d(nn::MaxPool2dOptions(3).stride(2).padding(1).ceil_mode(true))(x).shape() == Shape{2, 3, 5, 5});
   CHECK(nn::MaxPool2d(nn::MaxPool2dOptions({2, 3}).dilation(2))(x).shape() == Shape{2, 3, 4, 2});
   CHECK(nn::AvgPool2d(nn::AvgPool2dOptions(2))(x).shape() == Shape{2, 3, 4, 4});
   CHECK(nn::AvgPool2d(nn::AvgPool2dOptions(3).stride(1).padding(1).count_include_pad(false))(x).shape() ==
@@ -230,8 +251,9 @@ TEST_CASE("convolution and pooling errors: ag::Error naming the op and shapes, n
   CHECK(ch.find("expected input with 3 channels") != std::string::npos);
   CHECK(ch.find("[1, 2, 8, 8]") != std::string::npos);
   // groups
-  CHECK(msg([&] { conv2d(randn({1, 6, 8, 8}), randn({4, 3, 3, 3}), Tensor(), 1, 0, 1, 3); })
-            .find("not divisible by groups 3") != std::string::npos);
+  CHECK(msg([&] {
+          conv2d(randn({1, 6, 8, 8}), randn({4, 3, 3, 3}), Tensor(), 1, 0, 1, 3);
+        }).find("not divisible by groups 3") != std::string::npos);
   CHECK(msg([&] { nn::Conv2d(nn::Conv2dOptions(3, 4, 3).groups(2)); }).find("divisible by groups") !=
         std::string::npos);
   // kernel larger than the padded input
@@ -239,32 +261,38 @@ TEST_CASE("convolution and pooling errors: ag::Error naming the op and shapes, n
   CHECK(big.find("kernel size 3") != std::string::npos);
   CHECK(big.find("larger than the padded input size 2") != std::string::npos);
   CHECK(msg([&] { conv2d(randn({1, 3, 1, 8}), w, Tensor(), 1, 1); }).empty());  // padded to 3: fits
-  CHECK(msg([&] { max_pool2d(randn({1, 3, 2, 2}), 3); }).find("max_pool2d: kernel size 3 is larger") !=
-        std::string::npos);
+  CHECK(msg([&] {
+          max_pool2d(randn({1, 3, 2, 2}), 3);
+        }).find("max_pool2d: kernel size 3 is larger") != std::string::npos);
   // strides and others
-  CHECK(msg([&] { conv2d(randn({1, 3, 8, 8}), w, Tensor(), 0); }).find("stride must be positive, got 0") !=
-        std::string::npos);
+  CHECK(msg([&] {
+          conv2d(randn({1, 3, 8, 8}), w, Tensor(), 0);
+        }).find("stride must be positive, got 0") != std::string::npos);
   CHECK(msg([&] { conv2d(randn({1, 3, 8, 8}), w, Tensor(), 2, "same"); }).find("strided") != std::string::npos);
-  CHECK(msg([&] { conv2d(randn({1, 3, 8, 8}), w, Tensor(), 1, "full"); }).find("\"same\" or \"valid\"") !=
-        std::string::npos);
+  CHECK(msg([&] {
+          conv2d(randn({1, 3, 8, 8}), w, Tensor(), 1, "full");
+        }).find("\"same\" or \"valid\"") != std::string::npos);
   CHECK(msg([&] { conv2d(randn({1, 3, 8, 8}), w, randn({3})); }).find("expected bias [4]") != std::string::npos);
   CHECK(msg([&] { conv2d(randn({1, 3, 8, 8}, kFloat64), w); }).find("dtype mismatch") != std::string::npos);
   CHECK(msg([&] { max_pool2d(randn({1, 3, 8, 8}), 2, 0); }).find("stride 0") != std::string::npos);
-  CHECK(msg([&] { max_pool2d(randn({1, 3, 8, 8}), 2, 2, 2); }).find("at most half the kernel size") !=
-        std::string::npos);
-  CHECK(msg([&] { avg_pool2d(randn({8, 8}), 2); }).find("avg_pool2d: expected input [N, C, H, W] or [C, H, W]") !=
-        std::string::npos);
-  CHECK(msg([&] { adaptive_avg_pool2d(randn({1, 3, 8, 8}), 0); }).find("output size must be positive") !=
-        std::string::npos);
-  CHECK(msg([&] { max_pool1d(randn({2, 3, 8, 8}), 2); }).find("max_pool1d: expected input [N, C, L]") !=
-        std::string::npos);
+  CHECK(msg([&] {
+          max_pool2d(randn({1, 3, 8, 8}), 2, 2, 2);
+        }).find("at most half the kernel size") != std::string::npos);
+  CHECK(msg([&] {
+          avg_pool2d(randn({8, 8}), 2);
+        }).find("avg_pool2d: expected input [N, C, H, W] or [C, H, W]") != std::string::npos);
+  CHECK(msg([&] {
+          adaptive_avg_pool2d(randn({1, 3, 8, 8}), 0);
+        }).find("output size must be positive") != std::string::npos);
+  CHECK(msg([&] {
+          max_pool1d(randn({2, 3, 8, 8}), 2);
+        }).find("max_pool1d: expected input [N, C, L]") != std::string::npos);
   CHECK(msg([&] { col2im(randn({1, 7, 12}), {5, 4}, {2, 2}); }).find("col2im") != std::string::npos);
   // module-level: names the layer and its in_channels
   nn::Conv2d conv(nn::Conv2dOptions(3, 4, 3));
   const std::string m = msg([&] { conv(randn({1, 5, 8, 8})); });
   CHECK(m.find("Conv2d: expected input [N, 3, H, W] or [3, H, W], got") != std::string::npos);
-  CHECK(msg([&] { nn::Conv1d(nn::Conv1dOptions(3, 4, 3))(randn({1, 3, 8, 8})); }).find("Conv1d") !=
-        std::string::npos);
+  CHECK(msg([&] { nn::Conv1d(nn::Conv1dOptions(3, 4, 3))(randn({1, 3, 8, 8})); }).find("Conv1d") != std::string::npos);
   CHECK(msg([&] { nn::Conv2d(nn::Conv2dOptions(3, 4, 3).stride(2).padding(kSame)); }).find("strided") !=
         std::string::npos);
   CHECK(Tape::current().num_nodes() == nodes);

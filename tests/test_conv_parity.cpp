@@ -24,9 +24,9 @@ const std::map<std::string, CaseFn>& conv_cases() {
        [](const Inputs& in, const json&) { return sum(tanh(conv2d(in.at("x"), in.at("w"), in.at("b")))); }},
       {"conv2d_stride_pad_dilation",
        [](const Inputs& in, const json&) {
-         return sum(tanh(F::conv2d(
-             in.at("x"), in.at("w"),
-             F::Conv2dFuncOptions().bias(in.at("b")).stride({2, 1}).padding({1, 2}).dilation({2, 1}))));
+         return sum(
+             tanh(F::conv2d(in.at("x"), in.at("w"),
+                            F::Conv2dFuncOptions().bias(in.at("b")).stride({2, 1}).padding({1, 2}).dilation({2, 1}))));
        }},
       {"conv2d_groups_nobias",
        [](const Inputs& in, const json&) {
@@ -75,8 +75,9 @@ const std::map<std::string, CaseFn>& conv_cases() {
        }},
       {"avg_pool1d",
        [](const Inputs& in, const json&) {
-         const Tensor y = F::avg_pool1d(
-             in.at("x"), F::AvgPool1dFuncOptions(4).stride(3).padding(2).ceil_mode(true).count_include_pad(false));
+         const Tensor y =
+             F::avg_pool1d(in.at("x"),
+                           F::AvgPool1dFuncOptions(4).stride(3).padding(2).ceil_mode(true).count_include_pad(false));
          return sum(y * y);
        }},
       {"adaptive_avg_pool2d",

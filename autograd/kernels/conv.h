@@ -153,8 +153,8 @@ void window_average(const T* x, T* y, std::int64_t planes, std::int64_t h, std::
 /// The adjoint of window_average: gx[p, r, c] += scale g[p, i, j] over every window holding (r, c);
 /// gx [planes, h, w] is accumulated into.
 template <class T>
-void window_average_adjoint(const T* g, T* gx, std::int64_t planes, std::int64_t h, std::int64_t w,
-                            const AvgAxis& rows, const AvgAxis& cols) {
+void window_average_adjoint(const T* g, T* gx, std::int64_t planes, std::int64_t h, std::int64_t w, const AvgAxis& rows,
+                            const AvgAxis& cols) {
   const auto oh = static_cast<std::int64_t>(rows.start.size()), ow = static_cast<std::int64_t>(cols.start.size());
   for (std::int64_t p = 0; p < planes; ++p) {
     T* xp = gx + p * h * w;

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 #include "autograd/factory.h"
+#include "autograd/kernels/blas.h"
 #include "autograd/kernels/conv.h"
-#include "autograd/ops/arith.h"
-#include "autograd/ops/linalg.h"
 #include "autograd/ops/shape_ops.h"
 #include "autograd/ops/util.h"
 #include "autograd/parallel.h"
@@ -23,11 +23,18 @@ void check_floating(const Tensor& t, const char* op) {
     fail("{}: expected a floating tensor (float32 or float64), got {}", op, describe(t));
 }
 
-// Runs fn(n) for n in [0, batch), split over the pool when each sample's work (`per` elements) adds up.
+// Runs fn(b, e) over chunks of [0, batch), split over the pool when each sample's work (`per` elements)
+// adds up.
+template <class F>
+void for_each_sample_chunk(std::int64_t batch, std::int64_t per, const F& fn) {
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(per, 1));
+  parallel_for(0, batch, grain, fn);
+}
+
+// Runs fn(n) for n in [0, batch), as for_each_sample_chunk.
 template <class F>
 void for_each_sample(std::int64_t batch, std::int64_t per, const F& fn) {
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(per, 1));
-  parallel_for(0, batch, grain, [&](std::int64_t b, std::int64_t e) {
+  for_each_sample_chunk(batch, per, [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t n = b; n < e; ++n) fn(n);
   });
 }
@@ -44,8 +51,7 @@ Tensor im2col_op(const Tensor& x, const Window2d& g) {
     for_each_sample(n, ch * k * l,
                     [&](std::int64_t i) { kernels::im2col(px + i * ch * g.h * g.w, py + i * ch * k * l, ch, g); });
   });
-  if (any_requires_grad({&x}))
-    record("im2col", {&x}, {&y}, [g](BackwardCtx& c) { c.set(0, col2im_op(c.grad(), g)); });
+  if (any_requires_grad({&x})) record("im2col", {&x}, {&y}, [g](BackwardCtx& c) { c.set(0, col2im_op(c.grad(), g)); });
   return y;
 }
 
@@ -94,6 +100,140 @@ Window2d make_window(const Tensor& x, std::array<std::int64_t, 2> k, std::array<
   return Window2d{h, wd, k[0], k[1], s[0], s[1], p0[0], p0[1], d[0], d[1], oh, ow};
 }
 
+// The convolution proper over x [N, C, H, W] and w [O, C / groups, kh, kw] for the window g, as three ops
+// that are each other's VJPs (as PyTorch's convolution_backward): per sample, im2col into a scratch
+// buffer and one GEMM per group. Nothing of [N, C kh kw, L] size is kept for backward.
+struct ConvGeom {
+  Window2d g;
+  std::int64_t n, c, o, groups;
+  std::int64_t kg() const { return c / groups * g.kh * g.kw; }  // rows of a group's columns
+  std::int64_t og() const { return o / groups; }
+  std::int64_t l() const { return g.oh * g.ow; }
+  Shape weight_shape() const { return {o, c / groups, g.kh, g.kw}; }
+};
+
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeom& q);
+Tensor conv_backward_input(const Tensor& gy, const Tensor& w, const ConvGeom& q);
+Tensor conv_backward_weight(const Tensor& gy, const Tensor& x, const ConvGeom& q);
+
+// Whether im2col is the identity (1x1 kernel, stride 1, no padding): the GEMMs then read x itself.
+bool identity_window(const Window2d& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0 && g.oh == g.h && g.ow == g.w;
+}
+
+// Samples per chunk of the weight gradient's fixed split (partial sums added in chunk order, so the result
+// does not depend on the thread count).
+constexpr std::int64_t kWeightChunks = 4;
+
+// y = conv(x, w) + b;  dx = conv_backward_input(g, w), dw = conv_backward_weight(g, x), db = sum of g over N, oh, ow
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvGeom& q) {
+  Tensor y = empty({q.n, q.o, q.g.oh, q.g.ow}, x.dtype(), "conv2d");
+  dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
+    const T* px = x.cdata<T>();
+    const T* pw = w.cdata<T>();
+    const T* pb = b.defined() ? b.cdata<T>() : nullptr;
+    T* py = y.data<T>();
+    const auto kg = q.kg(), og = q.og(), l = q.l(), in = q.c * q.g.h * q.g.w;
+    const bool direct = identity_window(q.g);
+    for_each_sample_chunk(q.n, q.c * q.g.kh * q.g.kw * l + q.o * l * kg, [&](std::int64_t n0, std::int64_t n1) {
+      std::vector<T> cols(direct ? 0 : static_cast<std::size_t>(q.c * q.g.kh * q.g.kw * l));
+      for (std::int64_t n = n0; n < n1; ++n) {
+        const T* cn = px + n * in;
+        if (!direct) {
+          kernels::im2col(cn, cols.data(), q.c, q.g);
+          cn = cols.data();
+        }
+        T* yn = py + n * q.o * l;
+        if (pb)
+          for (std::int64_t o = 0; o < q.o; ++o) std::fill(yn + o * l, yn + (o + 1) * l, pb[o]);
+        for (std::int64_t gi = 0; gi < q.groups; ++gi)
+          kernels::gemm(false, false, og, l, kg, pw + gi * og * kg, cn + gi * kg * l, yn + gi * og * l, T(pb ? 1 : 0));
+      }
+    });
+  });
+  if (any_requires_grad({&x, &w, &b}))
+    record("conv2d", {&x, &w, &b}, {&y}, [sx = SavedTensor(x), sw = SavedTensor(w), q](BackwardCtx& c) {
+      const Tensor& gy = c.grad();
+      if (c.needs(0)) c.set(0, conv_backward_input(gy, sw.get("conv2d"), q));
+      if (c.needs(1)) c.set(1, conv_backward_weight(gy, sx.get("conv2d"), q));
+      if (c.needs(2)) c.set(2, reshape(sum_to(gy, {q.o, 1, 1}), {q.o}));
+    });
+  return y;
+}
+
+// dx [N, C, H, W] = col2im(w_g^T gy_g) per sample and group;  d(gy) = conv(ggx, w), dw = conv_backward_weight(gy, ggx)
+Tensor conv_backward_input(const Tensor& gy, const Tensor& w, const ConvGeom& q) {
+  Tensor dx = empty({q.n, q.c, q.g.h, q.g.w}, gy.dtype(), "conv2d_backward_input");
+  dispatch_floating(gy.dtype(), "conv2d_backward_input", [&]<class T>() {
+    const T* pg = gy.cdata<T>();
+    const T* pw = w.cdata<T>();
+    T* px = dx.data<T>();
+    const auto kg = q.kg(), og = q.og(), l = q.l(), in = q.c * q.g.h * q.g.w;
+    const bool direct = identity_window(q.g);
+    for_each_sample_chunk(q.n, q.c * q.g.kh * q.g.kw * l + q.o * l * kg, [&](std::int64_t n0, std::int64_t n1) {
+      std::vector<T> cols(direct ? 0 : static_cast<std::size_t>(q.c * q.g.kh * q.g.kw * l));
+      for (std::int64_t n = n0; n < n1; ++n) {
+        T* cn = direct ? px + n * in : cols.data();
+        for (std::int64_t gi = 0; gi < q.groups; ++gi)
+          kernels::gemm(true, false, kg, l, og, pw + gi * og * kg, pg + (n * q.o + gi * og) * l, cn + gi * kg * l);
+        if (!direct) {
+          std::fill(px + n * in, px + (n + 1) * in, T(0));
+          kernels::col2im(cols.data(), px + n * in, q.c, q.g);
+        }
+      }
+    });
+  });
+  if (any_requires_grad({&gy, &w}))
+    record("conv2d_backward_input", {&gy, &w}, {&dx}, [sg = SavedTensor(gy), sw = SavedTensor(w), q](BackwardCtx& c) {
+      const Tensor& gg = c.grad();
+      if (c.needs(0)) c.set(0, conv_forward(gg, sw.get("conv2d_backward_input"), Tensor(), q));
+      if (c.needs(1)) c.set(1, conv_backward_weight(sg.get("conv2d_backward_input"), gg, q));
+    });
+  return dx;
+}
+
+// dw [O, C / groups, kh, kw] = sum over samples of gy_g im2col(x)_g^T;  d(gy) = conv(x, ggw),
+// dx = conv_backward_input(gy, ggw)
+Tensor conv_backward_weight(const Tensor& gy, const Tensor& x, const ConvGeom& q) {
+  Tensor dw = empty(q.weight_shape(), gy.dtype(), "conv2d_backward_weight");
+  dispatch_floating(gy.dtype(), "conv2d_backward_weight", [&]<class T>() {
+    const T* pg = gy.cdata<T>();
+    const T* px = x.cdata<T>();
+    const auto kg = q.kg(), og = q.og(), l = q.l(), in = q.c * q.g.h * q.g.w, wn = q.o * kg;
+    const bool direct = identity_window(q.g);
+    const std::int64_t chunks = std::min(q.n, kWeightChunks);
+    std::vector<T> partial(static_cast<std::size_t>(chunks * wn), T(0));
+    const std::int64_t grain = q.n * (q.c * q.g.kh * q.g.kw * l + wn * l) < kParallelGrain * kWeightChunks ? chunks : 1;
+    parallel_for(0, chunks, grain, [&](std::int64_t c0, std::int64_t c1) {
+      std::vector<T> cols(direct ? 0 : static_cast<std::size_t>(q.c * q.g.kh * q.g.kw * l));
+      for (std::int64_t ci = c0; ci < c1; ++ci) {
+        T* acc = partial.data() + ci * wn;
+        for (std::int64_t n = ci * q.n / chunks; n < (ci + 1) * q.n / chunks; ++n) {
+          const T* cn = px + n * in;
+          if (!direct) {
+            kernels::im2col(cn, cols.data(), q.c, q.g);
+            cn = cols.data();
+          }
+          for (std::int64_t gi = 0; gi < q.groups; ++gi)
+            kernels::gemm(false, true, og, kg, l, pg + (n * q.o + gi * og) * l, cn + gi * kg * l, acc + gi * og * kg,
+                          T(1));
+        }
+      }
+    });
+    T* pw = dw.data<T>();
+    std::copy(partial.begin(), partial.begin() + wn, pw);
+    for (std::int64_t ci = 1; ci < chunks; ++ci)
+      for (std::int64_t i = 0; i < wn; ++i) pw[i] += partial[static_cast<std::size_t>(ci * wn + i)];
+  });
+  if (any_requires_grad({&gy, &x}))
+    record("conv2d_backward_weight", {&gy, &x}, {&dw}, [sg = SavedTensor(gy), sx = SavedTensor(x), q](BackwardCtx& c) {
+      const Tensor& gg = c.grad();
+      if (c.needs(0)) c.set(0, conv_forward(sx.get("conv2d_backward_weight"), gg, Tensor(), q));
+      if (c.needs(1)) c.set(1, conv_backward_input(sg.get("conv2d_backward_weight"), gg, q));
+    });
+  return dw;
+}
+
 // One convolution over `spatial` (1 or 2) dims, after the padding was resolved to (before, after) per dim.
 Tensor conv_impl(const Tensor& x0, const Tensor& w0, const Tensor& b, int spatial, std::array<std::int64_t, 2> s,
                  std::array<std::int64_t, 2> p0, std::array<std::int64_t, 2> p1, std::array<std::int64_t, 2> d,
@@ -124,14 +264,9 @@ Tensor conv_impl(const Tensor& x0, const Tensor& w0, const Tensor& b, int spatia
     x = unsqueeze(x, 2);
     w = unsqueeze(w, 2);
   }
-  const Window2d g = make_window(x, {w.size(2), w.size(3)}, s, p0, p1, d, op, &w0);
-  const auto n = x.size(0), k = w0.numel() / out, l = g.oh * g.ow;
-  const Tensor cols = im2col_op(x, g);  // [N, C kh kw, L]
-  Tensor y = groups == 1 ? matmul_transposed(reshape(w, {out, k}), cols, false, false)
-                         : matmul_transposed(reshape(w, {groups, out / groups, k}), reshape(cols, {n, groups, k, l}),
-                                             false, false);
-  y = reshape(y, spatial == 1 ? Shape{n, out, g.ow} : Shape{n, out, g.oh, g.ow});
-  if (b.defined()) y = add(y, reshape(b, spatial == 1 ? Shape{out, 1} : Shape{out, 1, 1}));
+  const ConvGeom q{make_window(x, {w.size(2), w.size(3)}, s, p0, p1, d, op, &w0), x.size(0), ch, out, groups};
+  Tensor y = conv_forward(x, w, b, q);
+  if (spatial == 1) y = squeeze(y, 2);
   return batched ? y : squeeze(y, 0);
 }
 
@@ -169,7 +304,8 @@ Tensor im2col(const Tensor& x, ExpandingArray<2> k, ExpandingArray<2> d, Expandi
 Tensor col2im(const Tensor& cols, ExpandingArray<2> output_size, ExpandingArray<2> k, ExpandingArray<2> d,
               ExpandingArray<2> p, ExpandingArray<2> s) {
   check_floating(cols, "col2im");
-  if (cols.dim() != 3 && cols.dim() != 2) fail("col2im: expected input [N, C kh kw, L] or [C kh kw, L], got {}", describe(cols));
+  if (cols.dim() != 3 && cols.dim() != 2)
+    fail("col2im: expected input [N, C kh kw, L] or [C kh kw, L], got {}", describe(cols));
   if (cols.dim() == 2) return squeeze(col2im(unsqueeze(cols, 0), output_size, k, d, p, s), 0);
   for (std::size_t i = 0; i < 2; ++i) check_positive(output_size[i], "output size", "col2im");
   check_positive(k[0], "kernel size", "col2im");

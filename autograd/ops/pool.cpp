@@ -42,9 +42,10 @@ Tensor from_4d(const Tensor& y, const Tensor& x, int spatial) {
 std::int64_t pool_out(std::int64_t in, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d, bool ceil,
                       const char* op, const Tensor& x) {
   if (k <= 0 || s <= 0 || d <= 0 || p < 0)
-    fail("{}: kernel size, stride and dilation must be positive and padding non-negative, got kernel {}, stride {}, "
-         "padding {}, dilation {}",
-         op, k, s, p, d);
+    fail(
+        "{}: kernel size, stride and dilation must be positive and padding non-negative, got kernel {}, stride {}, "
+        "padding {}, dilation {}",
+        op, k, s, p, d);
   const std::int64_t span = d * (k - 1) + 1;
   if (p > k / 2) fail("{}: padding {} must be at most half the kernel size {}", op, p, k);
   if (in + 2 * p < span)
@@ -58,7 +59,8 @@ std::tuple<Tensor, Tensor> max_pool_impl(const Tensor& x0, int spatial, Pair k, 
                                          const char* op) {
   const Tensor x = as_4d(x0, spatial, op);
   const auto n = x.size(0), ch = x.size(1), h = x.size(2), w = x.size(3);
-  const auto oh = pool_out(h, k[0], s[0], p[0], d[0], ceil, op, x0), ow = pool_out(w, k[1], s[1], p[1], d[1], ceil, op, x0);
+  const auto oh = pool_out(h, k[0], s[0], p[0], d[0], ceil, op, x0),
+             ow = pool_out(w, k[1], s[1], p[1], d[1], ceil, op, x0);
   const Window2d g{h, w, k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1], oh, ow};
   Tensor y = empty({n, ch, oh, ow}, x.dtype(), op);
   Tensor idx = empty({n, ch, oh, ow}, kInt64, op);
@@ -151,8 +153,8 @@ Tensor avg_pool_impl(const Tensor& x0, int spatial, Pair k, Pair s, Pair p, bool
   const Tensor x = as_4d(x0, spatial, op);
   const auto h = x.size(2), w = x.size(3);
   const auto oh = pool_out(h, k[0], s[0], p[0], 1, ceil, op, x0), ow = pool_out(w, k[1], s[1], p[1], 1, ceil, op, x0);
-  auto a = std::make_shared<Axes>(
-      Axes{avg_axis(h, k[0], s[0], p[0], oh, count_include_pad), avg_axis(w, k[1], s[1], p[1], ow, count_include_pad), h, w});
+  auto a = std::make_shared<Axes>(Axes{avg_axis(h, k[0], s[0], p[0], oh, count_include_pad),
+                                       avg_axis(w, k[1], s[1], p[1], ow, count_include_pad), h, w});
   return from_4d(window_average(x, a), x0, spatial);
 }
 
@@ -160,16 +162,15 @@ Tensor adaptive_impl(const Tensor& x0, int spatial, Pair out, const char* op) {
   const Tensor x = as_4d(x0, spatial, op);
   const auto h = x.size(2), w = x.size(3);
   if (out[0] <= 0 || out[1] <= 0)
-    fail("{}: output size must be positive, got {}", op, spatial == 1 ? fmt::format("{}", out[1]) : fmt::format("{}x{}", out[0], out[1]));
+    fail("{}: output size must be positive, got {}", op,
+         spatial == 1 ? fmt::format("{}", out[1]) : fmt::format("{}x{}", out[0], out[1]));
   if (h == 0 || w == 0) fail("{}: expected a non-empty input, got {}", op, describe(x0));
   auto a = std::make_shared<Axes>(Axes{adaptive_axis(h, out[0]), adaptive_axis(w, out[1]), h, w});
   return from_4d(window_average(x, a), x0, spatial);
 }
 
 Pair stride_or_kernel(const ExpandingArray<2>& s, const ExpandingArray<2>& k) { return s.empty() ? *k : *s; }
-Pair stride_or_kernel1(const ExpandingArray<1>& s, const ExpandingArray<1>& k) {
-  return {1, s.empty() ? k[0] : s[0]};
-}
+Pair stride_or_kernel1(const ExpandingArray<1>& s, const ExpandingArray<1>& k) { return {1, s.empty() ? k[0] : s[0]}; }
 
 }  // namespace
 
@@ -200,8 +201,7 @@ Tensor avg_pool2d(const Tensor& x, ExpandingArray<2> k, ExpandingArray<2> s, Exp
 
 Tensor avg_pool1d(const Tensor& x, ExpandingArray<1> k, ExpandingArray<1> s, ExpandingArray<1> p, bool ceil_mode,
                   bool count_include_pad) {
-  return avg_pool_impl(x, 1, {1, k[0]}, stride_or_kernel1(s, k), {0, p[0]}, ceil_mode, count_include_pad,
-                       "avg_pool1d");
+  return avg_pool_impl(x, 1, {1, k[0]}, stride_or_kernel1(s, k), {0, p[0]}, ceil_mode, count_include_pad, "avg_pool1d");
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, ExpandingArray<2> output_size) {
