@@ -298,3 +298,22 @@ TEST_CASE("convolution and pooling errors: ag::Error naming the op and shapes, n
   CHECK(Tape::current().num_nodes() == nodes);
   CHECK(!w.grad().defined());
 }
+
+TEST_CASE("conv2d and pooling: values and gradients do not depend on the thread count") {
+  const int before = get_num_threads();
+  auto run = [](int threads) {
+    set_num_threads(threads);
+    manual_seed(11);
+    const Tensor x = randn({16, 4, 20, 20}).requires_grad_(), w = randn({8, 2, 3, 3}).requires_grad_();
+    const Tensor b = randn({8}).requires_grad_();
+    const Tensor y = max_pool2d(relu(conv2d(x, w, b, 1, 1, 1, 2)), 2) + avg_pool2d(conv2d(x, w, b, 1, 1, 1, 2), 2);
+    const auto g = ag::grad({sum(y * y)}, {x, w, b});
+    std::vector<std::vector<float>> out{y.to_vector<float>()};
+    for (const Tensor& t : g) out.push_back(t.to_vector<float>());
+    return out;
+  };
+  const auto one = run(1), two = run(2);
+  set_num_threads(before);
+  REQUIRE(one.size() == two.size());
+  for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
+}
