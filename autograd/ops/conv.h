@@ -1,9 +1,11 @@
 #pragma once
 /// @file ops/conv.h
-/// Convolution as torch::conv1d / conv2d: im2col (torch's unfold) then one GEMM per sample and group;
-/// im2col and col2im (torch's fold) are ops of their own, each the other's VJP, so convolutions are
-/// differentiable to any order. Inputs are batched [N, C, ...] or unbatched [C, ...], float32 or
-/// float64; weight [out, in / groups, k...], bias [out] or undefined.
+/// Convolution as torch::conv1d / conv2d: per sample, im2col into a scratch buffer then one GEMM per
+/// group. The convolution and its two backward ops (input and weight gradients) are each other's VJPs,
+/// as PyTorch's convolution_backward, so convolutions are differentiable to any order and keep only
+/// their inputs for backward. im2col and col2im (torch's unfold and fold) are ops too, each the
+/// other's VJP. Inputs are batched [N, C, ...] or unbatched [C, ...], float32 or float64; weight
+/// [out, in / groups, k...], bias [out] or undefined.
 
 #include <string_view>
 #include <type_traits>
@@ -33,8 +35,8 @@ Tensor col2im(const Tensor& cols, ExpandingArray<2> output_size, ExpandingArray<
 
 /// torch::conv2d: x [N, C, H, W] (or [C, H, W]), weight [O, C / groups, kh, kw], bias [O] or undefined;
 /// y [N, O, oh, ow] with oh = (H + 2 ph - dh (kh - 1) - 1) / sh + 1 (ow alike);
-///  y = reshape(weight, [groups, O / groups, K]) @ im2col(x) + bias: its gradients are those of matmul,
-///  im2col and the bias's broadcast
+///  per group, y = weight_g @ im2col(x)_g + bias;  dx = col2im(weight_g^T g_g) (conv2d_backward_input),
+///  dweight_g = sum over samples of g_g im2col(x)_g^T (conv2d_backward_weight), dbias = g summed over N, oh, ow
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor(), ExpandingArray<2> stride = 1,
               ExpandingArray<2> padding = 0, ExpandingArray<2> dilation = 1, std::int64_t groups = 1);
 namespace detail {
