@@ -46,6 +46,14 @@ class TorchRunner final : public Runner {
       case Kind::Chain:
         for (int i = 0; i < 3; ++i) params_.push_back(torch::zeros({}, torch::kFloat64).requires_grad_());
         break;
+      case Kind::Conv:
+        seq_ = torch::nn::Sequential(torch::nn::Conv2d(1, 6, 5), torch::nn::ReLU(),
+                                     torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)), torch::nn::Conv2d(6, 16, 5),
+                                     torch::nn::ReLU(), torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)),
+                                     torch::nn::Flatten(), torch::nn::Linear(256, 120), torch::nn::ReLU(),
+                                     torch::nn::Linear(120, 84), torch::nn::ReLU(), torch::nn::Linear(84, 10));
+        params_ = seq_->parameters();
+        break;
     }
     if (head_)
       for (auto& p : head_->parameters()) params_.push_back(p);
@@ -104,6 +112,7 @@ class TorchRunner final : public Runner {
       case Kind::Xor:
         return torch::mse_loss(seq_->forward(x_), y_);
       case Kind::Mlp:
+      case Kind::Conv:
         return torch::nn::functional::cross_entropy(seq_->forward(x_), y_);
       case Kind::Rnn:
         return torch::mse_loss(head_(std::get<0>(rnn_(x_)).select(0, spec_.steps - 1)), y_);

@@ -60,6 +60,13 @@ Spec recurrent(std::string name, std::string label, Kind kind, std::int64_t inpu
   return s;
 }
 
+Spec lenet() {
+  Spec s = named("lenet", "(10) LeNet-5 conv net, 28x28, B 64", Kind::Conv);
+  s.batch = 64;
+  s.target = 1.0;
+  return s;
+}
+
 }  // namespace
 
 std::vector<Spec> main_specs() {
@@ -79,7 +86,8 @@ std::vector<Spec> main_specs() {
           mlp("mlp_large", "(5) MLP 1024-1024-1024-10, B 256", {1024, 1024, 1024, 10}, 256, 0.9),
           recurrent("rnn", "(6) RNN 32-128, T 50, B 16", Kind::Rnn, 32, 128, 50, 16, 0.5),
           recurrent("rnn_tiny", "(7) RNN 8-32, T 100, B 1", Kind::Rnn, 8, 32, 100, 1, 0.1),
-          recurrent("lstm", "(8) LSTM 32-128, T 50, B 16", Kind::Lstm, 32, 128, 50, 16, 0.5)};
+          recurrent("lstm", "(8) LSTM 32-128, T 50, B 16", Kind::Lstm, 32, 128, 50, 16, 0.5),
+          lenet()};
 }
 
 std::vector<Spec> rnn_length_specs() {
@@ -135,6 +143,20 @@ Workload::Workload(const Spec& spec) : spec_(spec) {
       loss_fn_ = [rnn, lstm, head, x = x_, y = y_, last = spec.steps - 1] {
         const Tensor out = rnn.is_empty() ? std::get<0>(lstm(x)) : std::get<0>(rnn(x));
         return mse_loss(head(select(out, 0, last)), y);
+      };
+      break;
+    }
+    case Kind::Conv: {
+      nn::Sequential features(nn::Conv2d(1, 6, 5), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)),
+                              nn::Conv2d(6, 16, 5), nn::ReLU(), nn::MaxPool2d(nn::MaxPool2dOptions(2)));
+      nn::Sequential classifier(nn::Linear(256, 120), nn::ReLU(), nn::Linear(120, 84), nn::ReLU(), nn::Linear(84, 10));
+      params_ = features->parameters();
+      for (const Tensor& p : classifier->parameters()) params_.push_back(p);
+      x_ = randn({spec.batch, 1, 28, 28});
+      y_ = randint(0, 10, {spec.batch});
+      loss_fn_ = [features, classifier, x = x_, y = y_] {
+        const Tensor h = features->forward(x);
+        return cross_entropy(classifier->forward(reshape(h, {h.size(0), -1})), y);
       };
       break;
     }

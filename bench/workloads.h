@@ -15,6 +15,9 @@
 ///  7 rnn_tiny    the same with input 8, hidden 32, T 100, batch 1
 ///  8 lstm        LSTM(32, 128), T 50, batch 16, head and loss as 6
 ///  9 rnn_T<T>    the RNN of 6 at T = 25, 50, 100, 200, 400 (time and tape memory linear in T)
+/// 10 lenet       LeNet-5 size: Conv2d(1, 6, 5) ReLU MaxPool2d(2) Conv2d(6, 16, 5) ReLU MaxPool2d(2), flatten,
+///                Linear(256, 120) ReLU Linear(120, 84) ReLU Linear(84, 10); input [64, 1, 28, 28],
+///                cross-entropy on class indices, SGD lr 0.01
 ///
 /// FLOPs (MLPs only): forward F = 2 B sum_l(in_l out_l) (the GEMMs; bias, activation and loss are
 /// not counted); backward 2F - 2 B in_0 out_0 (dW and dX of every layer, except dX of the first
@@ -31,7 +34,7 @@ namespace agbench {
 
 inline constexpr std::uint64_t kSeed = 20240607;
 
-enum class Kind { Xor, Chain, Mlp, Rnn, Lstm };
+enum class Kind { Xor, Chain, Mlp, Rnn, Lstm, Conv };
 
 /// The shape of one workload; both engines build their model from it.
 struct Spec {
@@ -52,7 +55,7 @@ struct Spec {
   double backward_flops() const;
 };
 
-/// Workloads 1-8 in order.
+/// Workloads 1-8 in order, then 10.
 std::vector<Spec> main_specs();
 /// Workload 9: the RNN of 6 at T = 25, 50, 100, 200, 400.
 std::vector<Spec> rnn_length_specs();
@@ -68,7 +71,7 @@ class Workload {
   /// zero_grad, forward, backward, SGD step; returns the loss.
   double step();
   void zero_grad() { opt_->zero_grad(); }
-  /// Parameters in libtorch's order for the same model (Linear: weight, bias; RNN: weight_ih_l0,
+  /// Parameters in libtorch's order for the same model (Linear, Conv2d: weight, bias; RNN: weight_ih_l0,
   /// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the head's weight and bias; chain: x, a, b).
   const std::vector<ag::Tensor>& parameters() const { return params_; }
   /// The fixed data: input and target (labels for cross-entropy). Undefined for the chain.

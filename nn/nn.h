@@ -12,6 +12,7 @@
 #include "nn/batchnorm.h"             // IWYU pragma: export
 #include "nn/bptt.h"                  // IWYU pragma: export
 #include "nn/clip_grad.h"             // IWYU pragma: export
+#include "nn/conv.h"                  // IWYU pragma: export
 #include "nn/csv.h"                   // IWYU pragma: export
 #include "nn/dropout.h"               // IWYU pragma: export
 #include "nn/embedding.h"             // IWYU pragma: export
@@ -28,6 +29,7 @@
 #include "nn/one_cycle_lr.h"          // IWYU pragma: export
 #include "nn/optim_serialize.h"       // IWYU pragma: export
 #include "nn/optimizer.h"             // IWYU pragma: export
+#include "nn/pooling.h"               // IWYU pragma: export
 #include "nn/reduce_lr_on_plateau.h"  // IWYU pragma: export
 #include "nn/reference_cells.h"       // IWYU pragma: export
 #include "nn/rmsprop.h"               // IWYU pragma: export

@@ -575,7 +575,117 @@ def generate():
         "math_cases": [run_case(*c) for c in MATH_CASES],
         "loss_cases": [run_case(*c) for c in LOSS_CASES],
         "optim": optim_reference(),
+        "conv_cases": [run_case(*c) for c in CONV_CASES],
     }
+
+
+# --- convolution and pooling ---
+# The ops of autograd/ops/conv.h and pool.h. They go to the JSON's "conv_cases" (same layout as
+# "cases"), rebuilt by tests/test_conv_parity.cpp.
+
+CONV_CASES = []
+
+
+def conv_case(name, expression, constants=None, **inputs):
+    """As @case, for the "conv_cases" list."""
+
+    def register(fn):
+        CONV_CASES.append((name, expression, inputs, constants or {}, fn))
+        return fn
+
+    return register
+
+
+@conv_case("conv2d_basic", "sum(tanh(conv2d(x, w, b))), x[2,3,6,5], w[4,3,3,2]",
+           x=Input((2, 3, 6, 5)), w=Input((4, 3, 3, 2), scale=0.5), b=Input((4,)))
+def _(x, w, b):
+    return torch.tanh(F.conv2d(x, w, b)).sum()
+
+
+@conv_case("conv2d_stride_pad_dilation", "sum(tanh(conv2d(x, w, b, stride (2,1), padding (1,2), dilation (2,1))))",
+           x=Input((1, 2, 7, 8)), w=Input((3, 2, 3, 3), scale=0.5), b=Input((3,)))
+def _(x, w, b):
+    return torch.tanh(F.conv2d(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(2, 1))).sum()
+
+
+@conv_case("conv2d_groups_nobias", "sum(tanh(conv2d(x, w, groups 2, padding 1))), x[2,4,5,5], w[6,2,2,3]",
+           x=Input((2, 4, 5, 5)), w=Input((6, 2, 2, 3), scale=0.5))
+def _(x, w):
+    return torch.tanh(F.conv2d(x, w, None, padding=1, groups=2)).sum()
+
+
+@conv_case("conv2d_same", "sum(tanh(conv2d(x, w, b, padding 'same', dilation (1,2)))), w[2,2,4,3]",
+           x=Input((1, 2, 5, 6)), w=Input((2, 2, 4, 3), scale=0.5), b=Input((2,)))
+def _(x, w, b):
+    return torch.tanh(F.conv2d(x, w, b, padding="same", dilation=(1, 2))).sum()
+
+
+@conv_case("conv1d", "sum(tanh(conv1d(x, w, b, stride 2, padding 1, dilation 2))), x[2,3,9], w[4,3,3]",
+           x=Input((2, 3, 9)), w=Input((4, 3, 3), scale=0.5), b=Input((4,)))
+def _(x, w, b):
+    return torch.tanh(F.conv1d(x, w, b, stride=2, padding=1, dilation=2)).sum()
+
+
+@conv_case("conv1d_same_groups", "sum(tanh(conv1d(x, w, padding 'same', groups 2))), x[1,4,7], w[2,2,4]",
+           x=Input((1, 4, 7)), w=Input((2, 2, 4), scale=0.5))
+def _(x, w):
+    return torch.tanh(F.conv1d(x, w, None, padding="same", groups=2)).sum()
+
+
+@conv_case("unfold_fold", "sum(unfold(x, (2,3), padding 1, stride (2,1))^2) + sum(fold(c, (5,4), (2,2)) * w)",
+           x=Input((2, 2, 4, 5)), c=Input((1, 8, 12)), w=Input((1, 2, 5, 4)))
+def _(x, c, w):
+    u = F.unfold(x, (2, 3), padding=1, stride=(2, 1))
+    return (u ** 2).sum() + (F.fold(c, (5, 4), (2, 2)) * w).sum()
+
+
+@conv_case("max_pool2d", "sum(max_pool2d(x, 3, stride 2, padding 1)^2), x[2,3,7,6]", x=Input((2, 3, 7, 6)))
+def _(x):
+    return (F.max_pool2d(x, 3, stride=2, padding=1) ** 2).sum()
+
+
+@conv_case("max_pool2d_ceil_dilation", "sum(max_pool2d(x, (2,3), stride 2, padding 1, dilation (2,1), ceil)^2)",
+           x=Input((1, 2, 8, 7)))
+def _(x):
+    return (F.max_pool2d(x, (2, 3), stride=2, padding=1, dilation=(2, 1), ceil_mode=True) ** 2).sum()
+
+
+@conv_case("max_pool1d", "sum(max_pool1d(x, 3, stride 2, padding 1)^2), x[2,3,10]", x=Input((2, 3, 10)))
+def _(x):
+    return (F.max_pool1d(x, 3, stride=2, padding=1) ** 2).sum()
+
+
+@conv_case("avg_pool2d_ceil_pad", "sum(avg_pool2d(x, 3, stride 2, padding 1, ceil)^2), x[2,2,7,6]",
+           x=Input((2, 2, 7, 6)))
+def _(x):
+    return (F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True) ** 2).sum()
+
+
+@conv_case("avg_pool2d_exclude_pad", "sum(avg_pool2d(x, (3,2), stride (2,1), padding 1, ceil, "
+           "count_include_pad false)^2)", x=Input((2, 2, 7, 6)))
+def _(x):
+    return (F.avg_pool2d(x, (3, 2), stride=(2, 1), padding=1, ceil_mode=True, count_include_pad=False) ** 2).sum()
+
+
+@conv_case("avg_pool1d", "sum(avg_pool1d(x, 4, stride 3, padding 2, ceil, count_include_pad false)^2)",
+           x=Input((2, 3, 9)))
+def _(x):
+    return (F.avg_pool1d(x, 4, stride=3, padding=2, ceil_mode=True, count_include_pad=False) ** 2).sum()
+
+
+@conv_case("adaptive_avg_pool2d", "sum(adaptive_avg_pool2d(x, (3,4))^2), x[2,3,7,5]", x=Input((2, 3, 7, 5)))
+def _(x):
+    return (F.adaptive_avg_pool2d(x, (3, 4)) ** 2).sum()
+
+
+@conv_case("small_lenet", "conv(1->3, 5) relu maxpool 2 conv(3->4, 3) relu maxpool 2, flatten, "
+           "sum(tanh(. @ v)), x[2,1,12,12]", x=Input((2, 1, 12, 12)), w1=Input((3, 1, 5, 5), scale=0.3),
+           b1=Input((3,), scale=0.1), w2=Input((4, 3, 3, 3), scale=0.3), b2=Input((4,), scale=0.1),
+           v=Input((4, 2)))
+def _(x, w1, b1, w2, b2, v):
+    h = F.max_pool2d(F.relu(F.conv2d(x, w1, b1)), 2)
+    h = F.max_pool2d(F.relu(F.conv2d(h, w2, b2)), 2)
+    return torch.tanh(h.reshape(2, -1) @ v).sum()
 
 
 # ---- --check: the regenerated reference against a file -------------------------------------------
