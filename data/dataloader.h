@@ -14,8 +14,11 @@
 /// up to max_jobs (default 2 * workers) batches are requested ahead of use through a bounded
 /// queue: the iterating thread draws the indices from the sampler and queues them, a worker makes
 /// the batch, and the iterating thread takes the results in the sampler's order (enforce_ordering,
-/// the default), so the batches are the same, in the same order, as with workers == 0. Workers run
-/// with grad mode off (a batch is never recorded on a worker's tape). An exception thrown by the
+/// the default), so the batches are the same, in the same order, as with workers == 0. When the
+/// batch due has not been taken by any worker yet (the workers are busy or, on a loaded machine,
+/// not scheduled), the iterating thread makes it itself with its own copy of the dataset instead of
+/// waiting; the order is unchanged. Batches are made with grad mode off (never recorded on a
+/// worker's tape). An exception thrown by the
 /// dataset or a transform on a worker is rethrown in the iterating thread when that batch is due
 /// (the original exception, not libtorch's WorkerException wrapper). Destroying the loader, or
 /// join(), stops the workers after the batches they are making and joins them, mid-epoch or not;
@@ -56,14 +59,11 @@ class StatelessDataLoader {
     if (options_.batch_size == 0) fail("DataLoader: batch_size must be at least 1, got 0");
     if (options_.workers > 0 && options_.max_jobs == 0)
       fail("DataLoader: max_jobs must be at least 1 with {} workers, got 0", options_.workers);
-    if (options_.workers == 0) {
-      main_thread_dataset_ = std::make_unique<Dataset>(std::move(dataset));
-      return;
-    }
     workers_.reserve(options_.workers);
     for (std::size_t w = 0; w < options_.workers; ++w)
       // each worker gets its own copy of the dataset, made here on the loader's thread
       workers_.emplace_back([this, copy = dataset]() mutable { worker_thread(copy); });
+    main_thread_dataset_ = std::make_unique<Dataset>(std::move(dataset));
   }
   StatelessDataLoader(const StatelessDataLoader&) = delete;
   StatelessDataLoader& operator=(const StatelessDataLoader&) = delete;
@@ -206,7 +206,7 @@ class StatelessDataLoader {
 
   const FullDataLoaderOptions options_;
   Sampler sampler_;
-  std::unique_ptr<Dataset> main_thread_dataset_;  // workers == 0 only
+  std::unique_ptr<Dataset> main_thread_dataset_;  // the iterating thread's copy
   std::vector<std::thread> workers_;
   bool exhausted_ = false;  // the sampler has no more requests this epoch
   bool joined_ = false;

@@ -108,6 +108,35 @@ TEST_CASE("data threads: an exception in a worker is rethrown in the iterating t
   CHECK(message == "bad example 9");
   CHECK(firsts == std::vector<std::int64_t>{0, 4});
 
+  // thrown on a worker (the training thread is slow, so the workers have made the batches ahead)
+  struct Thrower : data::datasets::Dataset<Thrower> {
+    std::shared_ptr<std::thread::id> thrower = std::make_shared<std::thread::id>();
+    data::Example<> get(std::size_t i) override {
+      if (i == 9) {
+        *thrower = std::this_thread::get_id();  // read after the loader's hand-over (its mutex)
+        throw std::runtime_error("bad example 9");
+      }
+      return {ag::ones({2}), ag::tensor(static_cast<std::int64_t>(i))};
+    }
+    std::optional<std::size_t> size() const override { return 20; }
+  };
+  Thrower thrower;
+  auto slow =
+      data::make_data_loader<data::samplers::SequentialSampler>(thrower,
+                                                                data::DataLoaderOptions().batch_size(4).workers(2));
+  message.clear();
+  try {
+    for (auto& batch : *slow) {
+      (void)batch;
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+  } catch (const std::runtime_error& e) {
+    message = e.what();
+  }
+  CHECK(message == "bad example 9");
+  CHECK(*thrower.thrower != std::thread::id());
+  CHECK(*thrower.thrower != std::this_thread::get_id());
+
   // an ag::Error keeps its type: an index past a TensorDataset
   auto bad = data::make_data_loader(data::datasets::TensorDataset(ag::ones({4, 2})),
                                     data::samplers::SequentialSampler(6), data::DataLoaderOptions(2).workers(2));
