@@ -1,8 +1,9 @@
 # The installed package: one export set per component, autograd-<component>-targets.cmake, which
 # cmake/autogradConfig.cmake.in loads as asked:
-#   find_package(autograd)                     autograd::core, autograd::nn and autograd::autograd
+#   find_package(autograd)                     autograd::core, ::data, ::nn and autograd::autograd
 #   find_package(autograd COMPONENTS core)     autograd::core only (and its dependencies)
-#   find_package(autograd COMPONENTS nn)       autograd::nn and the core it links
+#   find_package(autograd COMPONENTS data)     autograd::data and the core it links
+#   find_package(autograd COMPONENTS nn)       autograd::nn and the data and core it links
 # A later component (distributed) adds its ag_install_component() call and its entry in the config.
 include(CMakePackageConfigHelpers)
 set(AG_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/autograd)
@@ -16,6 +17,7 @@ function(ag_install_component component target)
   install(EXPORT autograd-${component}-targets NAMESPACE autograd:: DESTINATION ${AG_INSTALL_CMAKEDIR})
 endfunction()
 ag_install_component(core autograd_core)
+ag_install_component(data autograd_data)
 ag_install_component(nn autograd_nn)
 # the umbrella autograd::autograd (an INTERFACE target linking the components)
 install(TARGETS autograd EXPORT autograd-targets)

@@ -6,7 +6,8 @@
 # The layers, each built only on those before it:
 #   storage, dtype, shapes, thread pool -> kernels (autograd/kernels/) -> tensor and tape
 #   -> ops (autograd/ops/) -> gradient API (engine, custom functions, checkpoint, gradcheck, profiler)
-#   -> nn/ (on the public headers of autograd/ only)
+#   -> data/ (datasets, samplers, data loader; on the public headers of autograd/ only)
+#   -> nn/ (on the public headers of autograd/ and data/; <nn/nn.h> includes <data/data.h>)
 #
 # The public headers of autograd/ are those reachable from <autograd/autograd.h>; they are
 # installed. The private ones are below (never installed, so no installed header may include them).
@@ -19,8 +20,13 @@ set(AG_PRIVATE_HEADERS [[^autograd/(kernels/.*|ops/util\.h)$]])
 
 ag_layering_rule(core-not-nn
   FILES [[^autograd/]]
+  FORBID [[^(nn|data)/]]
+  REASON "the core library (autograd/) must not include nn/ or data/, which are built on top of it")
+
+ag_layering_rule(data-not-nn
+  FILES [[^data/]]
   FORBID [[^nn/]]
-  REASON "the core library (autograd/) must not include nn/, which is built on top of it")
+  REASON "data/ is below nn/ (nn links it and <nn/nn.h> includes <data/data.h>): what needs both, like the CSV dataset, is in nn/")
 
 ag_layering_rule(kernels-below-tape
   FILES [[^autograd/kernels/]]
@@ -43,8 +49,13 @@ ag_layering_rule(nn-public-headers-only
   FORBID "${AG_PRIVATE_HEADERS}"
   REASON "nn/ is built on the public headers of autograd/ (those reachable from <autograd/autograd.h>), the kernels and ops/util.h are private")
 
+ag_layering_rule(data-public-headers-only
+  FILES [[^data/]]
+  FORBID "${AG_PRIVATE_HEADERS}"
+  REASON "data/ is built on the public headers of autograd/ (those reachable from <autograd/autograd.h>), the kernels and ops/util.h are private")
+
 ag_layering_rule(public-headers-not-private
-  FILES [[^(autograd|nn)/.*\.h$]]
+  FILES [[^(autograd|data|nn)/.*\.h$]]
   FILES_EXCEPT "${AG_PRIVATE_HEADERS}"
   FORBID "${AG_PRIVATE_HEADERS}"
   REASON "an installed (public) header must not include a private one, which is not installed")

@@ -1,10 +1,12 @@
 #pragma once
 /// @file nn.h
 /// Umbrella header of the nn layer: modules, losses, optimizers, recurrent nets, clipping and
-/// weight files, schedulers and optimizer state files. Built only on the public headers of autograd/; includes
-/// <autograd/autograd.h>.
+/// weight files, schedulers and optimizer state files. Built only on the public headers of autograd/ and
+/// data/; includes <autograd/autograd.h> and <data/data.h> (ag::data), so that, as with libtorch's
+/// <torch/torch.h>, one header gives the whole library.
 
 #include <autograd/autograd.h>  // IWYU pragma: export
+#include <data/data.h>          // IWYU pragma: export
 
 #include "nn/activation.h"            // IWYU pragma: export
 #include "nn/adagrad.h"               // IWYU pragma: export
@@ -14,6 +16,7 @@
 #include "nn/clip_grad.h"             // IWYU pragma: export
 #include "nn/conv.h"                  // IWYU pragma: export
 #include "nn/csv.h"                   // IWYU pragma: export
+#include "nn/csv_dataset.h"           // IWYU pragma: export
 #include "nn/dropout.h"               // IWYU pragma: export
 #include "nn/embedding.h"             // IWYU pragma: export
 #include "nn/embedding_bag.h"         // IWYU pragma: export

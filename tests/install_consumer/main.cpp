@@ -1,5 +1,7 @@
-// Built against the installed package: computes a gradient and checks it.
+// Built against the installed package: computes a gradient and checks it, and iterates a data
+// loader with a worker thread (ag::data, through the one header <nn/nn.h>).
 #include <autograd/autograd.h>
+#include <nn/nn.h>
 
 #include <cmath>
 #include <cstdio>
@@ -16,5 +18,20 @@ int main() {
       return 1;
     }
   std::printf("consumer: d/dx sum(x^3) at [1,2,3] = [%g, %g, %g]\n", g[0], g[1], g[2]);
+
+  auto loader = ag::data::make_data_loader<ag::data::samplers::SequentialSampler>(
+      ag::data::datasets::TensorDataset(ag::arange(10.0)).map(ag::data::transforms::Stack<ag::data::TensorExample>()),
+      ag::data::DataLoaderOptions().batch_size(4).workers(1));
+  double total = 0;
+  int batches = 0;
+  for (auto& batch : *loader) {
+    total += ag::sum(batch.data).item<double>();
+    ++batches;
+  }
+  if (batches != 3 || total != 45.0) {
+    std::printf("wrong data loader batches: %d batches, sum %g\n", batches, total);
+    return 1;
+  }
+  std::printf("consumer: data loader, %d batches summing to %g\n", batches, total);
   return 0;
 }
