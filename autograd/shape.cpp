@@ -1,5 +1,7 @@
 #include "autograd/shape.h"
 
+#include <ostream>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -76,6 +78,12 @@ std::int64_t normalize_dim(std::int64_t dim, std::int64_t rank, const char* op) 
   if (dim < -r || dim >= r)
     fail("{}: dim {} is out of range for a tensor of rank {} (expected [{}, {}])", op, dim, rank, -r, r - 1);
   return dim < 0 ? dim + r : dim;
+}
+
+std::ostream& operator<<(std::ostream& os, const Shape& s) {
+  os << '[';
+  for (std::size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  return os << ']';
 }
 
 }  // namespace ag

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <iosfwd>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -195,5 +196,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 Shape broadcast_strides(const Shape& s, const Shape& out);
 /// Maps a possibly negative dim into [0, rank); throws naming `op` when out of range.
 std::int64_t normalize_dim(std::int64_t dim, std::int64_t rank, const char* op);
+
+/// Prints "[2, 3]", as libtorch prints sizes() (IntArrayRef).
+std::ostream& operator<<(std::ostream& os, const Shape& s);
 
 }  // namespace ag

@@ -81,3 +81,9 @@ Tensor dropout2d(const Tensor& input, const Dropout2dFuncOptions& options = {});
 }  // namespace functional
 
 }  // namespace ag::nn
+
+namespace ag {
+/// libtorch's torch::dropout(x, p, train) and torch::feature_dropout's 2-D form.
+using nn::dropout;
+using nn::dropout2d;
+}  // namespace ag

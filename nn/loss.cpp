@@ -149,6 +149,13 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, const CosineSimilar
 
 namespace ag {
 
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                std::int64_t ignore_index) {
+  return nn::functional::nll_loss(
+      input, target,
+      nn::functional::NLLLossFuncOptions().weight(weight).ignore_index(ignore_index).reduction(reduction));
+}
+
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, double eps) {
   x1.checked("cosine_similarity");
   x2.checked("cosine_similarity");

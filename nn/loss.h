@@ -197,6 +197,12 @@ using nn::functional::margin_ranking_loss;
 using nn::functional::mse_loss;
 using nn::functional::nll_loss;
 using nn::functional::smooth_l1_loss;
+/// torch::Reduction::Sum etc. (ATen's reduction codes) name the same values here.
+using Reduction = nn::Reduction;
+/// ATen's form, as `torch::nll_loss(output, targets, /*weight=*/{}, torch::Reduction::Sum)` calls it:
+/// weight undefined for all ones, targets equal to ignore_index skipped.
+Tensor nll_loss(const Tensor& input, const Tensor& target, const Tensor& weight, Reduction reduction,
+                std::int64_t ignore_index = -100);
 /// libtorch's torch::cosine_similarity(x1, x2, dim, eps).
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
 }  // namespace ag

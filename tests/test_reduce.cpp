@@ -278,7 +278,7 @@ TEST_CASE("reductions: bad dims, int64 inputs and empty dims (except for sum and
   CHECK_THROWS_AS(max(Tensor()), Error);
 
   Tensor l = tensor(std::vector<std::int64_t>{1, 2, 3}, {3});
-  CHECK_THROWS_AS(sum(l), Error);
+  CHECK(sum(l).item<std::int64_t>() == 6);  // a whole-tensor sum counts in int64, as libtorch's
   CHECK_THROWS_AS(sum(l, 0), Error);
   CHECK_THROWS_AS(mean(l), Error);
   CHECK_THROWS_AS(max(l, 0), Error);

@@ -677,7 +677,8 @@ TEST_CASE(
   check_error([&] { (void)(b * 2.0); }, "mul: expected a floating dtype (float32 or float64), got bool");
   check_error([&] { (void)eq(i, i); }, "eq: int32 tensors are not supported by this op");
   check_error([&] { (void)gt(b, 0.5); }, "gt: bool tensors are not supported by this op");
-  check_error([&] { (void)sum(b); }, "bool");
+  CHECK(sum(b).dtype() == kInt64);  // a count, as libtorch's sum of a bool tensor
+  check_error([&] { (void)mean(b); }, "bool");
   check_error([&] { (void)exp(i); }, "int32");
   check_error([&] { (void)matmul(i, i); }, "int32");
   check_error([&] { (void)sort(i); }, "sort: int32 tensors are not supported");
@@ -728,4 +729,24 @@ TEST_CASE("a Tensor and an ag::Scalar combine with + - * / as libtorch's (x.mm(w
   agt::check_values(x / s, {0.5, 1, 1.5});
   agt::check_values(s / x, {2, 1, 2.0 / 3});
   agt::check_values(x + Scalar(std::int64_t{1}), {2, 3, 4});
+}
+
+TEST_CASE("sizes() print as libtorch's IntArrayRef; ag::str joins streamed values") {
+  const ag::Tensor t = ag::zeros({64, 1, 28, 28});
+  std::ostringstream os;
+  os << t.sizes();
+  CHECK(os.str() == "[64, 1, 28, 28]");
+  CHECK(ag::str("data ", t.sizes(), " of ", 3) == "data [64, 1, 28, 28] of 3");
+  CHECK(ag::str(ag::zeros({0}).sizes()) == "[0]");
+  CHECK(ag::str(ag::tensor(1.0).sizes()) == "[]");
+}
+
+TEST_CASE("sum of an integer or bool tensor is an int64 count, as libtorch's") {
+  const ag::Tensor pred = ag::tensor({1.0, 2.0, 3.0, 4.0}).to(ag::kInt64);
+  const ag::Tensor target = ag::tensor({1.0, 0.0, 3.0, 4.0}).to(ag::kInt64);
+  const ag::Tensor correct = pred.eq(target).sum();
+  CHECK(correct.dtype() == ag::kInt64);
+  CHECK(correct.dim() == 0);
+  CHECK(correct.item<std::int64_t>() == 3);
+  CHECK(ag::tensor({3.0, -5.0}).to(ag::kInt32).sum().item<std::int64_t>() == -2);
 }

@@ -114,6 +114,17 @@ Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const cha
 }  // namespace
 
 Tensor sum(const Tensor& x) {
+  // an integer or bool tensor sums to an int64 count, as libtorch's (never differentiable)
+  if (x.defined() && !is_floating(x.dtype())) {
+    std::int64_t total = 0;
+    dispatch_every(x.dtype(), [&]<class T>() {
+      const T* p = x.cdata<T>();
+      for (std::int64_t i = 0, n = x.numel(); i < n; ++i) total += static_cast<std::int64_t>(p[i]);
+    });
+    Tensor y = empty({}, kInt64);
+    *y.cdata<std::int64_t>() = total;
+    return y;
+  }
   check_floating(x, "sum");
   const auto& im = *x.impl();
   Tensor y = empty({}, im.dtype);
@@ -145,6 +156,7 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
 // Over no element the mean is 0/0 = NaN, as in PyTorch (the sum is 0). One node ("mean", as
 // libtorch's MeanBackward0) whose VJP is the one of sum then division: expand(g / n).
 Tensor mean(const Tensor& x) {
+  check_floating(x, "mean");
   const auto n = static_cast<double>(x.checked("mean").numel);
   Tensor y;
   {

@@ -10,7 +10,8 @@
 
 namespace ag {
 
-/// sum of all elements (0-d);  grad = expand(g, input shape)
+/// sum of all elements (0-d);  grad = expand(g, input shape). An int64, int32 or bool tensor sums to an
+/// int64 0-d count (not differentiable), as libtorch's.
 Tensor sum(const Tensor& x);
 /// sum over `dim`;  grad = expand(unsqueeze(g, dim), input shape)
 Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim = false);
