@@ -15,6 +15,8 @@
 ///  7 rnn_tiny    the same with input 8, hidden 32, T 100, batch 1
 ///  8 lstm        LSTM(32, 128), T 50, batch 16, head and loss as 6
 ///  9 rnn_T<T>    the RNN of 6 at T = 25, 50, 100, 200, 400 (time and tape memory linear in T)
+/// 10 lm          word-level language model: Embedding(10000, 128), LSTM(128, 256), Linear(256, 10000)
+///                over all T 35 x B 20 positions, cross-entropy against fixed next tokens, SGD lr 0.1
 ///
 /// FLOPs (MLPs only): forward F = 2 B sum_l(in_l out_l) (the GEMMs; bias, activation and loss are
 /// not counted); backward 2F - 2 B in_0 out_0 (dW and dX of every layer, except dX of the first
@@ -31,7 +33,7 @@ namespace agbench {
 
 inline constexpr std::uint64_t kSeed = 20240607;
 
-enum class Kind { Xor, Chain, Mlp, Rnn, Lstm };
+enum class Kind { Xor, Chain, Mlp, Rnn, Lstm, Lm };
 
 /// The shape of one workload; both engines build their model from it.
 struct Spec {
@@ -40,7 +42,8 @@ struct Spec {
   Kind kind = Kind::Mlp;
   std::vector<std::int64_t> sizes;  ///< Xor, Mlp: layer sizes
   std::int64_t batch = 1;
-  std::int64_t input = 0, hidden = 0, steps = 0;  ///< Rnn, Lstm: input, hidden, T; Chain: steps = ops
+  std::int64_t input = 0, hidden = 0, steps = 0;  ///< Rnn, Lstm, Lm: input, hidden, T; Chain: steps = ops
+  std::int64_t vocab = 0;                         ///< Lm: vocabulary (embedding rows, head outputs)
   double lr = 0.01;
   double target = 0;                  ///< the workload's target for ours/libtorch of the training step (0: none)
   std::int64_t checkpoint_every = 0;  ///< Rnn, Lstm: RNNOptions::checkpoint_every (ours only)
@@ -52,7 +55,7 @@ struct Spec {
   double backward_flops() const;
 };
 
-/// Workloads 1-8 in order.
+/// Workloads 1-8 in order, then 10 (lm).
 std::vector<Spec> main_specs();
 /// Workload 9: the RNN of 6 at T = 25, 50, 100, 200, 400.
 std::vector<Spec> rnn_length_specs();
@@ -69,7 +72,8 @@ class Workload {
   double step();
   void zero_grad() { opt_->zero_grad(); }
   /// Parameters in libtorch's order for the same model (Linear: weight, bias; RNN: weight_ih_l0,
-  /// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the head's weight and bias; chain: x, a, b).
+  /// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the head's weight and bias; lm: the embedding's
+  /// weight first; chain: x, a, b).
   const std::vector<ag::Tensor>& parameters() const { return params_; }
   /// The fixed data: input and target (labels for cross-entropy). Undefined for the chain.
   const ag::Tensor& input() const { return x_; }
