@@ -97,10 +97,10 @@ std::vector<GemmShape> workload_gemms(const Spec& s) {
       add(true, false, G, H, B, T);       // its dW_hh
       add(true, false, G, in, T * B, 1);  // dW_ih
       if (s.kind == Kind::Lm) {
-        add(false, false, T * B, in, G, 1);         // dx of the input projection (into the embedding)
-        add(false, true, T * B, s.vocab, H, 1);     // head forward
-        add(true, false, s.vocab, H, T * B, 1);     // head dW
-        add(false, false, T * B, H, s.vocab, 1);    // head dX
+        add(false, false, T * B, in, G, 1);       // dx of the input projection (into the embedding)
+        add(false, true, T * B, s.vocab, H, 1);   // head forward
+        add(true, false, s.vocab, H, T * B, 1);   // head dW
+        add(false, false, T * B, H, s.vocab, 1);  // head dX
       }
       break;
     }

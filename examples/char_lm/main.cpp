@@ -144,13 +144,16 @@ struct CharLM : nn::Module {
 /// The text as B parallel streams: data [n, B] with data[t][b] = text[b n + t].
 Tensor make_streams(const std::string& text, const std::string& vocab, std::int64_t batch) {
   std::vector<std::int64_t> index(256, -1);
-  for (std::size_t i = 0; i < vocab.size(); ++i) index[static_cast<unsigned char>(vocab[i])] = static_cast<std::int64_t>(i);
+  for (std::size_t i = 0; i < vocab.size(); ++i)
+    index[static_cast<unsigned char>(vocab[i])] = static_cast<std::int64_t>(i);
   const auto n = static_cast<std::int64_t>(text.size()) / batch;
   std::vector<std::int64_t> data(static_cast<std::size_t>(n * batch));
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t t = 0; t < n; ++t) {
       const std::int64_t id = index[static_cast<unsigned char>(text[static_cast<std::size_t>(b * n + t)])];
-      if (id < 0) fail("the text has a byte outside the model's vocabulary (0x{:02x})", static_cast<unsigned char>(text[static_cast<std::size_t>(b * n + t)]));
+      if (id < 0)
+        fail("the text has a byte outside the model's vocabulary (0x{:02x})",
+             static_cast<unsigned char>(text[static_cast<std::size_t>(b * n + t)]));
       data[static_cast<std::size_t>(t * batch + b)] = id;
     }
   return tensor(data, {n, batch});
@@ -227,7 +230,8 @@ struct Run {
     c.lr = std::stod(get("lr"));
     c.clip = std::stod(get("clip"));
     const std::string hex = get("vocab_hex");
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) c.vocab += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+      c.vocab += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
     auto run = std::make_unique<Run>(c);
     nn::load(*run->model, prefix + ".model.safetensors");
     optim::load(*run->opt, prefix + ".optim.safetensors");
@@ -324,7 +328,8 @@ int main(int argc, char** argv) {
   try {
     args = parse(argc, argv);
     if (args.text.empty()) {
-      source = std::string(AG_CHAR_LM_DEFAULT_TEXT) + " (the small text shipped in examples/data/; --text FILE for yours)";
+      source =
+          std::string(AG_CHAR_LM_DEFAULT_TEXT) + " (the small text shipped in examples/data/; --text FILE for yours)";
       text = read_file(AG_CHAR_LM_DEFAULT_TEXT);
     } else {
       source = args.text;
@@ -362,10 +367,11 @@ int main(int argc, char** argv) {
       fail("the text has {} bytes: too short for {} streams", text.size(), config.batch);
     const Tensor streams = make_streams(text, config.vocab, config.batch);
     fmt::print("text: {}, {} bytes, {} distinct\n", source, text.size(), config.vocab.size());
-    fmt::print("model: Embedding({}, {}) -> {}({}, {}) -> Linear({}, {}); Adam lr {}, clip {}; {} streams of {} "
-               "steps, truncated BPTT windows of {}\n",
-               config.vocab.size(), config.embed, config.cell == "gru" ? "GRU" : "LSTM", config.embed, config.hidden,
-               config.hidden, config.vocab.size(), config.lr, config.clip, config.batch, streams.size(0), config.bptt);
+    fmt::print(
+        "model: Embedding({}, {}) -> {}({}, {}) -> Linear({}, {}); Adam lr {}, clip {}; {} streams of {} "
+        "steps, truncated BPTT windows of {}\n",
+        config.vocab.size(), config.embed, config.cell == "gru" ? "GRU" : "LSTM", config.embed, config.hidden,
+        config.hidden, config.vocab.size(), config.lr, config.clip, config.batch, streams.size(0), config.bptt);
     if (args.check_resume) return check_resume(config, streams, args.epochs, static_cast<std::uint64_t>(args.seed));
 
     if (!run) {
@@ -378,15 +384,17 @@ int main(int argc, char** argv) {
     while (run->epochs_done < args.epochs) {
       loss = run->epoch(streams, true);  // the progress bar's last line gives the epoch's mean loss
     }
+    if (std::isfinite(loss)) fmt::print("final loss after epoch {}: {:.17g}\n", run->epochs_done, loss);
     if (!args.save.empty()) {
       run->save(args.save);
       fmt::print("saved {0}.model.safetensors, {0}.optim.safetensors, {0}.meta\n", args.save);
     }
     if (args.sample > 0) {
       const std::string prime = args.prime.empty() ? std::string(1, text.front()) : args.prime;
-      fmt::print("sample ({} bytes, temperature {}, seed {}):\n{}{}\n", args.sample, args.temperature,
-                 args.sample_seed, printable(prime),
-                 printable(run->sample(prime, args.sample, args.temperature, static_cast<std::uint64_t>(args.sample_seed))));
+      fmt::print("sample ({} bytes, temperature {}, seed {}):\n{}{}\n", args.sample, args.temperature, args.sample_seed,
+                 printable(prime),
+                 printable(
+                     run->sample(prime, args.sample, args.temperature, static_cast<std::uint64_t>(args.sample_seed))));
     }
     if (args.max_loss >= 0) {
       const bool ok = std::isfinite(loss) && loss <= args.max_loss;
