@@ -152,8 +152,10 @@ Tensor make_streams(const std::string& text, const std::string& vocab, std::int6
     for (std::int64_t t = 0; t < n; ++t) {
       const std::int64_t id = index[static_cast<unsigned char>(text[static_cast<std::size_t>(b * n + t)])];
       if (id < 0)
-        fail("the text has a byte outside the model's vocabulary (0x{:02x})",
-             static_cast<unsigned char>(text[static_cast<std::size_t>(b * n + t)]));
+        fail(
+            "the text has a byte outside the model's vocabulary (0x{:02x}): resume with the text the model was trained "
+            "on",
+            static_cast<unsigned char>(text[static_cast<std::size_t>(b * n + t)]));
       data[static_cast<std::size_t>(t * batch + b)] = id;
     }
   return tensor(data, {n, batch});
