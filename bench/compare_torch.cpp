@@ -43,6 +43,13 @@ class TorchRunner final : public Runner {
         head_ = torch::nn::Linear(s.hidden, 1);
         params_ = lstm_->parameters();
         break;
+      case Kind::Lm:
+        embedding_ = torch::nn::Embedding(s.vocab, s.input);
+        lstm_ = torch::nn::LSTM(torch::nn::LSTMOptions(s.input, s.hidden));
+        head_ = torch::nn::Linear(s.hidden, s.vocab);
+        params_ = embedding_->parameters();
+        for (auto& p : lstm_->parameters()) params_.push_back(p);
+        break;
       case Kind::Chain:
         for (int i = 0; i < 3; ++i) params_.push_back(torch::zeros({}, torch::kFloat64).requires_grad_());
         break;
@@ -118,6 +125,11 @@ class TorchRunner final : public Runner {
         return torch::mse_loss(head_(std::get<0>(rnn_(x_)).select(0, spec_.steps - 1)), y_);
       case Kind::Lstm:
         return torch::mse_loss(head_(std::get<0>(lstm_(x_)).select(0, spec_.steps - 1)), y_);
+      case Kind::Lm: {
+        const std::int64_t n = spec_.steps * spec_.batch;
+        torch::Tensor out = std::get<0>(lstm_(embedding_(x_)));  // [T, B, H]
+        return torch::nn::functional::cross_entropy(head_(out.reshape({n, spec_.hidden})), y_.reshape({n}));
+      }
       case Kind::Chain: {
         const torch::Tensor &x = params_[0], &a = params_[1], &b = params_[2];
         torch::Tensor y = x;
@@ -133,6 +145,7 @@ class TorchRunner final : public Runner {
   torch::nn::RNN rnn_{nullptr};
   torch::nn::LSTM lstm_{nullptr};
   torch::nn::Linear head_{nullptr};
+  torch::nn::Embedding embedding_{nullptr};
   std::vector<torch::Tensor> params_;
   torch::Tensor x_, y_, loss_;
   std::unique_ptr<torch::optim::SGD> opt_;

@@ -88,17 +88,25 @@ std::vector<GemmShape> workload_gemms(const Spec& s) {
       }
       break;
     case Kind::Rnn:
-    case Kind::Lstm: {
-      const std::int64_t H = s.hidden, G = s.kind == Kind::Lstm ? 4 * H : H, in = s.input;
+    case Kind::Lstm:
+    case Kind::Lm: {
+      const std::int64_t H = s.hidden, G = s.kind == Kind::Rnn ? H : 4 * H, in = s.input;
       add(false, true, T * B, G, in, 1);  // input projection of all steps
       add(false, true, B, G, H, T);       // recurrent product per step
       add(false, false, B, H, G, T);      // its dh
       add(true, false, G, H, B, T);       // its dW_hh
       add(true, false, G, in, T * B, 1);  // dW_ih
+      if (s.kind == Kind::Lm) {
+        add(false, false, T * B, in, G, 1);       // dx of the input projection (into the embedding)
+        add(false, true, T * B, s.vocab, H, 1);   // head forward
+        add(true, false, s.vocab, H, T * B, 1);   // head dW
+        add(false, false, T * B, H, s.vocab, 1);  // head dX
+      }
       break;
     }
     case Kind::Xor:
     case Kind::Chain:
+    case Kind::Conv:  // per-sample im2col products: not in the ceiling table
       break;
   }
   return g;

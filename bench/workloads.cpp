@@ -13,6 +13,7 @@ std::int64_t Spec::items() const {
       return steps;
     case Kind::Rnn:
     case Kind::Lstm:
+    case Kind::Lm:
       return batch * steps;
     default:
       return batch;
@@ -79,6 +80,10 @@ std::vector<Spec> main_specs() {
   chain.steps = 10000;
   chain.lr = 1e-12;
   chain.target = 0.025;
+  Spec lm = recurrent("lm", "(11) LM Embedding 10000x128, LSTM 128-256, Linear 256-10000, T 35, B 20", Kind::Lm, 128,
+                      256, 35, 20, 0.6);
+  lm.vocab = 10000;
+  lm.lr = 0.1;
   return {xor_net,
           chain,
           mlp("mlp_small", "(3) MLP 64-128-128-10, B 32", {64, 128, 128, 10}, 32, 0.4),
@@ -87,7 +92,8 @@ std::vector<Spec> main_specs() {
           recurrent("rnn", "(6) RNN 32-128, T 50, B 16", Kind::Rnn, 32, 128, 50, 16, 0.5),
           recurrent("rnn_tiny", "(7) RNN 8-32, T 100, B 1", Kind::Rnn, 8, 32, 100, 1, 0.1),
           recurrent("lstm", "(8) LSTM 32-128, T 50, B 16", Kind::Lstm, 32, 128, 50, 16, 0.5),
-          lenet()};
+          lenet(),
+          lm};
 }
 
 std::vector<Spec> rnn_length_specs() {
@@ -157,6 +163,21 @@ Workload::Workload(const Spec& spec) : spec_(spec) {
       loss_fn_ = [features, classifier, x = x_, y = y_] {
         const Tensor h = features->forward(x);
         return cross_entropy(classifier->forward(reshape(h, {h.size(0), -1})), y);
+      };
+      break;
+    }
+    case Kind::Lm: {
+      nn::Embedding embedding(spec.vocab, spec.input);
+      nn::LSTM lstm(nn::RNNOptions(spec.input, spec.hidden).checkpoint_every(spec.checkpoint_every));
+      nn::Linear head(spec.hidden, spec.vocab);
+      params_ = embedding->parameters();
+      for (const Tensor& p : lstm->parameters()) params_.push_back(p);
+      for (const Tensor& p : head->parameters()) params_.push_back(p);
+      x_ = randint(0, spec.vocab, {spec.steps, spec.batch});
+      y_ = randint(0, spec.vocab, {spec.steps, spec.batch});
+      loss_fn_ = [embedding, lstm, head, x = x_, y = y_, n = spec.steps * spec.batch, h = spec.hidden] {
+        const Tensor out = std::get<0>(lstm(embedding(x)));  // [T, B, H]
+        return cross_entropy(head(reshape(out, {n, h})), reshape(y, {n}));
       };
       break;
     }

@@ -18,6 +18,8 @@
 /// 10 lenet       LeNet-5 size: Conv2d(1, 6, 5) ReLU MaxPool2d(2) Conv2d(6, 16, 5) ReLU MaxPool2d(2), flatten,
 ///                Linear(256, 120) ReLU Linear(120, 84) ReLU Linear(84, 10); input [64, 1, 28, 28],
 ///                cross-entropy on class indices, SGD lr 0.01
+/// 11 lm          word-level language model: Embedding(10000, 128), LSTM(128, 256), Linear(256, 10000)
+///                over all T 35 x B 20 positions, cross-entropy against fixed next tokens, SGD lr 0.1
 ///
 /// FLOPs (MLPs only): forward F = 2 B sum_l(in_l out_l) (the GEMMs; bias, activation and loss are
 /// not counted); backward 2F - 2 B in_0 out_0 (dW and dX of every layer, except dX of the first
@@ -34,7 +36,7 @@ namespace agbench {
 
 inline constexpr std::uint64_t kSeed = 20240607;
 
-enum class Kind { Xor, Chain, Mlp, Rnn, Lstm, Conv };
+enum class Kind { Xor, Chain, Mlp, Rnn, Lstm, Conv, Lm };
 
 /// The shape of one workload; both engines build their model from it.
 struct Spec {
@@ -43,7 +45,8 @@ struct Spec {
   Kind kind = Kind::Mlp;
   std::vector<std::int64_t> sizes;  ///< Xor, Mlp: layer sizes
   std::int64_t batch = 1;
-  std::int64_t input = 0, hidden = 0, steps = 0;  ///< Rnn, Lstm: input, hidden, T; Chain: steps = ops
+  std::int64_t input = 0, hidden = 0, steps = 0;  ///< Rnn, Lstm, Lm: input, hidden, T; Chain: steps = ops
+  std::int64_t vocab = 0;                         ///< Lm: vocabulary (embedding rows, head outputs)
   double lr = 0.01;
   double target = 0;                  ///< the workload's target for ours/libtorch of the training step (0: none)
   std::int64_t checkpoint_every = 0;  ///< Rnn, Lstm: RNNOptions::checkpoint_every (ours only)
@@ -55,7 +58,7 @@ struct Spec {
   double backward_flops() const;
 };
 
-/// Workloads 1-8 in order, then 10.
+/// Workloads 1-8 in order, then 10 (lenet) and 11 (lm).
 std::vector<Spec> main_specs();
 /// Workload 9: the RNN of 6 at T = 25, 50, 100, 200, 400.
 std::vector<Spec> rnn_length_specs();
@@ -72,7 +75,8 @@ class Workload {
   double step();
   void zero_grad() { opt_->zero_grad(); }
   /// Parameters in libtorch's order for the same model (Linear, Conv2d: weight, bias; RNN: weight_ih_l0,
-  /// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the head's weight and bias; chain: x, a, b).
+  /// weight_hh_l0, bias_ih_l0, bias_hh_l0, then the head's weight and bias; lm: the embedding's
+  /// weight first; chain: x, a, b).
   const std::vector<ag::Tensor>& parameters() const { return params_; }
   /// The fixed data: input and target (labels for cross-entropy). Undefined for the chain.
   const ag::Tensor& input() const { return x_; }

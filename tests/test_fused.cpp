@@ -406,6 +406,37 @@ TEST_CASE("softmax_cross_entropy: equals -log_softmax picked at the target, grad
                            [tb](const auto& v) { return composed_cross_entropy(v[0], tb); }, {big});
 }
 
+TEST_CASE("softmax_cross_entropy: wide rows (8-lane max and sum, vectorized exp) and NaN propagation") {
+  // 37 classes: four 8-wide blocks and a tail of 5; the row maxima sit in a block, in the tail, first
+  const Tensor z = agt::input({3, 37}, 0.1, 3.0);
+  {
+    NoGradGuard no_grad;
+    z.narrow(1, 13, 1).narrow(0, 0, 1).fill_(9.0);
+    z.narrow(1, 35, 1).narrow(0, 1, 1).fill_(9.0);
+    z.narrow(1, 0, 1).narrow(0, 2, 1).fill_(9.0);
+  }
+  const Tensor t = tensor({13, 2, 36}, {3}, kInt64);
+  agt::check_same_function([t](const auto& v) { return softmax_cross_entropy(v[0], t); },
+                           [t](const auto& v) { return composed_cross_entropy(v[0], t); }, {z});
+  // float32 over a 10000-wide vocabulary, against the float64 result
+  manual_seed(7);
+  const Tensor wide = randn({4, 10000}, kFloat64) * 3.0;
+  const Tensor tw = tensor({0, 9999, 5000, 1234}, {4}, kInt64);
+  const auto l64 = softmax_cross_entropy(wide, tw).to_vector<double>();
+  const auto l32 = softmax_cross_entropy(wide.to(kFloat32), tw).to_vector<float>();
+  for (std::size_t i = 0; i < l64.size(); ++i) CHECK(l32[i] == doctest::Approx(l64[i]).epsilon(1e-5));
+  // a NaN anywhere in a row: that row's loss and gradient are NaN, the other rows are untouched
+  const Tensor zn = tensor({0.5, std::nan(""), 1.0, 2.0, 0.0, 1.0}, {2, 3}, kFloat64).requires_grad_();
+  const Tensor ln = softmax_cross_entropy(zn, tensor({0, 1}, {2}, kInt64));
+  const auto lv = ln.to_vector<double>();
+  CHECK(std::isnan(lv[0]));
+  CHECK(lv[1] == doctest::Approx(std::log(std::exp(2.0) + 1.0 + std::exp(1.0)) - 0.0));
+  ln.sum().backward();
+  const auto g = zn.grad().to_vector<double>();
+  for (int k = 0; k < 3; ++k) CHECK(std::isnan(g[static_cast<std::size_t>(k)]));
+  for (int k = 3; k < 6; ++k) CHECK(std::isfinite(g[static_cast<std::size_t>(k)]));
+}
+
 TEST_CASE("softmax_cross_entropy: misuse throws naming the op, the shapes and the dtypes") {
   const Tensor z = zeros({2, 3}, kFloat64);
   CHECK_THROWS_AS(softmax_cross_entropy(z, tensor({0, 3}, {2}, kInt64)), Error);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "autograd/kernels/softmax.h"
 #include "autograd/kernels/transcend.h"
@@ -127,19 +128,43 @@ inline void gru_backward(const T* ws, const T* h, const T* dh2, T* dxg, T* dgh, 
   }
 }
 
+/// max(x[0..n)) with 8 independent lanes (vectorizable: v > m ? v : m is maxps). A NaN is skipped
+/// here, but it still reaches the result of the callers below through exp(NaN - m) in the sum.
+template <class T>
+inline T row_max8(const T* x, std::int64_t n) {
+  T m[8];
+  std::fill(m, m + 8, -std::numeric_limits<T>::infinity());
+  std::int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) m[j] = x[k + j] > m[j] ? x[k + j] : m[j];
+  for (; k < n; ++k) m[0] = x[k] > m[0] ? x[k] : m[0];
+  for (int j = 1; j < 8; ++j) m[0] = m[j] > m[0] ? m[j] : m[0];
+  return m[0];
+}
+
+/// sum(x[0..n)) with 8 independent accumulators (vectorizable, no serial dependency chain).
+template <class T>
+inline T row_sum8(const T* x, std::int64_t n) {
+  T s[8] = {};
+  std::int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) s[j] += x[k + j];
+  for (; k < n; ++k) s[0] += x[k];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 /// Per row n of z [N, C]: loss[n] = -log_softmax(z[n])[target[n]] = log(sum(exp(z[n] - m))) - (z[n, t] - m),
 /// m the row's shift as in softmax_dim.
 template <class T>
 inline void softmax_xent_forward(const T* z, const std::int64_t* target, T* loss, std::int64_t rows,
                                  std::int64_t classes) {
+  std::vector<T> e(static_cast<std::size_t>(classes));
   for (std::int64_t n = 0; n < rows; ++n) {
     const T* zr = z + n * classes;
-    T m = -std::numeric_limits<T>::infinity();
-    for (std::int64_t k = 0; k < classes; ++k)
-      if (zr[k] > m || (zr[k] != zr[k] && m == m)) m = zr[k];
-    m = softmax_shift(m);
-    T s = T(0);
-    for (std::int64_t k = 0; k < classes; ++k) s += std::exp(zr[k] - m);
+    const T m = softmax_shift(row_max8(zr, classes));
+    for (std::int64_t k = 0; k < classes; ++k) e[static_cast<std::size_t>(k)] = zr[k] - m;
+    exp(e.data(), e.data(), classes);  // vectorized: the row's exps dominate (a 10000-wide vocabulary)
+    const T s = row_sum8(e.data(), classes);
     loss[n] = std::log(s) - (zr[target[n]] - m);
   }
 }
@@ -148,10 +173,15 @@ inline void softmax_xent_forward(const T* z, const std::int64_t* target, T* loss
 template <class T>
 inline void softmax_xent_backward(const T* z, const std::int64_t* target, const T* g, T* dz, std::int64_t rows,
                                   std::int64_t classes) {
-  softmax_dim<SoftmaxKind::Softmax>(z, dz, rows, classes, 1);
   for (std::int64_t n = 0; n < rows; ++n) {
+    const T* zr = z + n * classes;
     T* dr = dz + n * classes;
-    for (std::int64_t k = 0; k < classes; ++k) dr[k] *= g[n];
+    const T m = softmax_shift(row_max8(zr, classes));
+    for (std::int64_t k = 0; k < classes; ++k) dr[k] = zr[k] - m;
+    exp(dr, dr, classes);
+    const T s = row_sum8(dr, classes);
+    const T inv = T(1) / s;
+    for (std::int64_t k = 0; k < classes; ++k) dr[k] = dr[k] * inv * g[n];
     dr[target[n]] -= g[n];
   }
 }

@@ -5,9 +5,9 @@
 // It needs no download: it first writes MNIST's test-set idx files (10000 images of 28x28, the count
 // libtorch's reader insists on) holding generated digits, drawn as seven-segment figures shifted and
 // thickened by a small generator of its own (libtorch's random numbers and this library's differ),
-// then trains on them for one epoch (at lr 0.05, the example's 0.01 needs several) and evaluates. The weights start from each library's own random
-// initialisation, so the losses differ between the two: the program prints only what both must
-// agree on (sizes, shapes, and whether the accuracy passed 90%). The output must equal
+// then trains on them for one epoch (at lr 0.05, the example's 0.01 needs several) and evaluates. The weights start
+// from each library's own random initialisation, so the losses differ between the two: the program prints only what
+// both must agree on (sizes, shapes, and whether the accuracy passed 90%). The output must equal
 // tests/ports/expected/mnist.txt (made by tests/ports/make_expected.sh with libtorch) byte for byte.
 #include <torch/torch.h>
 
@@ -25,7 +25,8 @@ constexpr int64_t kSide = 28;
 constexpr int64_t kBatchSize = 64;
 
 // The seven segments (a..g) of each digit, and where each segment lies in a 5x9 grid.
-const char* const kSegments[10] = {"abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg"};
+const char* const kSegments[10] = {"abcdef", "bc",     "abdeg", "abcdg",   "bcfg",
+                                   "acdfg",  "acdefg", "abc",   "abcdefg", "abcdfg"};
 
 struct Lcg {
   uint64_t state = 12345;
@@ -44,13 +45,27 @@ void draw_segment(std::vector<uint8_t>& img, char seg, int x0, int y0, int thick
         if (x >= 0 && x < kSide && y >= 0 && y < kSide) img[static_cast<size_t>(y * kSide + x)] = 255;
   };
   switch (seg) {
-    case 'a': line(xa, ya, xb, ya); break;
-    case 'b': line(xb, ya, xb, ym); break;
-    case 'c': line(xb, ym, xb, yb); break;
-    case 'd': line(xa, yb, xb, yb); break;
-    case 'e': line(xa, ym, xa, yb); break;
-    case 'f': line(xa, ya, xa, ym); break;
-    case 'g': line(xa, ym, xb, ym); break;
+    case 'a':
+      line(xa, ya, xb, ya);
+      break;
+    case 'b':
+      line(xb, ya, xb, ym);
+      break;
+    case 'c':
+      line(xb, ym, xb, yb);
+      break;
+    case 'd':
+      line(xa, yb, xb, yb);
+      break;
+    case 'e':
+      line(xa, ym, xa, yb);
+      break;
+    case 'f':
+      line(xa, ya, xa, ym);
+      break;
+    case 'g':
+      line(xa, ym, xb, ym);
+      break;
   }
 }
 
@@ -84,8 +99,11 @@ void write_generated_mnist(const std::string& root) {
 }
 
 struct Net : torch::nn::Module {
-  Net() : conv1(torch::nn::Conv2dOptions(1, 10, /*kernel_size=*/5)), conv2(torch::nn::Conv2dOptions(10, 20, 5)),
-          fc1(320, 50), fc2(50, 10) {
+  Net()
+      : conv1(torch::nn::Conv2dOptions(1, 10, /*kernel_size=*/5)),
+        conv2(torch::nn::Conv2dOptions(10, 20, 5)),
+        fc1(320, 50),
+        fc2(50, 10) {
     register_module("conv1", conv1);
     register_module("conv2", conv2);
     register_module("conv2_drop", conv2_drop);
@@ -133,7 +151,9 @@ int main() {
   double first_loss = 0, last_loss = 0;
   for (auto& batch : *loader) {
     auto data = batch.data.to(device), targets = batch.target.to(device);
-    if (batches == 0) std::printf("first batch: data %s, targets %s\n", torch::str(data.sizes()).c_str(), torch::str(targets.sizes()).c_str());
+    if (batches == 0)
+      std::printf("first batch: data %s, targets %s\n", torch::str(data.sizes()).c_str(),
+                  torch::str(targets.sizes()).c_str());
     optimizer.zero_grad();
     auto output = model.forward(data);
     auto loss = torch::nll_loss(output, targets);
@@ -162,7 +182,7 @@ int main() {
     auto pred = output.argmax(1);
     correct += pred.eq(targets).sum().template item<int64_t>();
   }
-  std::printf("test: average loss below 0.5: %s, accuracy above 90%%: %s\n",
-              test_loss / kImages < 0.5 ? "yes" : "no", correct > 9000 ? "yes" : "no");
+  std::printf("test: average loss below 0.5: %s, accuracy above 90%%: %s\n", test_loss / kImages < 0.5 ? "yes" : "no",
+              correct > 9000 ? "yes" : "no");
   return 0;
 }

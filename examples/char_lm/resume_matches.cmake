@@ -1,0 +1,27 @@
+# CTest driver (cmake -P): char_lm trained straight for EPOCHS epochs must print the same final loss,
+# to the last bit (%.17g), as a run saved after HALF epochs (--save) and continued by a second
+# process (--resume). Arguments: -DEXE=char_lm -DWORK_DIR=dir -DEPOCHS=n -DHALF=k [-DCELL=lstm|gru]
+if(NOT CELL)
+  set(CELL lstm)
+endif()
+file(MAKE_DIRECTORY ${WORK_DIR})
+function(run_char_lm out_var epoch)
+  execute_process(COMMAND ${EXE} --cell ${CELL} ${ARGN} WORKING_DIRECTORY ${WORK_DIR}
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  message("$ ${EXE} --cell ${CELL} ${ARGN}\n${out}${err}")
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "char_lm exited with ${rc}")
+  endif()
+  string(REGEX MATCH "final loss after epoch ${epoch}: [^\n]*" line "${out}")
+  if(NOT line)
+    message(FATAL_ERROR "no 'final loss after epoch ${epoch}' line")
+  endif()
+  set(${out_var} "${line}" PARENT_SCOPE)
+endfunction()
+run_char_lm(straight ${EPOCHS} --epochs ${EPOCHS})
+run_char_lm(first_half ${HALF} --epochs ${HALF} --save ${WORK_DIR}/ckpt)
+run_char_lm(resumed ${EPOCHS} --resume ${WORK_DIR}/ckpt --epochs ${EPOCHS} --sample 60)
+if(NOT straight STREQUAL resumed)
+  message(FATAL_ERROR "resume mismatch:\n  straight: ${straight}\n  resumed:  ${resumed}")
+endif()
+message("resume matches: ${resumed}")
