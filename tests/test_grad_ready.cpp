@@ -30,7 +30,8 @@ TEST_CASE("grad-ready hooks fire in reverse tape order with the complete gradien
       order.push_back(std::string(1, static_cast<char>('a' + k)));
       seen[static_cast<std::size_t>(k)] = g.to_vector<double>();
       CHECK_FALSE(leaves[k]->grad().defined());  // not committed yet
-      if (k == 2) autograd::queue_callback([&] {
+      if (k == 2)
+        autograd::queue_callback([&] {
           ++callbacks;
           CHECK(a.grad().defined());  // after the commit
         });
@@ -70,7 +71,8 @@ TEST_CASE("a grad-ready hook fires before the earlier nodes run") {
 TEST_CASE("grad-ready hooks: the gradient of this pass, not .grad(); none under ag::grad; remove") {
   Tensor p = leaf({1.0, -2.0});
   std::vector<std::vector<double>> seen;
-  const unsigned h = autograd::register_grad_ready_hook(p, [&](const Tensor& g) { seen.push_back(g.to_vector<double>()); });
+  const unsigned h =
+      autograd::register_grad_ready_hook(p, [&](const Tensor& g) { seen.push_back(g.to_vector<double>()); });
   sum(p * p).backward();
   sum(p * p).backward();
   REQUIRE(seen.size() == 2);
@@ -96,7 +98,7 @@ TEST_CASE("grad-ready hooks with create_graph see a differentiable gradient") {
   REQUIRE(seen.defined());
   CHECK(seen.requires_grad());
   CHECK(seen.to_vector<double>() == p.grad().to_vector<double>());  // 3 p^2
-  Tensor gg = ag::grad({sum(seen)}, {p})[0];                         // 6 p
+  Tensor gg = ag::grad({sum(seen)}, {p})[0];                        // 6 p
   CHECK(gg.to_vector<double>() == std::vector<double>{6.0, 12.0});
 }
 
