@@ -25,16 +25,16 @@ std::int64_t element_size(Dtype d) { return d == Dtype::Float32 ? 4 : 8; }
 struct Reducer::Impl {
   struct Bucket {
     Dtype dtype = Dtype::Float64;
-    std::vector<std::size_t> params;     // indices into params_
-    std::vector<std::int64_t> offsets;   // element offset of each
-    Tensor buffer;                       // 1-d, the concatenated gradients
-    std::size_t pending = 0;             // gradients not ready yet in this step
+    std::vector<std::size_t> params;    // indices into params_
+    std::vector<std::int64_t> offsets;  // element offset of each
+    Tensor buffer;                      // 1-d, the concatenated gradients
+    std::size_t pending = 0;            // gradients not ready yet in this step
     MPI_Request request = MPI_REQUEST_NULL;
   };
 
   std::vector<std::string> names_;
-  std::vector<Tensor> params_;            // those requiring grad, registration order
-  std::vector<std::size_t> bucket_of_;    // per param
+  std::vector<Tensor> params_;          // those requiring grad, registration order
+  std::vector<std::size_t> bucket_of_;  // per param
   std::vector<std::size_t> slot_in_bucket_;
   std::vector<Bucket> buckets_;
   std::vector<unsigned> hooks_;
@@ -131,9 +131,8 @@ struct Reducer::Impl {
         continue;
       }
       Tensor g = empty(p.shape(), TensorOptions().dtype(b.dtype));
-      dispatch_floating(b.dtype, "DistributedDataParallel", [&]<class T>() {
-        std::copy_n(b.buffer.data<T>() + off, p.numel(), g.data<T>());
-      });
+      dispatch_floating(b.dtype, "DistributedDataParallel",
+                        [&]<class T>() { std::copy_n(b.buffer.data<T>() + off, p.numel(), g.data<T>()); });
       p.set_grad(g);
     }
     for (Bucket& b : buckets_) b.buffer.bump_version();
@@ -223,7 +222,8 @@ Reducer::Reducer(const OrderedDict<Tensor>& parameters, const OrderedDict<Tensor
     b.buffer = zeros({bytes[k] / element_size(b.dtype)}, TensorOptions().dtype(b.dtype));
   }
   for (std::size_t i = 0; i < n; ++i)
-    m.hooks_.push_back(autograd::register_grad_ready_hook(m.params_[i], [&m, i](const Tensor& g) { m.on_ready(i, g); }));
+    m.hooks_.push_back(
+        autograd::register_grad_ready_hook(m.params_[i], [&m, i](const Tensor& g) { m.on_ready(i, g); }));
 }
 
 Reducer::~Reducer() {

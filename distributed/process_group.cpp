@@ -124,8 +124,9 @@ void all_reduce(Tensor& t, ReduceOp op) {
   detail::check_same_across_ranks(api, {t.numel(), static_cast<std::int64_t>(t.dtype()), static_cast<std::int64_t>(op)},
                                   "(element count, dtype, op)");
   const MPI_Op mop = op == ReduceOp::Max ? MPI_MAX : op == ReduceOp::Min ? MPI_MIN : MPI_SUM;
-  detail::check_mpi(
-      MPI_Allreduce(MPI_IN_PLACE, raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api), mop, c), api);
+  detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api),
+                                  mop, c),
+                    api);
   if (op == ReduceOp::Avg) {
     const int n = get_world_size();
     dispatch_floating(t.dtype(), api, [&]<class T>() {
@@ -142,7 +143,8 @@ void broadcast(Tensor& t, int src) {
   check_inplace(t, api);
   detail::check_same_across_ranks(api, {t.numel(), static_cast<std::int64_t>(t.dtype()), src},
                                   "(element count, dtype, src)");
-  if (src < 0 || src >= get_world_size()) fail("broadcast: src {} is not a rank (world size {})", src, get_world_size());
+  if (src < 0 || src >= get_world_size())
+    fail("broadcast: src {} is not a rank (world size {})", src, get_world_size());
   detail::check_mpi(MPI_Bcast(raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api), src, c), api);
   t.bump_version();
 }
@@ -152,15 +154,17 @@ void all_gather(std::vector<Tensor>& outputs, const Tensor& t) {
   MPI_Comm c = detail::comm(api);
   if (!t.defined()) fail("all_gather: the tensor is undefined");
   const MPI_Datatype type = detail::mpi_type(t.dtype(), api);
-  detail::check_same_across_ranks(
-      api, {t.numel(), static_cast<std::int64_t>(t.dtype()), static_cast<std::int64_t>(t.dim()), shape_hash(t.shape())},
-      "(element count, dtype, dimensions, shape hash)");
+  detail::check_same_across_ranks(api,
+                                  {t.numel(), static_cast<std::int64_t>(t.dtype()), static_cast<std::int64_t>(t.dim()),
+                                   shape_hash(t.shape())},
+                                  "(element count, dtype, dimensions, shape hash)");
   const Tensor in = t.detach().contiguous();
   const int n = get_world_size();
   const std::size_t bytes = static_cast<std::size_t>(t.numel()) * itemsize(t.dtype());
   std::vector<std::byte> all(bytes * static_cast<std::size_t>(n));
-  detail::check_mpi(
-      MPI_Allgather(raw(in), static_cast<int>(t.numel()), type, all.data(), static_cast<int>(t.numel()), type, c), api);
+  detail::check_mpi(MPI_Allgather(raw(in), static_cast<int>(t.numel()), type, all.data(), static_cast<int>(t.numel()),
+                                  type, c),
+                    api);
   outputs.assign(static_cast<std::size_t>(n), Tensor());
   for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
     Tensor o = empty(t.shape(), TensorOptions().dtype(t.dtype()));

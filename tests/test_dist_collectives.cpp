@@ -58,7 +58,8 @@ TEST_CASE("broadcast and all_gather") {
   std::vector<Tensor> all;
   dist::all_gather(all, tensor({static_cast<double>(r), 10.0 * r}, kFloat64));
   REQUIRE(static_cast<int>(all.size()) == n);
-  for (int k = 0; k < n; ++k) CHECK(all[static_cast<std::size_t>(k)].to_vector<double>() == std::vector<double>{1.0 * k, 10.0 * k});
+  for (int k = 0; k < n; ++k)
+    CHECK(all[static_cast<std::size_t>(k)].to_vector<double>() == std::vector<double>{1.0 * k, 10.0 * k});
   std::vector<Tensor> ints;
   dist::all_gather(ints, tensor({std::int64_t{r}}, kInt64));
   CHECK(ints.back().item<std::int64_t>() == n - 1);

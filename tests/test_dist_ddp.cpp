@@ -150,7 +150,8 @@ TEST_CASE("DDP: buckets in reverse registration order, by cap") {
   CHECK(huge.bucket_indices() == std::vector<std::vector<std::size_t>>{{5, 4, 3, 2, 1, 0}});
   // the first bucket of 100 bytes holds extra.bias (16 bytes) and extra.weight (80 bytes) only
   auto net3 = std::make_shared<NetImpl>();
-  DistributedDataParallel first(net3, DistributedDataParallelOptions().bucket_cap_mb(1000).first_bucket_mb(100.0 / 1048576));
+  DistributedDataParallel first(net3,
+                                DistributedDataParallelOptions().bucket_cap_mb(1000).first_bucket_mb(100.0 / 1048576));
   CHECK(first.bucket_indices() == std::vector<std::vector<std::size_t>>{{5, 4}, {3, 2, 1, 0}});
 }
 
@@ -169,7 +170,8 @@ TEST_CASE("DDP: find_unused_parameters marks parameters outside the graph ready"
   mlp_loss([&](const Tensor& x) { return ddp.forward(x); }, 0, kBatch, 0).backward();
   REQUIRE(net->extra->weight.grad().defined());
   net->use_extra = true;
-  Tensor g0 = ag::grad({mlp_loss([&](const Tensor& x) { return net->forward(x); }, 0, kBatch, 0)}, {net->extra->bias})[0];
+  Tensor g0 =
+      ag::grad({mlp_loss([&](const Tensor& x) { return net->forward(x); }, 0, kBatch, 0)}, {net->extra->bias})[0];
   CHECK(max_diff(net->extra->bias.grad(), g0 / static_cast<double>(n)) <= 1e-15);
 }
 
