@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
     const int rank = dist::get_rank(), world = dist::get_world_size();
     manual_seed(static_cast<std::uint64_t>(a.seed));
     auto net = std::make_shared<AddingNetImpl>(a.hidden);
-    nn::parallel::DistributedDataParallel ddp(net, nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(a.bucket_mb));
+    nn::parallel::DistributedDataParallel ddp(net, nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(
+                                                       a.bucket_mb));
     optim::Adam opt(ddp.parameters(), optim::AdamOptions(a.lr));
     if (rank == 0)
       fmt::print("ddp_train: {} ranks, LSTM 2-{} T{}, per-rank batch {} (global {}), {} steps\n", world, a.hidden,

@@ -1,8 +1,8 @@
 // A one-process data-parallel step through the installed package: the average over one rank is the
 // gradient itself.
-#include <cstdio>
 #include <distributed/distributed.h>
 #include <nn/nn.h>
+#include <cstdio>
 
 int main() {
   ag::distributed::init_process_group("mpi");
