@@ -2,12 +2,21 @@
 // (sum the two marked values of a sequence) with an LSTM, each process (rank) training on its
 // shard of every global batch. Run it with mpirun (README "Distributed training"):
 //   mpirun -np 2 ./build/release/examples/ddp_train [--steps N] [--batch B] [--hidden H] [--seq T]
-//          [--lr LR] [--bucket-mb M] [--seed S]
+//          [--lr LR] [--bucket-mb M] [--first-bucket-mb M] [--seed S] [--mlp 1] [--after-backward 1]
 // --batch is the per-rank batch (the global batch is world size times it). Rank 0 prints the loss
 // (averaged over the ranks) every 10 steps; every rank's throughput is printed at the end.
+// --mlp 1: an MLP with three hidden layers of --hidden units on 64 inputs instead of the LSTM.
+// --after-backward 1: no DDP; after backward, one blocking all_reduce(Avg) of all the gradients
+// (libtorch's MPI example reduces them one by one), to compare with DDP's overlap. DDP with bucket caps larger than
+// the model (--bucket-mb 1e4 --first-bucket-mb 1e4) reduces everything after backward too, in one
+// all-reduce.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <functional>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -21,7 +30,8 @@ namespace dist = ag::distributed;
 
 struct Args {
   std::int64_t steps = 100, batch = 32, hidden = 128, seq = 50, seed = 0;
-  double lr = 0.01, bucket_mb = 25;
+  double lr = 0.01, bucket_mb = 25, first_bucket_mb = 1;
+  bool mlp = false, after_backward = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -37,6 +47,9 @@ Args parse(int argc, char** argv) {
     else if (s == "--seed") a.seed = static_cast<std::int64_t>(v);
     else if (s == "--lr") a.lr = v;
     else if (s == "--bucket-mb") a.bucket_mb = v;
+    else if (s == "--first-bucket-mb") a.first_bucket_mb = v;
+    else if (s == "--mlp") a.mlp = v != 0;
+    else if (s == "--after-backward") a.after_backward = v != 0;
     else fail("unknown option {}", s);
   }
   if (a.steps < 1 || a.batch < 1 || a.hidden < 1 || a.seq < 2) fail("steps, batch, hidden must be >= 1, seq >= 2");
@@ -56,6 +69,36 @@ struct AddingNetImpl : nn::Module {
     return head(out.select(0, out.size(0) - 1));
   }
 };
+
+struct MlpNetImpl : nn::Module {
+  nn::Sequential layers{nullptr};
+  explicit MlpNetImpl(std::int64_t hidden) {
+    layers = register_module("layers",
+                             nn::Sequential(nn::Linear(64, hidden), nn::ReLU(), nn::Linear(hidden, hidden), nn::ReLU(),
+                                            nn::Linear(hidden, hidden), nn::ReLU(), nn::Linear(hidden, 1)));
+  }
+  Tensor forward(const Tensor& x) { return layers->forward(x); }
+};
+
+// The MLP's shard: x ~ U(-1, 1)^64, y = sin(sum of the first 8 inputs).
+std::pair<Tensor, Tensor> mlp_shard(const Args& a, std::int64_t step, int rank) {
+  std::mt19937_64 gen(static_cast<std::uint64_t>(a.seed * 1000003 + step));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> xs(static_cast<std::size_t>(a.batch * 64)), ys(static_cast<std::size_t>(a.batch));
+  for (std::int64_t g = 0; g < (rank + 1) * a.batch; ++g) {
+    std::vector<float> row(64);
+    for (auto& v : row) v = u(gen);
+    if (g < rank * a.batch) continue;
+    const std::int64_t b = g - rank * a.batch;
+    float s = 0;
+    for (int k = 0; k < 64; ++k) {
+      xs[static_cast<std::size_t>(b * 64 + k)] = row[static_cast<std::size_t>(k)];
+      if (k < 8) s += row[static_cast<std::size_t>(k)];
+    }
+    ys[static_cast<std::size_t>(b)] = std::sin(s);
+  }
+  return {tensor(xs, {a.batch, 64}), tensor(ys, {a.batch, 1})};
+}
 
 // This rank's shard of global batch `step`: the same global batch on every rank (seeded by the
 // step), rows [rank * batch, (rank + 1) * batch).
@@ -90,19 +133,56 @@ int main(int argc, char** argv) {
     const Args a = parse(argc, argv);
     const int rank = dist::get_rank(), world = dist::get_world_size();
     manual_seed(static_cast<std::uint64_t>(a.seed));
-    auto net = std::make_shared<AddingNetImpl>(a.hidden);
-    nn::parallel::DistributedDataParallel ddp(net, nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(
-                                                       a.bucket_mb));
-    optim::Adam opt(ddp.parameters(), optim::AdamOptions(a.lr));
+    std::shared_ptr<nn::Module> model;
+    std::function<Tensor(const Tensor&)> forward;
+    std::optional<nn::parallel::DistributedDataParallel<std::shared_ptr<AddingNetImpl>>> ddp_lstm;
+    std::optional<nn::parallel::DistributedDataParallel<std::shared_ptr<MlpNetImpl>>> ddp_mlp;
+    const auto options =
+        nn::parallel::DistributedDataParallelOptions().bucket_cap_mb(a.bucket_mb).first_bucket_mb(a.first_bucket_mb);
+    if (a.mlp) {
+      auto net = std::make_shared<MlpNetImpl>(a.hidden);
+      model = net;
+      if (a.after_backward) forward = [net](const Tensor& x) { return net->forward(x); };
+      else forward = [&ddp = ddp_mlp.emplace(net, options)](const Tensor& x) { return ddp.forward(x); };
+    } else {
+      auto net = std::make_shared<AddingNetImpl>(a.hidden);
+      model = net;
+      if (a.after_backward) forward = [net](const Tensor& x) { return net->forward(x); };
+      else forward = [&ddp = ddp_lstm.emplace(net, options)](const Tensor& x) { return ddp.forward(x); };
+    }
+    std::vector<Tensor> params = model->parameters();
+    if (a.after_backward)  // what DDP does at construction
+      for (Tensor& p : params) {
+        Tensor d = p.detach();
+        dist::broadcast(d, 0);
+      }
+    optim::Adam opt(params, optim::AdamOptions(a.lr));
     if (rank == 0)
-      fmt::print("ddp_train: {} ranks, LSTM 2-{} T{}, per-rank batch {} (global {}), {} steps\n", world, a.hidden,
-                 a.seq, a.batch, a.batch * world, a.steps);
+      fmt::print("ddp_train: {} ranks, {} {}, per-rank batch {} (global {}), {} steps, {}\n", world,
+                 a.mlp ? "MLP 64-" : "LSTM 2-",
+                 a.mlp ? fmt::format("{}x3", a.hidden) : fmt::format("{} T{}", a.hidden, a.seq), a.batch,
+                 a.batch * world, a.steps,
+                 a.after_backward ? "all_reduce after backward"
+                                  : fmt::format("DDP, buckets {} MB (first {} MB)", a.bucket_mb, a.first_bucket_mb));
     const auto t0 = std::chrono::steady_clock::now();
     for (std::int64_t step = 0; step < a.steps; ++step) {
-      auto [x, y] = shard(a, step, rank);
+      auto [x, y] = a.mlp ? mlp_shard(a, step, rank) : shard(a, step, rank);
       opt.zero_grad();
-      Tensor loss = nn::functional::mse_loss(ddp.forward(x), y);
+      Tensor loss = nn::functional::mse_loss(forward(x), y);
       loss.backward();
+      if (a.after_backward) {  // every gradient in one buffer, one blocking all-reduce
+        std::int64_t n = 0;
+        for (const Tensor& p : params) n += p.numel();
+        Tensor flat = empty({n}, kFloat32);
+        float* f = flat.data<float>();
+        for (const Tensor& p : params) f = std::copy_n(p.grad().data<float>(), p.numel(), f);
+        dist::all_reduce(flat, dist::ReduceOp::Avg);
+        f = flat.data<float>();
+        for (const Tensor& p : params) {
+          std::copy_n(f, p.numel(), p.grad().data<float>());
+          f += p.numel();
+        }
+      }
       opt.step();
       if (step % 10 == 0 || step == a.steps - 1) {
         Tensor l = loss.detach().to(kFloat64).reshape({1});
