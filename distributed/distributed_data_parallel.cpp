@@ -97,7 +97,7 @@ struct Reducer::Impl {
 
   void wait_all() {
     for (Bucket& b : buckets_)
-      if (b.request != MPI_REQUEST_NULL) check_mpi(MPI_Wait(&b.request, MPI_STATUS_IGNORE), "DistributedDataParallel");
+      if (b.request != MPI_REQUEST_NULL) distributed::detail::wait(b.request, "DistributedDataParallel");
   }
 
   // The end of backward (a queue_callback): the parameters backward did not reach, the remaining
@@ -113,9 +113,13 @@ struct Reducer::Impl {
       }
     }
     wait_all();
-    if (find_unused_ && !params_.empty())
-      check_mpi(MPI_Allreduce(MPI_IN_PLACE, used.data(), static_cast<int>(used.size()), MPI_INT32_T, MPI_MAX, comm_),
+    if (find_unused_ && !params_.empty()) {
+      MPI_Request req;
+      check_mpi(MPI_Iallreduce(MPI_IN_PLACE, used.data(), static_cast<int>(used.size()), MPI_INT32_T, MPI_MAX, comm_,
+                               &req),
                 "DistributedDataParallel");
+      distributed::detail::wait(req, "DistributedDataParallel");
+    }
     for (Bucket& b : buckets_)
       dispatch_floating(b.dtype, "DistributedDataParallel", [&]<class T>() {
         T* d = b.buffer.data<T>();

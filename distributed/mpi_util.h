@@ -21,5 +21,8 @@ MPI_Comm comm(const char* api);
 MPI_Datatype mpi_type(Dtype d, const char* api);
 /// Throws an ag::Error naming `api` and MPI's message when `rc` is not MPI_SUCCESS.
 void check_mpi(int rc, const char* api);
+/// Waits for `request` (polling MPI_Test) within init_process_group's timeout; past it, prints
+/// which call (`api`) waited on which rank and aborts the job (MPI_Abort), rather than hanging.
+void wait(MPI_Request& request, const char* api);
 
 }  // namespace ag::distributed::detail

@@ -1,7 +1,10 @@
 #include "distributed/process_group.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <functional>
+#include <thread>
 
 #include "autograd/autograd.h"
 #include "distributed/mpi_util.h"
@@ -11,6 +14,7 @@ namespace ag::distributed {
 namespace {
 MPI_Comm g_comm = MPI_COMM_NULL;
 bool g_we_initialized_mpi = false;
+std::chrono::milliseconds g_timeout = std::chrono::minutes(30);
 
 // The tensor an in-place collective writes: defined, contiguous, of a supported dtype.
 void check_inplace(const Tensor& t, const char* api) {
@@ -59,6 +63,26 @@ void check_mpi(int rc, const char* api) {
   fail("{}: MPI error: {}", api, std::string(msg, static_cast<std::size_t>(len)));
 }
 
+void wait(MPI_Request& request, const char* api) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int spins = 0;; ++spins) {
+    int done = 0;
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), api);
+    if (done) return;
+    if (spins > 1000) std::this_thread::yield();
+    if (std::chrono::steady_clock::now() - start > g_timeout) {
+      int rank = -1;
+      MPI_Comm_rank(g_comm, &rank);
+      std::fprintf(stderr,
+                   "%s: rank %d waited more than %lld ms for a collective the other ranks did not complete (a rank "
+                   "failed, exited or took another path): aborting the job (init_process_group's timeout)\n",
+                   api, rank, static_cast<long long>(g_timeout.count()));
+      std::fflush(stderr);
+      MPI_Abort(g_comm, 1);
+    }
+  }
+}
+
 void check_same_across_ranks(const char* api, const std::vector<std::int64_t>& values, const std::string& what) {
   const std::size_t n = values.size();
   std::vector<std::int64_t> buf(2 * n);
@@ -66,7 +90,10 @@ void check_same_across_ranks(const char* api, const std::vector<std::int64_t>& v
     buf[i] = values[i];
     buf[n + i] = values[i] == INT64_MIN ? INT64_MAX : -values[i];
   }
-  check_mpi(MPI_Allreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(2 * n), MPI_INT64_T, MPI_MAX, comm(api)), api);
+  MPI_Request req;
+  check_mpi(MPI_Iallreduce(MPI_IN_PLACE, buf.data(), static_cast<int>(2 * n), MPI_INT64_T, MPI_MAX, comm(api), &req),
+            api);
+  wait(req, api);
   for (std::size_t i = 0; i < n; ++i)
     if (buf[i] != -buf[n + i])
       fail(
@@ -76,7 +103,8 @@ void check_same_across_ranks(const char* api, const std::vector<std::int64_t>& v
 }
 }  // namespace detail
 
-void init_process_group(const std::string& backend) {
+void init_process_group(const std::string& backend, std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) fail("init_process_group: the timeout must be positive, got {} ms", timeout.count());
   if (backend != "mpi") fail("init_process_group: backend '{}' is not supported (only \"mpi\" is)", backend);
   if (g_comm != MPI_COMM_NULL) fail("init_process_group: the process group is already initialized");
   int initialized = 0;
@@ -97,6 +125,7 @@ void init_process_group(const std::string& backend) {
   detail::check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &c), "init_process_group");
   MPI_Comm_set_errhandler(c, MPI_ERRORS_RETURN);
   g_comm = c;
+  g_timeout = timeout;
 }
 
 bool is_initialized() { return g_comm != MPI_COMM_NULL; }
@@ -113,7 +142,11 @@ int get_world_size() {
   return n;
 }
 
-void barrier() { detail::check_mpi(MPI_Barrier(detail::comm("barrier")), "barrier"); }
+void barrier() {
+  MPI_Request req;
+  detail::check_mpi(MPI_Ibarrier(detail::comm("barrier"), &req), "barrier");
+  detail::wait(req, "barrier");
+}
 
 void all_reduce(Tensor& t, ReduceOp op) {
   const char* api = "all_reduce";
@@ -124,9 +157,11 @@ void all_reduce(Tensor& t, ReduceOp op) {
   detail::check_same_across_ranks(api, {t.numel(), static_cast<std::int64_t>(t.dtype()), static_cast<std::int64_t>(op)},
                                   "(element count, dtype, op)");
   const MPI_Op mop = op == ReduceOp::Max ? MPI_MAX : op == ReduceOp::Min ? MPI_MIN : MPI_SUM;
-  detail::check_mpi(MPI_Allreduce(MPI_IN_PLACE, raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api),
-                                  mop, c),
+  MPI_Request req;
+  detail::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api),
+                                   mop, c, &req),
                     api);
+  detail::wait(req, api);
   if (op == ReduceOp::Avg) {
     const int n = get_world_size();
     dispatch_floating(t.dtype(), api, [&]<class T>() {
@@ -145,7 +180,10 @@ void broadcast(Tensor& t, int src) {
                                   "(element count, dtype, src)");
   if (src < 0 || src >= get_world_size())
     fail("broadcast: src {} is not a rank (world size {})", src, get_world_size());
-  detail::check_mpi(MPI_Bcast(raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api), src, c), api);
+  MPI_Request req;
+  detail::check_mpi(MPI_Ibcast(raw(t), static_cast<int>(t.numel()), detail::mpi_type(t.dtype(), api), src, c, &req),
+                    api);
+  detail::wait(req, api);
   t.bump_version();
 }
 
@@ -162,9 +200,11 @@ void all_gather(std::vector<Tensor>& outputs, const Tensor& t) {
   const int n = get_world_size();
   const std::size_t bytes = static_cast<std::size_t>(t.numel()) * itemsize(t.dtype());
   std::vector<std::byte> all(bytes * static_cast<std::size_t>(n));
-  detail::check_mpi(MPI_Allgather(raw(in), static_cast<int>(t.numel()), type, all.data(), static_cast<int>(t.numel()),
-                                  type, c),
+  MPI_Request req;
+  detail::check_mpi(MPI_Iallgather(raw(in), static_cast<int>(t.numel()), type, all.data(), static_cast<int>(t.numel()),
+                                   type, c, &req),
                     api);
+  detail::wait(req, api);
   outputs.assign(static_cast<std::size_t>(n), Tensor());
   for (std::size_t r = 0; r < static_cast<std::size_t>(n); ++r) {
     Tensor o = empty(t.shape(), TensorOptions().dtype(t.dtype()));

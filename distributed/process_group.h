@@ -3,6 +3,7 @@
 /// Collectives across processes over MPI (names after torch.distributed): one process group, the
 /// processes mpirun started. Float32, float64 and int64 tensors.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -17,8 +18,12 @@ enum class ReduceOp { Sum, Avg, Max, Min };
 /// Initializes MPI (MPI_Init_thread requesting MPI_THREAD_SERIALIZED: the collectives may be called
 /// from any thread, one at a time) unless the program already did, and makes the process group of
 /// all its processes. `backend` must be "mpi". An ag::Error when MPI cannot give SERIALIZED, or
-/// when the group is already initialized.
-void init_process_group(const std::string& backend = "mpi");
+/// when the group is already initialized. `timeout` (as torch.distributed's, 30 minutes by
+/// default) bounds every wait for a collective, here and in DistributedDataParallel: a rank
+/// waiting longer (another rank failed, exited or took another path) prints which call waited
+/// and aborts the whole job (MPI_Abort), rather than hanging.
+void init_process_group(const std::string& backend = "mpi",
+                        std::chrono::milliseconds timeout = std::chrono::minutes(30));
 /// Whether init_process_group was called (and destroy_process_group not since).
 bool is_initialized();
 /// This process's rank in the group, 0 .. get_world_size() - 1.

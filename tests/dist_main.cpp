@@ -3,12 +3,16 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "distributed/distributed.h"
 
 int main(int argc, char** argv) {
-  ag::distributed::init_process_group("mpi");
+  // AG_TEST_DIST_TIMEOUT_MS: the group's timeout (the test of a rank failing mid-step sets it short)
+  const char* t = std::getenv("AG_TEST_DIST_TIMEOUT_MS");
+  ag::distributed::init_process_group("mpi", std::chrono::milliseconds(t ? std::atoll(t) : 60000));
   doctest::Context ctx(argc, argv);
   if (ag::distributed::get_rank() != 0) ctx.setOption("out", "/dev/null");  // one report, from rank 0
   const int rc = ctx.run();

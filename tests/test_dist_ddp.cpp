@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <functional>
+#include <thread>
 
 #include "autograd/autograd.h"
 #include "distributed/distributed.h"
@@ -225,4 +226,19 @@ TEST_CASE("DDP: a rank with a different model is an ag::Error on every rank, nev
   auto ok = std::make_shared<NetImpl>();
   DistributedDataParallel ddp(ok);
   CHECK(same_on_all_ranks(ok->fc1->weight));
+}
+
+// Run only by the CTest test dist_timeout_np2 (--no-skip, AG_TEST_DIST_TIMEOUT_MS=3000), which
+// expects the job to end with the message within its TIMEOUT.
+TEST_CASE("DDP: a rank failing mid-step ends the job within the timeout, with a message" * doctest::skip()) {
+  auto net = std::make_shared<NetImpl>();
+  DistributedDataParallel ddp(net);
+  if (dist::get_rank() == 1) {
+    // its loss throws: it never reaches backward, and does not come back
+    CHECK_THROWS_AS(fail("loss: on purpose"), Error);
+    std::this_thread::sleep_for(std::chrono::seconds(100));
+  }
+  // the other ranks wait in the gradient reduction until the timeout aborts the job
+  mlp_loss([&](const Tensor& x) { return ddp.forward(x); }, 0, kBatch, 0).backward();
+  FAIL("not reached");
 }
