@@ -69,7 +69,10 @@ void wait(MPI_Request& request, const char* api) {
     int done = 0;
     check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), api);
     if (done) return;
-    if (spins > 1000) std::this_thread::yield();
+    // spin briefly, then yield, then sleep: with more ranks than cores (--oversubscribe) a busy
+    // rank would take the core from the one it waits for
+    if (spins > 20000) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    else if (spins > 1000) std::this_thread::yield();
     if (std::chrono::steady_clock::now() - start > g_timeout) {
       int rank = -1;
       MPI_Comm_rank(g_comm, &rank);
