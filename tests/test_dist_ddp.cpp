@@ -139,6 +139,28 @@ TEST_CASE("DDP: an LSTM after 3 SGD-momentum steps equals full-batch training") 
   }
 }
 
+TEST_CASE("DDP: a run repeated with the same seed gives bit-identical parameters") {
+  auto run = [](double bucket_mb) {
+    const int n = dist::get_world_size(), r = dist::get_rank();
+    manual_seed(3);
+    auto net = std::make_shared<SeqImpl>();
+    DistributedDataParallel ddp(net,
+                                DistributedDataParallelOptions().bucket_cap_mb(bucket_mb).first_bucket_mb(bucket_mb));
+    optim::SGD opt(ddp.parameters(), optim::SGDOptions(0.1).momentum(0.9));
+    const std::int64_t shard = kBatch / n;
+    for (int s = 0; s < 3; ++s) {
+      opt.zero_grad();
+      lstm_loss([&](const Tensor& x) { return ddp.forward(x); }, r * shard, (r + 1) * shard, s).backward();
+      opt.step();
+    }
+    std::vector<std::vector<double>> out;
+    for (const Tensor& p : net->parameters()) out.push_back(p.to_vector<double>());
+    return out;
+  };
+  CHECK(run(25) == run(25));
+  CHECK(run(1e-4) == run(1e-4));
+}
+
 TEST_CASE("DDP: buckets in reverse registration order, by cap") {
   auto net = std::make_shared<NetImpl>();  // 6 parameters
   DistributedDataParallel tiny(net, DistributedDataParallelOptions().bucket_cap_mb(1e-6).first_bucket_mb(1e-6));
