@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <span>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "autograd/factory.h"
 #include "autograd/kernels/elementwise.h"
@@ -49,6 +50,17 @@ class LeafIndex {
   void clear() {
     if (size_) std::fill(slots_.begin(), slots_.end(), Slot{});
     size_ = 0;
+  }
+
+  /// The index stored for `leaf`, or -1.
+  std::int64_t find(const TensorImpl* leaf) const {
+    if (slots_.empty()) return -1;
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash(leaf) & mask;; i = (i + 1) & mask) {
+      const Slot& s = slots_[i];
+      if (s.key == leaf) return static_cast<std::int64_t>(s.index);
+      if (!s.key) return -1;
+    }
   }
 
   /// The index stored for `leaf`; when absent, stores `next` and returns {next, true}.
@@ -192,8 +204,25 @@ class Engine {
     }
     if (capture_) mark_needed(top);
     Running running(this);
-    for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)), i);
+    if (!capture_ && detail::hooked_leaves() != 0) [[unlikely]]
+      plan_ready(top);
+    if (!ready_plan_) {
+      for (std::int64_t i = top; i >= 0; --i) step(tape_.node(static_cast<std::size_t>(i)), i);
+    } else {
+      for (std::int64_t i = top; i >= 0; --i) {
+        step(tape_.node(static_cast<std::size_t>(i)), i);
+        while (ready_next_ < ready_.size() && ready_[ready_next_].first == i) fire_ready(ready_[ready_next_++].second);
+      }
+      for (auto& [leaf, g] : pending_)  // leaves reached as outputs, or through an opaque node
+        if (leaf->hooks && !leaf->hooks->ready.empty() && !fired_.count(leaf.get())) fire_ready(leaf.get());
+    }
     commit_leaves();
+    // the end-of-backward callbacks (queue_callback), by index: a callback may queue more
+    for (std::size_t k = 0; k < callbacks_.size(); ++k) {
+      const std::function<void()> cb = std::move(callbacks_[k]);
+      cb();
+    }
+    callbacks_.clear();
     if (!retain_) tape_.reset_if_consumed();
     if (detail::t_profiling) [[unlikely]]
       detail::profile_backward_end();  // profiler hook
@@ -391,6 +420,48 @@ class Engine {
         results_[j] = detail::run_grad_hooks(leaf->hooks->pre, std::move(results_[j]), "a leaf");
   }
 
+  // Grad-ready hooks: for every hooked leaf, the smallest index of a node with an edge to it (its
+  // gradient is complete once that node has run), sorted by decreasing index for the reverse loop.
+  // With an opaque node (ag::checkpoint, whose re-run may reach any leaf) every hook waits for the
+  // end of the pass.
+  void plan_ready(std::int64_t top) {
+    ready_plan_ = true;
+    std::unordered_map<const TensorImpl*, std::int64_t> first_user;
+    for (std::int64_t i = 0; i <= top; ++i) {
+      const Node* n = tape_.node(static_cast<std::size_t>(i));
+      if (n->opaque) {
+        ready_.clear();
+        return;
+      }
+      for (std::uint32_t k = 0; k < n->num_inputs; ++k) {
+        const Edge& e = n->edges[k];
+        if (e.kind != Edge::Leaf || !e.leaf->hooks || e.leaf->hooks->ready.empty()) continue;
+        if (first_user.emplace(e.leaf.get(), i).second) ready_.emplace_back(i, e.leaf.get());
+      }
+    }
+    std::stable_sort(ready_.begin(), ready_.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  }
+
+  // Runs a leaf's grad-ready hooks on its pending gradient, if the pass gave it one.
+  void fire_ready(const TensorImpl* leaf) {
+    const std::int64_t index = pending_index_.find(leaf);
+    if (index < 0 || !leaf->hooks) return;
+    fired_.insert(leaf);
+    AutoGradMode mode(create_);
+    const std::vector<detail::GradHook> copy = leaf->hooks->ready;  // a hook may register hooks
+    const Tensor& g = pending_[static_cast<std::size_t>(index)].second;
+    for (const auto& h : copy)
+      if (h) h(g);
+  }
+
+ public:
+  void queue(std::function<void()> cb) {
+    Engine* e = this;
+    while (e->parent_) e = e->parent_;
+    e->callbacks_.push_back(std::move(cb));
+  }
+
+ private:
   void commit_leaves() {
     AutoGradMode mode(create_);
     // leaf hooks (register_hook) first, on each leaf's gradient summed over the pass, all before
@@ -459,6 +530,11 @@ class Engine {
   LeafIndex pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
   BackwardCtx ctx_;
+  bool ready_plan_ = false;  ///< some leaf has grad-ready hooks: ready_ is this pass's plan
+  std::vector<std::pair<std::int64_t, const TensorImpl*>> ready_;  ///< (last user node, leaf), by decreasing node
+  std::size_t ready_next_ = 0;
+  std::unordered_set<const TensorImpl*> fired_;
+  std::vector<std::function<void()>> callbacks_;  ///< queue_callback, run when the pass has succeeded
 };
 
 namespace detail {
@@ -467,6 +543,11 @@ std::vector<Tensor> backward_segment(const std::vector<Tensor>& outputs, const s
   return Engine(false, GradMode::is_enabled()).run_segment(outputs, grad_outputs, inputs, first_node, api);
 }
 }  // namespace detail
+
+void autograd::queue_callback(std::function<void()> callback) {
+  if (!t_running) fail("queue_callback: no backward pass is running on this thread (call it from a hook)");
+  t_running->queue(std::move(callback));
+}
 
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
               std::optional<bool> retain_graph, bool create_graph) {

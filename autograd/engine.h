@@ -2,6 +2,7 @@
 /// @file engine.h
 /// The gradient API: backward() and ag::grad(), replaying the tape in reverse.
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -27,6 +28,25 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
 namespace autograd {
 using ag::backward;
 using ag::grad;
+
+/// Registers `hook(gradient)` on a leaf, called by backward() during the pass as soon as the
+/// leaf's gradient of this pass is complete: right after the last node (in reverse tape order)
+/// with an edge to the leaf has run, while the earlier nodes have not, with the sum of what the
+/// pass sent to the leaf (before the leaf's register_hook hooks, and not added to .grad() yet,
+/// which happens when the whole pass has succeeded). A leaf the pass did not reach gets no call;
+/// one whose gradient may arrive through an opaque node (ag::checkpoint) gets it at the end of the
+/// pass, before .grad() is updated. Not called by ag::grad. This is the hook data-parallel
+/// training needs to start reducing a gradient while backward goes on (PyTorch's
+/// AccumulateGrad-node hooks that DistributedDataParallel uses). Returns a handle for
+/// remove_grad_ready_hook. Leaves requiring grad only.
+unsigned register_grad_ready_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook);
+/// Removes a hook registered by register_grad_ready_hook.
+void remove_grad_ready_hook(const Tensor& leaf, unsigned h);
+/// From a hook or backward function running inside a backward pass: runs `callback` once when the
+/// outermost running pass has succeeded, after every .grad() was updated and the post-accumulate
+/// hooks ran (callbacks queued by callbacks run too, in order). Dropped when the pass throws. As
+/// PyTorch's Variable._execution_engine.queue_callback. An ag::Error outside a backward pass.
+void queue_callback(std::function<void()> callback);
 }  // namespace autograd
 
 namespace detail {

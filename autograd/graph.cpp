@@ -5,6 +5,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "autograd/engine.h"
 #include "autograd/error.h"
 #include "autograd/tape.h"
 
@@ -315,6 +316,26 @@ unsigned Tensor::add_post_accumulate_grad_hook(std::function<void(const Tensor&)
   auto& list = detail::leaf_hooks(*impl_).post;
   list.push_back(std::move(hook));
   return static_cast<unsigned>(list.size() - 1);
+}
+
+unsigned autograd::register_grad_ready_hook(const Tensor& leaf, std::function<void(const Tensor&)> hook) {
+  const TensorImpl& im = leaf.checked("register_grad_ready_hook");
+  if (!im.requires_grad)
+    fail("register_grad_ready_hook: cannot register a hook on a tensor that doesn't require gradient");
+  if (im.slot >= 0) fail("register_grad_ready_hook: grad-ready hooks cannot be registered on non-leaf tensors");
+  auto& list = detail::leaf_hooks(*leaf.impl()).ready;
+  list.push_back([h = std::move(hook)](const Tensor& g) {
+    h(g);
+    return Tensor();
+  });
+  return static_cast<unsigned>(list.size() - 1);
+}
+
+void autograd::remove_grad_ready_hook(const Tensor& leaf, unsigned h) {
+  const TensorImpl& im = leaf.checked("remove_grad_ready_hook");
+  if (!im.hooks || h >= im.hooks->ready.size() || !im.hooks->ready[h])
+    fail("remove_grad_ready_hook: invalid index, no hook at position {}", h);
+  im.hooks->ready[h] = nullptr;
 }
 
 void Tensor::remove_post_accumulate_grad_hook(unsigned h) const {

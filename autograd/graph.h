@@ -112,6 +112,7 @@ using PostAccumulateHook = std::function<void(const Tensor&)>;
 struct LeafHooks {
   std::vector<GradHook> pre;
   std::vector<PostAccumulateHook> post;
+  std::vector<GradHook> ready;  ///< ag::autograd::register_grad_ready_hook (return value unused)
 };
 /// Number of TensorImpls holding LeafHooks, on all threads: the engine looks at leaves' hooks
 /// only when it is not zero (one relaxed load per backward pass).

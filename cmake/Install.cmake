@@ -4,7 +4,8 @@
 #   find_package(autograd COMPONENTS core)     autograd::core only (and its dependencies)
 #   find_package(autograd COMPONENTS data)     autograd::data and the core it links
 #   find_package(autograd COMPONENTS nn)       autograd::nn and the data and core it links
-# A later component (distributed) adds its ag_install_component() call and its entry in the config.
+#   find_package(autograd COMPONENTS distributed)  autograd::distributed (built with AG_WITH_MPI),
+#                                              nn, data and core, and MPI (find_dependency)
 include(CMakePackageConfigHelpers)
 set(AG_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/autograd)
 
@@ -19,6 +20,9 @@ endfunction()
 ag_install_component(core autograd_core)
 ag_install_component(data autograd_data)
 ag_install_component(nn autograd_nn)
+if(AG_WITH_MPI)
+  ag_install_component(distributed autograd_distributed)
+endif()
 # the umbrella autograd::autograd (an INTERFACE target linking the components)
 install(TARGETS autograd EXPORT autograd-targets)
 install(EXPORT autograd-targets NAMESPACE autograd:: DESTINATION ${AG_INSTALL_CMAKEDIR})

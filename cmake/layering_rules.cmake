@@ -59,3 +59,19 @@ ag_layering_rule(public-headers-not-private
   FILES_EXCEPT "${AG_PRIVATE_HEADERS}"
   FORBID "${AG_PRIVATE_HEADERS}"
   REASON "an installed (public) header must not include a private one, which is not installed")
+
+ag_layering_rule(distributed-public-headers-only
+  FILES [[^distributed/]]
+  FORBID [[^(autograd/(kernels/.*|ops/util\.h)|nn/loss_detail\.h)$]]
+  REASON "distributed/ is built on the public headers of autograd/ and nn/ only")
+
+ag_layering_rule(distributed-mpi-private
+  FILES [[^distributed/.*\.h$]]
+  FILES_EXCEPT [[^distributed/mpi_util\.h$]]
+  FORBID [[^distributed/mpi_util\.h$]]
+  REASON "distributed/mpi_util.h is private (not installed): no public header of distributed/ may include it")
+
+ag_layering_rule(below-distributed
+  FILES [[^(autograd|nn)/]]
+  FORBID [[^distributed/]]
+  REASON "autograd/ and nn/ must not include distributed/, which is built on top of them (and only with MPI)")

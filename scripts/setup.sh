@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 AG_PACKAGES=(g++ cmake ninja-build pkg-config libfmt-dev libopenblas-dev libxsmm-dev libdnnl-dev doctest-dev libbenchmark-dev
-             nlohmann-json3-dev libboost-stacktrace-dev python3 python3-numpy)
+             nlohmann-json3-dev libboost-stacktrace-dev python3 python3-numpy libopenmpi-dev openmpi-bin)
 source scripts/ensure_packages.sh
 ensure_packages "${AG_PACKAGES[@]}"
 

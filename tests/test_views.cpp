@@ -336,3 +336,11 @@ TEST_CASE("views: as_strided refuses a storage offset past the storage, even for
   CHECK(msg.find("outside the storage") != std::string::npos);
   CHECK(m.as_strided({0}, {1}, 6).numel() == 0);  // at the end of the storage: allowed, as libtorch
 }
+
+TEST_CASE("clone of a contiguous tensor at an offset (narrow) copies from the offset") {
+  Tensor b = arange(6, TensorOptions().dtype(kFloat64));
+  CHECK(b.narrow(0, 2, 4).clone().to_vector<double>() == std::vector<double>{2, 3, 4, 5});
+  CHECK(b.narrow(0, 2, 4).view({2, 2}).clone().to_vector<double>() == std::vector<double>{2, 3, 4, 5});
+  Tensor f = arange(6, TensorOptions().dtype(kFloat32));
+  CHECK(f.narrow(0, 1, 2).clone().to_vector<float>() == std::vector<float>{1, 2});
+}

@@ -12,9 +12,14 @@ namespace ag {
 Tensor clone(const Tensor& x) {
   const auto& im = x.checked("clone");
   Tensor y = empty(im.shape, im.dtype);
-  if (im.numel > 0)
-    std::memcpy(y.raw_data(), x.dense("clone").data_unchecked<std::byte>(),
+  if (im.numel > 0) {
+    // the offset is in elements: data_unchecked<std::byte>() would count it in bytes
+    const TensorImpl& d = x.dense("clone");
+    std::memcpy(y.raw_data(),
+                static_cast<const std::byte*>(d.storage->data) +
+                    d.offset * static_cast<std::int64_t>(itemsize(d.dtype)),
                 static_cast<std::size_t>(im.numel) * itemsize(im.dtype));
+  }
   if (any_requires_grad({&x})) record("clone", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
   return y;
 }
