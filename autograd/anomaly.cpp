@@ -86,8 +86,9 @@ std::string format_trace([[maybe_unused]] const void* trace) {
   bool started = false;
   for (const auto& frame : st) {
     const std::string name = frame.name();
-    if (!started && (name.find("anomaly") != std::string::npos || name.find("ag::record<") != std::string::npos ||
-                     name.find("boost::stacktrace") != std::string::npos))
+    if (!started &&
+        (name.find("anomaly") != std::string::npos || name.find("ag::record<") != std::string::npos ||
+         name.find("current_trace") != std::string::npos || name.find("boost::stacktrace") != std::string::npos))
       continue;
     started = true;
     if (shown == 16) {
