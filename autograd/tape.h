@@ -289,6 +289,8 @@ class Tape {
   std::uint64_t id() const { return id_; }
   /// Bytes of the arena in use (nodes, edges) — excludes tensors saved for backward.
   std::size_t arena_bytes() const { return arena_.used(); }
+  /// Bytes of the arena's blocks, in use or kept for reuse (release_memory() trims it to the reserve).
+  std::size_t arena_capacity() const { return arena_.capacity(); }
   std::int64_t live_tensors() const { return live_results_; }
   Node* node(std::size_t i) const { return nodes_[i]; }
   std::size_t node_of_slot(std::int64_t slot) const { return slot_node_[static_cast<std::size_t>(slot)]; }

@@ -21,7 +21,7 @@ namespace {
 ag::Tensor energy(const ag::Tensor& x) {
   const ag::Tensor walls = ag::tensor({0.0, 4.0}, {2}, ag::kFloat64);
   const ag::Tensor all = ag::cat({walls.narrow(0, 0, 1), x, walls.narrow(0, 1, 1)}, 0);  // [5]
-  const ag::Tensor stretch = all.narrow(0, 1, 4) - all.narrow(0, 0, 4) - 1.0;              // [4]
+  const ag::Tensor stretch = all.narrow(0, 1, 4) - all.narrow(0, 0, 4) - 1.0;            // [4]
   return (0.5 * stretch * stretch + 0.25 * stretch.pow(4.0)).sum();
 }
 

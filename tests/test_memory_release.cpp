@@ -13,6 +13,16 @@ using namespace ag;
 
 namespace {
 
+// Under AddressSanitizer the resident set says nothing about the library: ASan's allocator keeps
+// freed memory in its quarantine and ignores malloc_trim. There the test checks what the library
+// itself holds after the release (nothing cached, the arena at its reserve); the resident-set bound
+// is checked in the plain builds (the release build of scripts/test.sh).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kResidentSetMeaningful = false;
+#else
+constexpr bool kResidentSetMeaningful = true;
+#endif
+
 double resident_mib() {
   std::ifstream statm("/proc/self/statm");
   long pages = 0, resident = 0;
@@ -41,8 +51,12 @@ TEST_CASE("after a graph of 1e6 tanh ops, backward and pool_release_cached, the 
   pool_release_cached();
   const double after = resident_mib();
   MESSAGE("resident set (MiB): before ", before, ", graph built ", peak, ", dropped ", dropped, ", released ", after);
-  CHECK(peak > before + 200);  // the graph itself was large (else the test measures nothing)
-  CHECK(after <= before + 32);
+  CHECK(pool_stats().cached_bytes == 0);
+  CHECK(Tape::current().arena_capacity() <= Tape::kArenaReserveBytes);
+  if (kResidentSetMeaningful) {
+    CHECK(peak > before + 200);  // the graph itself was large (else the test measures nothing)
+    CHECK(after <= before + 32);
+  }
   // the tape still records and rewinds after giving its memory back
   Tensor z = tanh(tanh(x)).sum();
   z.backward();
