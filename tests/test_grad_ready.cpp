@@ -100,6 +100,11 @@ TEST_CASE("grad-ready hooks with create_graph see a differentiable gradient") {
   CHECK(seen.to_vector<double>() == p.grad().to_vector<double>());  // 3 p^2
   Tensor gg = ag::grad({sum(seen)}, {p})[0];                        // 6 p
   CHECK(gg.to_vector<double>() == std::vector<double>{6.0, 12.0});
+  // backward(create_graph) made p.grad() a result of a graph that holds p: a reference cycle (as in
+  // PyTorch, which says to clear such gradients). Clearing it lets the tape rewind for the next test.
+  p.set_grad(Tensor());
+  seen = Tensor();
+  CHECK(Tape::current().live_tensors() == 0);
 }
 
 TEST_CASE("a backward pass that throws runs no callback and commits nothing") {
