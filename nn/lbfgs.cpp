@@ -384,7 +384,10 @@ void LBFGS::import_state(const OptimizerState& s) {
     if (v < 0 || v != std::floor(v) || v > 1e15) fail("LBFGS: load_state: '{}' is {}", key, v);
     return static_cast<std::int64_t>(v);
   };
-  for (const auto& [i, ps] : s.params) {
+  for (const auto& entry : s.params) {
+    // not a structured binding: clang 14 (the fuzz preset) cannot capture one in the lambda below
+    const auto& i = entry.first;
+    const auto& ps = entry.second;
     if (i != 0) fail("LBFGS: load_state: state for parameter {}; LBFGS keeps its state on parameter 0", i);
     func_evals = count(ps, "func_evals");
     n_iter = count(ps, "n_iter");
