@@ -71,3 +71,10 @@ TEST_CASE("fuzz: narrow and slice with huge starts, lengths and steps (was UB: s
   agt::check_values(slice(x, 0, std::numeric_limits<std::int64_t>::min(), max, 1), {1.0, 2.0, 3.0});
   CHECK(slice(x, 0, max, max, 1).numel() == 0);
 }
+
+TEST_CASE("fuzz: sum of an int64 tensor that overflows wraps as libtorch's (was UB: signed overflow)") {
+  const ag::Tensor big = ag::full({3}, 4.0e18, ag::kInt64);  // 1.2e19 > 2^63
+  const std::int64_t want =
+      static_cast<std::int64_t>(std::uint64_t{3} * static_cast<std::uint64_t>(std::int64_t{4000000000000000000}));
+  CHECK(ag::sum(big).item<std::int64_t>() == want);
+}

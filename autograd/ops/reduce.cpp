@@ -116,13 +116,15 @@ Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const cha
 Tensor sum(const Tensor& x) {
   // an integer or bool tensor sums to an int64 count, as libtorch's (never differentiable)
   if (x.defined() && !is_floating(x.dtype())) {
-    std::int64_t total = 0;
+    // summed modulo 2^64 (unsigned: no overflow UB), so an overflowing sum wraps as libtorch's does
+    std::uint64_t total = 0;
     dispatch_every(x.dtype(), [&]<class T>() {
       const T* p = x.cdata<T>();
-      for (std::int64_t i = 0, n = x.numel(); i < n; ++i) total += static_cast<std::int64_t>(p[i]);
+      for (std::int64_t i = 0, n = x.numel(); i < n; ++i)
+        total += static_cast<std::uint64_t>(static_cast<std::int64_t>(p[i]));
     });
     Tensor y = empty({}, kInt64);
-    *y.cdata<std::int64_t>() = total;
+    *y.cdata<std::int64_t>() = static_cast<std::int64_t>(total);
     return y;
   }
   check_floating(x, "sum");
