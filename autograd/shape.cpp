@@ -80,10 +80,6 @@ std::int64_t normalize_dim(std::int64_t dim, std::int64_t rank, const char* op) 
   return dim < 0 ? dim + r : dim;
 }
 
-std::ostream& operator<<(std::ostream& os, const Shape& s) {
-  os << '[';
-  for (std::size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  return os << ']';
-}
+std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << shape_str(s); }
 
 }  // namespace ag
