@@ -12,6 +12,8 @@
 #include "autograd/expanding_array.h"  // IWYU pragma: export
 #include "autograd/factory.h"          // IWYU pragma: export
 #include "autograd/format.h"           // IWYU pragma: export
+#include "autograd/forward_ad.h"       // IWYU pragma: export
+#include "autograd/forward_grad.h"     // IWYU pragma: export
 #include "autograd/function.h"         // IWYU pragma: export
 #include "autograd/functional.h"       // IWYU pragma: export
 #include "autograd/grad_mode.h"        // IWYU pragma: export

@@ -15,6 +15,10 @@
 ///   ag::Tensor y = Cube::apply(x);
 ///
 /// forward runs without recording; backward is written with ops, so create_graph differentiates it.
+/// For forward mode (forward_ad.h), Derived may also define
+///   static ag::Tensor jvp(ag::AutogradContext* ctx, const std::vector<ag::Tensor>& tangents)
+/// (one tangent per Tensor argument of forward, zeros where the input carries none) returning the
+/// output's tangent; without it, a dual input is an ag::Error (libtorch's C++ Function has no jvp).
 /// As in libtorch, backward returns one gradient per argument of forward (Tensor or not), in order:
 /// undefined for "no gradient" and for every non-Tensor argument. Unlike libtorch, trailing
 /// undefined gradients may be left out (a shorter list), and a longer list is accepted when the
@@ -24,6 +28,8 @@
 /// they are. Errors name the function by its demangled class name; its node (grad_fn()) is named
 /// "ag::autograd::CppNode<Name>", as libtorch's "torch::autograd::CppNode<Name>".
 
+#include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "autograd/engine.h"
+#include "autograd/forward_grad.h"
 #include "autograd/ivalue.h"
 #include "autograd/tape.h"
 
@@ -103,14 +110,22 @@ struct Function {
     detail::collect_tensors(inputs, arg_input, args...);
     auto ctx = std::make_shared<AutogradContext>();
     Tensor out;
+    const bool dual = any_tangent(inputs);
     {
       NoGradGuard no_grad;
+      detail::FwSuspend no_fw;  // forward's ops see plain values: the tangent comes from jvp
       out = Derived::forward(ctx.get(), std::forward<Args>(args)...);
     }
     if (!out.defined()) fail("{}::forward returned an undefined tensor", name());
-    if (!any_requires_grad(inputs)) return out;
+    const bool rec = any_requires_grad(inputs);
+    if (!rec && !dual) return out;
     for (const auto& in : inputs)
       if (in.defined() && in.impl() == out.impl()) out = out.detach();  // a result is a new tensor
+    if (dual) check_jvp(inputs);                                        // before anything is recorded
+    if (!rec) {
+      if (dual) propagate(ctx.get(), inputs, out);
+      return out;
+    }
     for (const auto& in : inputs) ctx->needs_.push_back(in.defined() && in.requires_grad());
     record(node_name(), inputs, {&out},
            [ctx, inputs_meta = meta(inputs), arg_input = std::move(arg_input)](BackwardCtx& c) {
@@ -121,10 +136,46 @@ struct Function {
                if (gs[i].defined() && c.needs(i)) c.set(i, gs[i]);
            });
     ctx->rebind_output(out);
+    if (dual) propagate(ctx.get(), inputs, out);
     return out;
   }
 
  private:
+  static constexpr bool kHasJvp = requires(AutogradContext * c, const std::vector<Tensor>& t) {
+    { Derived::jvp(c, t) } -> std::convertible_to<Tensor>;
+  };
+  // A dual input without Derived::jvp: an ag::Error naming the function.
+  static void check_jvp(const std::vector<Tensor>& inputs) {
+    if constexpr (!kHasJvp) {
+      auto it = std::find_if(inputs.begin(), inputs.end(),
+                             [](const Tensor& t) { return ag::detail::get_tangent(t).defined(); });
+      fail(
+          "{}: forward-mode AD needs a jvp: an input carries a tangent ({}); define static ag::Tensor "
+          "jvp(ag::AutogradContext*, const std::vector<ag::Tensor>& tangents) returning the output's tangent",
+          name(), it == inputs.end() ? std::string("?") : describe(*it));
+    }
+  }
+  // Forward mode: out's tangent from Derived::jvp(ctx, one tangent per Tensor argument of forward,
+  // zeros where an input carries none, undefined for an undefined argument).
+  static void propagate(AutogradContext* ctx, const std::vector<Tensor>& inputs, Tensor& out) {
+    if constexpr (kHasJvp) {
+      propagate_tangent(node_name(), inputs, {&out}, [&](JvpCtx& c) {
+        std::vector<Tensor> ts;
+        for (std::size_t i = 0; i < inputs.size(); ++i)
+          ts.push_back(inputs[i].defined() ? c.tangent_or_zeros(i) : Tensor());
+        Tensor t = Derived::jvp(ctx, ts);
+        if (!t.defined()) fail("{}::jvp returned an undefined tangent", name());
+        if (t.shape() != out.shape() || t.dtype() != out.dtype())
+          fail("{}::jvp returned a tangent {} for the output {}", name(), describe(t), describe(out));
+        c.set(0, std::move(t));
+      });
+    } else {
+      (void)ctx;
+      (void)inputs;
+      (void)out;
+    }
+  }
+
   // Shape/dtype stand-ins of the inputs, for checking what backward returns.
   static std::vector<Tensor> meta(const std::vector<Tensor>& inputs) {
     std::vector<Tensor> m;

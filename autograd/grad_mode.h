@@ -6,6 +6,10 @@ namespace ag {
 
 namespace detail {
 inline thread_local constinit bool t_grad_enabled = true;
+/// True while a forward-AD level (ag::autograd::forward_ad::dual_level) is active on this thread
+/// and not suspended (a JVP rule runs with it off): ops propagate tangents only then. The one
+/// branch forward mode costs an op when it is off (autograd/forward_grad.h).
+inline thread_local constinit bool t_fw_on = false;
 }  // namespace detail
 
 /// Whether ops record on the tape in this thread (default: on).

@@ -5,6 +5,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/factory.h"
+#include "autograd/forward_ad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/index.h"
@@ -66,6 +67,20 @@ struct Scorer {
   }
 };
 
+// J v by forward mode: fn on the inputs with input `d` made dual with tangent v (the others plain).
+// An output without a tangent does not depend on input d: zeros.
+Tensor forward_jv(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const std::vector<std::size_t>& diff,
+                  const std::vector<Tensor>& v) {
+  namespace fw = autograd::forward_ad;
+  fw::dual_level level;
+  std::vector<Tensor> xs = inputs;
+  for (std::size_t d = 0; d < diff.size(); ++d)
+    if (v[d].defined()) xs[diff[d]] = fw::make_dual(inputs[diff[d]], v[d]);
+  const Tensor out = evaluate(fn, xs, "gradcheck (forward AD)");
+  Tensor t = fw::unpack_dual(out).tangent;
+  return t.defined() ? t.detach().contiguous() : zeros(out.shape(), kFloat64);
+}
+
 GradcheckReport full_check(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
   GradcheckReport r;
   r.mode = "full Jacobian";
@@ -96,6 +111,21 @@ GradcheckReport full_check(const GradcheckFn& fn, const std::vector<Tensor>& inp
       }
     }
   }
+  // forward[d][j * n_in + k], as analytic, from one JVP per input element
+  std::vector<std::vector<double>> forward(o.check_forward_ad ? diff.size() : 0);
+  for (std::size_t d = 0; d < forward.size(); ++d) {
+    const auto n_in = static_cast<std::size_t>(inputs[diff[d]].numel());
+    forward[d].assign(static_cast<std::size_t>(n_out) * n_in, 0.0);
+    for (std::size_t k = 0; k < n_in; ++k) {
+      std::vector<Tensor> v(diff.size());
+      v[d] = zeros(inputs[diff[d]].shape(), kFloat64);
+      v[d].data<double>()[k] = 1.0;
+      const auto jv = forward_jv(fn, inputs, diff, v).to_vector<double>();
+      for (std::int64_t j = 0; j < n_out; ++j)
+        forward[d][static_cast<std::size_t>(j) * n_in + k] = jv[static_cast<std::size_t>(j)];
+    }
+  }
+  if (o.check_forward_ad) r.mode = "full Jacobian, reverse and forward mode";
   NoGradGuard ng;
   for (std::size_t d = 0; d < diff.size(); ++d) {
     const Tensor& x = inputs[diff[d]];
@@ -110,8 +140,15 @@ GradcheckReport full_check(const GradcheckFn& fn, const std::vector<Tensor>& inp
       p[k] = v;
       for (std::int64_t j = 0; j < n_out; ++j) {
         const double num = (fp[static_cast<std::size_t>(j)] - fm[static_cast<std::size_t>(j)]) / (2 * o.eps);
-        sc.add(analytic[d][static_cast<std::size_t>(j) * n_in + k], num, diff[d],
-               unravel(static_cast<std::int64_t>(k), x.shape()), unravel(j, out.shape()));
+        const std::size_t at = static_cast<std::size_t>(j) * n_in + k;
+        sc.add(analytic[d][at], num, diff[d], unravel(static_cast<std::int64_t>(k), x.shape()),
+               unravel(j, out.shape()));
+        if (o.check_forward_ad) {
+          sc.add(forward[d][at], num, diff[d], unravel(static_cast<std::int64_t>(k), x.shape()),
+                 unravel(j, out.shape()));
+          sc.add(forward[d][at], analytic[d][at], diff[d], unravel(static_cast<std::int64_t>(k), x.shape()),
+                 unravel(j, out.shape()));
+        }
       }
     }
   }
@@ -136,7 +173,7 @@ double dot(const Tensor& a, const Tensor& b) {
 
 GradcheckReport projection_check(const GradcheckFn& fn, const std::vector<Tensor>& inputs, const GradcheckOptions& o) {
   GradcheckReport r;
-  r.mode = "random projection";
+  r.mode = o.check_forward_ad ? "random projection, reverse and forward mode" : "random projection";
   Scorer sc{r, o};
   std::mt19937_64 rng(o.seed);
   std::vector<Tensor> diff_inputs;
@@ -157,6 +194,7 @@ GradcheckReport projection_check(const GradcheckFn& fn, const std::vector<Tensor
       for (std::size_t d = 0; d < gs.size(); ++d)
         if (gs[d].defined()) analytic += dot(gs[d], v[d]);
     }
+    const double forward = o.check_forward_ad ? dot(forward_jv(fn, inputs, diff, v), u) : 0.0;
     NoGradGuard ng;
     std::vector<std::vector<double>> saved;
     for (const auto& x : diff_inputs) saved.push_back(x.to_vector<double>());
@@ -175,6 +213,10 @@ GradcheckReport projection_check(const GradcheckFn& fn, const std::vector<Tensor
     shift(0.0);
     const double numeric = (dot(fp, u) - dot(fm, u)) / (2 * o.eps);
     sc.add(analytic, numeric, diff.empty() ? 0 : diff[0], {}, {p});
+    if (o.check_forward_ad) {
+      sc.add(forward, numeric, diff.empty() ? 0 : diff[0], {}, {p});
+      sc.add(forward, analytic, diff.empty() ? 0 : diff[0], {}, {p});
+    }
   }
   r.ok = r.failures == 0;
   return r;

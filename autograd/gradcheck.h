@@ -38,6 +38,14 @@ struct GradcheckOptions {
     fast_mode = v;
     return *this;
   }
+  /// Also check forward mode (as PyTorch's check_forward_ad): the Jacobian from JVPs (one per input
+  /// element, forward_ad.h; in fast mode J v for the random v) against the finite differences and
+  /// against the Jacobian from the tape.
+  bool check_forward_ad = false;
+  GradcheckOptions& set_check_forward_ad(bool v) {
+    check_forward_ad = v;
+    return *this;
+  }
 };
 
 /// The outcome of a check, naming the worst entry. Converts to bool (true when every entry passed).

@@ -466,6 +466,13 @@ void anomaly_backward(const Tape& tape, const Node* n, std::size_t index, const 
 }  // namespace detail
 // ---- end of anomaly detection hooks ------------------------------------------------------------
 
+namespace detail {
+/// record() hook while forward AD is on (detail::t_fw_on, grad_mode.h): throws ag::Error naming
+/// `op` when an input carries a tangent and an output has none, i.e. the op ran no JVP rule (ops
+/// propagate tangents before they record; forward_grad.h). Nothing is recorded yet.
+void fw_check_recorded(const char* op, TensorList<const Tensor> inputs, TensorList<Tensor> outputs);
+}  // namespace detail
+
 /// Records `outputs = op(inputs)` with its VJP `f(BackwardCtx&)`. Call only when
 /// any_requires_grad(inputs) holds. With Keep::Output the VJP can read ctx.output(), and an output
 /// that no gradient reached is passed to the VJP as zeros; without it, as an undefined tensor.
@@ -475,6 +482,8 @@ void record(const char* name, TensorList<const Tensor> inputs, TensorList<Tensor
   const bool anomaly = detail::anomaly_enabled();
   if (anomaly) [[unlikely]]
     detail::anomaly_forward(name, inputs, outputs);  // may throw: nothing is recorded yet
+  if (detail::t_fw_on) [[unlikely]]
+    detail::fw_check_recorded(name, inputs, outputs);  // may throw: an op without a JVP rule
   Tape& tape = Tape::current();
   Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
   for (std::size_t i = 0; i < inputs.size(); ++i) n->edges[i] = tape.make_edge(inputs[i]);

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "autograd/forward_grad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/kernels/elementwise.h"
 #include "autograd/memory.h"
@@ -84,6 +85,8 @@ TensorImpl::~TensorImpl() {
   if (hooks) [[unlikely]]
     detail::delete_hooks(hooks);
   if (in_live_count || retains_grad) Tape::release_impl(this, in_live_count, retains_grad);
+  if (has_tangent) [[unlikely]]
+    detail::erase_tangent(this);
 }
 
 bool TensorImpl::adopt_at_zero(TensorImpl* t) noexcept {

@@ -120,6 +120,7 @@ struct TensorImpl : RefCounted {
   bool retains_grad = false;    ///< the tape's retain list points to it (retain_grad)
   bool grad_base_view = false;  ///< a view made under NoGradGuard of a tensor that requires grad
   bool adopted = false;         ///< no handle is left: kept (one reference) for the SavedTensors borrowing it
+  bool has_tangent = false;     ///< a forward-AD tangent is kept for it (forward_grad.h); erased with it
   bool is_contiguous() const { return !view; }
   /// Strides in elements (row-major ones unless this is a non-contiguous view).
   Shape strides() const;

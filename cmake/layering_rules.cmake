@@ -35,7 +35,7 @@ ag_layering_rule(kernels-below-tape
   REASON "kernels know nothing of tensors, the tape or the ops: they include other kernels and shape.h, parallel.h, dtype.h, error.h only")
 
 ag_layering_rule(tape-below-ops
-  FILES [[^autograd/(arena|device|dtype|error|scalar|grad_mode|intrusive_ptr|memory|parallel|shape|tensor|tape|factory|options)\.(h|cpp)$]]
+  FILES [[^autograd/(arena|device|dtype|error|scalar|grad_mode|intrusive_ptr|memory|parallel|shape|tensor|tape|forward_grad|factory|options)\.(h|cpp)$]]
   FORBID [[^autograd/(ops/.*|engine\.h|function\.h|checkpoint\.h|gradcheck\.h|profiler\.h|autograd\.h)$]]
   REASON "tensors and the tape are below the ops and the gradient API")
 

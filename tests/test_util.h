@@ -33,6 +33,17 @@ inline void check_gradients(const ag::GradcheckFn& fn, const std::vector<ag::Ten
   CHECK(r.entries > 0);
 }
 
+/// gradcheck with forward mode too (check_forward_ad): the Jacobian from JVPs against the finite
+/// differences and against the tape's, for every input that requires grad.
+inline void check_forward_gradients(const ag::GradcheckFn& fn, const std::vector<ag::Tensor>& inputs,
+                                    ag::GradcheckOptions opts = {}) {
+  opts.check_forward_ad = true;
+  const ag::GradcheckReport r = ag::gradcheck(fn, inputs, opts);
+  INFO(r.str());
+  CHECK(r.ok);
+  CHECK(r.entries > 0);
+}
+
 /// The same for second derivatives.
 inline void check_second_gradients(const ag::GradcheckFn& fn, const std::vector<ag::Tensor>& inputs,
                                    const ag::GradcheckOptions& opts = {}) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "autograd/forward_grad.h"
 #include "autograd/ops/shape_ops.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
@@ -9,45 +10,69 @@
 namespace ag {
 
 using detail::map_floating;
+using detail::tangent_add;
+using detail::tangent_to;
 using detail::zip_floating;
+
+namespace detail {
+Tensor tangent_to(const Tensor& t, const Shape& shape) {
+  if (!t.defined() || t.shape() == shape) return t;
+  return expand(t, shape).contiguous();
+}
+Tensor tangent_add(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  return add(a, b);
+}
+}  // namespace detail
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = zip_floating(a, b, "add", [](auto u, auto v) { return u + v; });
-  if (!any_requires_grad({&a, &b})) return y;
-  if (a.shape() == b.shape()) {  // no broadcasting: nothing to capture
+  if (!any_requires_grad({&a, &b})) {
+    // nothing recorded
+  } else if (a.shape() == b.shape()) {  // no broadcasting: nothing to capture
     record("add", {&a, &b}, {&y}, [](BackwardCtx& c) {
       if (c.needs(0)) c.set(0, c.grad());
       if (c.needs(1)) c.set(1, c.grad());
     });
-    return y;
+  } else {
+    record("add", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
+      if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
+      if (c.needs(1)) c.set(1, sum_to(c.grad(), sb));
+    });
   }
-  record("add", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
-    if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
-    if (c.needs(1)) c.set(1, sum_to(c.grad(), sb));
-  });
+  if (any_tangent({&a, &b}))
+    propagate_tangent("add", {&a, &b}, {&y},
+                      [&](JvpCtx& c) { c.set(0, tangent_to(tangent_add(c.tangent(0), c.tangent(1)), y.shape())); });
   return y;
 }
 
 Tensor add(const Tensor& a, double s) {
   Tensor y = map_floating(a, "add", [s](auto u) { return u + s; });
   if (any_requires_grad({&a})) record("add_scalar", {&a}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  if (any_tangent({&a})) propagate_tangent("add_scalar", {&a}, {&y}, [](JvpCtx& c) { c.set(0, c.tangent(0)); });
   return y;
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = zip_floating(a, b, "sub", [](auto u, auto v) { return u - v; });
-  if (!any_requires_grad({&a, &b})) return y;
-  if (a.shape() == b.shape()) {
+  if (!any_requires_grad({&a, &b})) {
+    // nothing recorded
+  } else if (a.shape() == b.shape()) {
     record("sub", {&a, &b}, {&y}, [](BackwardCtx& c) {
       if (c.needs(0)) c.set(0, c.grad());
       if (c.needs(1)) c.set(1, neg(c.grad()));
     });
-    return y;
+  } else {
+    record("sub", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
+      if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
+      if (c.needs(1)) c.set(1, neg(sum_to(c.grad(), sb)));
+    });
   }
-  record("sub", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
-    if (c.needs(0)) c.set(0, sum_to(c.grad(), sa));
-    if (c.needs(1)) c.set(1, neg(sum_to(c.grad(), sb)));
-  });
+  if (any_tangent({&a, &b}))
+    propagate_tangent("sub", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      c.set(0, tangent_to(tangent_add(c.tangent(0), c.has(1) ? neg(c.tangent(1)) : Tensor()), y.shape()));
+    });
   return y;
 }
 
@@ -56,6 +81,7 @@ Tensor sub(const Tensor& a, double s) { return add(a, -s); }
 Tensor sub(double s, const Tensor& b) {
   Tensor y = map_floating(b, "rsub", [s](auto v) { return s - v; });
   if (any_requires_grad({&b})) record("rsub_scalar", {&b}, {&y}, [](BackwardCtx& c) { c.set(0, neg(c.grad())); });
+  if (any_tangent({&b})) propagate_tangent("rsub_scalar", {&b}, {&y}, [](JvpCtx& c) { c.set(0, neg(c.tangent(0))); });
   return y;
 }
 
@@ -67,12 +93,20 @@ Tensor mul(const Tensor& a, const Tensor& b) {
       if (c.needs(0)) c.set(0, sum_to(mul(c.grad(), bv), av.shape()));
       if (c.needs(1)) c.set(1, sum_to(mul(c.grad(), av), bv.shape()));
     });
+  if (any_tangent({&a, &b}))
+    propagate_tangent("mul", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      c.set(0, tangent_to(tangent_add(c.has(0) ? mul(c.tangent(0), b) : Tensor(),
+                                      c.has(1) ? mul(a, c.tangent(1)) : Tensor()),
+                          y.shape()));
+    });
   return y;
 }
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = map_floating(a, "mul", [s](auto u) { return u * s; });
   if (any_requires_grad({&a})) record("mul_scalar", {&a}, {&y}, [s](BackwardCtx& c) { c.set(0, mul(c.grad(), s)); });
+  if (any_tangent({&a}))
+    propagate_tangent("mul_scalar", {&a}, {&y}, [s](JvpCtx& c) { c.set(0, mul(c.tangent(0), s)); });
   return y;
 }
 
@@ -84,12 +118,19 @@ Tensor div(const Tensor& a, const Tensor& b) {
       if (c.needs(0)) c.set(0, sum_to(div(c.grad(), bv), av.shape()));
       if (c.needs(1)) c.set(1, sum_to(neg(div(mul(c.grad(), av), mul(bv, bv))), bv.shape()));
     });
+  if (any_tangent({&a, &b}))
+    propagate_tangent("div", {&a, &b}, {&y}, [&](JvpCtx& c) {  // (ta - y tb) / b
+      const Tensor num = tangent_add(c.tangent(0), c.has(1) ? neg(mul(y, c.tangent(1))) : Tensor());
+      c.set(0, tangent_to(div(num, b), y.shape()));
+    });
   return y;
 }
 
 Tensor div(const Tensor& a, double s) {
   Tensor y = map_floating(a, "div", [s](auto u) { return u / s; });
   if (any_requires_grad({&a})) record("div_scalar", {&a}, {&y}, [s](BackwardCtx& c) { c.set(0, div(c.grad(), s)); });
+  if (any_tangent({&a}))
+    propagate_tangent("div_scalar", {&a}, {&y}, [s](JvpCtx& c) { c.set(0, div(c.tangent(0), s)); });
   return y;
 }
 
@@ -100,12 +141,15 @@ Tensor div(double s, const Tensor& b) {
       const Tensor bv = sb.get("rdiv");
       c.set(0, neg(div(mul(c.grad(), s), mul(bv, bv))));
     });
+  if (any_tangent({&b}))
+    propagate_tangent("rdiv_scalar", {&b}, {&y}, [&](JvpCtx& c) { c.set(0, neg(div(mul(c.tangent(0), y), b))); });
   return y;
 }
 
 Tensor neg(const Tensor& a) {
   Tensor y = map_floating(a, "neg", [](auto u) { return -u; });
   if (any_requires_grad({&a})) record("neg", {&a}, {&y}, [](BackwardCtx& c) { c.set(0, neg(c.grad())); });
+  if (any_tangent({&a})) propagate_tangent("neg", {&a}, {&y}, [](JvpCtx& c) { c.set(0, neg(c.tangent(0))); });
   return y;
 }
 
@@ -118,6 +162,10 @@ Tensor pow(const Tensor& a, double p) {
         return;
       }
       c.set(0, mul(c.grad(), mul(pow(sa.get("pow"), p - 1.0), p)));
+    });
+  if (any_tangent({&a}))
+    propagate_tangent("pow", {&a}, {&y}, [&](JvpCtx& c) {
+      c.set(0, p == 0.0 ? mul(c.tangent(0), 0.0) : mul(c.tangent(0), mul(pow(a, p - 1.0), p)));
     });
   return y;
 }

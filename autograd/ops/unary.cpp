@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/transcend.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/util.h"
@@ -36,6 +37,7 @@ Tensor exp(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "exp", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), c.output())); }, Keep::Output);
+  if (any_tangent({&x})) propagate_tangent("exp", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), y)); });
   return y;
 }
 

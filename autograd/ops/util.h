@@ -15,6 +15,14 @@ namespace ag::detail {
 void check_inplace(const Tensor& self, const Tensor* other, const char* op,
                    const char* instead = "the out-of-place op");
 
+/// For JVP rules (autograd/forward_grad.h): `t` broadcast to `shape` (copied to a contiguous
+/// tensor when it grows, so that an in-place op on the dual result never writes through an
+/// expanded tangent); an undefined `t` (an input without tangent) stays undefined.
+Tensor tangent_to(const Tensor& t, const Shape& shape);
+/// a + b for JVP rules, either of which may be undefined (an input without tangent): the other one;
+/// undefined when both are. Broadcasts as add.
+Tensor tangent_add(const Tensor& a, const Tensor& b);
+
 /// Throws naming `op` unless a and b share a dtype (there is no silent promotion).
 inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   a.checked(op);
