@@ -59,8 +59,9 @@ std::uint64_t fw_level() noexcept { return t_level; }
 
 std::uint64_t enter_fw_level() {
   if (t_level != 0)
-    fail("forward_ad::dual_level: a dual level is already active on this thread; nested levels are not supported "
-         "(as in PyTorch)");
+    fail(
+        "forward_ad::dual_level: a dual level is already active on this thread; nested levels are not supported "
+        "(as in PyTorch)");
   t_level = g_next_level.fetch_add(1);
   t_fw_on = true;
   return t_level;

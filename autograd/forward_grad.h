@@ -122,8 +122,8 @@ class JvpCtx {
 };
 
 /// Runs the JVP rule `f(JvpCtx&)` of `outputs = op(inputs)` and attaches the tangents it sets to the
-/// outputs. Call only when any_tangent(inputs) holds, right after record() (if the op records). `f` runs at once: it may
-/// capture by reference. Every output must get a tangent (an ag::Error naming the op otherwise).
+/// outputs. Call only when any_tangent(inputs) holds, right after record() (if the op records). `f` runs at once: it
+/// may capture by reference. Every output must get a tangent (an ag::Error naming the op otherwise).
 template <class F>
 void propagate_tangent(const char* name, TensorList<const Tensor> inputs, TensorList<Tensor> outputs, F&& f) {
   JvpCtx ctx(name, inputs, outputs);
