@@ -2,13 +2,17 @@
 // computes them (same preprocessing, same strict checks, same double-backward tricks), on ag::grad.
 #include "autograd/functional.h"
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "autograd/engine.h"
 #include "autograd/error.h"
 #include "autograd/factory.h"
+#include "autograd/forward_ad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/index.h"
+#include "autograd/ops/shape_ops.h"
 
 namespace ag::autograd::functional {
 namespace {
@@ -155,7 +159,97 @@ std::pair<Tensor, Tensor> jvp(const UnaryFn& func, const Tensor& input, const Te
   return {outs[0], res[0]};
 }
 
-std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& inputs, bool create_graph, bool strict) {
+namespace {
+
+// One JVP per input element (forward mode, forward_ad.h): column k of J[i][j] is the tangent of
+// output i when input j carries the k-th unit tangent. Without create_graph nothing is recorded.
+std::vector<variable_list> jacobian_forward(const MultiFn& func, const variable_list& inputs, bool create_graph,
+                                            bool strict) {
+  namespace fw = autograd::forward_ad;
+  const variable_list xs = prepare_inputs(inputs, create_graph, "jacobian");
+  std::optional<NoGradGuard> no_grad;
+  if (!create_graph) no_grad.emplace();
+  fw::dual_level level;
+  std::vector<Shape> out_shapes;
+  std::vector<Dtype> out_dtypes;
+  std::vector<std::vector<variable_list>> cols;  // cols[i][j][k]: d outputs[i] / d xs[j][k], flattened
+  auto call = [&](const variable_list& in) {
+    variable_list outs = func(in);
+    check_outputs(outs, "jacobian");
+    if (out_shapes.empty() && !outs.empty()) {
+      for (const Tensor& y : outs) {
+        out_shapes.push_back(y.shape());
+        out_dtypes.push_back(y.dtype());
+      }
+      cols.assign(outs.size(), std::vector<variable_list>(xs.size()));
+    }
+    return outs;
+  };
+  for (std::size_t j = 0; j < xs.size(); ++j) {
+    const std::int64_t n = xs[j].numel();
+    for (std::int64_t k = 0; k < n; ++k) {
+      Tensor e = zeros(xs[j].shape(), TensorOptions().dtype(xs[j].dtype()));
+      {
+        NoGradGuard ng;
+        e.view({-1}).select(0, k).fill_(1.0);
+      }
+      variable_list in = xs;
+      in[j] = fw::make_dual(xs[j], e);
+      const variable_list outs = call(in);
+      for (std::size_t i = 0; i < outs.size(); ++i) {
+        Tensor t = fw::unpack_dual(outs[i]).tangent;
+        if (!t.defined()) {
+          if (strict)
+            fail(
+                "autograd::functional::jacobian: output {} of the user-provided function is independent of input {}; "
+                "this is not allowed in strict mode",
+                i, j);
+          t = zeros(outs[i].shape(), TensorOptions().dtype(outs[i].dtype()));
+        }
+        cols[i][j].push_back(t.reshape({-1}));
+      }
+    }
+  }
+  if (out_shapes.empty()) call(xs);  // every input empty: the outputs' shapes still
+  std::vector<variable_list> jac(out_shapes.size(), variable_list(xs.size()));
+  for (std::size_t i = 0; i < out_shapes.size(); ++i)
+    for (std::size_t j = 0; j < xs.size(); ++j) {
+      const Shape shape = concat(out_shapes[i], xs[j].shape());
+      Tensor J = cols[i][j].empty() || shape_numel(shape) == 0 ? zeros(shape, TensorOptions().dtype(out_dtypes[i]))
+                                                               : stack(cols[i][j], 1).reshape(shape);
+      jac[i][j] = postprocess(J, create_graph);
+    }
+  return jac;
+}
+
+std::vector<variable_list> jacobian_reverse(const MultiFn& func, const variable_list& inputs, bool create_graph,
+                                            bool strict);
+
+}  // namespace
+
+std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& inputs, bool create_graph, bool strict,
+                                    bool vectorize, std::string_view strategy) {
+  (void)vectorize;  // no vmap: both strategies loop over passes (documented in functional.h)
+  if (strategy == "reverse-mode") return jacobian_reverse(func, inputs, create_graph, strict);
+  if (strategy == "forward-mode") return jacobian_forward(func, inputs, create_graph, strict);
+  if (strategy == "auto") {
+    // the fewer passes: one per output element (reverse) or one per input element (forward)
+    std::int64_t n_in = 0, n_out = 0;
+    for (const Tensor& x : inputs) n_in += x.defined() ? x.numel() : 0;
+    {
+      NoGradGuard ng;
+      for (const Tensor& y : func(inputs)) n_out += y.defined() ? y.numel() : 0;
+    }
+    return n_in < n_out ? jacobian_forward(func, inputs, create_graph, strict)
+                        : jacobian_reverse(func, inputs, create_graph, strict);
+  }
+  fail("autograd::functional::jacobian: strategy must be \"reverse-mode\", \"forward-mode\" or \"auto\", got \"{}\"",
+       strategy);
+}
+
+namespace {
+std::vector<variable_list> jacobian_reverse(const MultiFn& func, const variable_list& inputs, bool create_graph,
+                                            bool strict) {
   AutoGradMode on(true);
   const variable_list xs = prepare_inputs(inputs, create_graph, "jacobian");
   const variable_list outputs = func(xs);
@@ -196,14 +290,18 @@ std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& in
   }
   return jac;
 }
+}  // namespace
 
-variable_list jacobian(const ScalarFn& func, const variable_list& inputs, bool create_graph, bool strict) {
-  return jacobian([&](const variable_list& xs) { return variable_list{func(xs)}; }, inputs, create_graph, strict)[0];
+variable_list jacobian(const ScalarFn& func, const variable_list& inputs, bool create_graph, bool strict,
+                       bool vectorize, std::string_view strategy) {
+  return jacobian([&](const variable_list& xs) { return variable_list{func(xs)}; }, inputs, create_graph, strict,
+                  vectorize, strategy)[0];
 }
 
-Tensor jacobian(const UnaryFn& func, const Tensor& input, bool create_graph, bool strict) {
+Tensor jacobian(const UnaryFn& func, const Tensor& input, bool create_graph, bool strict, bool vectorize,
+                std::string_view strategy) {
   return jacobian([&](const variable_list& xs) { return variable_list{func(xs[0])}; }, variable_list{input},
-                  create_graph, strict)[0][0];
+                  create_graph, strict, vectorize, strategy)[0][0];
 }
 
 std::vector<variable_list> hessian(const ScalarFn& func, const variable_list& inputs, bool create_graph, bool strict) {

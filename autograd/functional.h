@@ -17,10 +17,12 @@
 /// - jvp, like PyTorch's, is computed with the "double-backward trick" (two reverse passes);
 ///   hvp likewise (a third). vhp needs two.
 /// - jacobian(f) of a function of inputs x_j with outputs y_i returns J[i][j] of shape
-///   y_i.sizes() + x_j.sizes() (one reverse pass per element of each output); hessian(f) of a
+///   y_i.sizes() + x_j.sizes() (one reverse pass per element of each output, or with strategy
+///   "forward-mode" one forward-mode pass per element of each input); hessian(f) of a
 ///   function with one scalar output returns H[i][j] of shape x_i.sizes() + x_j.sizes().
 /// The single-tensor overloads take and return Tensors instead of lists.
 #include <functional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,12 +53,20 @@ std::pair<Tensor, Tensor> jvp(const UnaryFn& func, const Tensor& input, const Te
                               bool strict = false);
 
 /// J[i][j] = d outputs[i] / d inputs[j], of shape outputs[i].sizes() + inputs[j].sizes().
+/// `strategy`, as PyTorch's: "reverse-mode" (one backward pass per output element) or
+/// "forward-mode" (one JVP per input element, forward_ad.h: fewer passes when the inputs have fewer
+/// elements than the outputs); also "auto", which picks the one needing fewer passes (after one
+/// evaluation under NoGradGuard to count the outputs). The results are the same. `vectorize` is
+/// accepted for PyTorch's signature; without vmap both strategies loop over their passes (PyTorch
+/// requires vectorize=true for forward mode; here it is not needed).
 std::vector<variable_list> jacobian(const MultiFn& func, const variable_list& inputs, bool create_graph = false,
-                                    bool strict = false);
+                                    bool strict = false, bool vectorize = false,
+                                    std::string_view strategy = "reverse-mode");
 /// One output: J[j] = d output / d inputs[j].
 variable_list jacobian(const ScalarFn& func, const variable_list& inputs, bool create_graph = false,
-                       bool strict = false);
-Tensor jacobian(const UnaryFn& func, const Tensor& input, bool create_graph = false, bool strict = false);
+                       bool strict = false, bool vectorize = false, std::string_view strategy = "reverse-mode");
+Tensor jacobian(const UnaryFn& func, const Tensor& input, bool create_graph = false, bool strict = false,
+                bool vectorize = false, std::string_view strategy = "reverse-mode");
 
 /// H[i][j] = d^2 f / d inputs[i] d inputs[j] of a function with one single-element output.
 std::vector<variable_list> hessian(const ScalarFn& func, const variable_list& inputs, bool create_graph = false,

@@ -182,3 +182,35 @@ TEST_CASE("functional: strict, independent inputs and bad v") {
   CHECK_FALSE(d.u.requires_grad());
   CHECK_FALSE(d.x.grad().defined());
 }
+
+TEST_CASE("functional: jacobian by forward mode equals reverse mode and PyTorch's; auto picks either") {
+  const auto& ref = reference();
+  Inputs d;
+  for (const char* strategy : {"forward-mode", "auto"}) {
+    INFO(strategy);
+    check_flat(F::jacobian(pair, {d.x, d.y}, false, false, false, strategy), ref["pair_jacobian"], "pair jacobian");
+    check_flat(F::jacobian(unary, d.u, false, false, true, strategy), ref["unary_jacobian"], "unary jacobian");
+    const auto Jf = F::jacobian(pair, {d.x, d.y}, false, false, false, strategy);
+    const auto Jr = F::jacobian(pair, {d.x, d.y});
+    for (std::size_t i = 0; i < 2; ++i)
+      for (std::size_t j = 0; j < 2; ++j) check_close(Jf[i][j], Jr[i][j], 1e-14);
+  }
+  // create_graph: the forward-mode Jacobian is differentiable again (the Hessian, as reverse mode's)
+  const Tensor H = F::hessian(unary_scalar, d.u);
+  const Tensor Jg = F::jacobian([](const Tensor& x) { return F::vjp(unary_scalar, x, {}, true).second; }, d.u, false,
+                                false, false, "forward-mode");
+  check_close(Jg, H, 1e-12);
+  // strict and independence as reverse mode
+  const auto ignores_y = [](const variable_list& in) { return variable_list{in[0] * 2.0}; };
+  const auto J = F::jacobian(ignores_y, {d.x, d.y}, false, false, false, "forward-mode");
+  CHECK(J[0][1].sizes() == Shape{3, 2, 3});
+  CHECK(J[0][1].abs().sum().item<double>() == 0.0);
+  CHECK(J[0][0].sum().item<double>() == 6.0);
+  CHECK(agt::error_message([&] {
+          F::jacobian(ignores_y, {d.x, d.y}, false, true, false, "forward-mode");
+        }).find("independent of input 1") != std::string::npos);
+  CHECK(agt::error_message([&] { F::jacobian(unary, d.u, false, false, false, "sideways"); }).find("sideways") !=
+        std::string::npos);
+  CHECK_FALSE(d.u.requires_grad());
+  CHECK(Tape::current().num_nodes() == 0);
+}
