@@ -3,15 +3,20 @@
 // fed by ag::data: datasets::MNIST normalised and stacked, a shuffled RandomSampler for training and a
 // sequential one for the test set, batches prepared by worker threads.
 //   mnist [--data DIR] [--epochs N] [--batch B] [--test-batch B] [--lr LR] [--momentum M] [--workers W]
-//         [--train-count N] [--test-count N] [--seed S] [--min-accuracy A]
+//         [--train-count N] [--test-count N] [--seed S] [--min-accuracy A] [--save PREFIX] [--resume PREFIX]
 // The idx files (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
 // t10k-labels-idx1-ubyte, uncompressed) are read from --data DIR, else from $MNIST_DATA, else from
 // ./data (the official example's kDataRoot). When they are not there, the example writes idx files of
 // generated digits (seven-segment figures, shifted, of random thickness, with noise) to a temporary
 // directory, trains on those and says so. --train-count / --test-count use only the first N images of
 // each set (and are how many are generated: by default 6000 and 1000). Each epoch shows a progress bar
-// (loss, samples/s), then the test set's average loss and accuracy. Exit status: 0; 1 when the last
-// accuracy is below --min-accuracy; 2 on bad arguments or unreadable files.
+// (loss, samples/s), then the test set's average loss and accuracy. --save PREFIX writes, after the
+// last epoch, the weights (PREFIX.model.safetensors, nn::save), the optimizer (PREFIX.optim.safetensors,
+// optim::save), the training sampler's state (PREFIX.sampler.safetensors, data::samplers::save) and
+// PREFIX.run (the epochs done and ag::rng_state(), which dropout and the sampler's next shuffle draw
+// from); --resume PREFIX loads them and continues up to --epochs (the same data and options must be
+// given), printing the same numbers, bit for bit, as a run that never stopped. Exit status: 0; 1 when
+// the last accuracy is below --min-accuracy; 2 on bad arguments or unreadable files.
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -22,6 +27,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nn/nn.h>
@@ -34,7 +40,7 @@ using namespace ag;
 namespace fs = std::filesystem;
 
 struct Args {
-  std::string data;
+  std::string data, save, resume;
   std::int64_t epochs = 10, batch = 64, test_batch = 1000, workers = 2, train_count = -1, test_count = -1, seed = 1;
   double lr = 0.01, momentum = 0.5, min_accuracy = -1;
 };
@@ -61,6 +67,8 @@ Args parse(int argc, char** argv) {
     };
     auto count = [&]() { return static_cast<std::int64_t>(num()); };
     if (s == "--data") a.data = value();
+    else if (s == "--save") a.save = value();
+    else if (s == "--resume") a.resume = value();
     else if (s == "--epochs") a.epochs = count();
     else if (s == "--batch") a.batch = count();
     else if (s == "--test-batch") a.test_batch = count();
@@ -83,7 +91,8 @@ Args parse(int argc, char** argv) {
 // --- generated digits, written as idx files ---
 
 // The segments (a..g) lit for each digit.
-const char* const kSegments[10] = {"abcdef", "bc", "abdeg", "abcdg", "bcfg", "acdfg", "acdefg", "abc", "abcdefg", "abcdfg"};
+const char* const kSegments[10] = {"abcdef", "bc",     "abdeg", "abcdg",   "bcfg",
+                                   "acdfg",  "acdefg", "abc",   "abcdefg", "abcdfg"};
 
 void draw_digit(std::vector<std::uint8_t>& img, int digit, int x0, int y0, int w, int h, int thick) {
   constexpr int kSide = 28;
@@ -94,13 +103,27 @@ void draw_digit(std::vector<std::uint8_t>& img, int digit, int x0, int y0, int w
   };
   const int xa = x0, xb = x0 + w, ya = y0, ym = y0 + h / 2, yb = y0 + h;
   for (const char* s = kSegments[digit]; *s; ++s) switch (*s) {
-      case 'a': line(xa, ya, xb, ya); break;
-      case 'b': line(xb, ya, xb, ym); break;
-      case 'c': line(xb, ym, xb, yb); break;
-      case 'd': line(xa, yb, xb, yb); break;
-      case 'e': line(xa, ym, xa, yb); break;
-      case 'f': line(xa, ya, xa, ym); break;
-      default: line(xa, ym, xb, ym); break;
+      case 'a':
+        line(xa, ya, xb, ya);
+        break;
+      case 'b':
+        line(xb, ya, xb, ym);
+        break;
+      case 'c':
+        line(xb, ym, xb, yb);
+        break;
+      case 'd':
+        line(xa, yb, xb, yb);
+        break;
+      case 'e':
+        line(xa, ym, xa, yb);
+        break;
+      case 'f':
+        line(xa, ya, xa, ym);
+        break;
+      default:
+        line(xa, ym, xb, ym);
+        break;
     }
 }
 
@@ -213,6 +236,37 @@ std::pair<double, double> test(Net& model, Loader& loader) {
   return {loss / static_cast<double>(count), static_cast<double>(correct) / static_cast<double>(count)};
 }
 
+/// --save: everything the next epochs depend on, after `epochs_done` epochs.
+void save_run(const std::string& prefix, const Net& model, const optim::SGD& optimizer,
+              const data::samplers::RandomSampler& sampler, std::int64_t epochs_done) {
+  nn::save(model, prefix + ".model.safetensors");
+  optim::save(optimizer, prefix + ".optim.safetensors");
+  data::samplers::save(sampler, prefix + ".sampler.safetensors");
+  const std::string rng = rng_state();
+  std::ofstream out(prefix + ".run", std::ios::binary);
+  out << epochs_done << ' ' << rng.size() << '\n';
+  out.write(rng.data(), static_cast<std::streamsize>(rng.size()));
+  if (!out) fail("cannot write '{}.run'", prefix);
+}
+
+/// --resume: loads what save_run wrote; returns the epochs done.
+std::int64_t load_run(const std::string& prefix, Net& model, optim::SGD& optimizer,
+                      data::samplers::RandomSampler& sampler) {
+  std::ifstream in(prefix + ".run", std::ios::binary);
+  std::int64_t epochs_done = -1;
+  std::size_t size = 0;
+  in >> epochs_done >> size;
+  in.get();
+  std::string rng(size, '\0');
+  in.read(rng.data(), static_cast<std::streamsize>(size));
+  if (!in || epochs_done < 0) fail("'{}.run' is missing or malformed (written by --save)", prefix);
+  nn::load(model, prefix + ".model.safetensors");
+  optim::load(optimizer, prefix + ".optim.safetensors");
+  data::samplers::load(sampler, prefix + ".sampler.safetensors");
+  set_rng_state(rng);
+  return epochs_done;
+}
+
 /// Removes the directory of generated files when the run ends, however it ends.
 struct RemoveOnExit {
   fs::path dir;
@@ -237,7 +291,8 @@ int run(const Args& args) {
   } else {
     if (train_count < 0) train_count = 6000;
     if (test_count < 0) test_count = 1000;
-    const fs::path generated = fs::temp_directory_path() / fmt::format("ag_mnist_{}", static_cast<long long>(::getpid()));
+    const fs::path generated =
+        fs::temp_directory_path() / fmt::format("ag_mnist_{}", static_cast<long long>(::getpid()));
     generated_dir.dir = generated;
     fs::create_directories(generated);
     write_generated(generated, "train", train_count, static_cast<std::uint64_t>(args.seed));
@@ -273,18 +328,30 @@ int run(const Args& args) {
 
   Net model;
   optim::SGD optimizer(model.parameters(), optim::SGDOptions(args.lr).momentum(args.momentum));
-  fmt::print("model: Conv2d(1, 10, 5) -> max_pool2d, relu -> Conv2d(10, 20, 5) -> Dropout2d -> max_pool2d, relu ->\n"
-             "       Linear(320, 50), relu, dropout -> Linear(50, 10) -> log_softmax; nll_loss, SGD lr {} momentum {}\n",
-             args.lr, args.momentum);
-  double accuracy = NAN;
-  for (std::int64_t epoch = 1; epoch <= args.epochs; ++epoch) {
+  fmt::print(
+      "model: Conv2d(1, 10, 5) -> max_pool2d, relu -> Conv2d(10, 20, 5) -> Dropout2d -> max_pool2d, relu ->\n"
+      "       Linear(320, 50), relu, dropout -> Linear(50, 10) -> log_softmax; nll_loss, SGD lr {} momentum {}\n",
+      args.lr, args.momentum);
+  std::int64_t epochs_done = 0;
+  if (!args.resume.empty()) {
+    epochs_done = load_run(args.resume, model, optimizer, train_loader->sampler());
+    fmt::print("resumed from {}.* after epoch {}\n", args.resume, epochs_done);
+  }
+  double accuracy = NAN, test_loss = NAN;
+  for (std::int64_t epoch = epochs_done + 1; epoch <= args.epochs; ++epoch) {
     train(epoch, model, optimizer, *train_loader, train_count);
-    const auto [loss, acc] = test(model, *test_loader);
-    accuracy = acc;
-    fmt::print("Test set: average loss {:.4f}, accuracy {:.4f} ({:.2f}%)\n", loss, acc, 100 * acc);
+    std::tie(test_loss, accuracy) = test(model, *test_loader);
+    fmt::print("Test set: average loss {:.4f}, accuracy {:.4f} ({:.2f}%)\n", test_loss, accuracy, 100 * accuracy);
+    epochs_done = epoch;
   }
   train_loader->join();
   test_loader->join();
+  if (std::isfinite(test_loss))
+    fmt::print("final test loss after epoch {}: {:.17g}, accuracy {:.17g}\n", epochs_done, test_loss, accuracy);
+  if (!args.save.empty()) {
+    save_run(args.save, model, optimizer, train_loader->sampler(), epochs_done);
+    fmt::print("saved {0}.model.safetensors, {0}.optim.safetensors, {0}.sampler.safetensors, {0}.run\n", args.save);
+  }
   if (args.min_accuracy >= 0) {
     const bool ok = std::isfinite(accuracy) && accuracy >= args.min_accuracy;
     fmt::print("{}: test accuracy {:.4f}, required {}\n", ok ? "OK" : "FAILED", accuracy, args.min_accuracy);
@@ -303,7 +370,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "mnist: {}\n", e.what());
     fmt::print(stderr,
                "usage: mnist [--data DIR] [--epochs N] [--batch B] [--test-batch B] [--lr LR] [--momentum M]\n"
-               "             [--workers W] [--train-count N] [--test-count N] [--seed S] [--min-accuracy A]\n");
+               "             [--workers W] [--train-count N] [--test-count N] [--seed S] [--min-accuracy A]\n"
+               "             [--save PREFIX] [--resume PREFIX]\n");
     return 2;
   }
   try {
