@@ -21,8 +21,7 @@ const std::string& entry(const std::map<std::string, std::string>& meta, const c
 
 void save_scheduler_state(const optim::SchedulerState& s, const std::string& path) {
   OrderedDict<Tensor> tensors;
-  for (const auto& [key, v] : s.values)
-    tensors.insert(key, tensor(v, {static_cast<std::int64_t>(v.size())}, kFloat64));
+  for (const auto& [key, v] : s.values) tensors.insert(key, tensor(v, {static_cast<std::int64_t>(v.size())}, kFloat64));
   nn::save_safetensors(tensors, path, {{"format", kSchedulerFormat}, {"scheduler", s.scheduler}});
 }
 
@@ -106,9 +105,7 @@ void save(const DistributedSequentialSampler& sampler, const std::string& path) 
 }
 void load(SequentialSampler& sampler, const std::string& path) { sampler.load_state(load_sampler_state(path)); }
 void load(RandomSampler& sampler, const std::string& path) { sampler.load_state(load_sampler_state(path)); }
-void load(DistributedRandomSampler& sampler, const std::string& path) {
-  sampler.load_state(load_sampler_state(path));
-}
+void load(DistributedRandomSampler& sampler, const std::string& path) { sampler.load_state(load_sampler_state(path)); }
 void load(DistributedSequentialSampler& sampler, const std::string& path) {
   sampler.load_state(load_sampler_state(path));
 }

@@ -51,8 +51,8 @@ const Cases& option_cases() {
       {"embedding_max_norm",
        [](const Inputs& in, const json& c) {
          const Tensor& w = in.at("w");
-         const Tensor out = sum(F::embedding(json_indices(c.at("idx")), w, F::EmbeddingFuncOptions().max_norm(1.5)) *
-                                in.at("u"));
+         const Tensor out =
+             sum(F::embedding(json_indices(c.at("idx")), w, F::EmbeddingFuncOptions().max_norm(1.5)) * in.at("u"));
          weight_after() = w.detach().clone();
          return out;
        }},
@@ -118,7 +118,8 @@ TEST_CASE("embedding max_norm: the rows read whose norm exceeds max_norm are res
   agt::check_values(w.detach(), {3 * s0, 4 * s0, 0.3, 0.4, 6, 8, 5 * s3, 12 * s3}, 1e-15);
   agt::check_values(out, {3 * s0, 4 * s0, 0.3, 0.4, 3 * s0, 4 * s0, 5 * s3, 12 * s3}, 1e-15);
   // The renormalisation is not differentiated (as PyTorch's, under no-grad): the gradient is the lookup's.
-  const Tensor g = grad({sum(F::embedding(idx({0, 1, 0, 3}, {4}), w, F::EmbeddingFuncOptions().max_norm(1.0)))}, {w})[0];
+  const Tensor g =
+      grad({sum(F::embedding(idx({0, 1, 0, 3}, {4}), w, F::EmbeddingFuncOptions().max_norm(1.0)))}, {w})[0];
   agt::check_values(g, {2, 2, 1, 1, 0, 0, 1, 1});
 
   // norm_type 1 and infinity.
@@ -154,8 +155,8 @@ TEST_CASE("embedding scale_grad_by_freq: each row's gradient divided by its coun
   agt::check_values(gu.select(0, 4), (gplain.select(0, 4) / 2.0).to_vector<double>(), 1e-15);
   agt::check_values(gu.select(0, 0), gplain.select(0, 0).to_vector<double>(), 1e-15);
   // With a padding row: that row still gets nothing.
-  const Tensor gp = grad({sum(F::embedding(tokens, w, F::EmbeddingFuncOptions().scale_grad_by_freq(true).padding_idx(4)))},
-                         {w})[0];
+  const Tensor gp =
+      grad({sum(F::embedding(tokens, w, F::EmbeddingFuncOptions().scale_grad_by_freq(true).padding_idx(4)))}, {w})[0];
   agt::check_values(gp, {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0});
 
   // The module and from_pretrained carry the option.
@@ -214,13 +215,16 @@ TEST_CASE("embedding options parity: values, gradients and the renormalised weig
 }
 
 TEST_CASE("embedding options misuse: sparse(true) and a bad norm_type are ag::Errors; the weight is untouched") {
-  CHECK(agt::error_message([] { nn::EmbeddingOptions(3, 2).sparse(true); })
-            .find("EmbeddingOptions: sparse(true) is not supported: this library has no sparse tensors") !=
+  CHECK(agt::error_message([] {
+          nn::EmbeddingOptions(3, 2).sparse(true);
+        }).find("EmbeddingOptions: sparse(true) is not supported: this library has no sparse tensors") !=
         std::string::npos);
-  CHECK(agt::error_message([] { nn::EmbeddingFromPretrainedOptions().sparse(true); })
-            .find("EmbeddingFromPretrainedOptions: sparse(true) is not supported") != std::string::npos);
-  CHECK(agt::error_message([] { F::EmbeddingFuncOptions().sparse(true); })
-            .find("EmbeddingFuncOptions: sparse(true) is not supported") != std::string::npos);
+  CHECK(agt::error_message([] {
+          nn::EmbeddingFromPretrainedOptions().sparse(true);
+        }).find("EmbeddingFromPretrainedOptions: sparse(true) is not supported") != std::string::npos);
+  CHECK(agt::error_message([] {
+          F::EmbeddingFuncOptions().sparse(true);
+        }).find("EmbeddingFuncOptions: sparse(true) is not supported") != std::string::npos);
   CHECK_FALSE(nn::EmbeddingOptions(3, 2).sparse(false).sparse());  // sparse(false) is accepted
 
   const Tensor w = f64({3, 4, 6, 8, 0.1, 0.2}, {3, 2}).requires_grad_(true);
@@ -233,6 +237,7 @@ TEST_CASE("embedding options misuse: sparse(true) and a bad norm_type are ag::Er
           F::embedding(idx({0, 1, 3}, {3}), w, F::EmbeddingFuncOptions().max_norm(1.0));
         }).find("index 3 out of range for num_embeddings 3") != std::string::npos);
   CHECK(w.to_vector<double>() == before);
-  CHECK(agt::error_message([] { nn::Embedding(nn::EmbeddingOptions(3, 2).max_norm(1.0).norm_type(-1.0)); })
-            .find("Embedding: norm_type must be positive (or infinity) with max_norm, got -1") != std::string::npos);
+  CHECK(agt::error_message([] {
+          nn::Embedding(nn::EmbeddingOptions(3, 2).max_norm(1.0).norm_type(-1.0));
+        }).find("Embedding: norm_type must be positive (or infinity) with max_norm, got -1") != std::string::npos);
 }

@@ -87,11 +87,12 @@ constexpr std::size_t kSamples = 40, kBatch = 8;
 constexpr int kEpochs = 3;
 
 struct Run {
-  data::datasets::TensorPairDataset data{agt::input({static_cast<std::int64_t>(kSamples), 4}, 0.7, 1.0, 0.0, false).to(kFloat32),
-                                         tensor(std::vector<std::int64_t>(kSamples, 0), {kSamples}, kInt64)};
+  data::datasets::TensorPairDataset data{
+      agt::input({static_cast<std::int64_t>(kSamples), 4}, 0.7, 1.0, 0.0, false).to(kFloat32),
+      tensor(std::vector<std::int64_t>(kSamples, 0), {kSamples}, kInt64)};
   std::shared_ptr<Net> model = std::make_shared<Net>();
   optim::SGD opt{model->parameters(), optim::SGDOptions(0.05).momentum(0.9)};
-  optim::OneCycleLR sched{opt, optim::OneCycleLROptions(0.2, kEpochs * static_cast<std::int64_t>(kSamples / kBatch))};
+  optim::OneCycleLR sched{opt, optim::OneCycleLROptions(0.2, kEpochs* static_cast<std::int64_t>(kSamples / kBatch))};
   samplers::RandomSampler sampler{static_cast<std::int64_t>(kSamples)};  // on the global generator
   int epoch = 0;
 
@@ -185,8 +186,11 @@ TEST_CASE("schedulers: state() / load_state() and save / load resume every sched
   };
   const auto plain = [](auto& s, int) { s.step(); };
   check([](optim::Optimizer& o) { return std::make_unique<optim::StepLR>(o, 3, 0.5); }, plain, "steplr");
-  check([](optim::Optimizer& o) { return std::make_unique<optim::MultiStepLR>(o, std::vector<std::int64_t>{2, 5, 5}); },
-        plain, "multisteplr");
+  check(
+      [](optim::Optimizer& o) {
+        return std::make_unique<optim::MultiStepLR>(o, std::vector<std::int64_t>{2, 5, 5});
+      },
+      plain, "multisteplr");
   check([](optim::Optimizer& o) { return std::make_unique<optim::ExponentialLR>(o, 0.9); }, plain, "explr");
   check([](optim::Optimizer& o) { return std::make_unique<optim::CosineAnnealingLR>(o, 4, 0.01); }, plain, "cos");
   check([](optim::Optimizer& o) { return std::make_unique<optim::OneCycleLR>(o, optim::OneCycleLROptions(1.0, 12)); },
@@ -205,7 +209,8 @@ TEST_CASE("schedulers: state() / load_state() and save / load resume every sched
   CHECK(std::isinf(loaded.best()));
 }
 
-TEST_CASE("a run stopped mid-epoch and resumed from files into new objects is bit-identical to one that never stopped") {
+TEST_CASE(
+    "a run stopped mid-epoch and resumed from files into new objects is bit-identical to one that never stopped") {
   manual_seed(2024);
   std::vector<double> straight;
   std::vector<double> straight_weights;
@@ -286,19 +291,23 @@ TEST_CASE("state files: corrupt, foreign or mismatched files are ag::Errors and 
   samplers::RandomSampler other_size(11, kInt64, 1), global(10);
   samplers::SequentialSampler seq(10);
   const auto before_size = other_size.state(), before_global = global.state(), before_seq = seq.state();
-  CHECK(agt::error_message([&] { samplers::load(other_size, sampler_file.path); })
-            .find("RandomSampler::load_state: the state was saved with size 10, this sampler has 11") !=
+  CHECK(agt::error_message([&] {
+          samplers::load(other_size, sampler_file.path);
+        }).find("RandomSampler::load_state: the state was saved with size 10, this sampler has 11") !=
         std::string::npos);
-  CHECK(agt::error_message([&] { samplers::load(global, sampler_file.path); })
-            .find("with its own seeded generator, this one draws from the global generator") != std::string::npos);
-  CHECK(agt::error_message([&] { samplers::load(seq, sampler_file.path); })
-            .find("SequentialSampler::load_state: the state is a RandomSampler's") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          samplers::load(global, sampler_file.path);
+        }).find("with its own seeded generator, this one draws from the global generator") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          samplers::load(seq, sampler_file.path);
+        }).find("SequentialSampler::load_state: the state is a RandomSampler's") != std::string::npos);
   CHECK(same_state(other_size.state(), before_size));
   CHECK(same_state(global.state(), before_global));
   CHECK(same_state(seq.state(), before_seq));
   samplers::DistributedRandomSampler d(10, 2, 0);
-  CHECK(agt::error_message([&] { d.load_state(samplers::DistributedRandomSampler(10, 2, 1).state()); })
-            .find("the state was saved with rank 1, this sampler has 0") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          d.load_state(samplers::DistributedRandomSampler(10, 2, 1).state());
+        }).find("the state was saved with rank 1, this sampler has 0") != std::string::npos);
   // An order that is not a permutation.
   auto bad = seeded.state();
   bad.indices[0] = bad.indices[1];
@@ -326,15 +335,19 @@ TEST_CASE("state files: corrupt, foreign or mismatched files are ag::Errors and 
   optim::save(opt, optim_file.path);
   optim::StepLR other_gamma(opt, 2, 0.25);
   optim::ExponentialLR expo(opt, 0.5);
-  CHECK(agt::error_message([&] { optim::load(other_gamma, sched_file.path); })
-            .find("StepLR::load_state: the state was saved with gamma = [0.5], this scheduler has [0.25]") !=
+  CHECK(agt::error_message([&] {
+          optim::load(other_gamma, sched_file.path);
+        }).find("StepLR::load_state: the state was saved with gamma = [0.5], this scheduler has [0.25]") !=
         std::string::npos);
-  CHECK(agt::error_message([&] { optim::load(expo, sched_file.path); })
-            .find("ExponentialLR::load_state: the state is a StepLR's, not a ExponentialLR's") != std::string::npos);
-  CHECK(agt::error_message([&] { optim::load(expo, optim_file.path); })
-            .find("has format 'ag.optim.v1', expected 'ag.lr_scheduler.v1'") != std::string::npos);
-  CHECK(agt::error_message([&] { samplers::load(target, sched_file.path); })
-            .find("has format 'ag.lr_scheduler.v1', expected 'ag.sampler.v1'") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          optim::load(expo, sched_file.path);
+        }).find("ExponentialLR::load_state: the state is a StepLR's, not a ExponentialLR's") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          optim::load(expo, optim_file.path);
+        }).find("has format 'ag.optim.v1', expected 'ag.lr_scheduler.v1'") != std::string::npos);
+  CHECK(agt::error_message([&] {
+          samplers::load(target, sched_file.path);
+        }).find("has format 'ag.lr_scheduler.v1', expected 'ag.sampler.v1'") != std::string::npos);
   CHECK(other_gamma.last_epoch() == 0);
   CHECK(expo.last_epoch() == 0);
   CHECK(expo.get_last_lr() == std::vector<double>{opt.param_groups()[0].lr});
