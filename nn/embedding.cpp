@@ -87,9 +87,16 @@ double row_norm(const T* row, std::int64_t dim, double p) {
   return std::pow(acc, 1.0 / p);
 }
 
-/// torch.embedding_renorm_: each distinct row of `idx` whose p-norm exceeds max_norm is multiplied,
-/// in place and under no-grad, by max_norm / (norm + 1e-7).
-void renorm_rows(const Tensor& weight, const Tensor& idx, double max_norm, double p) {
+}  // namespace
+
+namespace detail {
+
+void check_norm_type(const std::optional<double>& max_norm, double norm_type, const char* who) {
+  if (max_norm && !(norm_type > 0))
+    fail("{}: norm_type must be positive (or infinity) with max_norm, got {}", who, norm_type);
+}
+
+void embedding_renorm_(const Tensor& weight, const Tensor& idx, double max_norm, double p) {
   const std::int64_t dim = weight.size(1);
   const std::int64_t* v = idx.cdata<std::int64_t>();
   std::vector<std::int64_t> rows(v, v + idx.numel());
@@ -107,18 +114,36 @@ void renorm_rows(const Tensor& weight, const Tensor& idx, double max_norm, doubl
   for (const auto& [r, scale] : scales) w.select(0, r).mul_(scale);
 }
 
+Tensor scale_grad_by_freq(const Tensor& rows, const Tensor& flat) {
+  const std::int64_t n = flat.numel();
+  const std::int64_t* v = flat.cdata<std::int64_t>();
+  std::unordered_map<std::int64_t, std::int64_t> count;
+  for (std::int64_t k = 0; k < n; ++k) ++count[v[k]];
+  std::vector<double> inv(static_cast<std::size_t>(n));
+  bool any = false;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const std::int64_t c = count[v[k]];
+    any |= c > 1;
+    inv[static_cast<std::size_t>(k)] = 1.0 / static_cast<double>(c);
+  }
+  return any ? ScaleGradByFreq::apply(rows, tensor(inv, {n, 1}, rows.dtype())) : rows;
+}
+
+}  // namespace detail
+
+namespace {
+
 // Every check comes before the first op (and before any renormalisation), so an error records and
 // changes nothing.
 Tensor lookup(const Tensor& input, const Tensor& weight, const functional::EmbeddingFuncOptions& o, const char* who) {
   check_weight(weight, who);
   const std::int64_t num = weight.size(0);
   const auto pad = detail::normalized_padding_idx(o.padding_idx(), num, who);
-  if (o.max_norm() && !(o.norm_type() > 0))
-    fail("{}: norm_type must be positive (or infinity) with max_norm, got {}", who, o.norm_type());
+  detail::check_norm_type(o.max_norm(), o.norm_type(), who);
   const Tensor idx = detail::checked_embedding_indices(input, num, who);
   const std::int64_t n = idx.numel();
   const Tensor flat = reshape(idx, {n});
-  if (o.max_norm()) renorm_rows(weight, flat, *o.max_norm(), o.norm_type());
+  if (o.max_norm()) detail::embedding_renorm_(weight, flat, *o.max_norm(), o.norm_type());
   Tensor rows = index_select(weight, 0, flat);  // [n, dim]
   if ((pad || o.scale_grad_by_freq()) && weight.requires_grad() && GradMode::is_enabled()) {
     const std::int64_t* v = flat.cdata<std::int64_t>();
@@ -129,18 +154,7 @@ Tensor lookup(const Tensor& input, const Tensor& weight, const functional::Embed
       for (std::int64_t k = 0; k < n; ++k) any |= (hit[static_cast<std::size_t>(k)] = v[k] == *pad ? 1.0 : 0.0) != 0;
       if (any) rows = where(tensor(hit, {n, 1}, weight.dtype()), rows.detach(), rows);
     }
-    if (o.scale_grad_by_freq()) {
-      std::unordered_map<std::int64_t, std::int64_t> count;
-      for (std::int64_t k = 0; k < n; ++k) ++count[v[k]];
-      std::vector<double> inv(static_cast<std::size_t>(n));
-      bool any = false;
-      for (std::int64_t k = 0; k < n; ++k) {
-        const std::int64_t c = count[v[k]];
-        any |= c > 1;
-        inv[static_cast<std::size_t>(k)] = 1.0 / static_cast<double>(c);
-      }
-      if (any) rows = ScaleGradByFreq::apply(rows, tensor(inv, {n, 1}, weight.dtype()));
-    }
+    if (o.scale_grad_by_freq()) rows = detail::scale_grad_by_freq(rows, flat);
   }
   Shape out = idx.shape();
   out.push_back(weight.size(1));
@@ -170,8 +184,7 @@ EmbeddingImpl::EmbeddingImpl(EmbeddingOptions o) : Module("Embedding"), options(
   if (num <= 0 || dim <= 0)
     fail("Embedding: num_embeddings and embedding_dim must be positive, got {} and {}", num, dim);
   options.padding_idx(detail::normalized_padding_idx(options.padding_idx(), num, "Embedding"));
-  if (options.max_norm() && !(options.norm_type() > 0))
-    fail("Embedding: norm_type must be positive (or infinity) with max_norm, got {}", options.norm_type());
+  detail::check_norm_type(options.max_norm(), options.norm_type(), "Embedding");
   if (options._weight().defined()) {
     const Tensor& w = options._weight();
     check_weight(w, "Embedding");

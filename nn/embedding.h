@@ -219,6 +219,16 @@ Tensor checked_embedding_indices(const Tensor& input, std::int64_t num_embedding
 /// padding_idx normalised into [0, num_embeddings) (a negative one counts from the end), or an error.
 std::optional<std::int64_t> normalized_padding_idx(std::optional<std::int64_t> padding_idx, std::int64_t num_embeddings,
                                                    const char* who);
+/// ag::Error unless norm_type > 0 (or infinity) when max_norm is set.
+void check_norm_type(const std::optional<double>& max_norm, double norm_type, const char* who);
+/// torch.embedding_renorm_: under no-grad, in place, every distinct row of `weight` that the int64
+/// indices `flat` (checked) refer to whose norm_type-norm exceeds max_norm is multiplied by
+/// max_norm / (norm + 1e-7).
+void embedding_renorm_(const Tensor& weight, const Tensor& flat, double max_norm, double norm_type);
+/// `rows` [n, dim] (weight's rows at the int64 indices `flat` [n]) with the same values, but each
+/// position's gradient divided by the number of times `flat` holds its index; the derivative of that
+/// gradient with respect to the incoming one is the identity, as PyTorch's embedding double backward.
+Tensor scale_grad_by_freq(const Tensor& rows, const Tensor& flat);
 }  // namespace detail
 
 }  // namespace ag::nn

@@ -1,5 +1,6 @@
 // Embedding's max_norm, norm_type, scale_grad_by_freq and sparse options (nn/embedding.h), in
-// EmbeddingOptions, Embedding::from_pretrained and functional::embedding: values by hand, float64
+// EmbeddingOptions, Embedding::from_pretrained and functional::embedding, and the same options of
+// EmbeddingBag (nn/embedding_bag.h): values by hand, float64
 // gradchecks (scale_grad_by_freq, to second order), PyTorch float64 parity ("embedding_option_cases"
 // of tests/data/torch_reference.json, made by tests/data/make_reference.py: value, gradients and the
 // weight after the renormalisation), float32, and misuse.
@@ -93,6 +94,36 @@ const Cases& option_cases() {
          const Tensor& w = in.at("w");
          const auto o = F::EmbeddingFuncOptions().padding_idx(-1).max_norm(1.0).scale_grad_by_freq(true);
          const Tensor out = sum(F::embedding(json_indices(c.at("idx")), w, o) * in.at("u"));
+         weight_after() = w.detach().clone();
+         return out;
+       }},
+      {"embedding_bag_sum_max_norm_freq_psw",
+       [](const Inputs& in, const json& c) {
+         const Tensor& w = in.at("w");
+         const auto o = F::EmbeddingBagFuncOptions()
+                            .offsets(json_indices(c.at("offsets")))
+                            .mode(nn::EmbeddingBagMode::Sum)
+                            .per_sample_weights(in.at("p"))
+                            .max_norm(1.0)
+                            .scale_grad_by_freq(true);
+         const Tensor out = sum(F::embedding_bag(json_indices(c.at("idx")), w, o) * in.at("u"));
+         weight_after() = w.detach().clone();
+         return out;
+       }},
+      {"embedding_bag_mean_2d_padding_freq",
+       [](const Inputs& in, const json& c) {
+         const Tensor& w = in.at("w");
+         const auto o =
+             F::EmbeddingBagFuncOptions().mode(nn::EmbeddingBagMode::Mean).padding_idx(0).scale_grad_by_freq(true);
+         const Tensor out = sum(pow(F::embedding_bag(json_indices(c.at("idx")), w, o), 2.0) * in.at("u"));
+         weight_after() = w.detach().clone();
+         return out;
+       }},
+      {"embedding_bag_max_max_norm_p1",
+       [](const Inputs& in, const json& c) {
+         const Tensor& w = in.at("w");
+         const auto o = F::EmbeddingBagFuncOptions().mode(nn::EmbeddingBagMode::Max).max_norm(1.5).norm_type(1.0);
+         const Tensor out = sum(F::embedding_bag(json_indices(c.at("idx")), w, o) * in.at("u"));
          weight_after() = w.detach().clone();
          return out;
        }},
@@ -201,7 +232,7 @@ TEST_CASE(
 }
 
 TEST_CASE("embedding options parity: every embedding_option_cases entry has a lambda and every lambda an entry") {
-  agt::parity::check_coverage("embedding_option_cases", option_cases(), 6);
+  agt::parity::check_coverage("embedding_option_cases", option_cases(), 9);
 }
 
 TEST_CASE("embedding options parity: values, gradients and the renormalised weight match PyTorch (float64)") {
@@ -240,4 +271,42 @@ TEST_CASE("embedding options misuse: sparse(true) and a bad norm_type are ag::Er
   CHECK(agt::error_message([] {
           nn::Embedding(nn::EmbeddingOptions(3, 2).max_norm(1.0).norm_type(-1.0));
         }).find("Embedding: norm_type must be positive (or infinity) with max_norm, got -1") != std::string::npos);
+}
+
+TEST_CASE("embedding_bag options: max_norm, scale_grad_by_freq (sum, mean; an error with max), sparse, the module") {
+  const Tensor w = f64({3, 4, 0.3, 0.4, 6, 8}, {3, 2}).requires_grad_(true);
+  const auto o = F::EmbeddingBagFuncOptions().mode(nn::EmbeddingBagMode::Sum).max_norm(1.0).scale_grad_by_freq(true);
+  const Tensor out =
+      F::embedding_bag(idx({0, 1, 0, 1, 1}, {5}), w, F::EmbeddingBagFuncOptions(o).offsets(idx({0, 3}, {2})));
+  const double s0 = 1.0 / (5 + 1e-7);
+  agt::check_values(w.detach(), {3 * s0, 4 * s0, 0.3, 0.4, 6, 8}, 1e-15);  // row 2 not read
+  agt::check_values(out, {6 * s0 + 0.3, 8 * s0 + 0.4, 0.6, 0.8}, 1e-15);
+  // Row 0 is read twice, row 1 three times: each gets 1 per unit of output.
+  agt::check_values(grad({sum(F::embedding_bag(idx({0, 1, 0, 1, 1}, {5}), w,
+                                               F::EmbeddingBagFuncOptions(o).offsets(idx({0, 3}, {2}))))},
+                         {w})[0],
+                    {1, 1, 1, 1, 0, 0});
+  CHECK(agt::error_message([&] {
+          F::embedding_bag(idx({0, 1}, {1, 2}), w,
+                           F::EmbeddingBagFuncOptions().mode(nn::EmbeddingBagMode::Max).scale_grad_by_freq(true));
+        }).find("embedding_bag: mode max does not support scaling the gradient by the frequency") != std::string::npos);
+  CHECK(agt::error_message([] {
+          nn::EmbeddingBagOptions(3, 2).sparse(true);
+        }).find("EmbeddingBagOptions: sparse(true) is not supported") != std::string::npos);
+  CHECK(agt::error_message([] {
+          F::EmbeddingBagFuncOptions().sparse(true);
+        }).find("EmbeddingBagFuncOptions: sparse(true) is not supported") != std::string::npos);
+  CHECK(agt::error_message([] {
+          nn::EmbeddingBag(nn::EmbeddingBagOptions(3, 2).max_norm(1.0).norm_type(0.0));
+        }).find("EmbeddingBag: norm_type must be positive (or infinity) with max_norm, got 0") != std::string::npos);
+
+  nn::EmbeddingBag bag(nn::EmbeddingBagOptions(3, 2)
+                           .mode(nn::EmbeddingBagMode::Mean)
+                           .max_norm(2.0)
+                           .scale_grad_by_freq(true)
+                           ._weight(f64({3, 4, 0.3, 0.4, 6, 8}, {3, 2})));
+  const Tensor y = bag(idx({2, 2, 1, 2}, {2, 2}));
+  agt::check_values(bag->weight.detach(), {3, 4, 0.3, 0.4, 6 * 2 / (10 + 1e-7), 8 * 2 / (10 + 1e-7)}, 1e-15);
+  // grad of sum(mean): 1/2 per entry; row 2 (3 entries) divided by 3, row 1 (once) as is.
+  agt::check_values(grad({sum(y)}, {bag->weight})[0], {0, 0, 0.5, 0.5, 0.5, 0.5}, 1e-15);
 }

@@ -1315,6 +1315,37 @@ def _(w, u):
     return (out * u).sum(), w
 
 
+@embedding_option_case("embedding_bag_sum_max_norm_freq_psw",
+                       "sum(embedding_bag(idx, w, offsets, sum, per_sample_weights=p, max_norm=1, scale_grad_by_freq) * u)",
+                       constants={"idx": [4, 2, 0, 4, 1, 3, 4], "offsets": [0, 3, 5]}, w=Input((5, 3), scale=1.5),
+                       p=Input((7,), shift=0.5), u=Input((3, 3)))
+def _(w, p, u):
+    out = F.embedding_bag(const([4, 2, 0, 4, 1, 3, 4], torch.int64), w, const([0, 3, 5], torch.int64), mode="sum",
+                          per_sample_weights=p, max_norm=1.0, scale_grad_by_freq=True)
+    return (out * u).sum(), w
+
+
+@embedding_option_case("embedding_bag_mean_2d_padding_freq", "sum(embedding_bag(idx [2,3], w, mean, padding_idx=0, "
+                       "scale_grad_by_freq)^2 * u)", constants={"idx": [[3, 0, 3], [1, 3, 2]]}, w=Input((4, 2)),
+                       u=Input((2, 2)))
+def _(w, u):
+    out = F.embedding_bag(const([[3, 0, 3], [1, 3, 2]], torch.int64), w, mode="mean", padding_idx=0,
+                          scale_grad_by_freq=True)
+    return (out ** 2 * u).sum(), w
+
+
+@embedding_option_case("embedding_bag_max_max_norm_p1", "sum(embedding_bag(idx [2,3], w, max, max_norm=1.5, "
+                       "norm_type=1) * u)",
+                       constants={"idx": [[4, 0, 4], [2, 1, 2]]}, w=Input((5, 2), scale=1.3), u=Input((2, 2)))
+def _(w, u):
+    out = F.embedding_bag(const([[4, 0, 4], [2, 1, 2]], torch.int64), w, mode="max", max_norm=1.5, norm_type=1.0)
+    return (out * u).sum(), w
+
+
+# (Only the largest index repeats in the two embedding_bag cases with scale_grad_by_freq: PyTorch 1.13's
+# embedding_bag backward divides the gradient of the k-th distinct index, in sorted order, by the
+# count of the k-th smallest entry of the input rather than by its own count, which is the same
+# only then; functional::embedding_bag divides by each row's own count, as embedding does.)
 _generate_before_embedding_options = generate
 
 
