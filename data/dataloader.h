@@ -96,6 +96,10 @@ class StatelessDataLoader {
 
   /// The options, with max_jobs resolved.
   const FullDataLoaderOptions& options() const noexcept { return options_; }
+  /// The loader's sampler (an ag extension), e.g. to save its state between epochs or load one
+  /// before the next begin(). Mid-epoch it is ahead of the batches handed out when workers > 0.
+  Sampler& sampler() noexcept { return sampler_; }
+  const Sampler& sampler() const noexcept { return sampler_; }
 
  private:
   struct Job {

@@ -2,11 +2,39 @@
 
 #include <algorithm>
 #include <numeric>
+#include <sstream>
 
 #include <autograd/error.h>
 #include <autograd/factory.h>
 
 namespace ag::data::samplers {
+
+namespace {
+
+// --- checks shared by the load_state()s: each throws before anything is changed ---
+
+void expect_kind(const SamplerState& state, const char* who) {
+  if (state.sampler != who)
+    fail("{}::load_state: the state is a {}'s, not a {}'s", who, state.sampler.empty() ? "(unnamed)" : state.sampler,
+         who);
+}
+
+std::uint64_t value(const SamplerState& state, const char* who, const char* key) {
+  const auto it = state.values.find(key);
+  if (it == state.values.end()) fail("{}::load_state: the state has no '{}'", who, key);
+  return it->second;
+}
+
+void expect_same(const SamplerState& state, const char* who, const char* key, std::uint64_t mine) {
+  const std::uint64_t saved = value(state, who, key);
+  if (saved != mine) fail("{}::load_state: the state was saved with {} {}, this sampler has {}", who, key, saved, mine);
+}
+
+void expect_at_most(const char* who, const char* key, std::uint64_t v, std::uint64_t limit) {
+  if (v > limit) fail("{}::load_state: {} {} is past the end of the epoch ({})", who, key, v, limit);
+}
+
+}  // namespace
 
 // --- SequentialSampler ---
 
@@ -27,6 +55,19 @@ std::optional<std::vector<std::size_t>> SequentialSampler::next(std::size_t batc
 }
 
 std::size_t SequentialSampler::index() const noexcept { return index_; }
+
+SamplerState SequentialSampler::state() const {
+  return {"SequentialSampler", {{"size", size_}, {"index", index_}}, {}, {}};
+}
+
+void SequentialSampler::load_state(const SamplerState& state) {
+  const char* who = "SequentialSampler";
+  expect_kind(state, who);
+  expect_same(state, who, "size", size_);
+  const std::uint64_t index = value(state, who, "index");
+  expect_at_most(who, "index", index, size_);
+  index_ = static_cast<std::size_t>(index);
+}
 
 // --- RandomSampler ---
 
@@ -75,6 +116,48 @@ std::optional<std::vector<std::size_t>> RandomSampler::next(std::size_t batch_si
 
 std::size_t RandomSampler::index() const noexcept { return index_; }
 
+SamplerState RandomSampler::state() const {
+  SamplerState s{"RandomSampler",
+                 {{"size", indices_.size()}, {"index", index_}, {"seeded", generator_ ? 1 : 0}},
+                 indices_,
+                 {}};
+  if (generator_) {
+    std::ostringstream out;
+    out << *generator_;
+    s.generator = out.str();
+  }
+  return s;
+}
+
+void RandomSampler::load_state(const SamplerState& state) {
+  const char* who = "RandomSampler";
+  expect_kind(state, who);
+  expect_same(state, who, "size", indices_.size());
+  const bool seeded = value(state, who, "seeded") != 0;
+  if (seeded != generator_.has_value())
+    fail("{}::load_state: the state is of a sampler {}, this one {}", who,
+         seeded ? "with its own seeded generator" : "on the global generator",
+         generator_ ? "has its own seeded generator" : "draws from the global generator");
+  const std::uint64_t index = value(state, who, "index");
+  expect_at_most(who, "index", index, indices_.size());
+  if (state.indices.size() != indices_.size())
+    fail("{}::load_state: the saved order has {} indices, expected {}", who, state.indices.size(), indices_.size());
+  std::vector<std::size_t> sorted = state.indices;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i)
+    if (sorted[i] != i) fail("{}::load_state: the saved order is not a permutation of 0 .. {}", who, sorted.size() - 1);
+  std::optional<std::mt19937_64> generator;
+  if (seeded) {
+    std::istringstream in(state.generator);
+    generator.emplace();
+    in >> *generator;
+    if (!in) fail("{}::load_state: the saved generator state is malformed", who);
+  }
+  indices_ = state.indices;
+  index_ = static_cast<std::size_t>(index);
+  if (generator) generator_ = *generator;
+}
+
 // --- DistributedSampler ---
 
 void detail::check_distributed(std::size_t num_replicas, std::size_t rank) {
@@ -121,6 +204,41 @@ void DistributedRandomSampler::populate_indices() {
 
 std::size_t DistributedRandomSampler::index() const noexcept { return sample_index_; }
 
+SamplerState DistributedRandomSampler::state() const {
+  return {"DistributedRandomSampler",
+          {{"size", size_},
+           {"num_replicas", num_replicas_},
+           {"rank", rank_},
+           {"allow_duplicates", allow_duplicates_ ? 1 : 0},
+           {"epoch", epoch_},
+           {"index", sample_index_}},
+          all_indices_,
+          {}};
+}
+
+void DistributedRandomSampler::load_state(const SamplerState& state) {
+  const char* who = "DistributedRandomSampler";
+  expect_kind(state, who);
+  expect_same(state, who, "size", size_);
+  expect_same(state, who, "num_replicas", num_replicas_);
+  expect_same(state, who, "rank", rank_);
+  expect_same(state, who, "allow_duplicates", allow_duplicates_ ? 1 : 0);
+  const std::uint64_t epoch = value(state, who, "epoch"), index = value(state, who, "index");
+  const std::size_t local = local_sample_count(), begin = rank_ * local;
+  const std::size_t count = num_replicas_ == 1 ? size_ : local * num_replicas_;
+  if (state.indices.size() != count)
+    fail("{}::load_state: the saved order has {} indices, expected {}", who, state.indices.size(), count);
+  for (const std::size_t i : state.indices)
+    if (i >= size_) fail("{}::load_state: the saved order holds index {}, out of range for size {}", who, i, size_);
+  if (index < begin || index > begin + local)
+    fail("{}::load_state: index {} is outside this replica's slice [{}, {}]", who, index, begin, begin + local);
+  all_indices_ = state.indices;
+  begin_index_ = begin;
+  end_index_ = begin + local;
+  sample_index_ = static_cast<std::size_t>(index);
+  epoch_ = static_cast<std::size_t>(epoch);
+}
+
 // --- DistributedSequentialSampler ---
 
 DistributedSequentialSampler::DistributedSequentialSampler(std::size_t size, std::size_t num_replicas, std::size_t rank,
@@ -157,5 +275,34 @@ void DistributedSequentialSampler::populate_indices() {
 }
 
 std::size_t DistributedSequentialSampler::index() const noexcept { return sample_index_; }
+
+SamplerState DistributedSequentialSampler::state() const {
+  return {"DistributedSequentialSampler",
+          {{"size", size_},
+           {"num_replicas", num_replicas_},
+           {"rank", rank_},
+           {"allow_duplicates", allow_duplicates_ ? 1 : 0},
+           {"epoch", epoch_},
+           {"index", sample_index_}},
+          {},
+          {}};
+}
+
+void DistributedSequentialSampler::load_state(const SamplerState& state) {
+  const char* who = "DistributedSequentialSampler";
+  expect_kind(state, who);
+  expect_same(state, who, "size", size_);
+  expect_same(state, who, "num_replicas", num_replicas_);
+  expect_same(state, who, "rank", rank_);
+  expect_same(state, who, "allow_duplicates", allow_duplicates_ ? 1 : 0);
+  const std::uint64_t epoch = value(state, who, "epoch"), index = value(state, who, "index");
+  const std::size_t begin = rank_ * local_sample_count(), end = begin + local_sample_count();
+  if (index < begin || index > end)
+    fail("{}::load_state: index {} is outside this replica's slice [{}, {}]", who, index, begin, end);
+  begin_index_ = begin;
+  end_index_ = end;
+  sample_index_ = static_cast<std::size_t>(index);
+  epoch_ = static_cast<std::size_t>(epoch);
+}
 
 }  // namespace ag::data::samplers

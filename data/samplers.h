@@ -18,11 +18,23 @@
 ///    epoch when num_replicas divides size. The random one shuffles all indices with std::mt19937
 ///    seeded with the epoch (`set_epoch(e)` before `reset()`), the same on every replica, then takes
 ///    its slice.
+///
+/// Saving and resuming (an ag extension, in the spirit of libtorch's save/load(archive)): each
+/// sampler's state() is a SamplerState (its position in the epoch, its current order and its own
+/// generator), and load_state() puts a sampler of the same kind and size back there: it then yields
+/// the rest of that epoch and the following epochs exactly as the saved one would have.
+/// data::samplers::save / load (nn/state_serialize.h) write and read it as a file. A RandomSampler
+/// drawing from the global generator also needs ag::rng_state() saved with it for the next epochs.
+/// A data loader draws ahead of the batches it hands out (workers > 0) and resets its sampler at
+/// every begin(), so save its sampler (StatelessDataLoader::sampler()) between epochs; to stop
+/// mid-epoch, drive the sampler yourself (next(batch_size), dataset.get_batch).
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <autograd/dtype.h>
@@ -34,6 +46,14 @@ namespace detail {
 /// ag::Error unless num_replicas >= 1 and rank < num_replicas.
 void check_distributed(std::size_t num_replicas, std::size_t rank);
 }  // namespace detail
+
+/// Where a sampler is in its epochs: what state() returns and load_state() restores.
+struct SamplerState {
+  std::string sampler;                          ///< the class: "SequentialSampler", "RandomSampler", ...
+  std::map<std::string, std::uint64_t> values;  ///< size, index, epoch, num_replicas, rank... by name
+  std::vector<std::size_t> indices;             ///< the current epoch's order (the random samplers)
+  std::string generator;                        ///< a seeded RandomSampler's generator, as text; else empty
+};
 
 /// The sampler interface.
 template <typename BatchRequest = std::vector<std::size_t>>
@@ -56,6 +76,10 @@ class SequentialSampler : public Sampler<> {
   std::optional<std::vector<std::size_t>> next(std::size_t batch_size) override;
   /// How many indices this epoch has yielded.
   std::size_t index() const noexcept;
+  /// The size and position.
+  SamplerState state() const;
+  /// Back to a saved position; another kind of sampler or another size is an ag::Error (nothing changed).
+  void load_state(const SamplerState& state);
 
  private:
   std::size_t size_;
@@ -73,6 +97,11 @@ class RandomSampler : public Sampler<> {
   std::optional<std::vector<std::size_t>> next(std::size_t batch_size) override;
   /// How many indices this epoch has yielded.
   std::size_t index() const noexcept;
+  /// The epoch's permutation, the position in it and (when seeded) the generator.
+  SamplerState state() const;
+  /// Back to a saved state. Another kind of sampler, another size, a seeded state into a sampler on
+  /// the global generator or the reverse, or an order that is not a permutation is an ag::Error (nothing changed).
+  void load_state(const SamplerState& state);
 
  private:
   void draw(std::size_t size);
@@ -115,6 +144,10 @@ class DistributedRandomSampler : public DistributedSampler<> {
   void reset(std::optional<std::size_t> new_size = std::nullopt) override;
   std::optional<std::vector<std::size_t>> next(std::size_t batch_size) override;
   std::size_t index() const noexcept;
+  /// The epoch, the shuffled order and the position in this replica's slice.
+  SamplerState state() const;
+  /// Back to a saved state; another kind, size, replica count, rank or allow_duplicates is an ag::Error.
+  void load_state(const SamplerState& state);
 
  private:
   void populate_indices();
@@ -130,6 +163,10 @@ class DistributedSequentialSampler : public DistributedSampler<> {
   void reset(std::optional<std::size_t> new_size = std::nullopt) override;
   std::optional<std::vector<std::size_t>> next(std::size_t batch_size) override;
   std::size_t index() const noexcept;
+  /// The epoch and the position in this replica's slice.
+  SamplerState state() const;
+  /// Back to a saved state; another kind, size, replica count, rank or allow_duplicates is an ag::Error.
+  void load_state(const SamplerState& state);
 
  private:
   void populate_indices();

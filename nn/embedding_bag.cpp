@@ -53,15 +53,20 @@ std::vector<std::pair<std::int64_t, std::int64_t>> bag_ranges(const Tensor& inpu
 }
 
 // Every check comes before the first op, so an error records nothing.
-Tensor bag(const Tensor& input, const Tensor& weight, const Tensor& offsets, const Tensor& per_sample_weights,
-           EmbeddingBagMode mode, bool include_last_offset, std::optional<std::int64_t> padding_idx, const char* who) {
+Tensor bag(const Tensor& input, const Tensor& weight, const functional::EmbeddingBagFuncOptions& o, const char* who) {
+  const Tensor& offsets = o.offsets();
+  const Tensor& per_sample_weights = o.per_sample_weights();
+  const EmbeddingBagMode mode = o.mode();
   if (!weight.defined() || weight.dim() != 2 || !is_floating(weight.dtype()))
     fail("{}: expected a floating weight [num_embeddings, embedding_dim], got {}", who,
          weight.defined() ? describe(weight) : std::string("an undefined tensor"));
   const std::int64_t num = weight.size(0), dim = weight.size(1);
-  const auto pad = detail::normalized_padding_idx(padding_idx, num, who);
+  const auto pad = detail::normalized_padding_idx(o.padding_idx(), num, who);
+  detail::check_norm_type(o.max_norm(), o.norm_type(), who);
+  if (o.scale_grad_by_freq() && mode == EmbeddingBagMode::Max)
+    fail("{}: mode max does not support scaling the gradient by the frequency (scale_grad_by_freq)", who);
   if (!input.defined()) fail("{}: the input indices are undefined", who);
-  const auto bags = bag_ranges(input, offsets, include_last_offset, who);
+  const auto bags = bag_ranges(input, offsets, o.include_last_offset(), who);
   const Tensor idx = detail::checked_embedding_indices(input, num, who);
   if (per_sample_weights.defined()) {
     if (mode != EmbeddingBagMode::Sum)
@@ -87,7 +92,10 @@ Tensor bag(const Tensor& input, const Tensor& weight, const Tensor& offsets, con
     padded |= c != (input.dim() == 2 ? input.size(1) : -1);
   }
 
+  if (o.max_norm()) detail::embedding_renorm_(weight, flat, *o.max_norm(), o.norm_type());
   Tensor rows = index_select(weight, 0, flat);  // [n, dim]
+  if (o.scale_grad_by_freq() && weight.requires_grad() && GradMode::is_enabled())
+    rows = detail::scale_grad_by_freq(rows, flat);
   if (per_sample_weights.defined()) rows = rows * reshape(per_sample_weights, {n, 1});
   Tensor grid;  // [B, L, dim]
   if (!padded && n > 0) {
@@ -127,8 +135,7 @@ Tensor bag(const Tensor& input, const Tensor& weight, const Tensor& offsets, con
 namespace functional {
 
 Tensor embedding_bag(const Tensor& input, const Tensor& weight, const EmbeddingBagFuncOptions& o) {
-  return bag(input, weight, o.offsets(), o.per_sample_weights(), o.mode(), o.include_last_offset(), o.padding_idx(),
-             "embedding_bag");
+  return bag(input, weight, o, "embedding_bag");
 }
 
 }  // namespace functional
@@ -138,6 +145,7 @@ EmbeddingBagImpl::EmbeddingBagImpl(EmbeddingBagOptions o) : Module("EmbeddingBag
   if (num <= 0 || dim <= 0)
     fail("EmbeddingBag: num_embeddings and embedding_dim must be positive, got {} and {}", num, dim);
   options.padding_idx(detail::normalized_padding_idx(options.padding_idx(), num, "EmbeddingBag"));
+  detail::check_norm_type(options.max_norm(), options.norm_type(), "EmbeddingBag");
   if (options._weight().defined()) {
     const Tensor& w = options._weight();
     if (w.dim() != 2 || w.size(0) != num || w.size(1) != dim || !is_floating(w.dtype()))
@@ -156,8 +164,17 @@ void EmbeddingBagImpl::reset_parameters() {
 }
 
 Tensor EmbeddingBagImpl::forward(const Tensor& input, const Tensor& offsets, const Tensor& per_sample_weights) const {
-  return bag(input, weight, offsets, per_sample_weights, options.mode(), options.include_last_offset(),
-             options.padding_idx(), "EmbeddingBag");
+  return bag(input, weight,
+             functional::EmbeddingBagFuncOptions()
+                 .offsets(offsets)
+                 .per_sample_weights(per_sample_weights)
+                 .mode(options.mode())
+                 .include_last_offset(options.include_last_offset())
+                 .padding_idx(options.padding_idx())
+                 .max_norm(options.max_norm())
+                 .norm_type(options.norm_type())
+                 .scale_grad_by_freq(options.scale_grad_by_freq()),
+             "EmbeddingBag");
 }
 
 }  // namespace ag::nn

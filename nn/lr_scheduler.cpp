@@ -4,6 +4,9 @@
 #include <cmath>
 #include <numbers>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace ag::optim {
 
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer), base_lrs_(get_current_lrs()) {}
@@ -31,6 +34,46 @@ void LRScheduler::step() {
   }
   for (std::size_t i = 0; i < groups.size(); ++i) groups[i].lr = lrs[i];
   last_lr_ = lrs;
+}
+
+SchedulerState LRScheduler::state() const {
+  SchedulerState s{name(), hyper_parameters()};
+  s.values["last_epoch"] = {static_cast<double>(last_epoch_)};
+  s.values["step_count"] = {static_cast<double>(step_count_)};
+  s.values["base_lrs"] = base_lrs_;
+  s.values["last_lr"] = last_lr_;
+  return s;
+}
+
+void LRScheduler::load_state(const SchedulerState& s) {
+  const std::string who = name();
+  if (s.scheduler != who) fail("{}::load_state: the state is a {}'s, not a {}'s", who, s.scheduler, who);
+  const auto get = [&](const std::string& key) -> const std::vector<double>& {
+    const auto it = s.values.find(key);
+    if (it == s.values.end()) fail("{}::load_state: the state has no '{}'", who, key);
+    return it->second;
+  };
+  for (const auto& [key, mine] : hyper_parameters())
+    if (get(key) != mine)
+      fail("{}::load_state: the state was saved with {} = [{}], this scheduler has [{}]", who, key,
+           fmt::join(get(key), ", "), fmt::join(mine, ", "));
+  const std::size_t groups = base_lrs_.size();
+  const auto& base = get("base_lrs");
+  const auto& last = get("last_lr");
+  if (base.size() != groups || last.size() != groups)
+    fail("{}::load_state: the state has learning rates for {} parameter groups, this scheduler {}", who, base.size(),
+         groups);
+  const auto counter = [&](const char* key) {
+    const auto& v = get(key);
+    if (v.size() != 1 || v[0] != std::floor(v[0]) || std::abs(v[0]) > 9e15)
+      fail("{}::load_state: '{}' must be one integer", who, key);
+    return static_cast<std::int64_t>(v[0]);
+  };
+  const std::int64_t epoch = counter("last_epoch"), steps = counter("step_count");
+  last_epoch_ = epoch;
+  step_count_ = steps;
+  base_lrs_ = base;
+  last_lr_ = last;
 }
 
 StepLR::StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma)
@@ -90,6 +133,21 @@ std::vector<double> CosineAnnealingLR::get_lrs() {
   for (double& lr : lrs)
     lr = (1 + std::cos(pi * e / T)) / (1 + std::cos(pi * (e - 1) / T)) * (lr - eta_min_) + eta_min_;
   return lrs;
+}
+
+std::map<std::string, std::vector<double>> StepLR::hyper_parameters() const {
+  return {{"step_size", {static_cast<double>(step_size_)}}, {"gamma", {gamma_}}};
+}
+
+std::map<std::string, std::vector<double>> MultiStepLR::hyper_parameters() const {
+  std::vector<double> m(milestones_.begin(), milestones_.end());
+  return {{"milestones", m}, {"gamma", {gamma_}}};
+}
+
+std::map<std::string, std::vector<double>> ExponentialLR::hyper_parameters() const { return {{"gamma", {gamma_}}}; }
+
+std::map<std::string, std::vector<double>> CosineAnnealingLR::hyper_parameters() const {
+  return {{"T_max", {static_cast<double>(t_max_)}}, {"eta_min", {eta_min_}}};
 }
 
 }  // namespace ag::optim

@@ -7,13 +7,26 @@
 /// scheduler is epoch 0: the learning rates stay as they are and get_last_lr() returns them; each
 /// step() then moves to the next epoch and sets every group's learning rate. The updates are
 /// PyTorch's recursive (chainable) forms, computed from each group's current learning rate.
+///
+/// state() / load_state() (PyTorch's state_dict / load_state_dict) give and restore where a
+/// scheduler is; optim::save / optim::load (nn/state_serialize.h) write and read them as files.
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "nn/optimizer.h"
 
 namespace ag::optim {
+
+/// A scheduler's state, as PyTorch's state_dict (all but the optimizer): its class and named
+/// numbers (a scalar is a list of one): the counters (last_epoch, step_count...), the learning
+/// rates (base_lrs, last_lr) and the hyper-parameters (gamma, step_size...).
+struct SchedulerState {
+  std::string scheduler;                              ///< "StepLR", "OneCycleLR", ...
+  std::map<std::string, std::vector<double>> values;  ///< by name
+};
 
 /// Base of the epoch schedulers: step() advances last_epoch and writes get_lrs() into the groups.
 /// The optimizer must outlive the scheduler.
@@ -31,8 +44,18 @@ class LRScheduler {
   std::int64_t last_epoch() const { return last_epoch_; }
   /// The groups' learning rates when the scheduler was made.
   const std::vector<double>& base_lrs() const { return base_lrs_; }
+  /// The class's name: "StepLR", "MultiStepLR", ... ("LRScheduler" for a class that does not say).
+  virtual std::string name() const { return "LRScheduler"; }
+  /// last_epoch, step_count, base_lrs, last_lr and the hyper-parameters.
+  virtual SchedulerState state() const;
+  /// Back to a saved state (the optimizer's learning rates are the optimizer's: optim::load restores
+  /// them). Another class, another number of groups, other hyper-parameters or a missing value is an
+  /// ag::Error and changes nothing.
+  virtual void load_state(const SchedulerState& state);
 
  protected:
+  /// The hyper-parameters, saved by state() and required equal by load_state() (none here).
+  virtual std::map<std::string, std::vector<double>> hyper_parameters() const { return {}; }
   /// The learning rates of the epoch last_epoch() (already advanced when called).
   virtual std::vector<double> get_lrs() = 0;
   /// The groups' learning rates now.
@@ -52,9 +75,11 @@ class LRScheduler {
 class StepLR : public LRScheduler {
  public:
   StepLR(Optimizer& optimizer, std::int64_t step_size, double gamma = 0.1);
+  std::string name() const override { return "StepLR"; }
 
  protected:
   std::vector<double> get_lrs() override;
+  std::map<std::string, std::vector<double>> hyper_parameters() const override;
 
  private:
   std::int64_t step_size_;
@@ -65,9 +90,11 @@ class StepLR : public LRScheduler {
 class MultiStepLR : public LRScheduler {
  public:
   MultiStepLR(Optimizer& optimizer, const std::vector<std::int64_t>& milestones, double gamma = 0.1);
+  std::string name() const override { return "MultiStepLR"; }
 
  protected:
   std::vector<double> get_lrs() override;
+  std::map<std::string, std::vector<double>> hyper_parameters() const override;
 
  private:
   std::vector<std::int64_t> milestones_;
@@ -78,9 +105,11 @@ class MultiStepLR : public LRScheduler {
 class ExponentialLR : public LRScheduler {
  public:
   ExponentialLR(Optimizer& optimizer, double gamma);
+  std::string name() const override { return "ExponentialLR"; }
 
  protected:
   std::vector<double> get_lrs() override;
+  std::map<std::string, std::vector<double>> hyper_parameters() const override;
 
  private:
   double gamma_;
@@ -93,9 +122,11 @@ class ExponentialLR : public LRScheduler {
 class CosineAnnealingLR : public LRScheduler {
  public:
   CosineAnnealingLR(Optimizer& optimizer, std::int64_t T_max, double eta_min = 0.0);  // NOLINT: PyTorch's name
+  std::string name() const override { return "CosineAnnealingLR"; }
 
  protected:
   std::vector<double> get_lrs() override;
+  std::map<std::string, std::vector<double>> hyper_parameters() const override;
 
  private:
   std::int64_t t_max_;

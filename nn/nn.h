@@ -41,4 +41,5 @@
 #include "nn/sequential.h"            // IWYU pragma: export
 #include "nn/serialize.h"             // IWYU pragma: export
 #include "nn/sgd.h"                   // IWYU pragma: export
+#include "nn/state_serialize.h"       // IWYU pragma: export
 #include "nn/torch_check.h"           // IWYU pragma: export

@@ -84,4 +84,32 @@ std::vector<double> OneCycleLR::get_lrs() {
   return lrs;
 }
 
+std::map<std::string, std::vector<double>> OneCycleLR::hyper_parameters() const {
+  const auto& o = options_;
+  return {{"max_lrs", max_lrs_},
+          {"total_steps", {static_cast<double>(o.total_steps())}},
+          {"pct_start", {o.pct_start()}},
+          {"anneal_cos", {o.anneal_strategy() == "cos" ? 1.0 : 0.0}},
+          {"cycle_momentum", {o.cycle_momentum() ? 1.0 : 0.0}},
+          {"base_momentum", {o.base_momentum()}},
+          {"max_momentum", {o.max_momentum()}},
+          {"div_factor", {o.div_factor()}},
+          {"final_div_factor", {o.final_div_factor()}},
+          {"three_phase", {o.three_phase() ? 1.0 : 0.0}}};
+}
+
+SchedulerState OneCycleLR::state() const {
+  SchedulerState s = LRScheduler::state();
+  s.values["last_momentum"] = {last_momentum_};
+  return s;
+}
+
+void OneCycleLR::load_state(const SchedulerState& s) {
+  const auto it = s.values.find("last_momentum");
+  if (s.scheduler == name() && (it == s.values.end() || it->second.size() != 1))
+    fail("OneCycleLR::load_state: the state has no 'last_momentum'");
+  LRScheduler::load_state(s);  // checks everything else before changing anything
+  last_momentum_ = it->second[0];
+}
+
 }  // namespace ag::optim

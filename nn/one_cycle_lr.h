@@ -82,9 +82,14 @@ class OneCycleLR : public LRScheduler {
   OneCycleLR(Optimizer& optimizer, const OneCycleLROptions& options);
   /// The momentum (or beta1) set at the last step.
   double get_last_momentum() const { return last_momentum_; }
+  std::string name() const override { return "OneCycleLR"; }
+  /// The base class's state and last_momentum.
+  SchedulerState state() const override;
+  void load_state(const SchedulerState& state) override;
 
  protected:
   std::vector<double> get_lrs() override;
+  std::map<std::string, std::vector<double>> hyper_parameters() const override;
 
  private:
   struct Phase {

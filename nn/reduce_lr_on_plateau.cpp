@@ -1,6 +1,7 @@
 #include "nn/reduce_lr_on_plateau.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -73,6 +74,60 @@ void ReduceLROnPlateauScheduler::step(double metric) {
   }
   last_lr_.clear();
   for (const auto& g : groups) last_lr_.push_back(g.lr);
+}
+
+std::map<std::string, std::vector<double>> ReduceLROnPlateauScheduler::hyper_parameters() const {
+  return {{"mode", {mode_ == min ? 0.0 : 1.0}},
+          {"factor", {factor_}},
+          {"patience", {static_cast<double>(patience_)}},
+          {"threshold", {threshold_}},
+          {"threshold_mode", {threshold_mode_ == rel ? 0.0 : 1.0}},
+          {"cooldown", {static_cast<double>(cooldown_)}},
+          {"min_lrs", min_lrs_},
+          {"eps", {eps_}}};
+}
+
+SchedulerState ReduceLROnPlateauScheduler::state() const {
+  SchedulerState s{name(), hyper_parameters()};
+  s.values["best"] = {best_};
+  s.values["num_bad_epochs"] = {static_cast<double>(num_bad_epochs_)};
+  s.values["cooldown_counter"] = {static_cast<double>(cooldown_counter_)};
+  s.values["last_epoch"] = {static_cast<double>(last_epoch_)};
+  s.values["last_lr"] = last_lr_;
+  return s;
+}
+
+void ReduceLROnPlateauScheduler::load_state(const SchedulerState& s) {
+  const std::string who = name();
+  if (s.scheduler != who) fail("{}::load_state: the state is a {}'s, not a {}'s", who, s.scheduler, who);
+  const auto get = [&](const std::string& key) -> const std::vector<double>& {
+    const auto it = s.values.find(key);
+    if (it == s.values.end()) fail("{}::load_state: the state has no '{}'", who, key);
+    return it->second;
+  };
+  for (const auto& [key, mine] : hyper_parameters())
+    if (get(key) != mine) fail("{}::load_state: the state was saved with another {} than this scheduler's", who, key);
+  const auto one = [&](const char* key) {
+    const auto& v = get(key);
+    if (v.size() != 1) fail("{}::load_state: '{}' must be one number", who, key);
+    return v[0];
+  };
+  const auto counter = [&](const char* key) {
+    const double v = one(key);
+    if (v != std::floor(v) || std::abs(v) > 9e15) fail("{}::load_state: '{}' must be one integer", who, key);
+    return static_cast<std::int64_t>(v);
+  };
+  const double best = one("best");
+  const std::int64_t bad = counter("num_bad_epochs"), cool = counter("cooldown_counter"), epoch = counter("last_epoch");
+  const auto& last = get("last_lr");
+  if (last.size() != min_lrs_.size())
+    fail("{}::load_state: the state has learning rates for {} parameter groups, this scheduler {}", who, last.size(),
+         min_lrs_.size());
+  best_ = best;
+  num_bad_epochs_ = bad;
+  cooldown_counter_ = cool;
+  last_epoch_ = epoch;
+  last_lr_ = last;
 }
 
 }  // namespace ag::optim

@@ -8,8 +8,10 @@
 /// never goes below its min_lr, and a change smaller than eps is not made.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "nn/lr_scheduler.h"
 #include "nn/optimizer.h"
 
 namespace ag::optim {
@@ -33,8 +35,14 @@ class ReduceLROnPlateauScheduler {
   /// The best metric so far, and the epochs since it (PyTorch's best / num_bad_epochs).
   double best() const { return best_; }
   std::int64_t num_bad_epochs() const { return num_bad_epochs_; }
+  std::string name() const { return "ReduceLROnPlateauScheduler"; }
+  /// best, num_bad_epochs, cooldown_counter, last_epoch, last_lr and the hyper-parameters (PyTorch's state_dict).
+  SchedulerState state() const;
+  /// Back to a saved state; another class, other hyper-parameters or groups is an ag::Error (nothing changed).
+  void load_state(const SchedulerState& state);
 
  private:
+  std::map<std::string, std::vector<double>> hyper_parameters() const;
   bool is_better(double a) const;
   Optimizer& optimizer_;
   SchedulerMode mode_;

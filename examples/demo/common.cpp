@@ -37,8 +37,9 @@ std::string human_bytes(double bytes) {
   return fmt::format("{:.2f} MiB", bytes / (1024 * 1024));
 }
 
-ProgressBar::ProgressBar(std::string label, std::int64_t total)
+ProgressBar::ProgressBar(std::string label, std::int64_t total, std::string unit)
     : label_(std::move(label)),
+      unit_(std::move(unit)),
       total_(std::max<std::int64_t>(total, 1)),
       start_(Clock::now()),
       last_draw_(start_),
@@ -67,8 +68,8 @@ void ProgressBar::draw(std::int64_t done, double loss, bool final) {
   const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
   const std::string bar =
       std::string(static_cast<std::size_t>(full), '#') + std::string(static_cast<std::size_t>(kWidth - full), '.');
-  const std::string text = fmt::format("  {:<14} [{}] {:>6}/{:<6} loss {:>9.6f}  {:>8.1f} it/s  {:>6.2f} s", label_,
-                                       bar, done, total_, loss, rate, elapsed);
+  const std::string text = fmt::format("  {:<14} [{}] {:>6}/{:<6} loss {:>9.6f}  {:>8.1f} {}/s  {:>6.2f} s", label_,
+                                       bar, done, total_, loss, rate, unit_, elapsed);
   if (tty_) fmt::print("\r{}{}", text, final ? "\n" : "");
   else fmt::print("{}\n", text);
   std::fflush(stdout);

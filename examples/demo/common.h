@@ -30,17 +30,18 @@ std::string human_bytes(double bytes);
 bool stdout_is_tty();
 
 /// A one-line progress bar: [#####-----] step/total, loss, it/s, elapsed. On a terminal it redraws
-/// in place; otherwise (CTest, a pipe) it prints a line at each quarter.
+/// in place; otherwise (CTest, a pipe) it prints a line at each quarter. `unit` names what is
+/// counted in the rate ("it": steps; "samples" when done/total count samples).
 class ProgressBar {
  public:
-  ProgressBar(std::string label, std::int64_t total);
+  ProgressBar(std::string label, std::int64_t total, std::string unit = "it");
   void update(std::int64_t done, double loss);
   /// Final line (with the step count actually run, which may be < total on early stop).
   void finish(std::int64_t done, double loss);
 
  private:
   void draw(std::int64_t done, double loss, bool final);
-  std::string label_;
+  std::string label_, unit_;
   std::int64_t total_;
   Clock::time_point start_, last_draw_;
   int next_quarter_ = 1;

@@ -1243,6 +1243,118 @@ def generate():  # noqa: F811 (extends the generate() above with the "norm_cases
     return data
 
 
+# --- embedding options ---
+# The JSON's "embedding_option_cases" (the layout of "norm_cases": "buffers" holds the weight after
+# the case ran, which max_norm renormalises in place), rebuilt by tests/test_embedding_options.cpp
+# with nn::functional::embedding's max_norm, norm_type and scale_grad_by_freq.
+
+EMBEDDING_OPTION_CASES = []
+
+
+def embedding_option_case(name, expression, constants=None, **inputs):
+    """As @case, for the "embedding_option_cases" list; the function returns (value, weight after)."""
+
+    def register(fn):
+        EMBEDDING_OPTION_CASES.append((name, expression, inputs, constants or {}, fn))
+        return fn
+
+    return register
+
+
+def run_embedding_option_case(name, expression, inputs, constants, fn):
+    after = {}
+
+    def value_only(**tensors):
+        value, w = fn(**tensors)
+        after["weight"] = w.detach().clone()
+        return value
+
+    out = run_case(name, expression, inputs, constants, value_only)
+    out["buffers"] = {"weight": after["weight"].reshape(-1).tolist()}
+    return out
+
+
+@embedding_option_case("embedding_max_norm", "sum(embedding(idx, w, max_norm=1.5) * u); rows 0,1,2,4 read, 3 not",
+                       constants={"idx": [[0, 2, 4], [2, 1, 0]]}, w=Input((5, 3), scale=2.0), u=Input((2, 3, 3)))
+def _(w, u):
+    return (F.embedding(const([[0, 2, 4], [2, 1, 0]], torch.int64), w, max_norm=1.5) * u).sum(), w
+
+
+@embedding_option_case("embedding_max_norm_p1_padding",
+                       "sum(embedding(idx, w, padding_idx=1, max_norm=2, norm_type=1)^2 * u)",
+                       constants={"idx": [3, 1, 0, 3, 2]}, w=Input((4, 2), scale=1.5, shift=0.2), u=Input((5, 2)))
+def _(w, u):
+    out = F.embedding(const([3, 1, 0, 3, 2], torch.int64), w, padding_idx=1, max_norm=2.0, norm_type=1.0)
+    return (out ** 2 * u).sum(), w
+
+
+@embedding_option_case("embedding_max_norm_inf", "sum(embedding(idx, w, max_norm=0.8, norm_type=inf) * u)",
+                       constants={"idx": [0, 2, 0]}, w=Input((5, 4), scale=1.2), u=Input((3, 4)))
+def _(w, u):
+    return (F.embedding(const([0, 2, 0], torch.int64), w, max_norm=0.8, norm_type=float("inf")) * u).sum(), w
+
+
+@embedding_option_case("embedding_max_norm_p3", "sum(embedding(idx [2,2], w, max_norm=0.5, norm_type=3) * u)",
+                       constants={"idx": [[1, 2], [4, 4]]}, w=Input((5, 4), scale=1.2), u=Input((2, 2, 4)))
+def _(w, u):
+    return (F.embedding(const([[1, 2], [4, 4]], torch.int64), w, max_norm=0.5, norm_type=3.0) * u).sum(), w
+
+
+@embedding_option_case("embedding_scale_grad_by_freq", "sum(embedding(idx, w, scale_grad_by_freq)^2 * u), repeats",
+                       constants={"idx": [[1, 3, 1], [1, 0, 3]]}, w=Input((5, 3)), u=Input((2, 3, 3)))
+def _(w, u):
+    out = F.embedding(const([[1, 3, 1], [1, 0, 3]], torch.int64), w, scale_grad_by_freq=True)
+    return (out ** 2 * u).sum(), w
+
+
+@embedding_option_case("embedding_scale_grad_by_freq_padding_max_norm",
+                       "sum(embedding(idx, w, padding_idx=-1, max_norm=1, scale_grad_by_freq) * u)",
+                       constants={"idx": [2, 3, 2, 0, 3, 2]}, w=Input((4, 3), scale=1.5), u=Input((6, 3)))
+def _(w, u):
+    out = F.embedding(const([2, 3, 2, 0, 3, 2], torch.int64), w, padding_idx=-1, max_norm=1.0, scale_grad_by_freq=True)
+    return (out * u).sum(), w
+
+
+@embedding_option_case("embedding_bag_sum_max_norm_freq_psw",
+                       "sum(embedding_bag(idx, w, offsets, sum, per_sample_weights=p, max_norm=1, scale_grad_by_freq) * u)",
+                       constants={"idx": [4, 2, 0, 4, 1, 3, 4], "offsets": [0, 3, 5]}, w=Input((5, 3), scale=1.5),
+                       p=Input((7,), shift=0.5), u=Input((3, 3)))
+def _(w, p, u):
+    out = F.embedding_bag(const([4, 2, 0, 4, 1, 3, 4], torch.int64), w, const([0, 3, 5], torch.int64), mode="sum",
+                          per_sample_weights=p, max_norm=1.0, scale_grad_by_freq=True)
+    return (out * u).sum(), w
+
+
+@embedding_option_case("embedding_bag_mean_2d_padding_freq", "sum(embedding_bag(idx [2,3], w, mean, padding_idx=0, "
+                       "scale_grad_by_freq)^2 * u)", constants={"idx": [[3, 0, 3], [1, 3, 2]]}, w=Input((4, 2)),
+                       u=Input((2, 2)))
+def _(w, u):
+    out = F.embedding_bag(const([[3, 0, 3], [1, 3, 2]], torch.int64), w, mode="mean", padding_idx=0,
+                          scale_grad_by_freq=True)
+    return (out ** 2 * u).sum(), w
+
+
+@embedding_option_case("embedding_bag_max_max_norm_p1", "sum(embedding_bag(idx [2,3], w, max, max_norm=1.5, "
+                       "norm_type=1) * u)",
+                       constants={"idx": [[4, 0, 4], [2, 1, 2]]}, w=Input((5, 2), scale=1.3), u=Input((2, 2)))
+def _(w, u):
+    out = F.embedding_bag(const([[4, 0, 4], [2, 1, 2]], torch.int64), w, mode="max", max_norm=1.5, norm_type=1.0)
+    return (out * u).sum(), w
+
+
+# (Only the largest index repeats in the two embedding_bag cases with scale_grad_by_freq: PyTorch 1.13's
+# embedding_bag backward divides the gradient of the k-th distinct index, in sorted order, by the
+# count of the k-th smallest entry of the input rather than by its own count, which is the same
+# only then; functional::embedding_bag divides by each row's own count, as embedding does.)
+_generate_before_embedding_options = generate
+
+
+def generate():  # noqa: F811 (extends the generate() above with the "embedding_option_cases" list)
+    data = _generate_before_embedding_options()
+    data["embedding_option_cases"] = [run_embedding_option_case(*c) for c in EMBEDDING_OPTION_CASES]
+    return data
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help="where to write (default: %(default)s)")
