@@ -164,6 +164,44 @@ AG_TARGET_CLONES void sigmoid_dbl(const double* __restrict x, double* __restrict
   for (std::int64_t i = 0; i < n; ++i) y[i] = sigmoid_d<13>(x[i]);
 }
 
+/// exp of a float or a double, as kernels::exp computes it.
+inline float exp_any(float x) { return exp_fl(x); }
+inline double exp_any(double x) { return exp_d<13>(x); }
+
+/// Lanes of sum_exp's accumulators: a fixed summation order whatever the vector width.
+constexpr int kSumLanes = 16;
+
+template <class T>
+inline T sum_exp_impl(const T* __restrict x, T shift, std::int64_t n) {
+  T s[kSumLanes] = {};
+  std::int64_t i = 0;
+  for (; i + kSumLanes <= n; i += kSumLanes)
+    for (int j = 0; j < kSumLanes; ++j) s[j] += exp_any(x[i + j] - shift);
+  for (; i < n; ++i) s[0] += exp_any(x[i] - shift);
+  for (int w = kSumLanes / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) s[j] += s[j + w];
+  return s[0];
+}
+AG_TARGET_CLONES float sum_exp_f(const float* __restrict x, float shift, std::int64_t n) {
+  return sum_exp_impl(x, shift, n);
+}
+AG_TARGET_CLONES double sum_exp_dbl(const double* __restrict x, double shift, std::int64_t n) {
+  return sum_exp_impl(x, shift, n);
+}
+
+template <class T>
+inline void exp_affine_impl(const T* __restrict x, T a, T b, T c, T* __restrict y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = exp_any((x[i] - a) - b) * c;
+}
+AG_TARGET_CLONES void exp_affine_f(const float* __restrict x, float a, float b, float c, float* __restrict y,
+                                   std::int64_t n) {
+  exp_affine_impl(x, a, b, c, y, n);
+}
+AG_TARGET_CLONES void exp_affine_dbl(const double* __restrict x, double a, double b, double c, double* __restrict y,
+                                     std::int64_t n) {
+  exp_affine_impl(x, a, b, c, y, n);
+}
+
 template <class T, class Loop>
 void run(const T* x, T* y, std::int64_t n, Loop loop) {
   parallel_for(0, n, kGrainHeavy, [&](std::int64_t b, std::int64_t e) { loop(x + b, y + b, e - b); });
@@ -177,5 +215,12 @@ void tanh(const float* x, float* y, std::int64_t n) { run(x, y, n, tanh_f); }
 void tanh(const double* x, double* y, std::int64_t n) { run(x, y, n, tanh_dbl); }
 void sigmoid(const float* x, float* y, std::int64_t n) { run(x, y, n, sigmoid_f); }
 void sigmoid(const double* x, double* y, std::int64_t n) { run(x, y, n, sigmoid_dbl); }
+
+float sum_exp(const float* x, float shift, std::int64_t n) { return sum_exp_f(x, shift, n); }
+double sum_exp(const double* x, double shift, std::int64_t n) { return sum_exp_dbl(x, shift, n); }
+void exp_affine(const float* x, float a, float b, float c, float* y, std::int64_t n) { exp_affine_f(x, a, b, c, y, n); }
+void exp_affine(const double* x, double a, double b, double c, double* y, std::int64_t n) {
+  exp_affine_dbl(x, a, b, c, y, n);
+}
 
 }  // namespace ag::kernels

@@ -19,4 +19,12 @@ void tanh(const double* x, double* y, std::int64_t n);
 void sigmoid(const float* x, float* y, std::int64_t n);
 void sigmoid(const double* x, double* y, std::int64_t n);
 
+// The softmax's loops, on one thread (callers split rows between threads), with exp as above:
+/// sum of exp(x[i] - shift), accumulated in 16 lanes in a fixed order (the same bits on every CPU)
+float sum_exp(const float* x, float shift, std::int64_t n);
+double sum_exp(const double* x, double shift, std::int64_t n);
+/// y[i] = exp((x[i] - a) - b) c
+void exp_affine(const float* x, float a, float b, float c, float* y, std::int64_t n);
+void exp_affine(const double* x, double a, double b, double c, double* y, std::int64_t n);
+
 }  // namespace ag::kernels
