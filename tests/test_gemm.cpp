@@ -142,6 +142,11 @@ TEST_CASE("each product runs through the backend gemm_route names; libxsmm decli
     CHECK(kernels::gemm_route(true, false, 10000, 256, 700, false, 1) == B::libxsmm);
     CHECK(kernels::gemm_route(true, false, 10000, 1024, 700, false, 0) == B::dnnl);
     CHECK(kernels::gemm_route(true, false, 1024, 256, 700, false, 0) == B::dnnl);
+    // an LSTM 128-256 step with batch 20: B of 1 MiB; a batch of 8 stays with libxsmm
+    CHECK(kernels::gemm_route(false, true, 20, 1024, 256, false, 1) == B::dnnl);
+    CHECK(kernels::gemm_route(false, false, 20, 256, 1024, false, 0) == B::dnnl);
+    CHECK(kernels::gemm_route(true, false, 1024, 256, 20, false, 0) == B::libxsmm);
+    CHECK(kernels::gemm_route(false, true, 8, 1024, 256, false, 1) == B::libxsmm);
   }
   // libxsmm switched off: its products fall to dnnl (float32) or OpenBLAS
   const bool was = kernels::set_small_gemm_enabled(false);
