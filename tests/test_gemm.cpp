@@ -64,9 +64,9 @@ void check_gemm(bool ta, bool tb, Shape3 s, double beta, double tol) {
 }
 
 // m n k within kSmallGemmMaxWork; m = 1, n = 1 and k = 1 edges; A B^T shapes on both sides of the
-// "copy A and C" vs "copy B" choice (m (k + n) against n k).
+// "copy A and C" vs "copy B" choice (m (k + n) against n k), the first with ragged 4x4 blocks.
 const Shape3 kSmall[] = {{1, 1, 1},     {1, 32, 32}, {1, 7, 3},   {3, 1, 5},      {5, 6, 7}, {16, 128, 128},
-                         {32, 10, 128}, {40, 3, 2},  {2, 40, 60}, {64, 256, 100}, {7, 9, 1}};
+                         {32, 10, 128}, {40, 3, 2},  {2, 40, 60}, {64, 256, 100}, {7, 9, 1}, {6, 50, 61}};
 
 }  // namespace
 
@@ -137,6 +137,21 @@ TEST_CASE("each product runs through the backend gemm_route names; libxsmm decli
     CHECK(kernels::gemm_route(false, true, 1, 32, 8, false, 0) == B::libxsmm);
     CHECK(kernels::gemm_route(false, true, 800, 128, 32, false, 0) == B::libxsmm);
     CHECK(kernels::gemm_route(true, false, 128, 128, 16, false, 0) == B::libxsmm);
+    // a language model head's weight gradient (tall A^T B, B in L2); the same with a large B stays dnnl
+    const B head = kernels::openblas_avx512_kernels() ? B::openblas : B::libxsmm;
+    CHECK(kernels::gemm_route(true, false, 10000, 256, 700, false, 0) == head);
+    CHECK(kernels::gemm_route(true, false, 10000, 256, 700, false, 1) == head);
+    CHECK(kernels::gemm_route(false, true, 700, 10000, 256, false, 1) ==
+          (kernels::openblas_avx512_kernels() ? B::openblas : B::dnnl));
+    CHECK(kernels::gemm_route(false, false, 700, 256, 10000, false, 0) == B::dnnl);
+    CHECK(kernels::gemm_route(true, false, 10000, 1024, 700, false, 0) ==
+          (kernels::openblas_avx512_kernels() ? B::openblas : B::dnnl));
+    CHECK(kernels::gemm_route(true, false, 1024, 256, 700, false, 0) == B::dnnl);
+    // an LSTM 128-256 step with batch 20: B of 1 MiB; a batch of 8 stays with libxsmm
+    CHECK(kernels::gemm_route(false, true, 20, 1024, 256, false, 1) == B::dnnl);
+    CHECK(kernels::gemm_route(false, false, 20, 256, 1024, false, 0) == B::dnnl);
+    CHECK(kernels::gemm_route(true, false, 1024, 256, 20, false, 0) == B::libxsmm);
+    CHECK(kernels::gemm_route(false, true, 8, 1024, 256, false, 1) == B::libxsmm);
   }
   // libxsmm switched off: its products fall to dnnl (float32) or OpenBLAS
   const bool was = kernels::set_small_gemm_enabled(false);

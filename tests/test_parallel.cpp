@@ -10,6 +10,7 @@
 #include "test_util.h"
 
 #include "autograd/kernels/reduce.h"
+#include "autograd/kernels/transcend.h"
 
 using namespace ag;
 
@@ -350,4 +351,28 @@ TEST_CASE("parallel: float64 exp / tanh / sigmoid within 4 ulp of the exact valu
         std::vector<double>{1.0, inf, 0.0, inf, 0.0});
   CHECK(ag::tanh(tensor(std::vector<double>{-0.0, inf, -inf, 5e-324}, {4}, kFloat64)).to_vector<double>() ==
         std::vector<double>{-0.0, 1.0, -1.0, 5e-324});
+}
+
+TEST_CASE_TEMPLATE("kernels::sum_exp and exp_affine (the softmax's loops) equal exp elementwise", T, float, double) {
+  std::vector<T> x(1003);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(std::sin(0.37 * static_cast<double>(i)) * 9.0);
+  x[5] = -std::numeric_limits<T>::infinity();
+  const auto n = static_cast<std::int64_t>(x.size());
+  const T a = 1.25, b = 0.5, c = 0.75;
+  std::vector<T> shifted(x.size()), e(x.size()), y(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) shifted[i] = (x[i] - a) - b;
+  kernels::exp(shifted.data(), e.data(), n);
+  kernels::exp_affine(x.data(), a, b, c, y.data(), n);
+  for (std::size_t i = 0; i < x.size(); ++i) CHECK(y[i] == e[i] * c);  // the same exp, bitwise
+  CHECK(y[5] == T(0));
+  for (std::size_t i = 0; i < x.size(); ++i) shifted[i] = x[i] - a;
+  kernels::exp(shifted.data(), e.data(), n);
+  double want = 0;
+  for (T v : e) want += static_cast<double>(v);
+  const T got = kernels::sum_exp(x.data(), a, n);
+  CHECK(std::abs(static_cast<double>(got) - want) <= want * (std::is_same_v<T, float> ? 1e-6 : 1e-14));
+  double head = 0;  // 7 elements: the tail loop only
+  for (int i = 0; i < 7; ++i) head += static_cast<double>(e[static_cast<std::size_t>(i)]);
+  CHECK(std::abs(static_cast<double>(kernels::sum_exp(x.data(), a, 7)) - head) <= head * 1e-6);
+  CHECK(kernels::sum_exp(x.data(), a, 0) == T(0));
 }

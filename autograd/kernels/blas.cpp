@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <mutex>
+#include <string>
 
 #include "autograd/kernels/dnnl_gemm.h"
 #include "autograd/kernels/small_gemm.h"
@@ -75,6 +77,15 @@ void gemm_impl(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k,
 }
 }  // namespace
 
+bool openblas_avx512_kernels() {
+  static const bool avx512 = [] {
+    std::string core = openblas_get_corename();
+    std::transform(core.begin(), core.end(), core.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    return core == "skylakex" || core == "cooperlake" || core == "sapphirerapids";
+  }();
+  return avx512;
+}
+
 GemmBackend gemm_route(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, bool f64, double beta) {
   if (f64 || !dnnl_gemm_available()) {
     const bool small = m <= kSmallGemmMaxWork && n <= kSmallGemmMaxWork && m * n <= kSmallGemmMaxWork &&
@@ -83,7 +94,19 @@ GemmBackend gemm_route(bool ta, bool tb, std::int64_t m, std::int64_t n, std::in
     const bool xsmm = small_gemm_available() && (beta == 0 || beta == 1) && (small || panel);
     return xsmm ? GemmBackend::libxsmm : GemmBackend::openblas;
   }
-  if ((beta != 0 && beta != 1) || !small_gemm_available() || m * n * k > kSmallGemmMaxWork) return GemmBackend::dnnl;
+  // OpenBLAS with its AVX-512 kernels beats dnnl on the large A B^T and A^T B products with a dimension
+  // of 4096 or more (a 10000-word head: 209.8 and 208.4 against dnnl's 147.7 and libxsmm's 167.5 GFLOP/s)
+  if (ta != tb && std::max(m, n) >= 4096 && m * n * k > kSmallGemmMaxWork && openblas_avx512_kernels())
+    return GemmBackend::openblas;
+  if ((beta != 0 && beta != 1) || !small_gemm_available()) return GemmBackend::dnnl;
+  // A^T B into a tall C whose untransposed B stays in L2 (a 10000-word head's weight gradient, 10000x256
+  // from 700 rows): libxsmm 167 GFLOP/s against dnnl's 141 (docs/benchmarks/2026-12-07-lm.md)
+  if (ta && !tb && m >= 4096 && k * n * 4 <= kSmallGemmPanelBytes) return GemmBackend::libxsmm;
+  if (m * n * k > kSmallGemmMaxWork) return GemmBackend::dnnl;
+  // A B or A B^T of 16 rows or more by a B of 1 MiB or more (an LSTM 128-256 step with batch 20:
+  // 20x1024x256 A B^T onto the gates 68.5 vs 84.9 us, 20x256x1024 A B 50.0 vs 56.8 us,
+  // docs/benchmarks/2026-12-07-lm.md)
+  if (!ta && m >= 16 && n * k >= (std::int64_t{1} << 18)) return GemmBackend::dnnl;
   if (tb && !ta && ((m >= 64 && k >= 128 && (n >= 64 || m >= 128)) || (m == 1 && n * k >= 4096)))
     return GemmBackend::dnnl;
   return GemmBackend::libxsmm;

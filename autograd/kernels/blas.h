@@ -23,10 +23,18 @@ enum class GemmBackend { automatic, openblas, libxsmm, dnnl };
 /// The backend kernels::gemm picks (with the automatic setting) for a product of this form:
 ///  - float32, with oneDNN: dnnl when beta is not 0 or 1, when m n k > kSmallGemmMaxWork, and for
 ///    A B^T with m >= 64, k >= 128 and (n >= 64 or m >= 128), or m = 1 and n k >= 4096 (libxsmm
-///    transposes an operand for A B^T: 0.7-0.85x dnnl there); libxsmm otherwise;
+///    transposes an operand for A B^T: 0.7-0.85x dnnl there); libxsmm otherwise, and for A^T B with
+///    m >= 4096 whose B (k x n) fits kSmallGemmPanelBytes (a language model head's weight gradient),
+///    but dnnl for A B and A B^T with m >= 16 and n k >= 2^18 (B of 1 MiB or more); OpenBLAS for A B^T
+///    and A^T B above kSmallGemmMaxWork with m or n >= 4096 when it runs AVX-512 kernels
+///    (openblas_avx512_kernels);
 ///  - float64, or without oneDNN: libxsmm when small_gemm takes the product, OpenBLAS otherwise.
 /// A product libxsmm declines (a shape it has no kernel for) falls to dnnl (float32) or OpenBLAS.
 GemmBackend gemm_route(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, bool f64, double beta);
+
+/// Whether OpenBLAS selected AVX-512 kernels (SkylakeX, Cooperlake, SapphireRapids); OpenBLAS 0.3.21
+/// does not recognise every AVX-512 CPU, and OPENBLAS_CORETYPE then names the kernels before start.
+bool openblas_avx512_kernels();
 
 /// Forces every product through one backend (benchmarks and tests compare them); automatic restores
 /// the routing. A forced backend that cannot take a product (absent from the build, dnnl for

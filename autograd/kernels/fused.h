@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "autograd/kernels/elementwise.h"
 #include "autograd/kernels/softmax.h"
 #include "autograd/kernels/transcend.h"
 
@@ -142,48 +143,52 @@ inline T row_max8(const T* x, std::int64_t n) {
   return m[0];
 }
 
-/// sum(x[0..n)) with 8 independent accumulators (vectorizable, no serial dependency chain).
-template <class T>
-inline T row_sum8(const T* x, std::int64_t n) {
-  T s[8] = {};
-  std::int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) s[j] += x[k + j];
-  for (; k < n; ++k) s[0] += x[k];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
+/// Rows per chunk of the row-parallel softmax cross-entropy loops: about kGrainHeavy elements.
+inline std::int64_t xent_row_grain(std::int64_t classes) { return std::max<std::int64_t>(1, kGrainHeavy / classes); }
 
 /// Per row n of z [N, C]: loss[n] = -log_softmax(z[n])[target[n]] = log(sum(exp(z[n] - m))) - (z[n, t] - m),
-/// m the row's shift as in softmax_dim.
+/// m the row's shift as in softmax_dim. stats [N, 2] (or null) receives (m, log(sum(exp(z[n] - m)))) per
+/// row, from which softmax_xent_backward gets softmax(z[n]) = exp((z[n] - m) - log(sum)) in one pass.
 template <class T>
-inline void softmax_xent_forward(const T* z, const std::int64_t* target, T* loss, std::int64_t rows,
+inline void softmax_xent_forward(const T* z, const std::int64_t* target, T* loss, T* stats, std::int64_t rows,
                                  std::int64_t classes) {
-  std::vector<T> e(static_cast<std::size_t>(classes));
-  for (std::int64_t n = 0; n < rows; ++n) {
-    const T* zr = z + n * classes;
-    const T m = softmax_shift(row_max8(zr, classes));
-    for (std::int64_t k = 0; k < classes; ++k) e[static_cast<std::size_t>(k)] = zr[k] - m;
-    exp(e.data(), e.data(), classes);  // vectorized: the row's exps dominate (a 10000-wide vocabulary)
-    const T s = row_sum8(e.data(), classes);
-    loss[n] = std::log(s) - (zr[target[n]] - m);
-  }
+  parallel_for(0, rows, xent_row_grain(classes), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t n = r0; n < r1; ++n) {
+      const T* zr = z + n * classes;
+      const T m = softmax_shift(row_max8(zr, classes));
+      const T ls = std::log(sum_exp(zr, m, classes));  // the row's exps dominate (a 10000-wide vocabulary)
+      loss[n] = ls - (zr[target[n]] - m);
+      if (stats) {
+        stats[2 * n] = m;
+        stats[2 * n + 1] = ls;
+      }
+    }
+  });
 }
 
-/// dz[n, k] = (softmax(z[n])[k] - [k == target[n]]) g[n]: the forward of softmax_cross_entropy_backward.
+/// dz[n, k] = (softmax(z[n])[k] - [k == target[n]]) g[n]: the forward of softmax_cross_entropy_backward,
+/// with softmax(z[n]) = exp((z[n] - m) - log(sum)) from stats (softmax_xent_forward's, for these z): one
+/// exp per element. Without stats each row's are computed first, as the forward does: the same bits
+/// either way.
 template <class T>
-inline void softmax_xent_backward(const T* z, const std::int64_t* target, const T* g, T* dz, std::int64_t rows,
-                                  std::int64_t classes) {
-  for (std::int64_t n = 0; n < rows; ++n) {
-    const T* zr = z + n * classes;
-    T* dr = dz + n * classes;
-    const T m = softmax_shift(row_max8(zr, classes));
-    for (std::int64_t k = 0; k < classes; ++k) dr[k] = zr[k] - m;
-    exp(dr, dr, classes);
-    const T s = row_sum8(dr, classes);
-    const T inv = T(1) / s;
-    for (std::int64_t k = 0; k < classes; ++k) dr[k] = dr[k] * inv * g[n];
-    dr[target[n]] -= g[n];
-  }
+inline void softmax_xent_backward(const T* z, const std::int64_t* target, const T* g, const T* stats, T* dz,
+                                  std::int64_t rows, std::int64_t classes) {
+  parallel_for(0, rows, xent_row_grain(classes), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t n = r0; n < r1; ++n) {
+      const T* zr = z + n * classes;
+      T* dr = dz + n * classes;
+      T m, ls;
+      if (stats) {
+        m = stats[2 * n];
+        ls = stats[2 * n + 1];
+      } else {
+        m = softmax_shift(row_max8(zr, classes));
+        ls = std::log(sum_exp(zr, m, classes));
+      }
+      exp_affine(zr, m, ls, g[n], dr, classes);
+      dr[target[n]] -= g[n];
+    }
+  });
 }
 
 }  // namespace ag::kernels

@@ -300,11 +300,15 @@ Tensor softmax_cross_entropy(const Tensor& z, const Tensor& target) {
   const auto rows = z.size(0), classes = z.size(1);
   const std::int64_t* t = target.cdata<std::int64_t>();
   Tensor loss = empty({rows}, z.dtype());
-  dispatch_floating(z.dtype(), op,
-                    [&]<class T>() { kernels::softmax_xent_forward(z.cdata<T>(), t, loss.cdata<T>(), rows, classes); });
-  if (any_requires_grad({&z}))
-    record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target)](BackwardCtx& c) {
-      c.set(0, softmax_cross_entropy_backward(c.grad(), sz.get(op), st.get(op)));
+  const bool grad = any_requires_grad({&z});
+  // per row (shift, log of the sum of exps), from which the backward gets the softmax in one pass
+  Tensor stats = grad ? empty({rows, 2}, z.dtype()) : Tensor();
+  dispatch_floating(z.dtype(), op, [&]<class T>() {
+    kernels::softmax_xent_forward(z.cdata<T>(), t, loss.cdata<T>(), grad ? stats.cdata<T>() : nullptr, rows, classes);
+  });
+  if (grad)
+    record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target), stats](BackwardCtx& c) {
+      c.set(0, detail::softmax_cross_entropy_backward(c.grad(), sz.get(op), st.get(op), stats));
     });
   return loss;
 }

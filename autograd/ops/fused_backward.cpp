@@ -140,14 +140,20 @@ std::tuple<Tensor, Tensor, Tensor> gru_cell_backward(const Tensor& grad_h, const
 }
 
 Tensor softmax_cross_entropy_backward(const Tensor& grad, const Tensor& logits, const Tensor& target) {
+  return detail::softmax_cross_entropy_backward(grad, logits, target, Tensor());
+}
+
+Tensor detail::softmax_cross_entropy_backward(const Tensor& grad, const Tensor& logits, const Tensor& target,
+                                              const Tensor& stats) {
   const char* op = "softmax_cross_entropy_backward";
   detail::check_cross_entropy_args(logits, target, op);
   detail::check_same_dtype(logits, grad, op);
   check_shape(grad, {logits.size(0)}, op, "grad", logits);
   Tensor dz = empty(logits.shape(), logits.dtype());
   dispatch_floating(logits.dtype(), op, [&]<class T>() {
-    kernels::softmax_xent_backward(logits.cdata<T>(), target.cdata<std::int64_t>(), grad.cdata<T>(), dz.cdata<T>(),
-                                   logits.size(0), logits.size(1));
+    kernels::softmax_xent_backward(logits.cdata<T>(), target.cdata<std::int64_t>(), grad.cdata<T>(),
+                                   stats.defined() ? stats.cdata<T>() : nullptr, dz.cdata<T>(), logits.size(0),
+                                   logits.size(1));
   });
   if (any_requires_grad({&grad, &logits}))
     record(op, {&grad, &logits}, {&dz},

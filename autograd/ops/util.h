@@ -36,6 +36,11 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 /// its backward op (ops/fused.cpp, ops/fused_backward.cpp); throws naming `op`.
 void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char* op);
 
+/// softmax_cross_entropy_backward (ops/fused.h) given also the forward's per-row (shift, log of the sum)
+/// [N, 2] of these logits (kernels::softmax_xent_forward), or an undefined tensor to compute them.
+Tensor softmax_cross_entropy_backward(const Tensor& grad, const Tensor& logits, const Tensor& target,
+                                      const Tensor& stats);
+
 /// Strides that read `x` (any layout) as the broadcast shape `out`: 0 on broadcast dims.
 inline Shape read_strides(const TensorImpl& x, const Shape& out) {
   Shape st(out.size(), 0);
