@@ -1,4 +1,6 @@
-// Property test: random computation graphs over the op set, each gradchecked in float64.
+// Property test: random computation graphs over the op set, each gradchecked in float64 in reverse
+// and forward mode (check_forward_ad: the JVP rules against finite differences and against J from
+// the tape).
 // Seeded and reproducible; a failure prints the seed and the smallest failing graph (ops dropped
 // one at a time while the check still fails). Rerun one graph with AG_GRAPH_SEED=<seed>.
 #include <algorithm>
@@ -356,7 +358,9 @@ Outcome check_graph(const Graph& g) {
   }
   o.valid = true;
   try {
-    const GradcheckReport r = gradcheck([&g](const std::vector<Tensor>& in) { return run(g, in, false); }, leaves);
+    // reverse and forward mode: the JVP rules against the finite differences and the tape's Jacobian
+    const GradcheckReport r = gradcheck([&g](const std::vector<Tensor>& in) { return run(g, in, false); }, leaves,
+                                        GradcheckOptions().set_check_forward_ad(true));
     o.ok = r.ok;
     o.entries = r.entries;
     o.report = r.str();
