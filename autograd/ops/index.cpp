@@ -1,6 +1,7 @@
 #include "autograd/ops/index.h"
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/index.h"
 #include "autograd/ops/shape_ops.h"
 #include "autograd/ops/util.h"
@@ -25,6 +26,8 @@ Tensor take_rows(const Tensor& x, std::int64_t dim, const std::vector<std::int64
   if (any_requires_grad({&x}))
     record("take_rows", {&x}, {&y},
            [dim, idx, n = sp.n](BackwardCtx& c) { c.set(0, put_rows(c.grad(), dim, idx, n)); });
+  if (any_tangent({&x}))
+    propagate_tangent("take_rows", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, take_rows(c.tangent(0), dim, idx)); });
   return y;
 }
 
@@ -39,6 +42,8 @@ Tensor put_rows(const Tensor& g, std::int64_t dim, const std::vector<std::int64_
   });
   if (any_requires_grad({&g}))
     record("put_rows", {&g}, {&y}, [dim, idx](BackwardCtx& c) { c.set(0, take_rows(c.grad(), dim, idx)); });
+  if (any_tangent({&g}))
+    propagate_tangent("put_rows", {&g}, {&y}, [&](JvpCtx& c) { c.set(0, put_rows(c.tangent(0), dim, idx, n)); });
   return y;
 }
 
@@ -89,6 +94,13 @@ Tensor cat(const std::vector<Tensor>& xs, std::int64_t dim) {
       }
     });
   }
+  if (any_tangent(xs))  // the cat of the tangents (zeros for an input without one)
+    propagate_tangent("cat", xs, {&y}, [&](JvpCtx& c) {
+      std::vector<Tensor> ts;
+      ts.reserve(xs.size());
+      for (std::size_t i = 0; i < xs.size(); ++i) ts.push_back(c.tangent_or_zeros(i));
+      c.set(0, cat(ts, d));
+    });
   return y;
 }
 
@@ -148,6 +160,9 @@ Tensor scatter_add(const Tensor& src, std::int64_t dim, const Tensor& index, con
   if (any_requires_grad({&src}))
     record("scatter_add", {&src}, {&y},
            [dim, si = SavedTensor(index)](BackwardCtx& c) { c.set(0, gather(c.grad(), dim, si.get("scatter_add"))); });
+  if (any_tangent({&src}))
+    propagate_tangent("scatter_add", {&src}, {&y},
+                      [&](JvpCtx& c) { c.set(0, scatter_add(c.tangent(0), dim, index, shape)); });
   return y;
 }
 
@@ -187,6 +202,8 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     record("gather", {&x}, {&y}, [d, si = SavedTensor(index), xs = x.shape()](BackwardCtx& c) {
       c.set(0, detail::scatter_add(c.grad(), d, si.get("gather"), xs));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("gather", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, gather(c.tangent(0), d, index)); });
   return y;
 }
 

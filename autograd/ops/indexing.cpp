@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/convert.h"
 #include "autograd/ops/index.h"
@@ -332,6 +333,29 @@ Tensor& index_put_impl(Tensor& self, const std::vector<TensorIndex>& indices, co
   return self;
 }
 
+/// index_put_ when self or value carries a tangent (Note: forward mode of in-place ops in
+/// ops/inplace.cpp): self's new tangent is index_put of the tangents (zeros for one without), computed
+/// out of place before writing; `value` null for a scalar value (its tangent is zero).
+Tensor& index_put_dual(Tensor& self, const std::vector<TensorIndex>& indices, const Tensor* value, double scalar) {
+  const char* op = "index_put_";
+  check_index_put(self, value, op);
+  const Tensor ts = detail::get_tangent(self), tv = value ? detail::get_tangent(*value) : Tensor();
+  Tensor nt;
+  {
+    detail::FwSuspend suspend;
+    if (is_floating(self.dtype()) && (ts.defined() || tv.defined())) {
+      detail::check_tangent_write(self, op);
+      const Tensor base = ts.defined() ? ts : zeros(self.shape(), self.dtype());
+      const Tensor vt = !tv.defined() ? zeros({}, self.dtype()) : tv.dtype() == self.dtype() ? tv : tv.to(self.dtype());
+      nt = index_put(base, indices, vt);
+    }
+    if (value) index_put_impl(self, indices, *value);
+    else self.index_put_(indices, scalar);
+  }
+  if (nt.defined()) detail::set_tangent(self, nt, op);
+  return self;
+}
+
 }  // namespace
 
 Tensor index(const Tensor& self, const std::vector<TensorIndex>& indices) {
@@ -347,12 +371,16 @@ Tensor Tensor::index(std::initializer_list<TensorIndex> indices) const {
 Tensor Tensor::index(const std::vector<TensorIndex>& indices) const { return ag::index(*this, indices); }
 
 Tensor& Tensor::index_put_(const std::vector<TensorIndex>& indices, const Tensor& value) {
+  if (any_tangent({this, &value})) [[unlikely]]
+    return index_put_dual(*this, indices, &value, 0.0);
   return index_put_impl(*this, indices, value);
 }
 Tensor& Tensor::index_put_(std::initializer_list<TensorIndex> indices, const Tensor& value) {
-  return index_put_impl(*this, std::vector<TensorIndex>(indices), value);
+  return index_put_(std::vector<TensorIndex>(indices), value);
 }
 Tensor& Tensor::index_put_(const std::vector<TensorIndex>& indices, double value) {
+  if (any_tangent({this})) [[unlikely]]
+    return index_put_dual(*this, indices, nullptr, value);
   const char* op = "index_put_";
   check_index_put(*this, nullptr, op);
   Parsed p = apply_slicing(*this, indices, op, *this);
@@ -381,6 +409,11 @@ Tensor index_put(const Tensor& self, const std::vector<TensorIndex>& indices, co
              if (c.needs(0)) c.set(0, index_put(g, indices, zeros({}, g.dtype())));
              if (c.needs(1)) c.set(1, reshape(sum_to(index(g, indices), stripped), vs));
            });
+  if (any_tangent({&self, &values}))  // linear in (self, values): index_put of the tangents
+    propagate_tangent("index_put", {&self, &values}, {&y}, [&](JvpCtx& c) {
+      c.set(0, index_put(c.tangent_or_zeros(0), indices,
+                         c.has(1) ? c.tangent(1) : zeros({}, TensorOptions().dtype(values.dtype()))));
+    });
   return y;
 }
 

@@ -3,10 +3,31 @@
 // result, or a right-hand side that requires grad. Under NoGradGuard they are how optimizers update.
 // Tensor operands must be floating; int64 tensors take integral scalars (add_/sub_/mul_/fill_/zero_) and
 // never div_, and an int64 result that would overflow is an error.
+//
+// Note: forward mode of in-place ops
+// ==================================
+// An in-place op on a dual tensor, or with a dual operand, computes self's new tangent out of place
+// (from the old values, before writing) and replaces self's tangent with it (detail::set_tangent):
+// tangents are never written in place (Note: forward mode in forward_grad.h). An operand's tangent
+// written into a tensor without one gives it one (x.copy_(dual) takes the tangent, x.add_(dual)
+// takes alpha times it); fill_ and zero_ give zeros to a tensor that had one; ops that leave the
+// tangent as it is (add_ of a scalar or of a tensor without tangent) touch nothing.
+// Views: a tangent belongs to one TensorImpl, so a view's new tangent would not reach its base's
+// (nor the base's its views'), where PyTorch keeps a view's tangent a view of its base's. Rather
+// than a silently wrong tangent, an op that changes or creates a tangent refuses (ag::Error naming
+// it, nothing changed) a tensor whose storage is shared with any other tensor: a view or alias of a
+// base, a base with views alive, or the result of make_dual while its primal lives (a view of it).
+// Sharing is the Storage's reference count (IntrusivePtr's unique(): one per TensorImpl, exact on
+// the thread that made the storage and "shared" on any other, so the check can only err towards
+// refusing). clone() gives a tensor of its own.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "autograd/factory.h"
+#include "autograd/forward_grad.h"
+#include "autograd/ops/arith.h"
+#include "autograd/ops/convert.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
 
@@ -42,11 +63,49 @@ void check_inplace(const Tensor& self, const Tensor* other, const char* op, cons
          describe(*other), describe(self), instead);
 }
 
+void check_tangent_write(const Tensor& self, const char* op) {
+  if (!self.impl()->storage->unique())
+    fail(
+        "{}: forward-mode AD: this in-place op would change the tangent of {}, whose storage is shared with other "
+        "tensors (a view or alias of a base, a base with views, or a make_dual result while its primal lives); "
+        "their tangents would not follow. clone() the tensor before writing into it in place",
+        op, describe(self));
+}
+
 }  // namespace detail
 
 namespace {
 
 using detail::check_inplace;
+
+/// The forward mode of an in-place op (Note: forward mode of in-place ops), when self or `other`
+/// (may be null) carries a tangent: after the op's checks (`check`), `jvp(ts, to)` gives self's new
+/// tangent from self's (ts) and other's (to) tangents, either undefined when absent, or an undefined
+/// tensor when self's tangent stays as it is; then `write` changes the values, and the tangent is set.
+template <class Check, class Jvp, class Write>
+Tensor& inplace_dual(Tensor& self, const Tensor* other, const char* op, Check check, Jvp jvp, Write write) {
+  check();
+  const Tensor ts = detail::get_tangent(self), to = other ? detail::get_tangent(*other) : Tensor();
+  Tensor nt;
+  {
+    detail::FwSuspend suspend;  // a JVP rule: its ops on the primals are plain ops
+    if (is_floating(self.dtype()) && (ts.defined() || to.defined())) {
+      nt = jvp(ts, to);
+      if (nt.defined()) {
+        detail::check_tangent_write(self, op);
+        if (nt.shape() != self.shape()) nt = detail::tangent_to(nt, self.shape());
+      }
+    }
+    write();
+  }
+  if (nt.defined()) detail::set_tangent(self, nt, op);
+  return self;
+}
+
+/// Whether self or other carries a tangent (forward mode on): the op takes inplace_dual's path.
+inline bool dual_inplace(const Tensor& self, const Tensor* other) {
+  return other ? any_tangent({&self, other}) : any_tangent({&self});
+}
 
 // An in-place op on a non-contiguous view: `fn` applies it to a contiguous copy of the view's values,
 // which is then written back through the strides into the shared storage.
@@ -63,12 +122,16 @@ Tensor& through_view(Tensor& self, Fn fn) {
   return self;
 }
 
-template <class F>
-Tensor& apply_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
+void check_binary(const Tensor& self, const Tensor& other, const char* op) {
   check_inplace(self, &other, op);
   detail::check_same_dtype(self, other, op);
   if (broadcast_shapes(self.shape(), other.shape(), op) != self.shape())
     fail("{}: {} cannot be broadcast into {} in place", op, describe(other), describe(self));
+}
+
+template <class F>
+Tensor& apply_inplace(Tensor& self, const Tensor& other, const char* op, F f) {
+  check_binary(self, other, op);
   if (self.impl()->view) [[unlikely]]
     return through_view(self, [&](Tensor& tmp) { apply_inplace(tmp, other, op, f); });
   dispatch_floating(self.dtype(), op, [&]<class T>() {
@@ -143,32 +206,92 @@ Tensor& apply_scalar(Tensor& self, const char* op, ScalarOp kind, double v) {
   return self;
 }
 
+/// A binary in-place op: plain, or through inplace_dual when a tangent is involved.
+template <class F, class Jvp>
+Tensor& binary_inplace(Tensor& self, const Tensor& other, const char* op, F f, Jvp jvp) {
+  if (!dual_inplace(self, &other)) [[likely]]
+    return apply_inplace(self, other, op, f);
+  return inplace_dual(
+      self, &other, op, [&] { check_binary(self, other, op); }, jvp, [&] { apply_inplace(self, other, op, f); });
+}
+
+/// A scalar in-place op: plain, or through inplace_dual when self carries a tangent.
+template <class Jvp>
+Tensor& scalar_inplace(Tensor& self, const char* op, ScalarOp kind, double v, Jvp jvp) {
+  if (!dual_inplace(self, nullptr)) [[likely]]
+    return apply_scalar(self, op, kind, v);
+  return inplace_dual(
+      self, nullptr, op, [&] { check_inplace(self, nullptr, op); },
+      [&](const Tensor& ts, const Tensor&) { return jvp(ts); }, [&] { apply_scalar(self, op, kind, v); });
+}
+
+/// ts + alpha to (self's tangent unchanged when other has none).
+Tensor add_jvp(const Tensor& ts, const Tensor& to, double alpha) {
+  if (!to.defined()) return {};
+  return detail::tangent_add(ts, alpha == 1.0 ? to : mul(to, alpha));
+}
+
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& o, double alpha) {
-  return apply_inplace(*this, o, "add_", [alpha](auto a, auto b) { return a + static_cast<decltype(a)>(alpha) * b; });
+  return binary_inplace(
+      *this, o, "add_", [alpha](auto a, auto b) { return a + static_cast<decltype(a)>(alpha) * b; },
+      [alpha](const Tensor& ts, const Tensor& to) { return add_jvp(ts, to, alpha); });
 }
 Tensor& Tensor::sub_(const Tensor& o, double alpha) {
-  return apply_inplace(*this, o, "sub_", [alpha](auto a, auto b) { return a - static_cast<decltype(a)>(alpha) * b; });
+  return binary_inplace(
+      *this, o, "sub_", [alpha](auto a, auto b) { return a - static_cast<decltype(a)>(alpha) * b; },
+      [alpha](const Tensor& ts, const Tensor& to) { return add_jvp(ts, to, -alpha); });
 }
 Tensor& Tensor::mul_(const Tensor& o) {
-  return apply_inplace(*this, o, "mul_", [](auto a, auto b) { return a * b; });
+  const Tensor& self = *this;
+  return binary_inplace(
+      *this, o, "mul_", [](auto a, auto b) { return a * b; },
+      [&](const Tensor& ts, const Tensor& to) {  // ts o + self to
+        return detail::tangent_add(ts.defined() ? ag::mul(ts, o) : Tensor(),
+                                   to.defined() ? ag::mul(self, to) : Tensor());
+      });
 }
 Tensor& Tensor::div_(const Tensor& o) {
-  return apply_inplace(*this, o, "div_", [](auto a, auto b) { return a / b; });
+  const Tensor& self = *this;
+  return binary_inplace(
+      *this, o, "div_", [](auto a, auto b) { return a / b; },
+      [&](const Tensor& ts, const Tensor& to) {  // (ts - (self / o) to) / o
+        return ag::div(detail::tangent_add(ts, to.defined() ? ag::neg(ag::mul(ag::div(self, o), to)) : Tensor()), o);
+      });
 }
-Tensor& Tensor::add_(double v) { return apply_scalar(*this, "add_", ScalarOp::Add, v); }
+Tensor& Tensor::add_(double v) { return apply_scalar(*this, "add_", ScalarOp::Add, v); }  // tangent unchanged
 Tensor& Tensor::sub_(double v) { return apply_scalar(*this, "sub_", ScalarOp::Add, -v); }
-Tensor& Tensor::mul_(double v) { return apply_scalar(*this, "mul_", ScalarOp::Mul, v); }
-Tensor& Tensor::div_(double v) { return apply_scalar(*this, "div_", ScalarOp::Div, v); }
-Tensor& Tensor::fill_(double v) { return apply_scalar(*this, "fill_", ScalarOp::Fill, v); }
+Tensor& Tensor::mul_(double v) {
+  return scalar_inplace(*this, "mul_", ScalarOp::Mul, v, [v](const Tensor& ts) { return ag::mul(ts, v); });
+}
+Tensor& Tensor::div_(double v) {
+  return scalar_inplace(*this, "div_", ScalarOp::Div, v, [v](const Tensor& ts) { return ag::div(ts, v); });
+}
+Tensor& Tensor::fill_(double v) {
+  return scalar_inplace(*this, "fill_", ScalarOp::Fill, v,
+                        [](const Tensor& ts) { return ag::zeros(ts.shape(), ts.dtype()); });
+}
 Tensor& Tensor::zero_() { return fill_(0.0); }
 
-Tensor& Tensor::copy_(const Tensor& src) {
-  check_inplace(*this, &src, "copy_");
+namespace {
+void check_copy(const Tensor& self, const Tensor& src) {
+  check_inplace(self, &src, "copy_");
   src.checked("copy_");
-  if (broadcast_shapes(shape(), src.shape(), "copy_") != shape())
-    fail("copy_: {} cannot be broadcast into {}", describe(src), describe(*this));
+  if (broadcast_shapes(self.shape(), src.shape(), "copy_") != self.shape())
+    fail("copy_: {} cannot be broadcast into {}", describe(src), describe(self));
+}
+}  // namespace
+
+Tensor& Tensor::copy_(const Tensor& src) {
+  if (dual_inplace(*this, &src)) [[unlikely]]
+    return inplace_dual(
+        *this, &src, "copy_", [&] { check_copy(*this, src); },
+        [&](const Tensor& ts, const Tensor& to) {  // src's tangent (in self's dtype), or zeros
+          return to.defined() ? (to.dtype() == dtype() ? to : to.to(dtype())) : ag::zeros(ts.shape(), ts.dtype());
+        },
+        [&] { copy_(src); });
+  check_copy(*this, src);
   const Tensor s = src.dtype() == dtype() ? src : src.detach().to(dtype());
   if (impl()->view) [[unlikely]]
     return through_view(*this, [&](Tensor& tmp) { tmp.copy_(s); });

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/blas.h"
 #include "autograd/ops/shape_ops.h"
 #include "autograd/ops/util.h"
@@ -118,6 +119,12 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
           c.set(1, sum_to(gb, B.shape()));
         }
       }
+    });
+  if (any_tangent({&a, &b}))  // bilinear: dA B + A dB, with the same transposes
+    propagate_tangent("matmul", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      const Tensor da = c.has(0) ? matmul_transposed(c.tangent(0), b, ta, tb) : Tensor();
+      const Tensor db = c.has(1) ? matmul_transposed(a, c.tangent(1), ta, tb) : Tensor();
+      c.set(0, detail::tangent_add(da, db));
     });
   return y;
 }

@@ -1,6 +1,7 @@
 #include "autograd/ops/shape_ops.h"
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
@@ -22,6 +23,8 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
   dispatch_floating(x.dtype(), "sum_to", [&]<class T>() { kernels::sum_to(x.cdata<T>(), xs, y.cdata<T>(), shape); });
   if (any_requires_grad({&x}))
     record("sum_to", {&x}, {&y}, [in = xs](BackwardCtx& c) { c.set(0, expand(c.grad(), in)); });
+  if (any_tangent({&x}))
+    propagate_tangent("sum_to", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, sum_to(c.tangent(0), shape)); });
   return y;
 }
 

@@ -14,6 +14,9 @@ namespace ag::detail {
 /// `instead`, the out-of-place op to use).
 void check_inplace(const Tensor& self, const Tensor* other, const char* op,
                    const char* instead = "the out-of-place op");
+/// Forward mode of an in-place op that changes or creates self's tangent: refuses (naming `op`) a
+/// self whose storage is shared with another tensor (Note: forward mode of in-place ops, ops/inplace.cpp).
+void check_tangent_write(const Tensor& self, const char* op);
 
 /// For JVP rules (autograd/forward_grad.h): `t` broadcast to `shape` (copied to a contiguous
 /// tensor when it grows, so that an in-place op on the dual result never writes through an

@@ -3,11 +3,15 @@
 // Gradients of views that pick elements (select, slice, narrow, diagonal, unfold, as_strided) go
 // back through one helper, detail::strided_scatter: the same geometry applied to the row-major
 // layout of the input's shape, with every element of g added where the view reads it.
+// Forward mode: the tangent of a view is the same view op applied to the input's tangent (JVP next
+// to each VJP); it shares the tangent's storage, which is safe since tangents are never written in
+// place (Note: forward mode in forward_grad.h).
 #include <algorithm>
 #include <cstring>
 #include <optional>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/shape_ops.h"
 #include "autograd/ops/util.h"
@@ -94,6 +98,12 @@ void record_scatter(const char* name, const Tensor& x, Tensor& y, Geometry logic
   });
 }
 
+/// Propagates x's tangent to the view y as `view(tangent)` (the same view op on the tangent).
+template <class F>
+void view_tangent(const char* name, const Tensor& x, Tensor& y, F view) {
+  if (any_tangent({&x})) propagate_tangent(name, {&x}, {&y}, [&](JvpCtx& c) { c.set(0, view(c.tangent(0))); });
+}
+
 Geometry select_geometry(Geometry g, std::size_t d, std::int64_t i) {
   g.offset += i * g.strides[d];
   g.sizes.erase(g.sizes.begin() + static_cast<std::ptrdiff_t>(d));
@@ -124,6 +134,9 @@ Tensor strided_scatter(const Tensor& g, const Shape& shape, const Shape& sizes, 
     record("strided_scatter", {&g}, {&y}, [sizes, strides, offset](BackwardCtx& c) {
       c.set(0, as_strided(c.grad().contiguous(), sizes, strides, c.grad().storage_offset() + offset));
     });
+  if (any_tangent({&g}))  // linear in g
+    propagate_tangent("strided_scatter", {&g}, {&y},
+                      [&](JvpCtx& c) { c.set(0, strided_scatter(c.tangent(0), shape, sizes, strides, offset)); });
   return y;
 }
 
@@ -138,6 +151,7 @@ Tensor Tensor::contiguous() const {
       kernels::strided_copy(im.data_unchecked<T>(), im.view->strides, y.data<T>(), im.shape);
     });
   if (any_requires_grad({this})) record("contiguous", {this}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  view_tangent("contiguous", *this, y, [](const Tensor& t) { return t.contiguous(); });
   return y;
 }
 
@@ -154,6 +168,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   }
   if (any_requires_grad({&x}))
     record("reshape", {&x}, {&y}, [in = x.shape()](BackwardCtx& c) { c.set(0, reshape(c.grad(), in)); });
+  view_tangent("reshape", x, y, [&](const Tensor& t) { return reshape(t, out); });
   return y;
 }
 
@@ -235,6 +250,7 @@ Tensor permute(const Tensor& x, const Shape& dims) {
     for (std::size_t i = 0; i < perm.size(); ++i) inv[static_cast<std::size_t>(perm[i])] = static_cast<std::int64_t>(i);
     record("permute", {&x}, {&y}, [inv](BackwardCtx& c) { c.set(0, permute(c.grad(), inv)); });
   }
+  view_tangent("permute", x, y, [&](const Tensor& t) { return permute(t, perm); });
   return y;
 }
 
@@ -249,6 +265,7 @@ Tensor transpose(const Tensor& x, std::int64_t d0, std::int64_t d1) {
   Tensor y = view_of(x, g);
   if (any_requires_grad({&x}))
     record("transpose", {&x}, {&y}, [a, b](BackwardCtx& c) { c.set(0, transpose(c.grad(), a, b)); });
+  view_tangent("transpose", x, y, [&](const Tensor& t) { return transpose(t, a, b); });
   return y;
 }
 
@@ -282,6 +299,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   Tensor y = view_of(x, g);
   if (any_requires_grad({&x}))
     record("expand", {&x}, {&y}, [in = xs](BackwardCtx& c) { c.set(0, sum_to(c.grad(), in)); });
+  view_tangent("expand", x, y, [&](const Tensor& t) { return expand(t, g.sizes); });
   return y;
 }
 
@@ -297,6 +315,7 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
   const auto i = index < 0 ? index + n : index;
   Tensor y = view_of(x, select_geometry(geometry_of(x), d, i));
   if (any_requires_grad({&x})) record_scatter("select", x, y, select_geometry(logical_of(x), d, i));
+  view_tangent("select", x, y, [&](const Tensor& t) { return select(t, static_cast<std::int64_t>(d), i); });
   return y;
 }
 
@@ -311,6 +330,7 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   const std::int64_t len = e == s ? 0 : (e - s - 1) / step + 1;
   Tensor y = view_of(x, slice_geometry(geometry_of(x), d, s, len, step));
   if (any_requires_grad({&x})) record_scatter("slice", x, y, slice_geometry(logical_of(x), d, s, len, step));
+  view_tangent("slice", x, y, [&](const Tensor& t) { return slice(t, static_cast<std::int64_t>(d), s, e, step); });
   return y;
 }
 
@@ -366,6 +386,9 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::in
   if (d1 == d2) fail("diagonal: dim1 and dim2 cannot be the same dim ({}) for {}", dim1, describe(x));
   Tensor y = view_of(x, diagonal_geometry(geometry_of(x), offset, d1, d2));
   if (any_requires_grad({&x})) record_scatter("diagonal", x, y, diagonal_geometry(logical_of(x), offset, d1, d2));
+  view_tangent("diagonal", x, y, [&](const Tensor& t) {
+    return diagonal(t, offset, static_cast<std::int64_t>(d1), static_cast<std::int64_t>(d2));
+  });
   return y;
 }
 
@@ -378,6 +401,7 @@ Tensor unfold(const Tensor& x, std::int64_t dim, std::int64_t size, std::int64_t
   if (step <= 0) fail("unfold: step must be positive, got {} for {}", step, describe(x));
   Tensor y = view_of(x, unfold_geometry(geometry_of(x), d, size, step));
   if (any_requires_grad({&x})) record_scatter("unfold", x, y, unfold_geometry(logical_of(x), d, size, step));
+  view_tangent("unfold", x, y, [&](const Tensor& t) { return unfold(t, static_cast<std::int64_t>(d), size, step); });
   return y;
 }
 
@@ -402,15 +426,20 @@ Tensor as_strided(const Tensor& x, const Shape& size, const Shape& stride, std::
     fail("as_strided: sizes {}, strides {} and offset {} reach element {}, outside the storage of {} elements of {}",
          shape_str(size), shape_str(stride), off, last, capacity, describe(x));
   Tensor y = make_view(x, size, stride, off);
-  if (any_requires_grad({&x})) {
-    // the gradient scatters into x's own elements, which must be the row-major block the view indexes
-    if (!im.is_contiguous() || off < im.offset || (!empty_view && last >= im.offset + im.numel))
-      fail(
-          "as_strided: the gradient of a view reaching outside its input is not supported ({} read with sizes {}, "
-          "strides {}, offset {}); call contiguous() on the input first",
-          describe(x), shape_str(size), shape_str(stride), off);
-    record_scatter("as_strided", x, y, Geometry{size, stride, off - im.offset});
-  }
+  const bool grad = any_requires_grad({&x}), tangent = any_tangent({&x});
+  // the gradient scatters into x's own elements, which must be the row-major block the view indexes;
+  // the tangent is the same view of the tangent laid out as that block
+  if ((grad || tangent) && (!im.is_contiguous() || off < im.offset || (!empty_view && last >= im.offset + im.numel)))
+    fail(
+        "as_strided: the {} of a view reaching outside its input is not supported ({} read with sizes {}, "
+        "strides {}, offset {}); call contiguous() on the input first",
+        grad ? "gradient" : "forward-mode tangent", describe(x), shape_str(size), shape_str(stride), off);
+  if (grad) record_scatter("as_strided", x, y, Geometry{size, stride, off - im.offset});
+  if (tangent)
+    propagate_tangent("as_strided", {&x}, {&y}, [&](JvpCtx& c) {
+      const Tensor t = c.tangent(0).contiguous();
+      c.set(0, as_strided(t, size, stride, t.storage_offset() + off - im.offset));
+    });
   return y;
 }
 
@@ -431,6 +460,11 @@ std::vector<Tensor> unbind(const Tensor& x, std::int64_t dim) {
       for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i)
         gs.push_back(c.grad(i).defined() ? c.grad(i) : zeros(part, dt));
       c.set(0, stack(gs, d));
+    });
+  if (n > 0 && any_tangent({&x}))
+    propagate_tangent("unbind", {&x}, ys, [&](JvpCtx& c) {
+      std::vector<Tensor> ts = unbind(c.tangent(0), static_cast<std::int64_t>(d));
+      for (std::size_t i = 0; i < ts.size(); ++i) c.set(i, std::move(ts[i]));
     });
   return ys;
 }
