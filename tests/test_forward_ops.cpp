@@ -232,3 +232,54 @@ TEST_CASE("forward AD: forward over reverse: the VJPs' ops, the backward ops amo
     check_forward_over_reverse(f, x);
   }
 }
+
+TEST_CASE("forward AD: gradcheck with forward mode of the overloads and options of these ops") {
+  const Tensor x = agt::input({2, 3}, 1.0, 0.3, 0.5);
+  const Tensor z = agt::input({2, 3}, 2.0, 0.3, 0.5);
+  const Tensor s = agt::input({}, 0.5, 0.3, 0.5);  // 0-d
+  const std::vector<std::pair<const char*, Fn>> fns = {
+      {"fmod scalar", [](const auto& in) { return mul(fmod(in[0], 0.3), in[1]); }},
+      {"remainder scalar", [](const auto& in) { return mul(remainder(in[0], -0.3), in[1]); }},
+      {"clamp_min/max", [](const auto& in) { return add(clamp_min(in[0], 0.4), clamp_max(in[1], 0.6)); }},
+      {"lerp scalar", [](const auto& in) { return lerp(in[0], in[1], 0.7); }},
+      {"lerp broadcast", [](const auto& in) { return lerp(in[0], sum(in[1], 0), sum(in[1], 1, true)); }},
+      {"addcmul broadcast", [](const auto& in) { return addcmul(sum(in[1], 0), in[0], sum(in[1], 1, true), -0.5); }},
+      {"addcdiv broadcast", [](const auto& in) { return addcdiv(sum(in[1], 1, true), in[0], sum(in[1], 0), 2.0); }},
+      {"atan2 broadcast", [](const auto& in) { return atan2(in[0], sum(in[1], 0)); }},
+      {"maximum broadcast", [](const auto& in) { return maximum(in[0], sum(in[1], 1, true)); }},
+      {"where scalars",
+       [](const auto& in) { return add(where(gt(in[0], 0.5), in[1], 2.0), where(gt(in[1], 0.5), 2.0, in[0])); }},
+      {"where broadcast", [](const auto& in) { return where(gt(in[1], 0.5), sum(in[0], 0), sum(in[1], 1, true)); }},
+      {"std all", [](const auto& in) { return mul(ag::std(in[0]), in[1]); }},
+      {"std correction",
+       [](const auto& in) {
+         return ag::std(in[0], std::optional<std::int64_t>{0}, std::optional<double>{0.0}, false);
+       }},
+      {"var", [](const auto& in) { return var(in[0], 1, false, false); }},
+      {"sum/mean all", [](const auto& in) { return mul(sum(in[0]), mean(in[1])); }},
+      {"mean keepdim", [](const auto& in) { return mean(mul(in[0], in[1]), -1, true); }},
+      {"max/min all", [](const auto& in) { return mul(max(in[0]), min(in[1])); }},
+      {"amin keepdim", [](const auto& in) { return amin(in[0], 0, true); }},
+      {"min dim", [](const auto& in) { return min(in[0], 0).values; }},
+      {"logsumexp", [](const auto& in) { return add(logsumexp(in[0], 0, true), logsumexp(in[1], 1, true)); }},
+      {"prod", [](const auto& in) { return mul(prod(in[0]), prod(in[1], 1, false)); }},
+  };
+  for (const auto& [name, f] : fns) {
+    INFO(std::string(name));
+    agt::check_gradients(f, {x, z});
+  }
+  // 0-d inputs
+  agt::check_gradients(
+      [](const auto& in) {
+        return add(add(cumsum(in[0], 0), cumprod(in[0], -1)), add(sum(in[0], 0), mean(in[0], 0, true)));
+      },
+      {s});
+  agt::check_gradients(
+      [](const auto& in) { return add(softmax(in[0], 0), add(log_softmax(in[0], 0), logsumexp(in[0], 0))); }, {s});
+  agt::check_gradients([](const auto& in) { return add(max(in[0], 0).values, add(amax(in[0], 0), prod(in[0], 0))); },
+                       {s});
+  // addmm: beta = 0 ignores self
+  const Tensor m1 = agt::input({2, 3}, 6.0, 0.3), m2 = agt::input({3, 4}, 7.0, 0.3), self = agt::input({4}, 5.0, 0.3);
+  agt::check_gradients([](const auto& in) { return addmm(in[0], in[1], in[2], 0.5, 2.0); }, {self, m1, m2});
+  agt::check_gradients([](const auto& in) { return addmm(in[0], in[1], in[2], 0.0, 1.0); }, {self, m1, m2});
+}
