@@ -103,6 +103,19 @@ TEST_CASE("forward AD: ties take the tangent as the VJPs split the gradient") {
         std::vector<double>{9.0, 32.0, 8.0, 3.0});
 }
 
+TEST_CASE("forward AD: cumprod and prod with zeros: the tangent of the products, one zero or several") {
+  const Tensor x = tensor({2.0, 0.0, 3.0, 0.0, 5.0, 0.0, 2.0, 3.0, 4.0, 5.0}, {2, 5}, kFloat64);
+  const Tensor t = tensor({1.0, 10.0, 100.0, 1000.0, 10000.0, 1.0, 10.0, 100.0, 1000.0, 10000.0}, {2, 5}, kFloat64);
+  // row 0: d(2), d(2 * 0) = 2 * 10, d(2 * 0 * 3) = 2 * 10 * 3, then two zeros: 0; row 1: t0 times the rest
+  CHECK(values(jvp([](const auto& in) { return cumprod(in[0], 1); }, {x}, {t})) ==
+        std::vector<double>{1.0, 20.0, 60.0, 0.0, 0.0, 1.0, 2.0, 6.0, 24.0, 120.0});
+  CHECK(values(jvp([](const auto& in) { return prod(in[0], 1); }, {x}, {t})) == std::vector<double>{0.0, 120.0});
+  CHECK(values(jvp([](const auto& in) { return prod(in[0]); }, {x}, {t})) == std::vector<double>{0.0});
+  const Tensor one_zero = tensor({2.0, 0.0, 3.0}, {3}, kFloat64);
+  CHECK(values(jvp([](const auto& in) { return prod(in[0]); }, {one_zero},
+                   {tensor({1.0, 10.0, 100.0}, {3}, kFloat64)})) == std::vector<double>{60.0});
+}
+
 TEST_CASE("forward AD: to(dtype) converts the tangent, an integer result has none; clone and where") {
   const Tensor x = tensor({1.5, -2.25, 3.0}, {3}, kFloat64);
   const Tensor v = tensor({0.5, 4.0, -1.0}, {3}, kFloat64);

@@ -101,7 +101,7 @@ Tensor extreme_all(const Tensor& x, const char* op) {
           c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1}, /*nan_ties=*/true)));
         },
         Keep::Output);
-  if (any_tangent({&x}))  // the mean of the tangents at the ties (the VJP's even split), as torch's evenly_read_jvp
+  if (any_tangent({&x}))  // the mean of the tangents at the ties (the VJP's even split, NaNs tied)
     propagate_tangent(op, {&x}, {&y}, [&](JvpCtx& c) {
       c.set(0, sum(mul(c.tangent(0), tie_mask(x, y, {1, x.numel(), 1}, /*nan_ties=*/true))));
     });
