@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/compare.h"
 #include "autograd/kernels/elementwise.h"
 #include "autograd/ops/shape_ops.h"
@@ -98,6 +99,14 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
       const Tensor m = sm.get("where");
       if (c.needs(0)) c.set(0, sum_to(where(m, c.grad(), 0.0), sa));
       if (c.needs(1)) c.set(1, sum_to(where(m, 0.0, c.grad()), sb));
+    });
+  if (any_tangent({&a, &b}))  // where(mask, ta, tb), an input without tangent giving zeros
+    propagate_tangent("where", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      const Tensor m = mask.detach();
+      const Tensor t = !c.has(1)   ? where(m, c.tangent(0), 0.0)
+                       : !c.has(0) ? where(m, 0.0, c.tangent(1))
+                                   : where(m, c.tangent(0), c.tangent(1));
+      c.set(0, detail::tangent_to(t, y.shape()));
     });
   return y;
 }

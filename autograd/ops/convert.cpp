@@ -3,8 +3,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/elementwise.h"
-
 #include "autograd/tape.h"
 
 namespace ag {
@@ -21,6 +21,7 @@ Tensor clone(const Tensor& x) {
                 static_cast<std::size_t>(im.numel) * itemsize(im.dtype));
   }
   if (any_requires_grad({&x})) record("clone", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  if (any_tangent({&x})) propagate_tangent("clone", {&x}, {&y}, [](JvpCtx& c) { c.set(0, c.tangent(0)); });
   return y;
 }
 
@@ -48,6 +49,9 @@ Tensor to(const Tensor& x, Dtype dtype) {
   });
   if (is_floating(dtype) && any_requires_grad({&x}))
     record("to", {&x}, {&y}, [from = im.dtype](BackwardCtx& c) { c.set(0, to(c.grad(), from)); });
+  // the tangent converted the same way; an integer or bool result has none (as PyTorch)
+  if (is_floating(dtype) && any_tangent({&x}))
+    propagate_tangent("to", {&x}, {&y}, [dtype](JvpCtx& c) { c.set(0, to(c.tangent(0), dtype)); });
   return y;
 }
 

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/compare.h"
@@ -18,6 +19,8 @@
 namespace ag {
 
 using detail::map_floating;
+using detail::tangent_add;
+using detail::tangent_to;
 using detail::zip_floating;
 
 namespace {
@@ -90,6 +93,7 @@ Tensor sin(const Tensor& x) {
   Tensor y = map_floating(x, "sin", [](auto v) { return std::sin(v); });
   if (any_requires_grad({&x}))
     record("sin", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), cos(sx.get("sin")))); });
+  if (any_tangent({&x})) propagate_tangent("sin", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), cos(x))); });
   return y;
 }
 
@@ -98,6 +102,8 @@ Tensor cos(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("cos", {&x}, {&y},
            [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, neg(mul(c.grad(), sin(sx.get("cos"))))); });
+  if (any_tangent({&x}))
+    propagate_tangent("cos", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, neg(mul(c.tangent(0), sin(x)))); });
   return y;
 }
 
@@ -106,6 +112,8 @@ Tensor tan(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "tan", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), add(square(c.output()), 1.0))); }, Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("tan", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), add(square(y), 1.0))); });
   return y;
 }
 
@@ -116,6 +124,8 @@ Tensor asin(const Tensor& x) {
       const Tensor xv = sx.get("asin");
       c.set(0, mul(c.grad(), rsqrt(sub(1.0, square(xv)))));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("asin", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), rsqrt(sub(1.0, square(x))))); });
   return y;
 }
 
@@ -126,6 +136,9 @@ Tensor acos(const Tensor& x) {
       const Tensor xv = sx.get("acos");
       c.set(0, neg(mul(c.grad(), rsqrt(sub(1.0, square(xv))))));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("acos", {&x}, {&y},
+                      [&](JvpCtx& c) { c.set(0, neg(mul(c.tangent(0), rsqrt(sub(1.0, square(x)))))); });
   return y;
 }
 
@@ -134,6 +147,8 @@ Tensor atan(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("atan", {&x}, {&y},
            [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, div(c.grad(), add(square(sx.get("atan")), 1.0))); });
+  if (any_tangent({&x}))
+    propagate_tangent("atan", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, div(c.tangent(0), add(square(x), 1.0))); });
   return y;
 }
 
@@ -146,6 +161,12 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
       if (c.needs(0)) c.set(0, sum_to(mul(mul(c.grad(), bv), recip), av.shape()));
       if (c.needs(1)) c.set(1, sum_to(mul(mul(c.grad(), neg(av)), recip), bv.shape()));
     });
+  if (any_tangent({&a, &b}))  // (ta b - tb a) / (a^2 + b^2)
+    propagate_tangent("atan2", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      const Tensor num =
+          tangent_add(c.has(0) ? mul(c.tangent(0), b) : Tensor(), c.has(1) ? neg(mul(c.tangent(1), a)) : Tensor());
+      c.set(0, tangent_to(div(num, add(square(a), square(b))), y.shape()));
+    });
   return y;
 }
 
@@ -154,6 +175,8 @@ Tensor sinh(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("sinh", {&x}, {&y},
            [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), cosh(sx.get("sinh")))); });
+  if (any_tangent({&x}))
+    propagate_tangent("sinh", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), cosh(x))); });
   return y;
 }
 
@@ -162,6 +185,8 @@ Tensor cosh(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("cosh", {&x}, {&y},
            [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), sinh(sx.get("cosh")))); });
+  if (any_tangent({&x}))
+    propagate_tangent("cosh", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), sinh(x))); });
   return y;
 }
 
@@ -174,6 +199,10 @@ Tensor erf(const Tensor& x) {
       const Tensor xv = sx.get("erf");
       c.set(0, mul(c.grad(), mul(exp(neg(square(xv))), 2.0 / std::sqrt(std::numbers::pi))));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("erf", {&x}, {&y}, [&](JvpCtx& c) {
+      c.set(0, mul(c.tangent(0), mul(exp(neg(square(x))), 2.0 / std::sqrt(std::numbers::pi))));
+    });
   return y;
 }
 
@@ -182,6 +211,8 @@ Tensor log1p(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("log1p", {&x}, {&y},
            [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, div(c.grad(), add(sx.get("log1p"), 1.0))); });
+  if (any_tangent({&x}))
+    propagate_tangent("log1p", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, div(c.tangent(0), add(x, 1.0))); });
   return y;
 }
 
@@ -190,6 +221,8 @@ Tensor expm1(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "expm1", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(c.grad(), add(c.output(), 1.0))); }, Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("expm1", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), add(y, 1.0))); });
   return y;
 }
 
@@ -198,6 +231,8 @@ Tensor log2(const Tensor& x) {
   if (any_requires_grad({&x}))
     record("log2", {&x}, {&y},
            [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, div(c.grad(), mul(sx.get("log2"), std::numbers::ln2))); });
+  if (any_tangent({&x}))
+    propagate_tangent("log2", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, div(c.tangent(0), mul(x, std::numbers::ln2))); });
   return y;
 }
 
@@ -207,6 +242,8 @@ Tensor log10(const Tensor& x) {
     record("log10", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) {
       c.set(0, div(c.grad(), mul(sx.get("log10"), std::numbers::ln10)));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("log10", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, div(c.tangent(0), mul(x, std::numbers::ln10))); });
   return y;
 }
 
@@ -216,6 +253,8 @@ Tensor rsqrt(const Tensor& x) {
     record(
         "rsqrt", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, mul(mul(c.grad(), pow(c.output(), 3.0)), -0.5)); },
         Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("rsqrt", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(mul(c.tangent(0), pow(y, 3.0)), -0.5)); });
   return y;
 }
 
@@ -225,6 +264,8 @@ Tensor reciprocal(const Tensor& x) {
     record(
         "reciprocal", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, neg(mul(c.grad(), square(c.output())))); },
         Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("reciprocal", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, neg(mul(c.tangent(0), square(y)))); });
   return y;
 }
 
@@ -235,6 +276,7 @@ template <class F>
 Tensor piecewise_constant(const Tensor& x, const char* op, F f) {
   Tensor y = map_floating(x, op, f);
   if (any_requires_grad({&x})) record(op, {&x}, {&y}, [](BackwardCtx& c) { c.set(0, zero_grad(c.grad())); });
+  if (any_tangent({&x})) propagate_tangent(op, {&x}, {&y}, [](JvpCtx& c) { c.set(0, zeros_like(c.tangent(0))); });
   return y;
 }
 }  // namespace
@@ -269,6 +311,7 @@ Tensor round(const Tensor& x, std::int64_t decimals) {
 Tensor frac(const Tensor& x) {
   Tensor y = map_floating(x, "frac", [](auto v) { return v - std::trunc(v); });
   if (any_requires_grad({&x})) record("frac", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  if (any_tangent({&x})) propagate_tangent("frac", {&x}, {&y}, [](JvpCtx& c) { c.set(0, c.tangent(0)); });
   return y;
 }
 
@@ -282,12 +325,19 @@ Tensor fmod(const Tensor& a, const Tensor& b) {
       if (c.needs(0)) c.set(0, sum_to(c.grad(), av.shape()));
       if (c.needs(1)) c.set(1, sum_to(neg(mul(c.grad(), trunc_div_values(av, bv))), bv.shape()));
     });
+  if (any_tangent({&a, &b}))  // ta - trunc(a / b) tb
+    propagate_tangent("fmod", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      c.set(0,
+            tangent_to(tangent_add(c.tangent(0), c.has(1) ? neg(mul(c.tangent(1), trunc_div_values(a, b))) : Tensor()),
+                       y.shape()));
+    });
   return y;
 }
 
 Tensor fmod(const Tensor& a, double b) {
   Tensor y = map_floating(a, "fmod", [b](auto u) { return std::fmod(u, static_cast<decltype(u)>(b)); });
   if (any_requires_grad({&a})) record("fmod_scalar", {&a}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  if (any_tangent({&a})) propagate_tangent("fmod_scalar", {&a}, {&y}, [](JvpCtx& c) { c.set(0, c.tangent(0)); });
   return y;
 }
 
@@ -299,12 +349,19 @@ Tensor remainder(const Tensor& a, const Tensor& b) {
       if (c.needs(0)) c.set(0, sum_to(c.grad(), av.shape()));
       if (c.needs(1)) c.set(1, sum_to(neg(mul(c.grad(), floor_div_values(av, bv))), bv.shape()));
     });
+  if (any_tangent({&a, &b}))  // ta - floor(a / b) tb
+    propagate_tangent("remainder", {&a, &b}, {&y}, [&](JvpCtx& c) {
+      c.set(0,
+            tangent_to(tangent_add(c.tangent(0), c.has(1) ? neg(mul(c.tangent(1), floor_div_values(a, b))) : Tensor()),
+                       y.shape()));
+    });
   return y;
 }
 
 Tensor remainder(const Tensor& a, double b) {
   Tensor y = map_floating(a, "remainder", [b](auto u) { return remainder_value(u, static_cast<decltype(u)>(b)); });
   if (any_requires_grad({&a})) record("remainder_scalar", {&a}, {&y}, [](BackwardCtx& c) { c.set(0, c.grad()); });
+  if (any_tangent({&a})) propagate_tangent("remainder_scalar", {&a}, {&y}, [](JvpCtx& c) { c.set(0, c.tangent(0)); });
   return y;
 }
 
@@ -314,6 +371,16 @@ namespace {
 /// maximum (Max) or minimum: NaN when either is NaN. The gradient weights, as PyTorch's
 /// where(a == b, g/2, g).masked_fill_(a < b, 0) for a (Max), the mirror image for b and for minimum.
 template <bool Max>
+Tensor extremum_weight(const Tensor& a, const Tensor& b, bool first, const char* op) {
+  return zip_floating(a.detach(), b.detach(), op, [first](auto u, auto v) {
+    using T = decltype(u);
+    if (u == v) return T(0.5);
+    const bool loses = first == Max ? u < v : u > v;
+    return loses ? T(0) : T(1);
+  });
+}
+
+template <bool Max>
 Tensor extremum(const Tensor& a, const Tensor& b, const char* op) {
   Tensor y = zip_floating(a, b, op, [](auto u, auto v) {
     using T = decltype(u);
@@ -322,17 +389,15 @@ Tensor extremum(const Tensor& a, const Tensor& b, const char* op) {
   });
   if (any_requires_grad({&a, &b}))
     record(op, {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b), op](BackwardCtx& c) {
-      const Tensor av = sa.get(op).detach(), bv = sb.get(op).detach();
-      auto weight = [&](bool first) {
-        return zip_floating(av, bv, op, [first](auto u, auto v) {
-          using T = decltype(u);
-          if (u == v) return T(0.5);
-          const bool loses = first == Max ? u < v : u > v;
-          return loses ? T(0) : T(1);
-        });
-      };
-      if (c.needs(0)) c.set(0, sum_to(mul(c.grad(), weight(true)), av.shape()));
-      if (c.needs(1)) c.set(1, sum_to(mul(c.grad(), weight(false)), bv.shape()));
+      const Tensor av = sa.get(op), bv = sb.get(op);
+      if (c.needs(0)) c.set(0, sum_to(mul(c.grad(), extremum_weight<Max>(av, bv, true, op)), av.shape()));
+      if (c.needs(1)) c.set(1, sum_to(mul(c.grad(), extremum_weight<Max>(av, bv, false, op)), bv.shape()));
+    });
+  if (any_tangent({&a, &b}))  // the VJP's weights: ties take half of each tangent, NaN all of both
+    propagate_tangent(op, {&a, &b}, {&y}, [&](JvpCtx& c) {
+      const Tensor ta = c.has(0) ? mul(c.tangent(0), extremum_weight<Max>(a, b, true, op)) : Tensor();
+      const Tensor tb = c.has(1) ? mul(c.tangent(1), extremum_weight<Max>(a, b, false, op)) : Tensor();
+      c.set(0, tangent_to(tangent_add(ta, tb), y.shape()));
     });
   return y;
 }
@@ -359,6 +424,13 @@ Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight) {
              if (c.needs(1)) c.set(1, sum_to(mul(g, w), e.shape()));
              if (c.needs(2)) c.set(2, sum_to(mul(g, sub(e, s)), w.shape()));
            });
+  if (any_tangent({&start, &end, &weight}))  // ts (1 - w) + te w + tw (e - s)
+    propagate_tangent("lerp", {&start, &end, &weight}, {&y}, [&](JvpCtx& c) {
+      Tensor t = c.has(0) ? mul(c.tangent(0), sub(1.0, weight)) : Tensor();
+      t = tangent_add(t, c.has(1) ? mul(c.tangent(1), weight) : Tensor());
+      t = tangent_add(t, c.has(2) ? mul(c.tangent(2), sub(end, start)) : Tensor());
+      c.set(0, tangent_to(t, y.shape()));
+    });
   return y;
 }
 
@@ -369,6 +441,12 @@ Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
     record("lerp_scalar", {&start, &end}, {&y}, [weight, ss = start.shape(), se = end.shape()](BackwardCtx& c) {
       if (c.needs(0)) c.set(0, sum_to(mul(c.grad(), 1.0 - weight), ss));
       if (c.needs(1)) c.set(1, sum_to(mul(c.grad(), weight), se));
+    });
+  if (any_tangent({&start, &end}))
+    propagate_tangent("lerp_scalar", {&start, &end}, {&y}, [&](JvpCtx& c) {
+      c.set(0, tangent_to(tangent_add(c.has(0) ? mul(c.tangent(0), 1.0 - weight) : Tensor(),
+                                      c.has(1) ? mul(c.tangent(1), weight) : Tensor()),
+                          y.shape()));
     });
   return y;
 }
@@ -385,6 +463,12 @@ Tensor addcmul(const Tensor& self, const Tensor& t1, const Tensor& t2, double va
              if (c.needs(1)) c.set(1, sum_to(mul(mul(g, b), value), a.shape()));
              if (c.needs(2)) c.set(2, sum_to(mul(mul(g, a), value), b.shape()));
            });
+  if (any_tangent({&self, &t1, &t2}))  // ts + value (t1 b + a t2)
+    propagate_tangent("addcmul", {&self, &t1, &t2}, {&y}, [&](JvpCtx& c) {
+      const Tensor prod =
+          tangent_add(c.has(1) ? mul(c.tangent(1), t2) : Tensor(), c.has(2) ? mul(t1, c.tangent(2)) : Tensor());
+      c.set(0, tangent_to(tangent_add(c.tangent(0), prod.defined() ? mul(prod, value) : Tensor()), y.shape()));
+    });
   return y;
 }
 
@@ -400,6 +484,11 @@ Tensor addcdiv(const Tensor& self, const Tensor& t1, const Tensor& t2, double va
              if (c.needs(1)) c.set(1, sum_to(mul(g, div(value, b)), a.shape()));
              if (c.needs(2)) c.set(2, sum_to(neg(div(mul(mul(g, value), a), square(b))), b.shape()));
            });
+  if (any_tangent({&self, &t1, &t2}))  // ts + value (t1 - (a / b) t2) / b
+    propagate_tangent("addcdiv", {&self, &t1, &t2}, {&y}, [&](JvpCtx& c) {
+      const Tensor num = tangent_add(c.tangent(1), c.has(2) ? neg(mul(div(t1, t2), c.tangent(2))) : Tensor());
+      c.set(0, tangent_to(tangent_add(c.tangent(0), num.defined() ? mul(div(num, t2), value) : Tensor()), y.shape()));
+    });
   return y;
 }
 
@@ -433,6 +522,7 @@ Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, double beta
   Tensor y;
   {
     NoGradGuard ng;
+    detail::FwSuspend no_fw;  // one op: its tangent comes from its own rule below
     const Tensor p = matmul_transposed(m1, m2, false, false);
     if (beta == 0.0) {
       y = alpha == 1.0 ? p : map_floating(p, "addmm", [alpha](auto v) { return static_cast<decltype(v)>(alpha) * v; });
@@ -453,6 +543,15 @@ Tensor addmm(const Tensor& self, const Tensor& m1, const Tensor& m2, double beta
              if (c.needs(1)) c.set(1, scaled(matmul_transposed(g, s2.get("addmm"), false, true), alpha));
              if (c.needs(2)) c.set(2, scaled(matmul_transposed(s1.get("addmm"), g, true, false), alpha));
            });
+  if (any_tangent({&self, &m1, &m2}))  // beta ts + alpha (t1 m2 + m1 t2); self ignored when beta = 0, as torch
+    propagate_tangent("addmm", {&self, &m1, &m2}, {&y}, [&](JvpCtx& c) {
+      auto scaled = [](const Tensor& t, double k) { return k == 1.0 ? t : mul(t, k); };
+      const Tensor prod = tangent_add(c.has(1) ? matmul_transposed(c.tangent(1), m2, false, false) : Tensor(),
+                                      c.has(2) ? matmul_transposed(m1, c.tangent(2), false, false) : Tensor());
+      Tensor t = prod.defined() ? scaled(prod, alpha) : Tensor();
+      if (beta != 0.0 && c.has(0)) t = tangent_add(t, scaled(c.tangent(0), beta));
+      c.set(0, t.defined() ? tangent_to(t, y.shape()) : zeros_like(y));
+    });
   return y;
 }
 
@@ -511,6 +610,7 @@ Tensor std_impl(const Tensor& x, const VarPlan& p) {
   Tensor y;
   {
     NoGradGuard ng;
+    detail::FwSuspend no_fw;  // one op: its tangent comes from its own rule below
     y = sqrt(var_impl(x, p));
   }
   if (any_requires_grad({&x}))
@@ -525,6 +625,11 @@ Tensor std_impl(const Tensor& x, const VarPlan& p) {
           c.set(0, mul(mul(gv, centered(xv, p)), 2.0 / p.dof));
         },
         Keep::Output);
+  if (any_tangent({&x}))  // d var = 2 / dof sum((x - mean) t), d std = d var / (2 std); 0 where std = 0, as torch
+    propagate_tangent("std", {&x}, {&y}, [&](JvpCtx& c) {
+      const Tensor dv = div(plan_sum(mul(centered(x, p), c.tangent(0)), p), p.dof);
+      c.set(0, where(eq(y.detach(), 0.0), 0.0, div(dv, y)));
+    });
   return y;
 }
 

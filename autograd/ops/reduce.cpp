@@ -1,5 +1,6 @@
 #include "autograd/ops/reduce.h"
 
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/reduce.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/shape_ops.h"
@@ -53,6 +54,15 @@ Tensor tie_mask(const Tensor& x, const Tensor& y, const kernels::Split3& sp, boo
   return m;
 }
 
+/// 1 at the positions of x (of shape `in`) that idx picks along the split's dim, else 0 (not recorded).
+Tensor one_hot(const Tensor& idx, const Shape& in, Dtype dtype, const kernels::Split3& sp, const char* op) {
+  Tensor m = empty(in, dtype);
+  dispatch_floating(dtype, op, [&]<class T>() {
+    kernels::one_hot_dim(idx.cdata<std::int64_t>(), m.cdata<T>(), sp.outer, sp.n, sp.inner);
+  });
+  return m;
+}
+
 template <bool Max>
 ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const char* op) {
   const DimReduce r = prepare(x, dim, keepdim, op);
@@ -65,13 +75,14 @@ ValuesIndices extreme_dim(const Tensor& x, std::int64_t dim, bool keepdim, const
     // named apart from max()/min() of a whole tensor, as libtorch's MaxBackward0 and MaxBackward1
     record(Max ? "max_dim" : "min_dim", {&x}, {&out.values},
            [r, keepdim, in = x.shape(), si = SavedTensor(out.indices), op](BackwardCtx& c) {
-             const Tensor idx = si.get(op);
-             Tensor m = empty(in, c.grad().dtype());
-             dispatch_floating(m.dtype(), op, [&]<class T>() {
-               kernels::one_hot_dim(idx.cdata<std::int64_t>(), m.cdata<T>(), r.sp.outer, r.sp.n, r.sp.inner);
-             });
+             const Tensor m = one_hot(si.get(op), in, c.grad().dtype(), r.sp, op);
              c.set(0, mul(unreduce(c.grad(), r.d, keepdim, static_cast<std::int64_t>(in.size())), m));
            });
+  if (any_tangent({&x}))  // the tangent at the index the value came from (the VJP's one-hot), as torch
+    propagate_tangent(Max ? "max_dim" : "min_dim", {&x}, {&out.values}, [&](JvpCtx& c) {
+      const Tensor m = one_hot(out.indices, x.shape(), x.dtype(), r.sp, op);
+      c.set(0, sum(mul(c.tangent(0), m), r.d, keepdim));
+    });
   return out;
 }
 
@@ -90,6 +101,10 @@ Tensor extreme_all(const Tensor& x, const char* op) {
           c.set(0, mul(c.grad(), tie_mask(xv, c.output(), {1, xv.numel(), 1}, /*nan_ties=*/true)));
         },
         Keep::Output);
+  if (any_tangent({&x}))  // the mean of the tangents at the ties (the VJP's even split, NaNs tied)
+    propagate_tangent(op, {&x}, {&y}, [&](JvpCtx& c) {
+      c.set(0, sum(mul(c.tangent(0), tie_mask(x, y, {1, x.numel(), 1}, /*nan_ties=*/true))));
+    });
   return y;
 }
 
@@ -108,6 +123,10 @@ Tensor extreme_values(const Tensor& x, std::int64_t dim, bool keepdim, const cha
           c.set(0, mul(unreduce(c.grad(), r.d, keepdim, xv.dim()), tie_mask(xv, c.output(), r.sp, /*nan_ties=*/false)));
         },
         Keep::Output);
+  if (any_tangent({&x}))  // the mean of the tangents at the ties, as the VJP splits
+    propagate_tangent(op, {&x}, {&y}, [&](JvpCtx& c) {
+      c.set(0, sum(mul(c.tangent(0), tie_mask(x, y, r.sp, /*nan_ties=*/false)), r.d, keepdim));
+    });
   return y;
 }
 
@@ -133,6 +152,7 @@ Tensor sum(const Tensor& x) {
   dispatch_floating(im.dtype, "sum", [&]<class T>() { *y.cdata<T>() = kernels::sum_all(x.cdata<T>(), im.numel); });
   if (any_requires_grad({&x}))
     record("sum", {&x}, {&y}, [in = im.shape](BackwardCtx& c) { c.set(0, expand(c.grad(), in)); });
+  if (any_tangent({&x})) propagate_tangent("sum", {&x}, {&y}, [](JvpCtx& c) { c.set(0, sum(c.tangent(0))); });
   return y;
 }
 
@@ -152,6 +172,8 @@ Tensor sum(const Tensor& x, std::int64_t dim, bool keepdim) {
     record("sum_dim", {&x}, {&y}, [in = im.shape, d, keepdim](BackwardCtx& c) {
       c.set(0, expand(keepdim ? c.grad() : unsqueeze(c.grad(), d), in));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("sum_dim", {&x}, {&y}, [d, keepdim](JvpCtx& c) { c.set(0, sum(c.tangent(0), d, keepdim)); });
   return y;
 }
 
@@ -163,10 +185,12 @@ Tensor mean(const Tensor& x) {
   Tensor y;
   {
     NoGradGuard no_grad;
+    detail::FwSuspend no_fw;  // one op: its tangent comes from its own rule below
     y = div(sum(x), n);
   }
   if (any_requires_grad({&x}))
     record("mean", {&x}, {&y}, [in = x.shape(), n](BackwardCtx& c) { c.set(0, expand(div(c.grad(), n), in)); });
+  if (any_tangent({&x})) propagate_tangent("mean", {&x}, {&y}, [](JvpCtx& c) { c.set(0, mean(c.tangent(0))); });
   return y;
 }
 
@@ -176,6 +200,7 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
   Tensor y;
   {
     NoGradGuard no_grad;
+    detail::FwSuspend no_fw;  // one op: its tangent comes from its own rule below
     y = div(sum(x, dim, keepdim), n);
   }
   if (any_requires_grad({&x})) {
@@ -188,6 +213,9 @@ Tensor mean(const Tensor& x, std::int64_t dim, bool keepdim) {
       });
     }
   }
+  if (any_tangent({&x}))
+    propagate_tangent(x.dim() == 0 ? "mean" : "mean_dim", {&x}, {&y},
+                      [d, keepdim](JvpCtx& c) { c.set(0, mean(c.tangent(0), d, keepdim)); });
   return y;
 }
 

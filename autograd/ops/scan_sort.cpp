@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/elementwise.h"
 #include "autograd/ops/arith.h"
+#include "autograd/ops/compare.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/shape_ops.h"
@@ -112,6 +114,19 @@ Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& y, std::
   return stack(parts, d);
 }
 
+/// PyTorch's cumprod_jvp: y * cumsum(t / x) without zeros. From the first zero of a slice on, the
+/// tangent is cumprod of x with t in place of that zero (t0, x0 t1, x0 x1 t1, 0, ... for x = (x0, 0,
+/// x1, 0, ...)). Zeros are replaced by 1 in the division so that no NaN arises, even in its gradient.
+Tensor cumprod_jvp(const Tensor& t, const Tensor& x, const Tensor& y, std::int64_t d) {
+  if (x.dim() == 0) return t;
+  if (!has_zero(x)) return mul(cumsum(div(t, x), d), y);
+  const Tensor zero = eq(x.detach(), 0.0);                   // 1 at the zeros
+  const Tensor first = mul(zero, eq(cumsum(zero, d), 1.0));  // 1 at the first zero of each slice
+  const Tensor after_first = gt(cumsum(first, d), 0.0);      // 1 from it on
+  const Tensor generic = mul(cumsum(div(t, where(zero, 1.0, x)), d), y);
+  return where(after_first, cumprod(where(first, t, x), d), generic);
+}
+
 /// Stable order of one row of `n` values read at stride `inner` from p; NaN above every number.
 template <class T>
 void row_order(const T* p, std::int64_t n, std::int64_t inner, bool descending, std::int64_t k,
@@ -182,6 +197,8 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   if (any_requires_grad({&x}))
     record("cumsum", {&x}, {&y},
            [d = p.d](BackwardCtx& c) { c.set(0, c.grad().dim() == 0 ? c.grad() : reversed_cumsum(c.grad(), d)); });
+  if (any_tangent({&x}))
+    propagate_tangent("cumsum", {&x}, {&y}, [d = p.d](JvpCtx& c) { c.set(0, cumsum(c.tangent(0), d)); });
   return y;
 }
 
@@ -209,8 +226,32 @@ Tensor cumprod(const Tensor& x, std::int64_t dim) {
           c.set(0, cumprod_backward(c.grad(), sx.get("cumprod"), c.output(), d));
         },
         Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("cumprod", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, cumprod_jvp(c.tangent(0), x, y, p.d)); });
   return y;
 }
+
+namespace {
+/// prod(x)'s VJP: g * dy/dx (PyTorch's prod_backward: safe with one zero, 0 with several).
+Tensor prod_backward(const Tensor& g, const Tensor& xv, const Tensor& y) {
+  if (xv.dim() == 0) return g;
+  const std::int64_t zeros_n = count_zeros(xv);
+  if (zeros_n == 0) return mul(g, div(y, xv));
+  if (zeros_n > 1) return zeros_like(xv);
+  return reshape(prod_safe_zeros_backward(g, reshape(xv, {-1}), 0), xv.shape());
+}
+
+/// prod(x, d, keepdim)'s VJP.
+Tensor prod_dim_backward(Tensor g, const Tensor& xv, Tensor yv, std::int64_t d, bool keepdim) {
+  if (xv.dim() == 0) return g;
+  if (!keepdim) {
+    g = unsqueeze(g, d);
+    yv = unsqueeze(yv, d);
+  }
+  if (!has_zero(xv)) return mul(g, div(yv, xv));
+  return prod_safe_zeros_backward(g, xv, d);
+}
+}  // namespace
 
 Tensor prod(const Tensor& x) {
   check_floating(x, "prod");
@@ -224,16 +265,11 @@ Tensor prod(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "prod", {&x}, {&y},
-        [sx = SavedTensor(x)](BackwardCtx& c) {
-          const Tensor xv = sx.get("prod");
-          const Tensor& g = c.grad();
-          if (xv.dim() == 0) return c.set(0, g);
-          const std::int64_t zeros_n = count_zeros(xv);
-          if (zeros_n == 0) return c.set(0, mul(g, div(c.output(), xv)));
-          if (zeros_n > 1) return c.set(0, zeros_like(xv));
-          c.set(0, reshape(prod_safe_zeros_backward(g, reshape(xv, {-1}), 0), xv.shape()));
-        },
+        [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, prod_backward(c.grad(), sx.get("prod"), c.output())); },
         Keep::Output);
+  if (any_tangent({&x}))  // sum(t * dy/dx), dy/dx being the VJP of a gradient of 1, as torch
+    propagate_tangent("prod", {&x}, {&y},
+                      [&](JvpCtx& c) { c.set(0, sum(mul(c.tangent(0), prod_backward(ones_like(y), x, y)))); });
   return y;
 }
 
@@ -260,18 +296,13 @@ Tensor prod(const Tensor& x, std::int64_t dim, bool keepdim) {
     record(
         "prod_dim", {&x}, {&y},
         [d = p.d, keepdim, sx = SavedTensor(x)](BackwardCtx& c) {
-          const Tensor xv = sx.get("prod");
-          Tensor g = c.grad();
-          if (xv.dim() == 0) return c.set(0, g);
-          Tensor yv = c.output();
-          if (!keepdim) {
-            g = unsqueeze(g, d);
-            yv = unsqueeze(yv, d);
-          }
-          if (!has_zero(xv)) return c.set(0, mul(g, div(yv, xv)));
-          c.set(0, prod_safe_zeros_backward(g, xv, d));
+          c.set(0, prod_dim_backward(c.grad(), sx.get("prod"), c.output(), d, keepdim));
         },
         Keep::Output);
+  if (any_tangent({&x}))  // sum over d of t * dy/dx, as torch
+    propagate_tangent("prod_dim", {&x}, {&y}, [&](JvpCtx& c) {
+      c.set(0, sum(mul(c.tangent(0), prod_dim_backward(ones_like(y), x, y, p.d, keepdim)), p.d, keepdim));
+    });
   return y;
 }
 

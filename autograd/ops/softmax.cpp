@@ -1,5 +1,6 @@
 #include "autograd/ops/softmax.h"
 
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/elementwise.h"
 #include "autograd/kernels/softmax.h"
 #include "autograd/ops/arith.h"
@@ -46,6 +47,9 @@ Tensor logsumexp(const Tensor& x, std::int64_t dim, bool keepdim) {
       // [-1e30, -1e30]), where exp(x - y) would give [1, 1] instead of [1/2, 1/2].
       c.set(0, mul(keep ? c.grad() : unsqueeze(c.grad(), d), softmax(sx.get("logsumexp"), d)));
     });
+  if (any_tangent({&x}))  // sum(t softmax(x)) over d
+    propagate_tangent("logsumexp", {&x}, {&y},
+                      [&](JvpCtx& c) { c.set(0, sum(mul(c.tangent(0), softmax(x, d)), d, keepdim || x.dim() == 0)); });
   return y;
 }
 
@@ -61,6 +65,11 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
           c.set(0, mul(yv, sub(g, sum(mul(g, yv), d, true))));
         },
         Keep::Output);
+  if (any_tangent({&x}))  // y (t - sum(t y)), the same form as the VJP (the Jacobian is symmetric)
+    propagate_tangent("softmax", {&x}, {&y}, [&](JvpCtx& c) {
+      const Tensor& t = c.tangent(0);
+      c.set(0, mul(y, sub(t, sum(mul(t, y), d, true))));
+    });
   return y;
 }
 
@@ -75,6 +84,11 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
           c.set(0, sub(g, mul(exp(c.output()), sum(g, d, true))));
         },
         Keep::Output);
+  if (any_tangent({&x}))  // t - sum(t softmax(x)) over d
+    propagate_tangent("log_softmax", {&x}, {&y}, [&](JvpCtx& c) {
+      const Tensor& t = c.tangent(0);
+      c.set(0, sub(t, sum(mul(t, exp(y)), d, true)));
+    });
   return y;
 }
 

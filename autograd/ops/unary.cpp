@@ -45,6 +45,7 @@ Tensor log(const Tensor& x) {
   Tensor y = map_floating(x, "log", [](auto v) { return std::log(v); });
   if (any_requires_grad({&x}))
     record("log", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, div(c.grad(), sx.get("log"))); });
+  if (any_tangent({&x})) propagate_tangent("log", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, div(c.tangent(0), x)); });
   return y;
 }
 
@@ -53,18 +54,26 @@ Tensor sqrt(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "sqrt", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, div(c.grad(), mul(c.output(), 2.0))); }, Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("sqrt", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, div(c.tangent(0), mul(y, 2.0))); });
   return y;
 }
+
+namespace {
+// sign(x) as a constant (not recorded): abs's derivative, 0 at 0 as PyTorch's
+Tensor sign_values(const Tensor& x) {
+  return map_floating(x, "abs",
+                      [](auto v) { return v > 0 ? decltype(v)(1) : (v < 0 ? decltype(v)(-1) : decltype(v)(0)); });
+}
+}  // namespace
 
 Tensor abs(const Tensor& x) {
   Tensor y = map_floating(x, "abs", [](auto v) { return std::abs(v); });
   if (any_requires_grad({&x}))
-    record("abs", {&x}, {&y}, [sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor sign = map_floating(sx.get("abs"), "abs", [](auto v) {
-        return v > 0 ? decltype(v)(1) : (v < 0 ? decltype(v)(-1) : decltype(v)(0));
-      });
-      c.set(0, mul(c.grad(), sign));
-    });
+    record("abs", {&x}, {&y},
+           [sx = SavedTensor(x)](BackwardCtx& c) { c.set(0, mul(c.grad(), sign_values(sx.get("abs")))); });
+  if (any_tangent({&x}))
+    propagate_tangent("abs", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), sign_values(x))); });
   return y;
 }
 
@@ -73,6 +82,8 @@ Tensor sigmoid(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "sigmoid", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, sigmoid_backward(c.grad(), c.output())); }, Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("sigmoid", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, sigmoid_backward(c.tangent(0), y)); });
   return y;
 }
 
@@ -81,6 +92,8 @@ Tensor tanh(const Tensor& x) {
   if (any_requires_grad({&x}))
     record(
         "tanh", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, tanh_backward(c.grad(), c.output())); }, Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("tanh", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, tanh_backward(c.tangent(0), y)); });
   return y;
 }
 
@@ -91,20 +104,40 @@ Tensor relu(const Tensor& x) {
     record(
         "relu", {&x}, {&y}, [](BackwardCtx& c) { c.set(0, threshold_backward(c.grad(), c.output(), 0.0)); },
         Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent("relu", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, threshold_backward(c.tangent(0), y, 0.0)); });
   return y;
 }
+
+namespace {
+// leaky_relu's derivative as a constant (not recorded): 1 where x > 0, else the slope
+Tensor leaky_relu_slopes(const Tensor& x, double slope) {
+  return map_floating(x, "leaky_relu",
+                      [slope](auto v) { return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope); });
+}
+}  // namespace
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor y = map_floating(x, "leaky_relu", [slope](auto v) { return v > 0 ? v : v * static_cast<decltype(v)>(slope); });
   if (any_requires_grad({&x}))
     record("leaky_relu", {&x}, {&y}, [slope, sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor d = map_floating(sx.get("leaky_relu").detach(), "leaky_relu", [slope](auto v) {
-        return v > 0 ? decltype(v)(1) : static_cast<decltype(v)>(slope);
-      });
-      c.set(0, mul(c.grad(), d));
+      c.set(0, mul(c.grad(), leaky_relu_slopes(sx.get("leaky_relu").detach(), slope)));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("leaky_relu", {&x}, {&y},
+                      [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), leaky_relu_slopes(x.detach(), slope))); });
   return y;
 }
+
+namespace {
+// d softplus / dx = sigmoid(beta x) (1 where beta x > threshold), written with ops so that it can be
+// differentiated again.
+Tensor softplus_derivative(const Tensor& x, double beta, double threshold) {
+  const Tensor s = sigmoid(mul(x, beta));
+  const Tensor lin = mask_where(x.detach(), [beta, threshold](auto v) { return v * beta > threshold; });
+  return add(mul(s, sub(1.0, lin)), lin);
+}
+}  // namespace
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   if (!(beta > 0)) fail("softplus: beta must be > 0, got {} for {}", beta, describe(x));
@@ -115,14 +148,22 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   });
   if (any_requires_grad({&x}))
     record("softplus", {&x}, {&y}, [beta, threshold, sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor xv = sx.get("softplus");
-      // d/dx = sigmoid(beta x), written with ops so that it can be differentiated again.
-      const Tensor s = sigmoid(mul(xv, beta));
-      const Tensor lin = mask_where(xv.detach(), [beta, threshold](auto v) { return v * beta > threshold; });
-      c.set(0, mul(c.grad(), add(mul(s, sub(1.0, lin)), lin)));
+      c.set(0, mul(c.grad(), softplus_derivative(sx.get("softplus"), beta, threshold)));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("softplus", {&x}, {&y},
+                      [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), softplus_derivative(x, beta, threshold))); });
   return y;
 }
+
+namespace {
+// 1 where lo <= x <= hi (the gradient passes), else 0 (not recorded)
+Tensor clamp_mask(const Tensor& x, double lo, double hi) {
+  return mask_where(x.detach(), [lo, hi](auto v) {
+    return v >= static_cast<decltype(v)>(lo) && v <= static_cast<decltype(v)>(hi);
+  });
+}
+}  // namespace
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
   // min(max(x, lo), hi) as PyTorch: with lo > hi every value becomes hi; NaN stays NaN
@@ -133,11 +174,10 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   });
   if (any_requires_grad({&x}))
     record("clamp", {&x}, {&y}, [lo, hi, sx = SavedTensor(x)](BackwardCtx& c) {
-      const Tensor m = mask_where(sx.get("clamp").detach(), [lo, hi](auto v) {
-        return v >= static_cast<decltype(v)>(lo) && v <= static_cast<decltype(v)>(hi);
-      });
-      c.set(0, mul(c.grad(), m));
+      c.set(0, mul(c.grad(), clamp_mask(sx.get("clamp").detach(), lo, hi)));
     });
+  if (any_tangent({&x}))
+    propagate_tangent("clamp", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, mul(c.tangent(0), clamp_mask(x, lo, hi))); });
   return y;
 }
 
@@ -178,6 +218,11 @@ Tensor tanh_backward(const Tensor& grad, const Tensor& output) {
       if (c.needs(0)) c.set(0, tanh_backward(c.grad(), yv));
       if (c.needs(1)) c.set(1, mul(mul(c.grad(), sg.get("tanh_backward")), mul(yv, -2.0)));
     });
+  if (any_tangent({&grad, &output}))  // d = g (1 - y^2): tg (1 - y^2) - 2 g y ty
+    propagate_tangent("tanh_backward", {&grad, &output}, {&d}, [&](JvpCtx& c) {
+      c.set(0, detail::tangent_add(c.has(0) ? tanh_backward(c.tangent(0), output) : Tensor(),
+                                   c.has(1) ? mul(mul(c.tangent(1), grad), mul(output, -2.0)) : Tensor()));
+    });
   return d;
 }
 
@@ -191,6 +236,11 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& output) {
              if (c.needs(0)) c.set(0, sigmoid_backward(c.grad(), yv));
              if (c.needs(1)) c.set(1, mul(mul(c.grad(), sg.get("sigmoid_backward")), sub(1.0, mul(yv, 2.0))));
            });
+  if (any_tangent({&grad, &output}))  // d = g y (1 - y): tg y (1 - y) + g (1 - 2y) ty
+    propagate_tangent("sigmoid_backward", {&grad, &output}, {&d}, [&](JvpCtx& c) {
+      c.set(0, detail::tangent_add(c.has(0) ? sigmoid_backward(c.tangent(0), output) : Tensor(),
+                                   c.has(1) ? mul(mul(c.tangent(1), grad), sub(1.0, mul(output, 2.0))) : Tensor()));
+    });
   return d;
 }
 
@@ -202,6 +252,9 @@ Tensor threshold_backward(const Tensor& grad, const Tensor& self, double thresho
     record("threshold_backward", {&grad}, {&d}, [threshold, ss = SavedTensor(self)](BackwardCtx& c) {
       c.set(0, threshold_backward(c.grad(), ss.get("threshold_backward"), threshold));
     });
+  if (any_tangent({&grad}))  // as its VJP: linear in grad, constant in self (zero tangent from it)
+    propagate_tangent("threshold_backward", {&grad}, {&d},
+                      [&](JvpCtx& c) { c.set(0, threshold_backward(c.tangent(0), self, threshold)); });
   return d;
 }
 
