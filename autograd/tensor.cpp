@@ -29,12 +29,6 @@ std::string_view dtype_name(Dtype d) {
   return "?";
 }
 
-Storage::Storage(std::size_t n) : data(n <= kInlineBytes ? small : pool_allocate(n)), nbytes(n) {}
-
-Storage::~Storage() {
-  if (data != small) pool_free(data, nbytes);
-}
-
 IntrusivePtr<TensorImpl> new_impl() { return make_intrusive<TensorImpl>(); }
 
 void throw_undefined(const char* op) {
@@ -86,7 +80,7 @@ TensorImpl::~TensorImpl() {
   if (in_live_count || retains_grad) Tape::release_impl(this, in_live_count, retains_grad);
 }
 
-bool TensorImpl::adopt_at_zero(TensorImpl* t) noexcept {
+bool TensorImpl::adopt_borrowed(TensorImpl* t) noexcept {
   // Borrowers live in nodes of the owner thread's tape, which is destroyed before the thread's
   // objects may go elsewhere: with saved_refs > 0 the hook runs on the owner thread.
   if (t->saved_refs == 0 || !t->owned_here()) return false;
@@ -223,8 +217,8 @@ Tensor empty(const Shape& shape, Dtype dtype, const char* op) {
     fail("{}: can't allocate memory: {}{} needs {} elements of {} bytes, more bytes than can be addressed", op,
          dtype_name(dtype), shape_str(shape), numel, item);
   const std::size_t nbytes = static_cast<std::size_t>(numel) * item;
-  auto im = new_impl();
-  im->shape = shape;
+  auto im = make_intrusive<TensorImpl>();  // inlined here: every op's result comes through empty()
+  if (!shape.empty()) im->shape = shape;   // (a new impl's shape is 0-d already)
   im->numel = numel;
   im->dtype = dtype;
   try {
