@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/elementwise.h"
 #include "autograd/ops/arith.h"
 #include "autograd/tape.h"
@@ -18,24 +19,39 @@ namespace {
   return t.impl_ptr().unique() && t.impl()->storage.unique();
 }
 
-// dst += g, in place when dst's buffer is ours alone and nothing is being recorded.
-// A gradient kept here is made contiguous (a VJP may return a view, e.g. transpose's or expand's), as
-// libtorch's AccumulateGrad does, so that .grad() and the in-place path below see row-major buffers.
-void accumulate(Tensor& dst, Tensor g, bool create_graph) {
-  if (!dst.defined()) {
-    dst = g.is_contiguous() ? std::move(g) : g.contiguous();
-    return;
-  }
-  if (!create_graph && uniquely_owned(dst) && dst.impl()->slot < 0 && dst.impl()->is_contiguous() &&
-      dst.shape() == g.shape()) {
-    dispatch_floating(dst.dtype(), "backward", [&]<class T>() {
-      T* d = dst.data<T>();
-      const T* s = g.cdata<T>();
-      for (std::int64_t i = 0; i < dst.numel(); ++i) d[i] += s[i];
+// accumulate() when dst holds a gradient already: dst += g, in place when dst's buffer is ours alone
+// and nothing is being recorded.
+[[gnu::noinline]] void accumulate_into(Tensor& dst, Tensor&& g, bool create_graph) {
+  TensorImpl& d = *dst.impl();
+  // (not for dual gradients, forward over reverse: an in-place sum would drop g's tangent)
+  if (!create_graph && d.slot < 0 && d.is_contiguous() && d.shape == g.shape() && uniquely_owned(dst) &&
+      !any_tangent({&dst, &g})) {
+    const TensorImpl& gi = *g.impl();
+    dispatch_floating(d.dtype, "backward", [&]<class T>() {
+      T* o = d.data_unchecked<T>();
+      const T* s = gi.dtype == d.dtype && gi.is_contiguous() ? gi.data_unchecked<T>() : g.cdata<T>();
+      const std::int64_t n = d.numel;
+      if (n == 1) *o += *s;  // 0-d: no loop set-up
+      else
+        for (std::int64_t i = 0; i < n; ++i) o[i] += s[i];
     });
     return;
   }
   dst = add(dst, g);
+}
+
+// dst += g (g defined). A gradient kept here is made contiguous (a VJP may return a view, e.g.
+// transpose's or expand's), as libtorch's AccumulateGrad does, so that .grad() and the in-place path
+// above see row-major buffers. Inlined: the first gradient into an empty dst is the common case
+// (every slot of a chain), a move.
+[[gnu::always_inline]] inline void accumulate(Tensor& dst, Tensor&& g, bool create_graph) {
+  if (!dst.defined()) {
+    if (g.is_contiguous()) [[likely]]
+      dst = std::move(g);
+    else dst = g.contiguous();
+    return;
+  }
+  accumulate_into(dst, std::move(g), create_graph);
 }
 
 // Leaf -> index in the pass's pending list: open addressing on the pointer, no allocation per
@@ -64,7 +80,7 @@ class LeafIndex {
   }
 
   /// The index stored for `leaf`; when absent, stores `next` and returns {next, true}.
-  std::pair<std::size_t, bool> find_or_insert(const TensorImpl* leaf, std::size_t next) {
+  [[gnu::always_inline]] std::pair<std::size_t, bool> find_or_insert(const TensorImpl* leaf, std::size_t next) {
     if (2 * (size_ + 1) > slots_.size()) rehash(slots_.empty() ? 16 : 2 * slots_.size());
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = hash(leaf) & mask;; i = (i + 1) & mask) {
@@ -83,7 +99,7 @@ class LeafIndex {
     const auto h = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p)) * 0x9E3779B97F4A7C15ull;
     return static_cast<std::size_t>(h >> 32);
   }
-  void rehash(std::size_t n) {
+  [[gnu::noinline]] void rehash(std::size_t n) {
     std::vector<Slot> old(n);
     old.swap(slots_);
     size_ = 0;
@@ -194,7 +210,7 @@ class Engine {
         fail("{}: gradient {} does not match output {} ({})", api, describe(g), i, describe(out));
       }
       if (im.slot < 0) {
-        deliver_leaf(out.impl_ptr(), g);
+        deliver_leaf(out.impl_ptr(), std::move(g));
         continue;
       }
       if (im.tape != &tape_) fail("{}: output {} was recorded on another thread's tape", api, i);
@@ -266,11 +282,11 @@ class Engine {
         fail("{}: gradient {} does not match output {} ({})", api, describe(g), i, describe(out));
       const auto& im = *out.impl();
       if (im.slot < 0) {
-        deliver_leaf(out.impl_ptr(), g);
+        deliver_leaf(out.impl_ptr(), Tensor(g));
         continue;
       }
       if (im.tape != &tape_ || im.generation != tape_.generation()) freed_error(out);
-      add_to_slot(im.slot, g);
+      add_to_slot(im.slot, Tensor(g));
       if (im.slot >= base_) top = std::max<std::int64_t>(top, static_cast<std::int64_t>(tape_.node_of_slot(im.slot)));
     }
     {
@@ -330,7 +346,7 @@ class Engine {
     // retain_grad: as in PyTorch, grad() too fills .grad() of the retained results whose op it runs
     for (std::uint32_t k = 0; k < n->num_outputs; ++k)
       if (auto keep = tape_.retained(n->first_slot + k); keep && grads_[slot(n, k)].defined())
-        deliver_leaf(keep, grads_[slot(n, k)], /*retained=*/true);
+        deliver_leaf(keep, Tensor(grads_[slot(n, k)]), /*retained=*/true);
     if (n->released) freed_error(n->name);
     const std::int64_t prof_t0 = detail::t_profiling ? detail::profile_clock() : 0;  // profiler hook
     BackwardCtx& ctx = ctx_;
@@ -374,7 +390,7 @@ class Engine {
     if (!retain_) tape_.mark_released(n);
   }
 
-  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor g, bool retained = false) {
+  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor&& g, bool retained = false) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
       fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)", describe(g),
            dtype_name(leaf->dtype), shape_str(leaf->shape));
@@ -494,11 +510,14 @@ class Engine {
 
   // A slot below base_ belongs to the enclosing pass: its node has not run yet there (it was
   // recorded before the node whose VJP runs this pass), so the gradient joins that pass.
-  void add_to_slot(std::int64_t s, Tensor g) {
-    if (s >= base_) {
+  void add_to_slot(std::int64_t s, Tensor&& g) {
+    if (s >= base_) [[likely]] {
       accumulate(grads_[static_cast<std::size_t>(s - base_)], std::move(g), create_);
       return;
     }
+    add_to_parent_slot(s, std::move(g));
+  }
+  [[gnu::noinline]] void add_to_parent_slot(std::int64_t s, Tensor&& g) {
     Engine& p = *parent_;
     if (s < p.base_ || s - p.base_ >= static_cast<std::int64_t>(p.grads_.size()) ||
         static_cast<std::int64_t>(tape_.node_of_slot(s)) >= p.current_)

@@ -328,7 +328,13 @@ class Tape {
   // Used by record() and the engine.
   Edge make_edge(const Tensor& t) {
     Edge e;
-    if (!t.defined()) return e;
+    set_edge(e, t);
+    return e;
+  }
+  /// make_edge written into `e`, an empty Edge (record() fills a node's edges in place: no Edge
+  /// returned and moved per input).
+  void set_edge(Edge& e, const Tensor& t) {
+    if (!t.defined()) return;
     TensorImpl* im = t.impl();
     if (im->slot >= 0) {
       if (im->tape != this) [[unlikely]]
@@ -343,7 +349,6 @@ class Tape {
       e.kind = Edge::Leaf;
       e.leaf = t.impl_ptr();
     }
-    return e;
   }
   template <class F>
   Node* push(const char* name, std::size_t n_in, std::size_t n_out, F&& f);
@@ -486,7 +491,7 @@ void record(const char* name, TensorList<const Tensor> inputs, TensorList<Tensor
     detail::fw_check_recorded(name, inputs, outputs);  // may throw: an op without a JVP rule
   Tape& tape = Tape::current();
   Node* n = tape.push(name, inputs.size(), outputs.size(), std::forward<F>(f));
-  for (std::size_t i = 0; i < inputs.size(); ++i) n->edges[i] = tape.make_edge(inputs[i]);
+  for (std::size_t i = 0; i < inputs.size(); ++i) tape.set_edge(n->edges[i], inputs[i]);
   for (std::size_t i = 0; i < outputs.size(); ++i) tape.attach_output(n, i, outputs[i], keep == Keep::Output);
   if (detail::t_profiling) [[unlikely]]
     detail::profile_record(n);  // profiler hook

@@ -30,12 +30,6 @@ std::string_view dtype_name(Dtype d) {
   return "?";
 }
 
-Storage::Storage(std::size_t n) : data(n <= kInlineBytes ? small : pool_allocate(n)), nbytes(n) {}
-
-Storage::~Storage() {
-  if (data != small) pool_free(data, nbytes);
-}
-
 IntrusivePtr<TensorImpl> new_impl() { return make_intrusive<TensorImpl>(); }
 
 void throw_undefined(const char* op) {
@@ -89,7 +83,7 @@ TensorImpl::~TensorImpl() {
     detail::erase_tangent(this);
 }
 
-bool TensorImpl::adopt_at_zero(TensorImpl* t) noexcept {
+bool TensorImpl::adopt_borrowed(TensorImpl* t) noexcept {
   // Borrowers live in nodes of the owner thread's tape, which is destroyed before the thread's
   // objects may go elsewhere: with saved_refs > 0 the hook runs on the owner thread.
   if (t->saved_refs == 0 || !t->owned_here()) return false;
@@ -209,32 +203,49 @@ void Tensor::retain_grad() const {
 
 std::uint64_t Tensor::version() const { return checked("version").storage->version; }
 
-Tensor empty(const Shape& shape, Dtype dtype, const char* op) {
+namespace {
+
+// empty()'s checks of a shape with dims: its number of elements, or ag::Error naming `op`. Out of line,
+// so that empty() itself stays small enough for the allocations to be inlined into it.
+[[gnu::noinline]] std::int64_t checked_numel(const Shape& shape, Dtype dtype, const char* op) {
+  for (auto d : shape)
+    if (d < 0) fail("{}: negative size in shape {}", op, shape_str(shape));
   std::int64_t numel = 1;
-  if (!shape.empty()) {
-    for (auto d : shape)
-      if (d < 0) fail("{}: negative size in shape {}", op, shape_str(shape));
-    try {
-      numel = shape_numel(shape);
-    } catch (const Error&) {
-      fail("{}: can't allocate memory: the number of elements of {}{} overflows int64", op, dtype_name(dtype),
-           shape_str(shape));
-    }
+  try {
+    numel = shape_numel(shape);
+  } catch (const Error&) {
+    fail("{}: can't allocate memory: the number of elements of {}{} overflows int64", op, dtype_name(dtype),
+         shape_str(shape));
   }
   const std::size_t item = itemsize(dtype);
   if (static_cast<std::uint64_t>(numel) > (std::uint64_t(1) << 62) >> (item == 4 ? 2 : 3))  // 2^62 / itemsize
     fail("{}: can't allocate memory: {}{} needs {} elements of {} bytes, more bytes than can be addressed", op,
          dtype_name(dtype), shape_str(shape), numel, item);
-  const std::size_t nbytes = static_cast<std::size_t>(numel) * item;
-  auto im = new_impl();
-  im->shape = shape;
+  return numel;
+}
+
+[[noreturn, gnu::noinline, gnu::cold]] void empty_out_of_memory(const Shape& shape, Dtype dtype, std::size_t nbytes,
+                                                                const char* op) {
+  fail("{}: can't allocate memory: you tried to allocate {} bytes for {}{}", op, nbytes, dtype_name(dtype),
+       shape_str(shape));  // as libtorch's message
+}
+
+}  // namespace
+
+// flatten: the two make_intrusive calls inlined (GCC keeps them out of line otherwise; callgrind on the
+// 0-d chain: about 40 instructions fewer per tensor made)
+[[gnu::flatten]] Tensor empty(const Shape& shape, Dtype dtype, const char* op) {
+  // a 0-d shape has one element, which no check can refuse
+  const std::int64_t numel = shape.empty() ? 1 : checked_numel(shape, dtype, op);
+  const std::size_t nbytes = static_cast<std::size_t>(numel) * itemsize(dtype);
+  auto im = make_intrusive<TensorImpl>();
+  if (!shape.empty()) im->shape = shape;  // (a new impl's shape is 0-d already)
   im->numel = numel;
   im->dtype = dtype;
   try {
     im->storage = make_intrusive<Storage>(nbytes);
-  } catch (const std::bad_alloc&) {  // as libtorch's message
-    fail("{}: can't allocate memory: you tried to allocate {} bytes for {}{}", op, nbytes, dtype_name(dtype),
-         shape_str(shape));
+  } catch (const std::bad_alloc&) {
+    empty_out_of_memory(shape, dtype, nbytes, op);
   }
   return Tensor(std::move(im));
 }

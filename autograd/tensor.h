@@ -45,8 +45,11 @@ const TensorImpl* dense_slow(const TensorImpl& impl);
 /// inside the Storage itself (one allocation per small tensor); `data` then points at `small`.
 struct Storage : RefCounted {
   static constexpr std::size_t kInlineBytes = 32;
-  explicit Storage(std::size_t nbytes);
-  ~Storage();
+  // inline: every new tensor makes one (the 0-d chain: one call fewer per tensor made and freed)
+  explicit Storage(std::size_t n) : data(n <= kInlineBytes ? small : pool_allocate(n)), nbytes(n) {}
+  ~Storage() {
+    if (data != small) pool_free(data, nbytes);
+  }
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
   void* data = nullptr;
@@ -135,7 +138,10 @@ struct TensorImpl : RefCounted {
   ~TensorImpl();
   /// make_intrusive's hook when the last handle goes: a result that SavedTensors still borrow is kept
   /// (adopted) until the last of them goes, and leaves the tape's live count now (it may rewind).
-  static bool adopt_at_zero(TensorImpl* t) noexcept;
+  /// (Inline: the common case, nothing borrows it, is one test before the destructor.)
+  static bool adopt_at_zero(TensorImpl* t) noexcept { return t->saved_refs != 0 && adopt_borrowed(t); }
+  /// adopt_at_zero when SavedTensors borrow it.
+  static bool adopt_borrowed(TensorImpl* t) noexcept;
   /// A borrowing SavedTensor goes: the last of them frees an adopted result.
   void drop_saved() noexcept {
     if (--saved_refs == 0 && adopted) {

@@ -87,12 +87,21 @@ Tensor sub(double s, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = zip_floating(a, b, "mul", [](auto u, auto v) { return u * v; });
-  if (any_requires_grad({&a, &b}))
+  if (!any_requires_grad({&a, &b})) {
+    // nothing recorded
+  } else if (a.shape() == b.shape()) {  // no broadcasting: the products have the inputs' shape, no sum_to
+    record("mul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) {
+      const Tensor av = sa.get("mul"), bv = sb.get("mul");
+      if (c.needs(0)) c.set(0, mul(c.grad(), bv));
+      if (c.needs(1)) c.set(1, mul(c.grad(), av));
+    });
+  } else {
     record("mul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) {
       const Tensor av = sa.get("mul"), bv = sb.get("mul");
       if (c.needs(0)) c.set(0, sum_to(mul(c.grad(), bv), av.shape()));
       if (c.needs(1)) c.set(1, sum_to(mul(c.grad(), av), bv.shape()));
     });
+  }
   if (any_tangent({&a, &b}))
     propagate_tangent("mul", {&a, &b}, {&y}, [&](JvpCtx& c) {
       c.set(0, tangent_to(tangent_add(c.has(0) ? mul(c.tangent(0), b) : Tensor(),

@@ -26,13 +26,20 @@ Tensor tangent_to(const Tensor& t, const Shape& shape);
 /// undefined when both are. Broadcasts as add.
 Tensor tangent_add(const Tensor& a, const Tensor& b);
 
-/// Throws naming `op` unless a and b share a dtype (there is no silent promotion).
-inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+/// check_same_dtype's throw: names `op` and the undefined tensor or the two dtypes.
+[[noreturn, gnu::noinline, gnu::cold]] inline void same_dtype_error(const Tensor& a, const Tensor& b, const char* op) {
   a.checked(op);
   b.checked(op);
-  if (a.dtype() != b.dtype())
-    fail("{}: dtype mismatch, {} vs {} (convert one with .to(dtype); there is no implicit promotion)", op, describe(a),
-         describe(b));
+  fail("{}: dtype mismatch, {} vs {} (convert one with .to(dtype); there is no implicit promotion)", op, describe(a),
+       describe(b));
+}
+
+/// Throws naming `op` unless a and b are defined and share a dtype (there is no silent promotion).
+/// The test inline, the message out of line (every binary op runs it).
+inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  if (a.defined() && b.defined() && a.impl()->dtype == b.impl()->dtype) [[likely]]
+    return;
+  same_dtype_error(a, b, op);
 }
 
 /// Logits z floating [N, C] and target int64 [N] with entries in [0, C), for softmax_cross_entropy and
