@@ -354,3 +354,17 @@ TEST_CASE("conv2d and pooling, forward mode: JVPs of conv2d, its backward ops (f
   for (std::size_t k = 0; k < got.size(); ++k)
     CHECK(got[k] == tv[static_cast<std::size_t>(static_cast<std::int64_t>(k) / out_plane * plane + iv[k])]);
 }
+
+TEST_CASE("conv2d, reverse over forward: the JVP rule is differentiable in the primals and the tangents") {
+  namespace fw = ag::autograd::forward_ad;
+  const Tensor x = agt::input({2, 4, 5, 6}, 1.0), w = agt::input({6, 2, 2, 3}, 2.0, 0.5), b = agt::input({6}, 3.0);
+  const Tensor tx = agt::input({2, 4, 5, 6}, 1.7), tw = agt::input({6, 2, 2, 3}, 0.4, 0.5), tb = agt::input({6}, 0.9);
+  agt::check_gradients_reverse_only(
+      [](const auto& v) {
+        fw::dual_level level;
+        const Tensor y = conv2d(fw::make_dual(v[0], v[3]), fw::make_dual(v[1], v[4]), fw::make_dual(v[2], v[5]), {2, 1},
+                                {1, 2}, {1, 2}, 2);
+        return fw::unpack_dual(y).tangent;
+      },
+      {x, w, b, tx, tw, tb});
+}
