@@ -4,6 +4,7 @@
 
 #include "autograd/engine.h"
 #include "autograd/factory.h"
+#include "autograd/grad_mode.h"
 #include "autograd/tape.h"
 
 namespace ag {
@@ -88,7 +89,10 @@ struct Replay {
 
 std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>& inputs) {
   if (!fn) fail("checkpoint: no function given");
-  if (!GradMode::is_enabled()) return fn(inputs);
+  // Forward mode on: fn's ops propagate the tangents (of inputs and captured tensors alike), and are
+  // recorded, so that a tangent is differentiable too; a checkpointed run (without recording, outputs
+  // detached) would lose both.
+  if (!GradMode::is_enabled() || detail::t_fw_on) return fn(inputs);
   Tape& tape = Tape::current();
   std::vector<Edge> edges;
   Replay replay{fn, {}, {}, 0, rng_state()};

@@ -34,6 +34,9 @@ using CheckpointFn = std::function<std::vector<Tensor>(const std::vector<Tensor>
 ///    captured until backward releases it, and a captured recorded result keeps the tape from
 ///    rewinding until then (leaves, such as parameters, are fine).
 ///  - create_graph through a checkpoint (higher-order gradients) is an ag::Error.
+///  - Forward mode (forward_ad.h): while forward AD is on (inside a dual_level), fn is just called,
+///    recording as usual, so that the tangents propagate through its ops and the tangents
+///    themselves stay differentiable (reverse over forward); no memory is saved then.
 std::vector<Tensor> checkpoint(const CheckpointFn& fn, const std::vector<Tensor>& inputs);
 /// One input, one output.
 Tensor checkpoint(const std::function<Tensor(const Tensor&)>& fn, const Tensor& input);

@@ -6,6 +6,7 @@
 #include "autograd/engine.h"
 #include "autograd/factory.h"
 #include "autograd/forward_ad.h"
+#include "autograd/forward_grad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/index.h"
@@ -73,10 +74,15 @@ Tensor forward_jv(const GradcheckFn& fn, const std::vector<Tensor>& inputs, cons
                   const std::vector<Tensor>& v) {
   namespace fw = autograd::forward_ad;
   fw::dual_level level;
-  std::vector<Tensor> xs = inputs;
-  for (std::size_t d = 0; d < diff.size(); ++d)
-    if (v[d].defined()) xs[diff[d]] = fw::make_dual(inputs[diff[d]], v[d]);
-  const Tensor out = evaluate(fn, xs, "gradcheck (forward AD)");
+  // the inputs themselves carry the tangents (until the level ends), so that a function reading one
+  // through a capture (a module's parameter listed as an input) sees it, as reverse mode does
+  // (an input listed twice gets the sum of its tangents)
+  for (std::size_t d = 0; d < diff.size(); ++d) {
+    if (!v[d].defined()) continue;
+    const Tensor prev = ag::detail::get_tangent(inputs[diff[d]]);
+    ag::detail::set_tangent(inputs[diff[d]], prev.defined() ? add(prev, v[d]) : v[d], "gradcheck");
+  }
+  const Tensor out = evaluate(fn, inputs, "gradcheck (forward AD)");
   Tensor t = fw::unpack_dual(out).tangent;
   return t.defined() ? t.detach().contiguous() : zeros(out.shape(), kFloat64);
 }

@@ -41,6 +41,12 @@ class MulConstant : public Function<MulConstant> {
     // Gradients of non-tensor arguments to forward must be `ag::Tensor()`.
     return {grad_outputs[0] * ctx->saved_data["constant"].toDouble(), ag::Tensor()};
   }
+
+  // Not in the docs (libtorch's C++ Function has no jvp): ag's forward mode, one tangent per Tensor
+  // argument, as Python's Function.jvp.
+  static ag::Tensor jvp(AutogradContext* ctx, const tensor_list& tangents) {
+    return tangents[0] * ctx->saved_data["constant"].toDouble();
+  }
 };
 
 // Inherit from Function
@@ -73,6 +79,15 @@ class LinearFunction : public Function<LinearFunction> {
     }
 
     return {grad_input, grad_weight, grad_bias};
+  }
+
+  // Not in the docs (libtorch's C++ Function has no jvp): ag's forward mode, the tangent of
+  // input W^T + b (tangents of input, weight, bias; bias's undefined when forward got none).
+  static ag::Tensor jvp(AutogradContext* ctx, const tensor_list& tangents) {
+    auto saved = ctx->get_saved_variables();
+    auto out = tangents[0].mm(saved[1].t()) + saved[0].mm(tangents[1].t());
+    if (tangents[2].defined()) out = out + tangents[2].unsqueeze(0).expand_as(out);
+    return out;
   }
 };
 

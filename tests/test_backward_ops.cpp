@@ -277,3 +277,29 @@ TEST_CASE("backward ops: misuse throws naming the op, the shapes and the dtypes"
   CHECK_THROWS_AS(softmax_cross_entropy_backward(g, z, tensor({0, 1}, {2}, kFloat64)), Error);
   CHECK_THROWS_AS(softmax_cross_entropy_backward(g, zeros({2}, kFloat64), t), Error);
 }
+
+TEST_CASE("lstm_cell_backward and gru_cell_backward, forward mode: each output's JVP (forward over reverse)") {
+  constexpr std::int64_t B = 2, H = 3;
+  const Tensor dh = agt::input({B, H}, 0.3, 1.2), dc = agt::input({B, H}, 1.9, 0.8), c = agt::input({B, H}, 2.5, 0.9);
+  const Tensor gates = agt::input({B, 4 * H}, 0.8, 0.4, 0.5), tc = agt::input({B, H}, 1.4, 0.7);
+  agt::check_gradients([](const auto& v) { return std::get<0>(lstm_cell_backward(v[0], v[1], v[2], v[3], v[4])); },
+                       {dh, dc, gates, c, tc});
+  agt::check_gradients([](const auto& v) { return std::get<1>(lstm_cell_backward(v[0], v[1], v[2], v[3], v[4])); },
+                       {dh, dc, gates, c, tc});
+  // only some inputs dual
+  agt::check_gradients(
+      [dh, dc, c](const auto& v) { return std::get<0>(lstm_cell_backward(dh.detach(), dc.detach(), v[0], c, v[1])); },
+      {gates, tc});
+  const Tensor h = agt::input({B, H}, 2.5, 0.9);
+  for (int k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    agt::check_gradients(
+        [k](const auto& v) {
+          auto r = gru_cell_backward(v[0], v[1], v[2]);
+          return k == 0 ? std::get<0>(r) : k == 1 ? std::get<1>(r) : std::get<2>(r);
+        },
+        {dh, gates, h});
+  }
+  agt::check_gradients([gates](const auto& v) { return std::get<1>(gru_cell_backward(v[0], gates.detach(), v[0])); },
+                       {h});
+}

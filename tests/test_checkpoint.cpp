@@ -90,6 +90,32 @@ TEST_CASE("checkpoint: gradcheck of small functions (float64)") {
   }
 }
 
+TEST_CASE(
+    "checkpoint: forward mode goes through the function, tangents of inputs and captured tensors, reverse over "
+    "forward") {
+  namespace fw = ag::autograd::forward_ad;
+  const Tensor x = agt::input({4}, 0.7);
+  const Tensor v = agt::input({4}, 1.3, 1.0, 0.0, false), w = agt::input({4}, 0.4, 1.0, 0.0, false),
+               u = agt::input({4}, 2.1, 1.0, 0.0, false);
+  fw::dual_level level;
+  const Tensor xd = fw::make_dual(x, v), wd = fw::make_dual(w, u);
+  const Tensor y = checkpoint([wd](const Tensor& a) { return a * a * exp(a) + a * wd; }, xd);
+  const auto [p, t] = fw::unpack_dual(y);
+  REQUIRE(t.defined());
+  const auto xs = x.to_vector<double>(), vs = v.to_vector<double>(), ws = w.to_vector<double>(),
+             us = u.to_vector<double>();
+  std::vector<double> want(4), want_grad(4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    const double e = std::exp(xs[i]);
+    want[i] = vs[i] * ((2 * xs[i] + xs[i] * xs[i]) * e + ws[i]) + xs[i] * us[i];
+    want_grad[i] = vs[i] * (2 + 4 * xs[i] + xs[i] * xs[i]) * e + us[i];  // d(sum t)/dx
+  }
+  agt::check_values(t, want, 1e-12);
+  // the tangent is recorded (fn ran with recording on): its gradient reaches x
+  const auto g = grad({sum(t)}, {x});
+  agt::check_values(g[0], want_grad, 1e-12);
+}
+
 TEST_CASE("checkpoint: values, backward into leaves and what the tape holds") {
   const Tensor x = agt::input({3, 4}), w = agt::input({4, 4}, 2.0, 0.5);
   auto body = [](const Tensor& a, const Tensor& w) { return tanh(matmul(tanh(matmul(a, w)), w)); };

@@ -317,3 +317,54 @@ TEST_CASE("conv2d and pooling: values and gradients do not depend on the thread 
   REQUIRE(one.size() == two.size());
   for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);
 }
+
+TEST_CASE("conv2d and pooling, forward mode: JVPs of conv2d, its backward ops (forward over reverse) and pooling") {
+  namespace fw = ag::autograd::forward_ad;
+  const Tensor x = agt::input({2, 4, 5, 6}, 1.0), w = agt::input({6, 2, 2, 3}, 2.0, 0.5), b = agt::input({6}, 3.0);
+  // conv2d on a batched input is the op itself (no view around it)
+  agt::check_gradients([](const auto& v) { return conv2d(v[0], v[1], v[2], {2, 1}, {1, 2}, {1, 2}, 2); }, {x, w, b});
+  agt::check_gradients([](const auto& v) { return conv2d(v[0], v[1], Tensor(), 1, 0, 1, 2); }, {x, w});
+  // forward over reverse: the input and weight gradients of a conv (conv2d_backward_input and
+  // conv2d_backward_weight) as functions of x, w and the output gradient u
+  const Tensor u = agt::input({2, 6, 4, 4}, 0.7);
+  for (int k = 0; k < 2; ++k) {
+    CAPTURE(k);
+    agt::check_gradients(
+        [k](const auto& v) {
+          AutoGradMode on(true);  // the finite differences' evaluations get plain inputs
+          std::vector<Tensor> in = v;
+          if (!in[k].requires_grad()) in[k] = in[k].detach().requires_grad_();
+          const Tensor y = conv2d(in[0], in[1], Tensor(), 1, 0, 1, 2);
+          return grad({y}, {in[k]}, {in[2]}, true, true)[0];
+        },
+        {x, w, u});
+  }
+  // average pooling of a batched input: the op itself
+  agt::check_gradients([](const auto& v) { return avg_pool2d(v[0], 3, 2, 1, true, false); }, {x});
+  agt::check_gradients([](const auto& v) { return adaptive_avg_pool2d(v[0], {3, 4}); }, {x});
+  // max pooling without recording: the tangent gathered at the argmax
+  const Tensor xp = agt::input({2, 3, 7, 6}, 1.0, 1.0, 0.0, false), tp = agt::input({2, 3, 7, 6}, 2.5, 1.0, 0.0, false);
+  fw::dual_level level;
+  auto [y, idx] = max_pool2d_with_indices(fw::make_dual(xp, tp), 3, 2, 1);
+  const Tensor t = fw::unpack_dual(y).tangent;
+  REQUIRE(t.defined());
+  const auto tv = tp.to_vector<double>(), got = t.to_vector<double>();
+  const auto iv = idx.to_vector<std::int64_t>();
+  const std::int64_t plane = 7 * 6, out_plane = y.size(2) * y.size(3);
+  for (std::size_t k = 0; k < got.size(); ++k)
+    CHECK(got[k] == tv[static_cast<std::size_t>(static_cast<std::int64_t>(k) / out_plane * plane + iv[k])]);
+}
+
+TEST_CASE("conv2d, reverse over forward: the JVP rule is differentiable in the primals and the tangents") {
+  namespace fw = ag::autograd::forward_ad;
+  const Tensor x = agt::input({2, 4, 5, 6}, 1.0), w = agt::input({6, 2, 2, 3}, 2.0, 0.5), b = agt::input({6}, 3.0);
+  const Tensor tx = agt::input({2, 4, 5, 6}, 1.7), tw = agt::input({6, 2, 2, 3}, 0.4, 0.5), tb = agt::input({6}, 0.9);
+  agt::check_gradients_reverse_only(
+      [](const auto& v) {
+        fw::dual_level level;
+        const Tensor y = conv2d(fw::make_dual(v[0], v[3]), fw::make_dual(v[1], v[4]), fw::make_dual(v[2], v[5]), {2, 1},
+                                {1, 2}, {1, 2}, 2);
+        return fw::unpack_dual(y).tangent;
+      },
+      {x, w, b, tx, tw, tb});
+}

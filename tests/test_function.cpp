@@ -21,6 +21,10 @@ struct Cube : Function<Cube> {
     const Tensor x = ctx->get_saved_variables()[0];
     return {g[0] * 3.0 * x * x};
   }
+  static Tensor jvp(AutogradContext* ctx, const std::vector<Tensor>& t) {  // forward mode: 3 x^2 tx
+    const Tensor x = ctx->get_saved_variables()[0];
+    return t[0] * 3.0 * x * x;
+  }
 };
 
 /// y = exp(x), saving its own output for backward.
@@ -33,6 +37,7 @@ struct SelfExp : Function<SelfExp> {
   static std::vector<Tensor> backward(AutogradContext* ctx, const std::vector<Tensor>& g) {
     return {g[0] * ctx->get_saved_variables()[0]};
   }
+  static Tensor jvp(AutogradContext* ctx, const std::vector<Tensor>& t) { return t[0] * ctx->get_saved_variables()[0]; }
 };
 
 /// y = clamp(x @ w + b, lo, hi): a clipped linear layer with its own backward.
@@ -62,6 +67,14 @@ struct ClippedLinear : Function<ClippedLinear> {
     if (ctx->needs_input_grad(1)) out[1] = matmul_transposed(x, gz, true, false);
     if (ctx->needs_input_grad(2)) out[2] = sum(gz, 0);
     return out;
+  }
+  // forward mode: (tx w + x tw + tb) inside [lo, hi], 0 where clipped
+  static Tensor jvp(AutogradContext* ctx, const std::vector<Tensor>& t) {
+    const auto saved = ctx->get_saved_variables();
+    const Tensor &x = saved[0], &w = saved[1], &z = saved[2];
+    const double lo = ctx->saved_data.at("lo").toDouble();
+    const double hi = ctx->saved_data.at("hi").toDouble();
+    return (matmul(t[0], w) + matmul(x, t[1]) + t[2]) * ge(z, lo).to(z.dtype()) * le(z, hi).to(z.dtype());
   }
 };
 

@@ -532,3 +532,119 @@ TEST_CASE(
   CHECK(std::count(got.begin(), got.end(), std::string("linear")) == 0);
   CHECK(std::count(got.begin(), got.end(), std::string("fused_lstm_cell_gates")) == 0);
 }
+
+TEST_CASE("fused ops, forward mode: each output's JVP against finite differences and the tape, every input dual") {
+  // each output on its own (no other op between it and gradcheck), biases given and left out
+  const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), c = agt::input({2, 2}, 2.5, 0.8);
+  SUBCASE("linear, 1-D to 3-D inputs, with and without bias") {
+    const Tensor w = agt::input({4, 3}, 1.3), b = agt::input({4}, 0.4, 0.3);
+    for (const Tensor& in : {x, agt::input({3}, 2.0), agt::input({2, 2, 3}, 0.3)}) {
+      agt::check_gradients([](const auto& v) { return linear(v[0], v[1], v[2]); }, {in, w, b});
+      agt::check_gradients([](const auto& v) { return linear(v[0], v[1]); }, {in, w});
+    }
+  }
+  SUBCASE("rnn cells and their *_gates forms") {
+    const Tensor wi = agt::input({2, 3}, 1.3), wh = agt::input({2, 2}, 2.2, 0.6), bi = agt::input({2}, 0.4, 0.3),
+                 bh = agt::input({2}, 3.1, 0.3), xg = agt::input({2, 2}, 0.7, 0.8);
+    agt::check_gradients([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                         {x, h, wi, wh, bi, bh});
+    agt::check_gradients([](const auto& v) { return rnn_relu_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                         {x, h, wi, wh, bi, bh});
+    agt::check_gradients([](const auto& v) { return rnn_tanh_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
+    agt::check_gradients([](const auto& v) { return rnn_tanh_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+    agt::check_gradients([](const auto& v) { return rnn_relu_cell_gates(v[0], v[1], v[2]); }, {xg, h, wh});
+  }
+  SUBCASE("lstm cells: h' and c', x-taking and from input gates") {
+    const Tensor wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6), bi = agt::input({8}, 0.4, 0.3),
+                 bh = agt::input({8}, 3.1, 0.3), xg = agt::input({2, 8}, 0.7, 0.8);
+    for (int k = 0; k < 2; ++k) {
+      agt::check_gradients(
+          [k](const auto& v) {
+            auto hc = fused_lstm_cell(v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
+            return k == 0 ? std::get<0>(hc) : std::get<1>(hc);
+          },
+          {x, h, c, wi, wh, bi, bh});
+      agt::check_gradients(
+          [k](const auto& v) {
+            auto hc = fused_lstm_cell(v[0], v[1], v[2], v[3], v[4]);
+            return k == 0 ? std::get<0>(hc) : std::get<1>(hc);
+          },
+          {x, h, c, wi, wh});
+      agt::check_gradients(
+          [k](const auto& v) {
+            auto hc = fused_lstm_cell_gates(v[0], v[1], v[2], v[3], v[4]);
+            return k == 0 ? std::get<0>(hc) : std::get<1>(hc);
+          },
+          {xg, h, c, wh, bh});
+    }
+    // only the cell state dual (the gates' tangent is zero)
+    agt::check_gradients(
+        [wi, wh, x, h](const auto& v) { return std::get<0>(fused_lstm_cell(x.detach(), h.detach(), v[0], wi, wh)); },
+        {c});
+  }
+  SUBCASE("gru cells, x-taking and from input gates") {
+    const Tensor wi = agt::input({6, 3}, 1.3), wh = agt::input({6, 2}, 2.2, 0.6), bi = agt::input({6}, 0.4, 0.3),
+                 bh = agt::input({6}, 3.1, 0.3), xg = agt::input({2, 6}, 0.7, 0.8);
+    agt::check_gradients([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3], v[4], v[5]); },
+                         {x, h, wi, wh, bi, bh});
+    agt::check_gradients([](const auto& v) { return fused_gru_cell(v[0], v[1], v[2], v[3]); }, {x, h, wi, wh});
+    agt::check_gradients([](const auto& v) { return fused_gru_cell_gates(v[0], v[1], v[2], v[3]); }, {xg, h, wh, bh});
+  }
+  SUBCASE("softmax_cross_entropy") {
+    const Tensor z = agt::input({3, 4}, 0.2, 1.5);
+    const Tensor t = tensor({2, 0, 3}, {3}, kInt64);
+    agt::check_gradients([t](const auto& v) { return softmax_cross_entropy(v[0], t); }, {z});
+  }
+}
+
+TEST_CASE("fused ops, reverse over forward: the JVP rules are differentiable in the primals and the tangents") {
+  namespace fw = ag::autograd::forward_ad;
+  const Tensor x = agt::input({2, 3}, 0.1), h = agt::input({2, 2}, 0.9, 0.5), c = agt::input({2, 2}, 2.5, 0.8);
+  const Tensor tx = agt::input({2, 3}, 1.1, 0.7), th = agt::input({2, 2}, 0.2, 0.9);
+  SUBCASE("fused_lstm_cell: the tangents of h' and c' along (tx, th, tW_hh)") {
+    const Tensor wi = agt::input({8, 3}, 1.3), wh = agt::input({8, 2}, 2.2, 0.6), bi = agt::input({8}, 0.4, 0.3),
+                 twh = agt::input({8, 2}, 1.6, 0.5);
+    agt::check_gradients_reverse_only(
+        [](const auto& v) {
+          Tensor a, b;
+          {
+            fw::dual_level level;
+            auto [h2, c2] = fused_lstm_cell(fw::make_dual(v[0], v[5]), fw::make_dual(v[1], v[6]), v[2], v[3],
+                                            fw::make_dual(v[4], v[7]), Tensor(), v[8]);
+            a = fw::unpack_dual(h2).tangent;
+            b = fw::unpack_dual(c2).tangent;
+          }
+          return cat({a, b}, 1);
+        },
+        {x, h, c, wi, wh, tx, th, twh, bi});
+  }
+  SUBCASE("fused_gru_cell: the tangent of h' along (tx, th, tb_ih)") {
+    const Tensor wi = agt::input({6, 3}, 1.3), wh = agt::input({6, 2}, 2.2, 0.6), bi = agt::input({6}, 0.4, 0.3),
+                 bh = agt::input({6}, 3.1, 0.3), tbi = agt::input({6}, 0.5, 0.8);
+    agt::check_gradients_reverse_only(
+        [](const auto& v) {
+          fw::dual_level level;
+          const Tensor h2 = fused_gru_cell(fw::make_dual(v[0], v[6]), fw::make_dual(v[1], v[7]), v[2], v[3],
+                                           fw::make_dual(v[4], v[8]), v[5]);
+          return fw::unpack_dual(h2).tangent;
+        },
+        {x, h, wi, wh, bi, bh, tx, th, tbi});
+  }
+  SUBCASE("softmax_cross_entropy and linear") {
+    const Tensor z = agt::input({3, 4}, 0.2, 1.5), tz = agt::input({3, 4}, 1.7, 0.6);
+    const Tensor t = tensor({2, 0, 3}, {3}, kInt64);
+    agt::check_gradients_reverse_only(
+        [t](const auto& v) {
+          fw::dual_level level;
+          return fw::unpack_dual(softmax_cross_entropy(fw::make_dual(v[0], v[1]), t)).tangent;
+        },
+        {z, tz});
+    const Tensor w = agt::input({4, 3}, 1.3), tw = agt::input({4, 3}, 0.6, 0.4);
+    agt::check_gradients_reverse_only(
+        [](const auto& v) {
+          fw::dual_level level;
+          return fw::unpack_dual(linear(fw::make_dual(v[0], v[2]), fw::make_dual(v[1], v[3]))).tangent;
+        },
+        {x, w, tx, tw});
+  }
+}

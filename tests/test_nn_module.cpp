@@ -273,13 +273,23 @@ TEST_CASE("Linear: gradcheck in float64 through input, weight and bias") {
   manual_seed(1);
   nn::Linear fc(nn::LinearOptions(3, 4).dtype(kFloat64));
   const Tensor x = agt::input({5, 3});
-  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); }, {x, fc->weight, fc->bias});
-  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); },
-                       {agt::input({3}, 2.0), fc->weight, fc->bias});
-  agt::check_gradients([&](const std::vector<Tensor>& in) { return fc(in[0]); },
-                       {agt::input({2, 2, 3}, 0.3), fc->weight, fc->bias});
+  // The module's own parameters, listed as inputs, are differentiated in reverse mode only: forward
+  // mode makes each input a new (dual) tensor, which fc does not read; the module's forward is
+  // ag::linear of its parameters, gradchecked in both modes through the inputs themselves.
+  const auto through_module = [&](const std::vector<Tensor>& in) { return fc(in[0]); };
+  const auto through_inputs = [](const std::vector<Tensor>& in) {
+    return ag::linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor());
+  };
+  for (const Tensor& in : {x, agt::input({3}, 2.0), agt::input({2, 2, 3}, 0.3)}) {
+    agt::check_values(fc(in), through_inputs({in, fc->weight, fc->bias}).to_vector<double>(), 1e-15);
+    agt::check_gradients_reverse_only(through_module, {in, fc->weight, fc->bias});
+    agt::check_gradients(through_module, {in});
+    agt::check_gradients(through_inputs, {in, fc->weight, fc->bias});
+  }
   nn::Linear nb(nn::LinearOptions(3, 2).bias(false).dtype(kFloat64));
-  agt::check_gradients([&](const std::vector<Tensor>& in) { return nb(in[0]); }, {x, nb->weight});
+  agt::check_gradients_reverse_only([&](const std::vector<Tensor>& in) { return nb(in[0]); }, {x, nb->weight});
+  agt::check_gradients([&](const std::vector<Tensor>& in) { return nb(in[0]); }, {x});
+  agt::check_gradients(through_inputs, {x, nb->weight});
 }
 
 TEST_CASE("activation modules: forward values and gradcheck in float64") {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/blas.h"
 #include "autograd/kernels/conv.h"
 #include "autograd/ops/shape_ops.h"
@@ -52,6 +53,8 @@ Tensor im2col_op(const Tensor& x, const Window2d& g) {
                     [&](std::int64_t i) { kernels::im2col(px + i * ch * g.h * g.w, py + i * ch * k * l, ch, g); });
   });
   if (any_requires_grad({&x})) record("im2col", {&x}, {&y}, [g](BackwardCtx& c) { c.set(0, col2im_op(c.grad(), g)); });
+  if (any_tangent({&x}))  // linear: the op on the tangent
+    propagate_tangent("im2col", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, im2col_op(c.tangent(0), g)); });
   return y;
 }
 
@@ -67,6 +70,8 @@ Tensor col2im_op(const Tensor& cols, const Window2d& g) {
   });
   if (any_requires_grad({&cols}))
     record("col2im", {&cols}, {&y}, [g](BackwardCtx& c) { c.set(0, im2col_op(c.grad(), g)); });
+  if (any_tangent({&cols}))  // linear: the op on the tangent
+    propagate_tangent("col2im", {&cols}, {&y}, [&](JvpCtx& c) { c.set(0, col2im_op(c.tangent(0), g)); });
   return y;
 }
 
@@ -158,6 +163,13 @@ Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const Con
       if (c.needs(1)) c.set(1, conv_backward_weight(gy, sx.get("conv2d"), q));
       if (c.needs(2)) c.set(2, reshape(sum_to(gy, {q.o, 1, 1}), {q.o}));
     });
+  if (any_tangent({&x, &w, &b}))
+    propagate_tangent("conv2d", {&x, &w, &b}, {&y}, [&](JvpCtx& c) {  // conv(tx, w) + conv(x, tw) + tb
+      Tensor t = c.has(0) ? conv_forward(c.tangent(0), w, Tensor(), q) : Tensor();
+      if (c.has(1)) t = detail::tangent_add(t, conv_forward(x, c.tangent(1), Tensor(), q));
+      if (c.has(2)) t = detail::tangent_add(t, reshape(c.tangent(2), {1, q.o, 1, 1}));
+      c.set(0, detail::tangent_to(t, y.shape()));
+    });
   return y;
 }
 
@@ -188,6 +200,12 @@ Tensor conv_backward_input(const Tensor& gy, const Tensor& w, const ConvGeom& q)
       const Tensor& gg = c.grad();
       if (c.needs(0)) c.set(0, conv_forward(gg, sw.get("conv2d_backward_input"), Tensor(), q));
       if (c.needs(1)) c.set(1, conv_backward_weight(sg.get("conv2d_backward_input"), gg, q));
+    });
+  if (any_tangent({&gy, &w}))
+    propagate_tangent("conv2d_backward_input", {&gy, &w}, {&dx}, [&](JvpCtx& c) {  // bilinear in gy and w
+      Tensor t = c.has(0) ? conv_backward_input(c.tangent(0), w, q) : Tensor();
+      if (c.has(1)) t = detail::tangent_add(t, conv_backward_input(gy, c.tangent(1), q));
+      c.set(0, t);
     });
   return dx;
 }
@@ -230,6 +248,12 @@ Tensor conv_backward_weight(const Tensor& gy, const Tensor& x, const ConvGeom& q
       const Tensor& gg = c.grad();
       if (c.needs(0)) c.set(0, conv_forward(sx.get("conv2d_backward_weight"), gg, Tensor(), q));
       if (c.needs(1)) c.set(1, conv_backward_input(sg.get("conv2d_backward_weight"), gg, q));
+    });
+  if (any_tangent({&gy, &x}))
+    propagate_tangent("conv2d_backward_weight", {&gy, &x}, {&dw}, [&](JvpCtx& c) {  // bilinear in gy and x
+      Tensor t = c.has(0) ? conv_backward_weight(c.tangent(0), x, q) : Tensor();
+      if (c.has(1)) t = detail::tangent_add(t, conv_backward_weight(gy, c.tangent(1), q));
+      c.set(0, t);
     });
   return dw;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/blas.h"
 #include "autograd/kernels/fused.h"
 #include "autograd/ops/arith.h"
@@ -9,6 +11,7 @@
 #include "autograd/ops/linalg.h"
 #include "autograd/ops/reduce.h"
 #include "autograd/ops/shape_ops.h"
+#include "autograd/ops/softmax.h"
 #include "autograd/ops/unary.h"
 #include "autograd/ops/util.h"
 #include "autograd/tape.h"
@@ -17,6 +20,8 @@ namespace ag {
 
 namespace {
 
+using detail::tangent_add;
+using detail::tangent_to;
 using kernels::CellAct;
 
 void check_floating(const Tensor& t, const char* op) {
@@ -109,6 +114,17 @@ void gates_backward(BackwardCtx& c, const Tensor& ax, const Tensor& ah, const Te
   }
 }
 
+// For JVP rules: the tangent of x w^T + b (x + b without w) from the tangents tx, tw, tb (each may be
+// undefined: an input without tangent), as a [.., G] tensor of `shape`, or zeros of it when none has one.
+Tensor affine_tangent(const Tensor& x, const Tensor& tx, const Tensor& w, const Tensor& tw, const Tensor& tb,
+                      const Shape& shape) {
+  Tensor t;
+  if (tx.defined()) t = w.defined() ? linear(tx, w) : tx;
+  if (tw.defined()) t = tangent_add(t, linear(x, tw));
+  t = tangent_add(t, tb);
+  return t.defined() ? tangent_to(t, shape) : zeros(shape, TensorOptions().dtype(x.dtype()));
+}
+
 template <CellAct A>
 Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
                      const Tensor& b_hh, const char* op) {
@@ -129,6 +145,13 @@ Tensor rnn_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
           gates_backward(c, a, a, Tensor(), sx, sh, swi, swh, 1, 2, op);
         },
         Keep::Output);
+  if (any_tangent({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
+    propagate_tangent(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&y}, [&](JvpCtx& c) {
+      // the pre-activation's tangent through the activation's derivative at y
+      const Tensor tp = affine_tangent(x, c.tangent(0), w_ih, c.tangent(2), c.tangent(4), y.shape()) +
+                        affine_tangent(h, c.tangent(1), w_hh, c.tangent(3), c.tangent(5), y.shape());
+      c.set(0, A == CellAct::Tanh ? tanh_backward(tp, y) : threshold_backward(tp, y, 0.0));
+    });
   return y;
 }
 
@@ -160,6 +183,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
       }
       if (c.needs(1)) c.set(1, matmul_transposed(g2, flat ? X : reshape(X, {-1, W.size(1)}), true, false));
       if (c.needs(2)) c.set(2, sum(g2, 0));
+    });
+  if (any_tangent({&x, &w, &b}))
+    propagate_tangent("linear", {&x, &w, &b}, {&y}, [&](JvpCtx& c) {  // tx W^T + x tW^T + tb
+      Tensor t = c.has(0) ? linear(c.tangent(0), w) : Tensor();
+      if (c.has(1)) t = tangent_add(t, linear(x, c.tangent(1)));
+      c.set(0, tangent_to(tangent_add(t, c.tangent(2)), y.shape()));
     });
   return y;
 }
@@ -230,6 +259,23 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
           gates_backward(ctx, da, da, Tensor(), sx, sh, swi, swh, 1, 3, op);
         },
         Keep::Output);  // the kernel reads both output gradients: zeros for one that got none
+  if (any_tangent({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}))
+    propagate_tangent(op, {&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2, &c2}, [&](JvpCtx& t) {
+      // the activated gates recomputed with ops (so that reverse over forward reaches the inputs), and
+      // tc' = tf c + f tc + ti g + i tg,  th' = to tanh(c') + o (1 - tanh^2 c') tc'
+      const auto H = h.size(1);
+      const Tensor pv = (w_ih.defined() ? linear(x, w_ih, b_ih) : x) + linear(h, w_hh, b_hh);
+      const Tensor i = sigmoid(narrow(pv, 1, 0, H)), f = sigmoid(narrow(pv, 1, H, H)),
+                   g = tanh(narrow(pv, 1, 2 * H, H)), o = sigmoid(narrow(pv, 1, 3 * H, H));
+      const Tensor tp = affine_tangent(x, t.tangent(0), w_ih, t.tangent(3), t.tangent(5), pre.shape()) +
+                        affine_tangent(h, t.tangent(1), w_hh, t.tangent(4), t.tangent(6), pre.shape());
+      Tensor tc2 = sigmoid_backward(narrow(tp, 1, H, H), f) * c + sigmoid_backward(narrow(tp, 1, 0, H), i) * g +
+                   i * tanh_backward(narrow(tp, 1, 2 * H, H), g);
+      if (t.has(2)) tc2 = tc2 + f * t.tangent(2);
+      const Tensor tcn = tanh(c2);
+      t.set(0, sigmoid_backward(narrow(tp, 1, 3 * H, H), o) * tcn + tanh_backward(tc2 * o, tcn));
+      t.set(1, tc2);
+    });
   return {h2, c2};
 }
 
@@ -270,6 +316,25 @@ Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
              auto [ax, ah, dh0] = gru_cell_backward(c.grad(), gates, hv);
              gates_backward(c, ax, ah, dh0, sx, sh, swi, swh, 1, 2, op);
            });
+  if (any_tangent({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}))
+    propagate_tangent(op, {&x, &h, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2}, [&](JvpCtx& t) {
+      // the gates recomputed with ops (reverse over forward reaches the inputs), and with txg, tgh the
+      // tangents of xg, gh: tr = r(1-r)(txg_r + tgh_r), tz likewise, tn = (1-n^2)(txg_n + tr gh_n + r tgh_n),
+      // th' = (1-z) tn + tz (h - n) + z th
+      const auto H = hid;
+      const Tensor xgv = proj ? linear(x, w_ih, b_ih) : x, ghv = linear(h, w_hh, b_hh);
+      const Tensor r = sigmoid(narrow(xgv, 1, 0, H) + narrow(ghv, 1, 0, H)),
+                   z = sigmoid(narrow(xgv, 1, H, H) + narrow(ghv, 1, H, H)), ghn = narrow(ghv, 1, 2 * H, H);
+      const Tensor n = tanh(narrow(xgv, 1, 2 * H, H) + r * ghn);
+      const Tensor txg = affine_tangent(x, t.tangent(0), w_ih, t.tangent(2), t.tangent(4), pre.shape()),
+                   tgh = affine_tangent(h, t.tangent(1), w_hh, t.tangent(3), t.tangent(5), pre.shape());
+      const Tensor tr = sigmoid_backward(narrow(txg, 1, 0, H) + narrow(tgh, 1, 0, H), r),
+                   tz = sigmoid_backward(narrow(txg, 1, H, H) + narrow(tgh, 1, H, H), z);
+      const Tensor tn = tanh_backward(narrow(txg, 1, 2 * H, H) + tr * ghn + r * narrow(tgh, 1, 2 * H, H), n);
+      Tensor th = (1.0 - z) * tn + tz * (h - n);
+      if (t.has(1)) th = th + z * t.tangent(1);
+      t.set(0, th);
+    });
   return h2;
 }
 
@@ -309,6 +374,11 @@ Tensor softmax_cross_entropy(const Tensor& z, const Tensor& target) {
   if (grad)
     record(op, {&z}, {&loss}, [op, sz = SavedTensor(z), st = SavedTensor(target), stats](BackwardCtx& c) {
       c.set(0, detail::softmax_cross_entropy_backward(c.grad(), sz.get(op), st.get(op), stats));
+    });
+  if (any_tangent({&z}))
+    propagate_tangent(op, {&z}, {&loss}, [&](JvpCtx& c) {  // sum over the row of (softmax(z) - onehot(t)) tz
+      const Tensor& tz = c.tangent(0);
+      c.set(0, sum(softmax(z, 1) * tz, 1) - squeeze(gather(tz, 1, unsqueeze(target, 1)), 1));
     });
   return loss;
 }

@@ -3,6 +3,7 @@
 
 #include <tuple>
 
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/fused.h"
 #include "autograd/ops/arith.h"
 #include "autograd/ops/index.h"
@@ -49,6 +50,19 @@ void check_shape(const Tensor& t, const Shape& s, const char* op, const char* wh
 // Column block k of width w of a [B, n] tensor.
 Tensor block(const Tensor& x, std::int64_t k, std::int64_t w) { return narrow(x, 1, k * w, w); }
 
+// For the JVP rules: a value and its tangent (dual numbers over tensors), so that a backward op's
+// formula, written once with these, gives its tangent by the product rule.
+struct Dual {
+  Tensor v, t;
+};
+Dual operator+(const Dual& a, const Dual& b) { return {a.v + b.v, a.t + b.t}; }
+Dual operator-(const Dual& a, const Dual& b) { return {a.v - b.v, a.t - b.t}; }
+Dual operator*(const Dual& a, const Dual& b) { return {a.v * b.v, a.t * b.v + a.v * b.t}; }
+Dual operator-(double s, const Dual& a) { return {s - a.v, neg(a.t)}; }
+Dual block(const Dual& x, std::int64_t k, std::int64_t w) { return {block(x.v, k, w), block(x.t, k, w)}; }
+// Input i of a JVP rule as a Dual (zero tangent where it carries none).
+Dual dual_in(const JvpCtx& c, std::size_t i, const Tensor& v) { return {v, c.tangent_or_zeros(i)}; }
+
 }  // namespace
 
 std::tuple<Tensor, Tensor> lstm_cell_backward(const Tensor& grad_h, const Tensor& grad_c, const Tensor& gates,
@@ -94,6 +108,19 @@ std::tuple<Tensor, Tensor> lstm_cell_backward(const Tensor& grad_h, const Tensor
           if (ctx.needs(4)) ctx.set(4, Po * dh - 2.0 * Gdct * dh * o * t);
         },
         Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
+  if (any_tangent({&grad_h, &grad_c, &gates, &c, &tanh_c_new}))
+    propagate_tangent(op, {&grad_h, &grad_c, &gates, &c, &tanh_c_new}, {&dgates, &dc}, [&](JvpCtx& ctx) {
+      // kernels::lstm_backward's formula over dual numbers
+      const Dual dh = dual_in(ctx, 0, grad_h), dc2 = dual_in(ctx, 1, grad_c), act = dual_in(ctx, 2, gates),
+                 cv = dual_in(ctx, 3, c), t = dual_in(ctx, 4, tanh_c_new);
+      const auto H = hid;
+      const Dual i = block(act, 0, H), f = block(act, 1, H), g = block(act, 2, H), o = block(act, 3, H);
+      const Dual dct = dc2 + dh * o * (1.0 - t * t);
+      ctx.set(0, cat({(dct * g * i * (1.0 - i)).t, (dct * cv * f * (1.0 - f)).t, (dct * i * (1.0 - g * g)).t,
+                      (dh * t * o * (1.0 - o)).t},
+                     1));
+      ctx.set(1, (dct * f).t);
+    });
   return {dgates, dc};
 }
 
@@ -136,6 +163,18 @@ std::tuple<Tensor, Tensor, Tensor> gru_cell_backward(const Tensor& grad_h, const
           if (ctx.needs(2)) ctx.set(2, Sz * g);
         },
         Keep::Output);  // several outputs: the VJP reads both gradients (zeros where none reached)
+  if (any_tangent({&grad_h, &gates, &h}))
+    propagate_tangent(op, {&grad_h, &gates, &h}, {&dxg, &dgh, &dh}, [&](JvpCtx& ctx) {
+      // kernels::gru_backward's formula over dual numbers
+      const Dual g = dual_in(ctx, 0, grad_h), w = dual_in(ctx, 1, gates), hv = dual_in(ctx, 2, h);
+      const auto H = hid;
+      const Dual r = block(w, 0, H), z = block(w, 1, H), n = block(w, 2, H), hn = block(w, 3, H);
+      const Dual an = g * (1.0 - z) * (1.0 - n * n);
+      const Dual ar = an * hn * r * (1.0 - r), az = g * (hv - n) * z * (1.0 - z);
+      ctx.set(0, cat({ar.t, az.t, an.t}, 1));
+      ctx.set(1, cat({ar.t, az.t, (an * r).t}, 1));
+      ctx.set(2, (g * z).t);
+    });
   return {dxg, dgh, dh};
 }
 
@@ -167,6 +206,16 @@ Tensor detail::softmax_cross_entropy_backward(const Tensor& grad, const Tensor& 
                c.set(1, p * (Gg - sum(Gg * p, 1, true)));
              }
            });
+  if (any_tangent({&grad, &logits}))
+    propagate_tangent(op, {&grad, &logits}, {&dz}, [&](JvpCtx& c) {
+      // linear in grad (the op itself on tg), and softmax's JVP p (tz - sum(p tz)) times grad for z
+      Tensor t = c.has(0) ? softmax_cross_entropy_backward(c.tangent(0), logits, target) : Tensor();
+      if (c.has(1)) {
+        const Tensor p = softmax(logits, 1), tz = c.tangent(1);
+        t = detail::tangent_add(t, p * (tz - sum(p * tz, 1, true)) * unsqueeze(grad, 1));
+      }
+      c.set(0, t);
+    });
   return dz;
 }
 

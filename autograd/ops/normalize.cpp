@@ -1,5 +1,6 @@
 #include "autograd/ops/normalize.h"
 
+#include "autograd/forward_grad.h"
 #include "autograd/grad_mode.h"
 #include "autograd/kernels/normalize.h"
 #include "autograd/ops/arith.h"
@@ -39,6 +40,15 @@ std::tuple<Tensor, Tensor> normalize_rows(const Tensor& x, std::int64_t rows, do
           c.set(0, reshape(dx, c.output(0).shape()));
         },
         Keep::Output);
+  if (any_tangent({&x}))
+    propagate_tangent(op, {&x}, {&y, &rstd}, [&](JvpCtx& c) {
+      // with xh = y and r = rstd per row: ty = r (tx - mean(tx) - xh mean(tx xh)),  trstd = -r^2 mean(tx xh)
+      const Tensor xh = reshape(y, {rows, n}), r = reshape(rstd, {rows, 1});
+      const Tensor tx = reshape(c.tangent(0), {rows, n});
+      const Tensor m = mean(tx * xh, 1, true);
+      c.set(0, reshape(r * (tx - mean(tx, 1, true) - xh * m), y.shape()));
+      c.set(1, reshape(neg(r * r * m), {rows}));
+    });
   return {y, rstd};
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "autograd/factory.h"
+#include "autograd/forward_grad.h"
 #include "autograd/kernels/conv.h"
 #include "autograd/ops/index.h"
 #include "autograd/ops/shape_ops.h"
@@ -73,8 +74,14 @@ std::tuple<Tensor, Tensor> max_pool_impl(const Tensor& x0, int spatial, Pair k, 
       kernels::max_pool2d(px + b * h * w, py + b * oh * ow, pi + b * oh * ow, e - b, g);
     });
   });
-  if (any_requires_grad({&x0}))  // the same values, as a recorded gather
+  if (any_requires_grad({&x0})) {  // the same values, as a recorded gather (whose JVP gathers the tangent)
     y = reshape(gather(reshape(x, {n, ch, h * w}), 2, reshape(idx, {n, ch, oh * ow})), {n, ch, oh, ow});
+  } else if (any_tangent({&x})) {  // not recorded: the tangent gathered at the argmax indices
+    propagate_tangent(op, {&x}, {&y}, [&](JvpCtx& c) {
+      c.set(0,
+            reshape(gather(reshape(c.tangent(0), {n, ch, h * w}), 2, reshape(idx, {n, ch, oh * ow})), {n, ch, oh, ow}));
+    });
+  }
   return {from_4d(y, x0, spatial), from_4d(idx, x0, spatial)};
 }
 
@@ -100,6 +107,8 @@ Tensor window_average(const Tensor& x, const std::shared_ptr<const Axes>& a) {
   });
   if (any_requires_grad({&x}))
     record("avg_pool2d", {&x}, {&y}, [a](BackwardCtx& c) { c.set(0, window_average_adjoint(c.grad(), a)); });
+  if (any_tangent({&x}))  // linear: the same pooling of the tangent
+    propagate_tangent("avg_pool2d", {&x}, {&y}, [&](JvpCtx& c) { c.set(0, window_average(c.tangent(0), a)); });
   return y;
 }
 
@@ -118,6 +127,9 @@ Tensor window_average_adjoint(const Tensor& g, const std::shared_ptr<const Axes>
   });
   if (any_requires_grad({&g}))
     record("avg_pool2d_backward", {&g}, {&y}, [a](BackwardCtx& c) { c.set(0, window_average(c.grad(), a)); });
+  if (any_tangent({&g}))  // linear: the op on the tangent
+    propagate_tangent("avg_pool2d_backward", {&g}, {&y},
+                      [&](JvpCtx& c) { c.set(0, window_average_adjoint(c.tangent(0), a)); });
   return y;
 }
 
