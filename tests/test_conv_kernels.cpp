@@ -72,8 +72,8 @@ void check_pool_kernel() {
     const std::int64_t h = dim(gen), w = dim(gen) + (trial % 3 == 0 ? 20 : 0);  // some rows wider than a vector
     const bool ceil = trial % 2 == 1;
     if (h + 2 * ph < dh * (kh - 1) + 1 || w + 2 * pw < dw * (kw - 1) + 1) continue;
-    const Window2d g{h, w, kh, kw, sh, sw, ph, pw, dh, dw, pool_size(h, kh, sh, ph, dh, ceil),
-                     pool_size(w, kw, sw, pw, dw, ceil)};
+    const Window2d g{
+        h, w, kh, kw, sh, sw, ph, pw, dh, dw, pool_size(h, kh, sh, ph, dh, ceil), pool_size(w, kw, sw, pw, dw, ceil)};
     INFO("h ", h, " w ", w, " k ", kh, "x", kw, " s ", sh, "x", sw, " p ", ph, "x", pw, " d ", dh, "x", dw, " ceil ",
          ceil);
     CHECK(pool_matches<T>(g, pl(gen), gen, trial % 4 == 0));

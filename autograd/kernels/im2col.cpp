@@ -31,8 +31,8 @@ void columns_inside(std::int64_t c0, std::int64_t s, std::int64_t w, std::int64_
 /// One row of cols (or of its adjoint): out[j] = in[c0 + j s] (or in[c0 + j s] += out[j]) for j in
 /// [lo, hi); S is the stride when known at compile time (1), 0 otherwise.
 template <class T, int S>
-[[gnu::always_inline]] inline void copy_row(const T* __restrict xr, T* __restrict out, std::int64_t c0,
-                                            std::int64_t s, std::int64_t lo, std::int64_t hi) {
+[[gnu::always_inline]] inline void copy_row(const T* __restrict xr, T* __restrict out, std::int64_t c0, std::int64_t s,
+                                            std::int64_t lo, std::int64_t hi) {
   const std::int64_t st = S > 0 ? S : s;
   for (std::int64_t j = lo; j < hi; ++j) out[j] = xr[c0 + j * st];
 }
@@ -110,8 +110,6 @@ AG_TARGET_CLONES void col2im_d(const double* cols, double* x, std::int64_t chann
 void im2col(const float* x, float* cols, std::int64_t channels, const Window2d& g) { im2col_f(x, cols, channels, g); }
 void im2col(const double* x, double* cols, std::int64_t channels, const Window2d& g) { im2col_d(x, cols, channels, g); }
 void col2im(const float* cols, float* x, std::int64_t channels, const Window2d& g) { col2im_f(cols, x, channels, g); }
-void col2im(const double* cols, double* x, std::int64_t channels, const Window2d& g) {
-  col2im_d(cols, x, channels, g);
-}
+void col2im(const double* cols, double* x, std::int64_t channels, const Window2d& g) { col2im_d(cols, x, channels, g); }
 
 }  // namespace ag::kernels
