@@ -38,7 +38,8 @@ const std::map<std::string, CaseFn>& loss_nd_cases() {
   using NO = F::NLLLossFuncOptions;
   using CO = F::CrossEntropyFuncOptions;
   static const std::map<std::string, CaseFn> m = {
-      {"nd_nll_weight_mean", [](I in, C c) { return F::nll_loss(in.at("z"), nd_labels(c), NO().weight(nd_weight(c))); }},
+      {"nd_nll_weight_mean",
+       [](I in, C c) { return F::nll_loss(in.at("z"), nd_labels(c), NO().weight(nd_weight(c))); }},
       {"nd_nll_ignore_sum",
        [](I in, C c) { return F::nll_loss(log_softmax(in.at("z"), 1), nd_labels(c), NO().reduction(kSum)); }},
       {"nd_nll_weight_ignore_mean",
@@ -82,8 +83,7 @@ const std::map<std::string, CaseFn>& loss_nd_cases() {
        [](I in, C c) {
          return F::cross_entropy(in.at("z"), in.at("p"), CO().weight(nd_weight(c)).label_smoothing(0.1));
        }},
-      {"nd_ce_probs_none",
-       [](I in, C) { return sum(F::cross_entropy(in.at("z"), in.at("p"), kNone) * in.at("w")); }},
+      {"nd_ce_probs_none", [](I in, C) { return sum(F::cross_entropy(in.at("z"), in.at("p"), kNone) * in.at("w")); }},
   };
   return m;
 }
@@ -178,37 +178,43 @@ TEST_CASE("nll_loss / cross_entropy ND: gradients to second order, modules, floa
       {z, agt::input({2, 3, 2, 3}, 3.0)});
   // modules
   nn::CrossEntropyLoss ce(nn::CrossEntropyLossOptions().weight(w).ignore_index(1));
-  agt::check_values(ce(z.detach(), t_all), {F::cross_entropy(z.detach(), t_all,
-                                                             F::CrossEntropyFuncOptions().weight(w).ignore_index(1))
-                                                .item<double>()});
+  agt::check_values(
+      ce(z.detach(), t_all),
+      {F::cross_entropy(z.detach(), t_all, F::CrossEntropyFuncOptions().weight(w).ignore_index(1)).item<double>()});
   nn::NLLLoss nll(nn::NLLLossOptions().reduction(kSum));
-  agt::check_values(nll(log_softmax(z.detach(), 1), t),
-                    {F::nll_loss(log_softmax(z.detach(), 1), t, F::NLLLossFuncOptions().reduction(kSum)).item<double>()});
+  agt::check_values(
+      nll(log_softmax(z.detach(), 1), t),
+      {F::nll_loss(log_softmax(z.detach(), 1), t, F::NLLLossFuncOptions().reduction(kSum)).item<double>()});
   // float32 agrees with float64
   const Tensor z32 = z.detach().to(kFloat32);
-  agt::check_values(F::cross_entropy(z32, t, F::CrossEntropyFuncOptions().weight(w.to(kFloat32)).label_smoothing(0.1))
-                        .to(kFloat64),
-                    {F::cross_entropy(z.detach(), t, F::CrossEntropyFuncOptions().weight(w).label_smoothing(0.1))
-                         .item<double>()},
-                    1e-6);
+  agt::check_values(
+      F::cross_entropy(z32, t, F::CrossEntropyFuncOptions().weight(w.to(kFloat32)).label_smoothing(0.1)).to(kFloat64),
+      {F::cross_entropy(z.detach(), t, F::CrossEntropyFuncOptions().weight(w).label_smoothing(0.1)).item<double>()},
+      1e-6);
   agt::check_values(F::cross_entropy(z32, t_all, kNone).to(kFloat64),
                     F::cross_entropy(z.detach(), t_all, kNone).to_vector<double>(), 1e-6);
 }
 
 TEST_CASE("nll_loss / cross_entropy ND: errors name the loss and both shapes; nothing recorded") {
   const Tensor z = agt::input({2, 3, 4}, 1.0);
-  CHECK(message([&] { F::nll_loss(z, zeros({2, 3}, kInt64)); }) ==
-        "nll_loss: target int64[2, 3] does not match input float64[2, 3, 4] (expected [2, 4])");
-  CHECK(message([&] { F::cross_entropy(z, zeros({4, 2}, kInt64)); }) ==
-        "cross_entropy: target int64[4, 2] does not match input float64[2, 3, 4] (expected [2, 4])");
-  CHECK(message([&] { F::cross_entropy(z, full({2, 4}, 3.0, kInt64)); })
-            .find("cross_entropy: target 3 at position 0 is out of range for 3 classes") == 0);
-  CHECK(message([&] { F::nll_loss(z, zeros({2, 4}, kInt64), F::NLLLossFuncOptions().weight(ones({4}, kFloat64))); })
-            .find("nll_loss: weight float64[4] must be [3]") == 0);
-  CHECK(message([&] { F::cross_entropy(z, zeros({2, 4}, kFloat64)); })
-            .find("cross_entropy: input float64[2, 3, 4] and target float64[2, 4] must have the same shape") == 0);
-  CHECK(message([&] { F::nll_loss(full({}, 1.0, kFloat64), zeros({}, kInt64)); })
-            .find("nll_loss: expects input [N, C], [C] or [N, C, d1, ..., dk], got") == 0);
+  CHECK(message([&] {
+          F::nll_loss(z, zeros({2, 3}, kInt64));
+        }) == "nll_loss: target int64[2, 3] does not match input float64[2, 3, 4] (expected [2, 4])");
+  CHECK(message([&] {
+          F::cross_entropy(z, zeros({4, 2}, kInt64));
+        }) == "cross_entropy: target int64[4, 2] does not match input float64[2, 3, 4] (expected [2, 4])");
+  CHECK(message([&] {
+          F::cross_entropy(z, full({2, 4}, 3.0, kInt64));
+        }).find("cross_entropy: target 3 at position 0 is out of range for 3 classes") == 0);
+  CHECK(message([&] {
+          F::nll_loss(z, zeros({2, 4}, kInt64), F::NLLLossFuncOptions().weight(ones({4}, kFloat64)));
+        }).find("nll_loss: weight float64[4] must be [3]") == 0);
+  CHECK(message([&] {
+          F::cross_entropy(z, zeros({2, 4}, kFloat64));
+        }).find("cross_entropy: input float64[2, 3, 4] and target float64[2, 4] must have the same shape") == 0);
+  CHECK(message([&] {
+          F::nll_loss(full({}, 1.0, kFloat64), zeros({}, kInt64));
+        }).find("nll_loss: expects input [N, C], [C] or [N, C, d1, ..., dk], got") == 0);
   // a failed call records nothing: the input's graph is unchanged
   const Tensor leaf = agt::input({2, 3, 4}, 2.0);
   CHECK_THROWS_AS(F::cross_entropy(leaf, zeros({2, 5}, kInt64)), Error);
