@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <random>
 #include <vector>
@@ -199,4 +200,29 @@ TEST_CASE("max_pool2d 2x2 stride 2 (the fast path): values, gradients to second 
     const Tensor xs = agt::input({2, 2, s, s}, 1.0);
     agt::check_both_orders([](const std::vector<Tensor>& v) { return max_pool2d(v[0], 2); }, {xs});
   }
+}
+
+TEST_CASE("conv / pool: a dilation or padding whose window overflows int64 is an ag::Error naming the op") {
+  constexpr std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  const Tensor x = agt::input({1, 2, 5, 5}, 1.0).detach();
+  const Tensor w = agt::input({3, 2, 2, 2}, 2.0).detach();
+  const auto msg = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  CHECK(msg([&] { conv2d(x, w, Tensor(), 1, 0, {big, 1}); }).find("conv2d: dilation") == 0);
+  CHECK(msg([&] { conv2d(x, w, Tensor(), 1, {big, 0}, 1); }).find("conv2d: padding") == 0);
+  CHECK(msg([&] { conv2d(x, w, Tensor(), big, {big / 2, 0}, 1); }).find("conv2d: padding") == 0);
+  CHECK(msg([&] { max_pool2d(x, 3, 1, 0, big); }).find("max_pool2d: dilation") == 0);
+  CHECK(msg([&] { max_pool2d(x, big, 1, big / 2, 1); }).find("max_pool2d: padding") == 0);
+  CHECK(msg([&] { avg_pool2d(x, big, 1, big / 2); }).find("avg_pool2d: padding") == 0);
+  CHECK(msg([&] { im2col(x, 2, big); }).find("im2col: dilation") == 0);
+  // a huge stride with ceil_mode: one window, no overflow in the ceiling division
+  CHECK(max_pool2d(x, 2, big, 0, 1, true).shape() == Shape{1, 2, 1, 1});
+  CHECK(avg_pool2d(x, 2, big, 0, true).shape() == Shape{1, 2, 1, 1});
+  CHECK(conv2d(x, w, Tensor(), big).shape() == Shape{1, 3, 1, 1});
 }

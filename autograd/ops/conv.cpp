@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <vector>
 
 #include "autograd/factory.h"
@@ -93,6 +94,12 @@ Window2d make_window(const Tensor& x, std::array<std::int64_t, 2> k, std::array<
     check_positive(s[i], "stride", op);
     check_positive(d[i], "dilation", op);
     if (p0[i] < 0 || p1[i] < 0) fail("{}: padding must be non-negative, got {}", op, std::min(p0[i], p1[i]));
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    if (k[i] > 1 && d[i] > (kMax - 1) / (k[i] - 1))
+      fail("{}: dilation {} times kernel size {} overflows int64 (input {})", op, d[i], k[i], describe(x));
+    const std::int64_t in = x.size(static_cast<std::int64_t>(2 + i));
+    if (p0[i] > kMax - in || p1[i] > kMax - in - p0[i])
+      fail("{}: padding {} + {} overflows int64 with the input size {}", op, p0[i], p1[i], in);
   }
   const auto h = x.size(2), wd = x.size(3);
   const auto oh = out_size(h, k[0], s[0], p0[0] + p1[0], d[0], op, x, w);
