@@ -95,24 +95,41 @@ template <class T>
   }
 }
 
+/// dst[j] += src[j] for j < n: blocks of 32 bytes (fixed-length loops, one vector each), then the tail.
+template <class T>
+[[gnu::always_inline]] inline void add_contiguous(const T* __restrict src, T* __restrict dst, std::int64_t n) {
+  constexpr std::int64_t v = 32 / sizeof(T);
+  std::int64_t j = 0;
+  for (; j + v <= n; j += v)
+    for (std::int64_t t = 0; t < v; ++t) dst[j + t] += src[j + t];
+  for (; j < n; ++j) dst[j] += src[j];
+}
+
 template <class T>
 [[gnu::always_inline]] inline void col2im_impl(const T* cols, T* x, std::int64_t channels, const Window2d& g) {
   const std::int64_t l = g.oh * g.ow;
   for (std::int64_t c = 0; c < channels; ++c) {
     T* xc = x + c * g.h * g.w;
-    for (std::int64_t a = 0; a < g.kh; ++a)
+    for (std::int64_t a = 0; a < g.kh; ++a) {
+      std::int64_t ilo = 0, ihi = 0;  // the output rows whose input row lies inside the plane
+      columns_inside(a * g.dh - g.ph, g.sh, g.h, g.oh, ilo, ihi);
       for (std::int64_t b = 0; b < g.kw; ++b) {
         const T* row = cols + ((c * g.kh + a) * g.kw + b) * l;
         const std::int64_t c0 = b * g.dw - g.pw;
         std::int64_t lo = 0, hi = 0;
         columns_inside(c0, g.sw, g.w, g.ow, lo, hi);
-        for (std::int64_t i = 0; i < g.oh; ++i) {
+        if (g.sw == 1 && lo == 0 && hi == g.ow) {  // whole rows
+          T* x0 = xc + (a * g.dh - g.ph) * g.w + c0;
+          for (std::int64_t i = ilo; i < ihi; ++i) add_contiguous(row + i * g.ow, x0 + i * g.sh * g.w, g.ow);
+          continue;
+        }
+        for (std::int64_t i = ilo; i < ihi; ++i) {
           const std::int64_t r = i * g.sh - g.ph + a * g.dh;
-          if (r < 0 || r >= g.h) continue;
           if (g.sw == 1) add_row<T, 1>(row + i * g.ow, xc + r * g.w, c0, 1, lo, hi);
           else add_row<T, 0>(row + i * g.ow, xc + r * g.w, c0, g.sw, lo, hi);
         }
       }
+    }
   }
 }
 
