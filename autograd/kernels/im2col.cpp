@@ -1,6 +1,8 @@
 // The row copies below stay inline loops (GCC would otherwise call memcpy for each row of ow
 // elements: 24 or 8 floats in LeNet, where the call costs more than the copy).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 
 #include <algorithm>
 #include <cstdint>

@@ -1,6 +1,8 @@
 // The selects below become vector blends only when FP compares are not treated as trapping; results
 // are unchanged (no FP exception is ever inspected).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
+#endif
 
 #include <algorithm>
 #include <cstdint>
