@@ -225,4 +225,6 @@ TEST_CASE("conv / pool: a dilation or padding whose window overflows int64 is an
   CHECK(max_pool2d(x, 2, big, 0, 1, true).shape() == Shape{1, 2, 1, 1});
   CHECK(avg_pool2d(x, 2, big, 0, true).shape() == Shape{1, 2, 1, 1});
   CHECK(conv2d(x, w, Tensor(), big).shape() == Shape{1, 3, 1, 1});
+  CHECK(conv2d(x, w, Tensor(), big, 1).shape() == Shape{1, 3, 1, 1});  // padded: the window's first column is -1
+  CHECK(max_pool2d(x, 2, big, 1, 1).shape() == Shape{1, 2, 1, 1});
 }

@@ -25,7 +25,7 @@ namespace {
 /// The columns j in [lo, hi) of a row of cols whose input column c0 + j s lies in [0, w).
 void columns_inside(std::int64_t c0, std::int64_t s, std::int64_t w, std::int64_t ow, std::int64_t& lo,
                     std::int64_t& hi) {
-  lo = c0 >= 0 ? 0 : std::min((-c0 + s - 1) / s, ow);
+  lo = c0 >= 0 ? 0 : std::min((-c0 - 1) / s + 1, ow);  // ceil(-c0 / s), without forming -c0 + s
   hi = w - 1 - c0 < 0 ? 0 : std::min((w - 1 - c0) / s + 1, ow);
   hi = std::max(hi, lo);
 }

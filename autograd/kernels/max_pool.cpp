@@ -29,7 +29,7 @@ namespace {
 /// o s - p + (k - 1) d < n.
 void inside(std::int64_t n, std::int64_t k, std::int64_t s, std::int64_t p, std::int64_t d, std::int64_t out,
             std::int64_t& lo, std::int64_t& hi) {
-  lo = std::min((p + s - 1) / s, out);
+  lo = std::min(p == 0 ? 0 : (p - 1) / s + 1, out);   // ceil(p / s), without forming p + s
   const std::int64_t last = n - 1 - (k - 1) * d + p;  // o s <= last
   hi = last < 0 ? 0 : std::min(last / s + 1, out);
   hi = std::max(hi, lo);

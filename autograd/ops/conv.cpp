@@ -258,9 +258,13 @@ Tensor conv_impl(const Tensor& x0, const Tensor& w0, const Tensor& b, int spatia
   const auto ch = x0.size(batched ? 1 : 0), out = w0.size(0);
   if (out % groups != 0)
     fail("{}: out_channels {} (weight {}) is not divisible by groups {}", op, out, describe(w0), groups);
-  if (ch != w0.size(1) * groups)
-    fail("{}: expected input with {} channels (weight {}, groups {}), got {}", op, w0.size(1) * groups, describe(w0),
-         groups, describe(x0));
+  if (ch % groups != 0 || ch / groups != w0.size(1)) {  // ch != w.size(1) groups, without overflowing int64
+    const std::int64_t wc = w0.size(1);
+    const bool fits = wc == 0 || groups <= std::numeric_limits<std::int64_t>::max() / wc;
+    fail("{}: expected input with {} channels (weight {}, groups {}), got {}", op,
+         fits ? fmt::format("{}", wc * groups) : fmt::format("{} x {}", wc, groups), describe(w0), groups,
+         describe(x0));
+  }
   if (b.defined()) {
     detail::check_same_dtype(x0, b, op);
     if (b.dim() != 1 || b.size(0) != out) fail("{}: expected bias [{}], got {}", op, out, describe(b));
@@ -317,6 +321,8 @@ Tensor col2im(const Tensor& cols, ExpandingArray<2> output_size, ExpandingArray<
   for (std::size_t i = 0; i < 2; ++i) check_positive(output_size[i], "output size", "col2im");
   check_positive(k[0], "kernel size", "col2im");
   check_positive(k[1], "kernel size", "col2im");
+  if (k[1] > std::numeric_limits<std::int64_t>::max() / k[0])
+    fail("col2im: kernel size {}x{} overflows int64 (input {})", k[0], k[1], describe(cols));
   const auto kk = k[0] * k[1];
   if (cols.size(1) % kk != 0)
     fail("col2im: expected input [N, C {}, L] (kernel {}x{}), got {}", kk, k[0], k[1], describe(cols));

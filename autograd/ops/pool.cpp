@@ -171,6 +171,9 @@ Tensor adaptive_impl(const Tensor& x0, int spatial, Pair out, const char* op) {
     fail("{}: output size must be positive, got {}", op,
          spatial == 1 ? fmt::format("{}", out[1]) : fmt::format("{}x{}", out[0], out[1]));
   if (h == 0 || w == 0) fail("{}: expected a non-empty input, got {}", op, describe(x0));
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  if (out[0] > kMax / (h + 1) || out[1] > kMax / (w + 1))  // adaptive_axis forms (o + 1) in + out - 1
+    fail("{}: output size {}x{} overflows int64 with input {}", op, out[0], out[1], describe(x0));
   auto a = std::make_shared<Axes>(Axes{adaptive_axis(h, out[0]), adaptive_axis(w, out[1]), h, w});
   return from_4d(window_average(x, a), x0, spatial);
 }
