@@ -2,7 +2,6 @@
 // computes them (same preprocessing, same strict checks, same double-backward tricks), on ag::grad.
 #include "autograd/functional.h"
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -162,13 +161,14 @@ std::pair<Tensor, Tensor> jvp(const UnaryFn& func, const Tensor& input, const Te
 namespace {
 
 // One JVP per input element (forward mode, forward_ad.h): column k of J[i][j] is the tangent of
-// output i when input j carries the k-th unit tangent. Without create_graph nothing is recorded.
+// output i when input j carries the k-th unit tangent.
 std::vector<variable_list> jacobian_forward(const MultiFn& func, const variable_list& inputs, bool create_graph,
                                             bool strict) {
   namespace fw = autograd::forward_ad;
+  // Recorded as reverse mode is (grad mode on, inputs requiring grad), so that a function which
+  // itself differentiates (vjp with create_graph inside) sees inputs that require grad, as PyTorch's.
+  AutoGradMode on(true);
   const variable_list xs = prepare_inputs(inputs, create_graph, "jacobian");
-  std::optional<NoGradGuard> no_grad;
-  if (!create_graph) no_grad.emplace();
   fw::dual_level level;
   std::vector<Shape> out_shapes;
   std::vector<Dtype> out_dtypes;

@@ -118,7 +118,7 @@ struct Fuzz {
   void step() {
     Tensor& a = pick();
     const Tensor& b = pick();
-    const int op = in.ConsumeIntegralInRange<int>(0, 72);
+    const int op = in.ConsumeIntegralInRange<int>(0, 79);
     switch (op) {
       case 0:
         add(make());
@@ -344,6 +344,36 @@ struct Fuzz {
         break;
       case 71:
         narrow(a, index(), index(), index()).add_(b);
+        break;
+      // convolution and pooling: kernel, stride, padding and dilation from index() (negative, huge)
+      case 72:
+        add(conv2d(a, b, in.ConsumeBool() ? Tensor() : pick(), {index(), index()}, {index(), index()},
+                   {index(), index()}, index()));
+        break;
+      case 73:
+        add(conv1d(a, b, Tensor(), index(), index(), index(), index()));
+        break;
+      case 74: {
+        auto [y, i] = max_pool2d_with_indices(a, {index(), index()}, {index(), index()}, {index(), index()},
+                                              {index(), index()}, in.ConsumeBool());
+        add(y);
+        add(i);
+        break;
+      }
+      case 75:
+        add(max_pool1d(a, index(), index(), index(), index(), in.ConsumeBool()));
+        break;
+      case 76:
+        add(avg_pool2d(a, {index(), index()}, {index(), index()}, {index(), index()}, in.ConsumeBool(),
+                       in.ConsumeBool()));
+        break;
+      case 77:
+        add(adaptive_avg_pool2d(a, {index(), index()}));
+        break;
+      case 78:
+        add(in.ConsumeBool() ? im2col(a, {index(), index()}, {index(), index()}, {index(), index()}, {index(), index()})
+                             : col2im(a, {index(), index()}, {index(), index()}, {index(), index()}, {index(), index()},
+                                      {index(), index()}));
         break;
       default:
         a.retain_grad();

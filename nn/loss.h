@@ -27,15 +27,18 @@ Tensor binary_cross_entropy_with_logits(const Tensor& input, const Tensor& targe
                                         Reduction reduction = Reduction::Mean);
 /// -weight[t] input[n, t] with t = target[n], on log-probabilities [N, C] (or [C]) and int64 class
 /// indices [N] (or 0-d) in [0, C) or equal to ignore_index (such a row gives 0). kMean divides the
-/// sum by the sum of weight[t] over the rows not ignored (NaN when all are), as PyTorch.
+/// sum by the sum of weight[t] over the rows not ignored (NaN when all are), as PyTorch. Also on
+/// [N, C, d1, ..., dk] with targets [N, d1, ..., dk] (e.g. per pixel): every position is a row,
+/// kNone returns [N, d1, ..., dk], kMean divides by the weights of all positions not ignored.
 Tensor nll_loss(const Tensor& input, const Tensor& target, const NLLLossFuncOptions& options = {});
-/// Cross-entropy on logits [N, C] (or [C]). With int64 class indices [N] (or 0-d):
+/// Cross-entropy on logits [N, C] (or [C], or [N, C, d1, ..., dk] with the class dim 1 and targets
+/// [N, d1, ..., dk] or probabilities of the input's shape, as nll_loss). With int64 class indices [N] (or 0-d):
 /// nll_loss(log_softmax(input)) with its weight, ignore_index and reduction, and with label_smoothing
 /// e: (1 - e) that + e / C times the smoothing term -sum_c weight[c] log_softmax(input)[n, c] (0 on
 /// ignored rows), reduced the same way (kMean: by the same denominator). The plain case (no weight,
 /// no smoothing, no ignored row) is one fused op. With floating class probabilities [N, C] (same
 /// dtype; ignore_index must stay negative): -sum_c weight[c] p[n, c] log_softmax(input)[n, c] with
-/// p = (1 - e) target + e / C; kMean divides by N.
+/// p = (1 - e) target + e / C; kMean divides by N (by N d1 ... dk).
 Tensor cross_entropy(const Tensor& input, const Tensor& target, const CrossEntropyFuncOptions& options = {});
 /// With d = input - target: 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta elsewhere (beta = 0:
 /// l1_loss). `beta`, when given, replaces options.beta() (libtorch's own overload).

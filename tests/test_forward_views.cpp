@@ -13,9 +13,7 @@ namespace fw = ag::autograd::forward_ad;
 namespace {
 
 Tensor in(const Shape& s, double seed) { return agt::input(s, seed); }
-Tensor idx(const std::vector<std::int64_t>& v) {
-  return tensor(v, {static_cast<std::int64_t>(v.size())}, kInt64);
-}
+Tensor idx(const std::vector<std::int64_t>& v) { return tensor(v, {static_cast<std::int64_t>(v.size())}, kInt64); }
 
 /// gradcheck with forward mode of x -> f(x).
 void check1(const std::function<Tensor(const Tensor&)>& f, const Tensor& x) {
@@ -33,8 +31,8 @@ std::vector<Tensor> vjp(const std::function<Tensor()>& f, const std::vector<Tens
 /// Forward over reverse: (x, u) -> d<f(x), u>/dx, so the JVP rules of f's VJP ops are checked (in u).
 void check_vjp(const std::function<Tensor(const Tensor&)>& f, const Tensor& x) {
   const Tensor u = agt::input(f(x.detach()).shape(), 0.37);
-  agt::check_gradients(
-      [&](const std::vector<Tensor>& v) { return vjp([&] { return f(v[0]); }, {v[0]}, v[1])[0]; }, {x, u});
+  agt::check_gradients([&](const std::vector<Tensor>& v) { return vjp([&] { return f(v[0]); }, {v[0]}, v[1])[0]; },
+                       {x, u});
 }
 
 }  // namespace
@@ -105,8 +103,11 @@ TEST_CASE("forward index ops: index_select, gather, cat, stack, index, index_put
   check1([&](const Tensor& a) { return a.gather(1, gi); }, x);
   agt::check_gradients([](const std::vector<Tensor>& v) { return cat({v[0], v[1], v[0]}, 0); }, {x, y});
   agt::check_gradients([&](const std::vector<Tensor>& v) { return cat({v[0], c}, 1); }, {x});
-  agt::check_gradients([](const std::vector<Tensor>& v) { return stack({v[0], v[1]}, -1); },
-                       {x.slice(0, 0, 2).detach().requires_grad_(), y});
+  agt::check_gradients(
+      [](const std::vector<Tensor>& v) {
+        return stack({v[0], v[1]}, -1);
+      },
+      {x.slice(0, 0, 2).detach().requires_grad_(), y});
   const Tensor mask = gt(x.detach(), 0.0);
   check1([&](const Tensor& a) { return a.index({mask}); }, x);
   check1([&](const Tensor& a) { return a.index({idx({2, 0, 2}), Slice(1, None, 2)}); }, x);
@@ -114,9 +115,15 @@ TEST_CASE("forward index ops: index_select, gather, cat, stack, index, index_put
   check1([&](const Tensor& a) { return masked_select(a, mask); }, x);
   const Tensor vals = in({2}, 0.4);
   agt::check_gradients(
-      [](const std::vector<Tensor>& v) { return index_put(v[0], {idx({2, 0}), idx({1, 3})}, v[1]); }, {x, vals});
-  agt::check_gradients([](const std::vector<Tensor>& v) { return index_put(v[0], {Slice(), 2}, v[1]); },
-                       {x, in({3}, 0.8)});
+      [](const std::vector<Tensor>& v) {
+        return index_put(v[0], {idx({2, 0}), idx({1, 3})}, v[1]);
+      },
+      {x, vals});
+  agt::check_gradients(
+      [](const std::vector<Tensor>& v) {
+        return index_put(v[0], {Slice(), 2}, v[1]);
+      },
+      {x, in({3}, 0.8)});
   const Tensor plain_vals = agt::input({2}, 0.4, 1.0, 0.0, false);
   check1([&](const Tensor& a) { return index_put(a, {idx({2, 0}), idx({1, 3})}, plain_vals); }, x);
   check1([&](const Tensor& a) { return index_put(x.detach(), {idx({2, 0}), idx({1, 3})}, a); }, vals);
@@ -143,25 +150,22 @@ TEST_CASE("forward index ops: the VJPs' own ops (put_rows, take_rows, scatter_ad
 
 TEST_CASE("forward matmul: dA B + A dB over every rank combination and transpose flag") {
   const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{3}, {3}},       {{3}, {3, 2}},       {{2, 3}, {3}},       {{2, 3}, {3, 4}},
-      {{2, 2, 3}, {3}}, {{3}, {2, 3, 4}},    {{2, 2, 3}, {3, 4}}, {{2, 3}, {2, 3, 4}},
-      {{2, 1, 2, 3}, {3, 3, 2}}};
+      {{3}, {3}},       {{3}, {3, 2}},       {{2, 3}, {3}},       {{2, 3}, {3, 4}},         {{2, 2, 3}, {3}},
+      {{3}, {2, 3, 4}}, {{2, 2, 3}, {3, 4}}, {{2, 3}, {2, 3, 4}}, {{2, 1, 2, 3}, {3, 3, 2}}};
   for (const auto& [sa, sb] : shapes) {
     CAPTURE(shape_str(sa));
     CAPTURE(shape_str(sb));
-    agt::check_gradients([](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); },
-                         {in(sa, 0.3), in(sb, 1.1)});
+    agt::check_gradients([](const std::vector<Tensor>& v) { return matmul(v[0], v[1]); }, {in(sa, 0.3), in(sb, 1.1)});
   }
   const Tensor a = in({3, 2}, 0.3), b = in({4, 3}, 1.1);
   agt::check_gradients([](const std::vector<Tensor>& v) { return mm(v[0].t(), v[1].t()); }, {a, b});
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       const Tensor p = in(ta ? Shape{2, 3, 2} : Shape{2, 2, 3}, 0.4), q = in(tb ? Shape{4, 3} : Shape{3, 4}, 0.8);
-      agt::check_gradients(
-          [ta, tb](const std::vector<Tensor>& v) { return matmul_transposed(v[0], v[1], ta, tb); }, {p, q});
-      agt::check_gradients(
-          [ta, tb](const std::vector<Tensor>& v) { return matmul_transposed(v[0], v[1], ta, tb); },
-          {p, q.detach()});  // one input without tangent
+      agt::check_gradients([ta, tb](const std::vector<Tensor>& v) { return matmul_transposed(v[0], v[1], ta, tb); },
+                           {p, q});
+      agt::check_gradients([ta, tb](const std::vector<Tensor>& v) { return matmul_transposed(v[0], v[1], ta, tb); },
+                           {p, q.detach()});  // one input without tangent
     }
   // forward over reverse: the VJP's matmuls
   agt::check_gradients(

@@ -78,3 +78,20 @@ TEST_CASE("fuzz: sum of an int64 tensor that overflows wraps as libtorch's (was 
       static_cast<std::int64_t>(std::uint64_t{3} * static_cast<std::uint64_t>(std::int64_t{4000000000000000000}));
   CHECK(ag::sum(big).item<std::int64_t>() == want);
 }
+
+TEST_CASE(
+    "fuzz: adaptive_avg_pool2d output size, col2im kernel size, conv groups of int64 max are ag::Error (was UB: signed "
+    "overflow)") {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const Tensor x = ag::ones({1, 1, 3, 2}, ag::kFloat64);
+  CHECK_THROWS_AS(ag::adaptive_avg_pool2d(x, {max, 1}), Error);
+  CHECK_THROWS_AS(ag::adaptive_avg_pool2d(x, {1, max}), Error);
+  CHECK_THROWS_AS(ag::adaptive_avg_pool1d(ag::ones({1, 1, 3}, ag::kFloat64), max), Error);
+  CHECK(ag::adaptive_avg_pool2d(x, {5, 7}).shape() == ag::Shape{1, 1, 5, 7});  // larger than the input: fine
+  // col2im with a kernel whose area overflows
+  CHECK_THROWS_AS(ag::col2im(ag::ones({1, 4, 1}, ag::kFloat64), {2, 2}, {max, max}), Error);
+  // conv2d with groups whose product with the weight's channels overflows
+  CHECK_THROWS_AS(ag::conv2d(ag::ones({1, 7, 3, 3}, ag::kFloat64), ag::ones({7, 7, 1, 1}, ag::kFloat64), {}, 1, 0, 1,
+                             max),
+                  Error);
+}

@@ -4,6 +4,7 @@
 // Seeded and reproducible; a failure prints the seed and the smallest failing graph (ops dropped
 // one at a time while the check still fails). Rerun one graph with AG_GRAPH_SEED=<seed>.
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <random>
 #include <sstream>
@@ -65,35 +66,66 @@ enum class Op {
   Matmul,
   MatmulSelf,
   Rnn,
+  Conv,
+  MaxPool,
+  AvgPool,
   Count,
   BuggyCube  // never generated: a deliberately wrong VJP for testing the shrinker
 };
 
-const char* const kOpNames[] = {"neg",           "exp",
-                                "log(softplus)", "sqrt(x*x+0.5)",
-                                "abs",           "relu",
-                                "leaky_relu",    "clamp",
-                                "sigmoid",       "tanh",
-                                "softplus",      "pow3",
-                                "square",        "1/x",
-                                "add_scalar",    "mul_scalar",
-                                "rsub_scalar",   "add",
-                                "sub",           "mul",
-                                "div",           "where(a>0,a,b)",
-                                "sum",           "sum_dim",
-                                "mean_dim",      "max_dim",
-                                "amax",          "max",
-                                "logsumexp",     "softmax",
-                                "log_softmax",   "transpose",
-                                "permute",       "flatten",
-                                "unsqueeze",     "squeeze",
-                                "expand",        "select",
-                                "slice",         "narrow",
-                                "diagonal",      "unfold",
-                                "cat",           "stack",
-                                "index_select",  "gather",
-                                "matmul(a,W)",   "matmul(a,a^T)",
-                                "rnn(h,W,X)",    "-",
+const char* const kOpNames[] = {"neg",
+                                "exp",
+                                "log(softplus)",
+                                "sqrt(x*x+0.5)",
+                                "abs",
+                                "relu",
+                                "leaky_relu",
+                                "clamp",
+                                "sigmoid",
+                                "tanh",
+                                "softplus",
+                                "pow3",
+                                "square",
+                                "1/x",
+                                "add_scalar",
+                                "mul_scalar",
+                                "rsub_scalar",
+                                "add",
+                                "sub",
+                                "mul",
+                                "div",
+                                "where(a>0,a,b)",
+                                "sum",
+                                "sum_dim",
+                                "mean_dim",
+                                "max_dim",
+                                "amax",
+                                "max",
+                                "logsumexp",
+                                "softmax",
+                                "log_softmax",
+                                "transpose",
+                                "permute",
+                                "flatten",
+                                "unsqueeze",
+                                "squeeze",
+                                "expand",
+                                "select",
+                                "slice",
+                                "narrow",
+                                "diagonal",
+                                "unfold",
+                                "cat",
+                                "stack",
+                                "index_select",
+                                "gather",
+                                "matmul(a,W)",
+                                "matmul(a,a^T)",
+                                "rnn(h,W,X)",
+                                "conv(a,W[,b])",
+                                "max_pool",
+                                "avg_pool",
+                                "-",
                                 "buggy_cube"};
 
 /// x^3 with the derivative 2.9 x^2 instead of 3 x^2.
@@ -149,6 +181,39 @@ void clear_max(const Tensor& x, std::int64_t dim, bool check) {
   const Tensor near = gt(gap, -kMargin);
   if (sum(near, dim).to_vector<double>() != std::vector<double>(static_cast<std::size_t>(top.numel()), 1.0))
     throw Invalid{};
+}
+
+/// Max pooling needs a clear winner in every window: the input viewed as [planes, h, w] (a 1-D pool
+/// has h = 1), kernel k, stride st, padding p, dilation d per dim and the output size o per dim.
+void clear_window_max(const Tensor& x, int spatial, std::int64_t k, std::int64_t st, std::int64_t p, std::int64_t d,
+                      bool check) {
+  if (!check) return;
+  const std::vector<double> v = x.to_vector<double>();
+  const std::int64_t w = x.size(-1), h = spatial == 2 ? x.size(-2) : 1;
+  const std::int64_t planes = x.numel() / (h * w);
+  const std::int64_t kh = spatial == 2 ? k : 1, ph = spatial == 2 ? p : 0, sh = spatial == 2 ? st : 1;
+  const auto out = [&](std::int64_t in, std::int64_t kk, std::int64_t ss, std::int64_t pp) {
+    return (in + 2 * pp - d * (kk - 1) - 1 + ss - 1) / ss + 1;  // ceil_mode's count: covers both modes
+  };
+  const std::int64_t oh = out(h, kh, sh, ph), ow = out(w, k, st, p);
+  for (std::int64_t q = 0; q < planes; ++q)
+    for (std::int64_t i = 0; i < oh; ++i)
+      for (std::int64_t j = 0; j < ow; ++j) {
+        double best = -INFINITY, second = -INFINITY;
+        for (std::int64_t a = 0; a < kh; ++a)
+          for (std::int64_t b = 0; b < k; ++b) {
+            const std::int64_t r = i * sh - ph + a * d, c = j * st - p + b * d;
+            if (r < 0 || r >= h || c < 0 || c >= w) continue;
+            const double e = v[static_cast<std::size_t>((q * h + r) * w + c)];
+            if (e > best) {
+              second = best;
+              best = e;
+            } else if (e > second) {
+              second = e;
+            }
+          }
+        if (best - second < kMargin) throw Invalid{};
+      }
 }
 
 /// tensor() reads an empty shape as "1-D of all values": make 0-d leaves explicitly.
@@ -284,6 +349,20 @@ Tensor apply(const GNode& n, const std::vector<Tensor>& vals, const std::vector<
       for (std::int64_t t = 0; t < x.size(0); ++t) h = tanh(matmul(h, w) * 0.5 + select(x, 0, t));
       return h;
     }
+    case Op::Conv: {
+      const Tensor bias = n.keep ? get(n.c) : Tensor();
+      if (n.i0 == 1) return conv1d(a, get(n.b), bias, n.i1, n.i2, n.i3);
+      return conv2d(a, get(n.b), bias, n.i1, n.i2, n.i3);
+    }
+    case Op::MaxPool: {
+      const auto dil = static_cast<std::int64_t>(n.s);
+      clear_window_max(a, static_cast<int>(n.i0), n.i1, n.i2, n.i3, dil, check);
+      if (n.i0 == 1) return max_pool1d(a, n.i1, n.i2, n.i3, dil, n.keep);
+      return max_pool2d(a, n.i1, n.i2, n.i3, dil, n.keep);
+    }
+    case Op::AvgPool:
+      if (n.i0 == 1) return avg_pool1d(a, n.i1, n.i2, n.i3, n.keep, n.s != 0);
+      return avg_pool2d(a, n.i1, n.i2, n.i3, n.keep, n.s != 0);
     case Op::BuggyCube:
       return BuggyCube::apply(a);
     case Op::Count:
@@ -329,9 +408,9 @@ std::string graph_str(const Graph& g) {
     const GNode& n = g.nodes[i];
     os << "  v" << i << " = " << kOpNames[static_cast<int>(n.op)] << "(" << ref_str(n.a);
     if (n.op == Op::Add || n.op == Op::Sub || n.op == Op::Mul || n.op == Op::Div || n.op == Op::Where ||
-        n.op == Op::Cat || n.op == Op::Stack || n.op == Op::Matmul || n.op == Op::Rnn)
+        n.op == Op::Cat || n.op == Op::Stack || n.op == Op::Matmul || n.op == Op::Rnn || n.op == Op::Conv)
       os << ", " << ref_str(n.b);
-    if (n.op == Op::Rnn) os << ", " << ref_str(n.c);
+    if (n.op == Op::Rnn || (n.op == Op::Conv && n.keep)) os << ", " << ref_str(n.c);
     os << fmt::format("; i={},{},{},{} keep={} s={} sh={} idx=[{}])\n", n.i0, n.i1, n.i2, n.i3, n.keep, n.s,
                       shape_str(n.sh), fmt::join(n.idx, ","));
   }
@@ -627,6 +706,41 @@ struct Gen {
         n.b = add_leaf({h, h}, 0.7);
         const auto steps = uni(2, 4);
         n.c = add_leaf(r == 1 ? Shape{steps, h} : Shape{steps, 1, h});
+        return true;
+      }
+      case Op::Conv: {
+        // conv1d over [N, C, L] or [C, L], conv2d over [N, C, H, W] or [C, H, W]
+        if (r < 2 || r > 4) return false;
+        n.i0 = r == 2 ? 1 : r == 4 ? 2 : uni(1, 2);
+        const auto ch = s[static_cast<std::size_t>(r - 1 - n.i0)];
+        n.i1 = uni(1, 2);  // stride
+        n.i2 = uni(0, 1);  // padding
+        n.i3 = uni(1, 2);  // dilation
+        Shape w{uni(1, 2), ch};
+        for (std::int64_t d = 0; d < n.i0; ++d) {
+          const auto in = s[static_cast<std::size_t>(r - n.i0 + d)];
+          const auto k = uni(1, 3);
+          if (n.i3 * (k - 1) + 1 > in + 2 * n.i2) return false;
+          w.push_back(k);
+        }
+        n.b = add_leaf(w, 0.7);
+        n.keep = coin();
+        if (n.keep) n.c = add_leaf({w[0]});
+        return true;
+      }
+      case Op::MaxPool:
+      case Op::AvgPool: {
+        // over the last 1 or 2 dims of [N, C, L] / [C, L] or [N, C, H, W] / [C, H, W]
+        if (r < 2 || r > 4) return false;
+        n.i0 = r == 2 ? 1 : r == 4 ? 2 : uni(1, 2);
+        n.i1 = uni(1, 3);         // kernel
+        n.i2 = uni(1, 2);         // stride
+        n.i3 = uni(0, n.i1 / 2);  // padding, at most half the kernel
+        n.keep = coin();          // ceil_mode
+        n.s = n.op == Op::MaxPool ? static_cast<double>(uni(1, 2)) : static_cast<double>(uni(0, 1));
+        const auto span = (n.op == Op::MaxPool ? static_cast<std::int64_t>(n.s) : 1) * (n.i1 - 1) + 1;
+        for (std::int64_t d = 0; d < n.i0; ++d)
+          if (span > s[static_cast<std::size_t>(r - 1 - d)] + 2 * n.i3) return false;
         return true;
       }
       default:

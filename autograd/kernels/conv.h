@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -26,101 +25,62 @@ struct Window2d {
 };
 
 /// cols[c kh kw + a kw + b, i ow + j] = x[c, i sh - ph + a dh, j sw - pw + b dw] (0 outside the plane),
-/// for x [channels, h, w] and cols [channels kh kw, oh ow] (the layout of torch's unfold).
-template <class T>
-void im2col(const T* x, T* cols, std::int64_t channels, const Window2d& g) {
-  const std::int64_t l = g.oh * g.ow;
-  for (std::int64_t c = 0; c < channels; ++c) {
-    const T* xc = x + c * g.h * g.w;
-    for (std::int64_t a = 0; a < g.kh; ++a)
-      for (std::int64_t b = 0; b < g.kw; ++b) {
-        T* row = cols + ((c * g.kh + a) * g.kw + b) * l;
-        for (std::int64_t i = 0; i < g.oh; ++i) {
-          T* out = row + i * g.ow;
-          const std::int64_t r = i * g.sh - g.ph + a * g.dh;
-          if (r < 0 || r >= g.h) {
-            std::fill(out, out + g.ow, T(0));
-            continue;
-          }
-          const T* xr = xc + r * g.w;
-          const std::int64_t c0 = b * g.dw - g.pw;  // column read by j = 0
-          if (g.sw == 1 && c0 >= 0 && c0 + g.ow <= g.w) {
-            std::memcpy(out, xr + c0, static_cast<std::size_t>(g.ow) * sizeof(T));
-            continue;
-          }
-          for (std::int64_t j = 0; j < g.ow; ++j) {
-            const std::int64_t cc = c0 + j * g.sw;
-            out[j] = cc >= 0 && cc < g.w ? xr[cc] : T(0);
-          }
-        }
-      }
-  }
-}
+/// for x [channels, h, w] and cols [channels kh kw, oh ow] (the layout of torch's unfold). Defined in
+/// kernels/im2col.cpp (inline copies of the rows, AVX2 / baseline clones).
+void im2col(const float* x, float* cols, std::int64_t channels, const Window2d& g);
+void im2col(const double* x, double* cols, std::int64_t channels, const Window2d& g);
 
 /// The adjoint of im2col: x[c, r, cc] += cols[...] for every entry of cols that im2col read from
 /// (r, cc); x [channels, h, w] is accumulated into (zero it first for col2im alone).
-template <class T>
-void col2im(const T* cols, T* x, std::int64_t channels, const Window2d& g) {
-  const std::int64_t l = g.oh * g.ow;
-  for (std::int64_t c = 0; c < channels; ++c) {
-    T* xc = x + c * g.h * g.w;
-    for (std::int64_t a = 0; a < g.kh; ++a)
-      for (std::int64_t b = 0; b < g.kw; ++b) {
-        const T* row = cols + ((c * g.kh + a) * g.kw + b) * l;
-        for (std::int64_t i = 0; i < g.oh; ++i) {
-          const std::int64_t r = i * g.sh - g.ph + a * g.dh;
-          if (r < 0 || r >= g.h) continue;
-          const T* in = row + i * g.ow;
-          T* xr = xc + r * g.w;
-          const std::int64_t c0 = b * g.dw - g.pw;
-          if (g.sw == 1 && c0 >= 0 && c0 + g.ow <= g.w) {
-            for (std::int64_t j = 0; j < g.ow; ++j) xr[c0 + j] += in[j];
-            continue;
-          }
-          for (std::int64_t j = 0; j < g.ow; ++j) {
-            const std::int64_t cc = c0 + j * g.sw;
-            if (cc >= 0 && cc < g.w) xr[cc] += in[j];
-          }
-        }
-      }
-  }
-}
+void col2im(const float* cols, float* x, std::int64_t channels, const Window2d& g);
+void col2im(const double* cols, double* x, std::int64_t channels, const Window2d& g);
 
 /// Max pooling of x [planes, h, w] into y [planes, oh, ow] with idx the flat index r w + cc in its
 /// plane of each maximum (as torch's max_pool2d_with_indices). Padding counts as -inf; a NaN wins (as
 /// in torch); the first of equal maxima is kept. Every window holds at least one element of the plane.
+/// Defined in kernels/max_pool.cpp: branch-free loops over the windows that lie inside the plane
+/// (vectorized over the output width; AVX-512 / AVX2 / baseline clones), max_pool2d_reference at the
+/// borders; the values and indices are those of max_pool2d_reference.
+void max_pool2d(const float* x, float* y, std::int64_t* idx, std::int64_t planes, const Window2d& g);
+void max_pool2d(const double* x, double* y, std::int64_t* idx, std::int64_t planes, const Window2d& g);
+
+/// max_pool2d one window at a time, with a branch per element (the reference for the fast loops, and
+/// their border case).
 template <class T>
-void max_pool2d(const T* x, T* y, std::int64_t* idx, std::int64_t planes, const Window2d& g) {
-  for (std::int64_t p = 0; p < planes; ++p) {
-    const T* xp = x + p * g.h * g.w;
-    T* yp = y + p * g.oh * g.ow;
-    std::int64_t* ip = idx + p * g.oh * g.ow;
-    for (std::int64_t i = 0; i < g.oh; ++i) {
-      const std::int64_t r0 = i * g.sh - g.ph;
-      for (std::int64_t j = 0; j < g.ow; ++j) {
-        const std::int64_t c0 = j * g.sw - g.pw;
-        T best = -std::numeric_limits<T>::infinity();
-        std::int64_t at = -1;
-        for (std::int64_t a = 0; a < g.kh; ++a) {
-          const std::int64_t r = r0 + a * g.dh;
-          if (r < 0 || r >= g.h) continue;
-          for (std::int64_t b = 0; b < g.kw; ++b) {
-            const std::int64_t cc = c0 + b * g.dw;
-            if (cc < 0 || cc >= g.w) continue;
-            const T v = xp[r * g.w + cc];
-            if (at < 0 || v > best || std::isnan(v)) {
-              best = v;
-              at = r * g.w + cc;
-              if (std::isnan(v)) goto done;
-            }
-          }
-        }
-      done:
-        yp[i * g.ow + j] = best;
-        ip[i * g.ow + j] = at < 0 ? 0 : at;
+void max_pool2d_reference(const T* x, T* y, std::int64_t* idx, std::int64_t planes, const Window2d& g);
+
+/// One window of max_pool2d_reference: output (i, j) of the plane xp, written to yp[i ow + j] and
+/// ip[i ow + j].
+template <class T>
+inline void max_pool2d_window(const T* xp, T* yp, std::int64_t* ip, std::int64_t i, std::int64_t j, const Window2d& g) {
+  const std::int64_t r0 = i * g.sh - g.ph, c0 = j * g.sw - g.pw;
+  T best = -std::numeric_limits<T>::infinity();
+  std::int64_t at = -1;
+  for (std::int64_t a = 0; a < g.kh; ++a) {
+    const std::int64_t r = r0 + a * g.dh;
+    if (r < 0 || r >= g.h) continue;
+    for (std::int64_t b = 0; b < g.kw; ++b) {
+      const std::int64_t cc = c0 + b * g.dw;
+      if (cc < 0 || cc >= g.w) continue;
+      const T v = xp[r * g.w + cc];
+      if (at < 0 || v > best || std::isnan(v)) {
+        best = v;
+        at = r * g.w + cc;
+        if (std::isnan(v)) goto done;
       }
     }
   }
+done:
+  yp[i * g.ow + j] = best;
+  ip[i * g.ow + j] = at < 0 ? 0 : at;
+}
+
+template <class T>
+void max_pool2d_reference(const T* x, T* y, std::int64_t* idx, std::int64_t planes, const Window2d& g) {
+  for (std::int64_t p = 0; p < planes; ++p)
+    for (std::int64_t i = 0; i < g.oh; ++i)
+      for (std::int64_t j = 0; j < g.ow; ++j)
+        max_pool2d_window(x + p * g.h * g.w, y + p * g.oh * g.ow, idx + p * g.oh * g.ow, i, j, g);
 }
 
 /// Windows along one dim for averaging: output o averages input positions [start[o], end[o]) with

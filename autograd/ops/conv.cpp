@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <vector>
 
 #include "autograd/factory.h"
@@ -98,6 +99,12 @@ Window2d make_window(const Tensor& x, std::array<std::int64_t, 2> k, std::array<
     check_positive(s[i], "stride", op);
     check_positive(d[i], "dilation", op);
     if (p0[i] < 0 || p1[i] < 0) fail("{}: padding must be non-negative, got {}", op, std::min(p0[i], p1[i]));
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    if (k[i] > 1 && d[i] > (kMax - 1) / (k[i] - 1))
+      fail("{}: dilation {} times kernel size {} overflows int64 (input {})", op, d[i], k[i], describe(x));
+    const std::int64_t in = x.size(static_cast<std::int64_t>(2 + i));
+    if (p0[i] > kMax - in || p1[i] > kMax - in - p0[i])
+      fail("{}: padding {} + {} overflows int64 with the input size {}", op, p0[i], p1[i], in);
   }
   const auto h = x.size(2), wd = x.size(3);
   const auto oh = out_size(h, k[0], s[0], p0[0] + p1[0], d[0], op, x, w);
@@ -275,9 +282,13 @@ Tensor conv_impl(const Tensor& x0, const Tensor& w0, const Tensor& b, int spatia
   const auto ch = x0.size(batched ? 1 : 0), out = w0.size(0);
   if (out % groups != 0)
     fail("{}: out_channels {} (weight {}) is not divisible by groups {}", op, out, describe(w0), groups);
-  if (ch != w0.size(1) * groups)
-    fail("{}: expected input with {} channels (weight {}, groups {}), got {}", op, w0.size(1) * groups, describe(w0),
-         groups, describe(x0));
+  if (ch % groups != 0 || ch / groups != w0.size(1)) {  // ch != w.size(1) groups, without overflowing int64
+    const std::int64_t wc = w0.size(1);
+    const bool fits = wc == 0 || groups <= std::numeric_limits<std::int64_t>::max() / wc;
+    fail("{}: expected input with {} channels (weight {}, groups {}), got {}", op,
+         fits ? fmt::format("{}", wc * groups) : fmt::format("{} x {}", wc, groups), describe(w0), groups,
+         describe(x0));
+  }
   if (b.defined()) {
     detail::check_same_dtype(x0, b, op);
     if (b.dim() != 1 || b.size(0) != out) fail("{}: expected bias [{}], got {}", op, out, describe(b));
@@ -334,6 +345,8 @@ Tensor col2im(const Tensor& cols, ExpandingArray<2> output_size, ExpandingArray<
   for (std::size_t i = 0; i < 2; ++i) check_positive(output_size[i], "output size", "col2im");
   check_positive(k[0], "kernel size", "col2im");
   check_positive(k[1], "kernel size", "col2im");
+  if (k[1] > std::numeric_limits<std::int64_t>::max() / k[0])
+    fail("col2im: kernel size {}x{} overflows int64 (input {})", k[0], k[1], describe(cols));
   const auto kk = k[0] * k[1];
   if (cols.size(1) % kk != 0)
     fail("col2im: expected input [N, C {}, L] (kernel {}x{}), got {}", kk, k[0], k[1], describe(cols));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <memory>
 
 #include "autograd/factory.h"
@@ -47,12 +48,17 @@ std::int64_t pool_out(std::int64_t in, std::int64_t k, std::int64_t s, std::int6
         "{}: kernel size, stride and dilation must be positive and padding non-negative, got kernel {}, stride {}, "
         "padding {}, dilation {}",
         op, k, s, p, d);
-  const std::int64_t span = d * (k - 1) + 1;
   if (p > k / 2) fail("{}: padding {} must be at most half the kernel size {}", op, p, k);
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  if (k > 1 && d > (kMax - 1) / (k - 1))
+    fail("{}: dilation {} times kernel size {} overflows int64 (input {})", op, d, k, describe(x));
+  if (p > (kMax - in) / 2) fail("{}: padding {} overflows int64 with the input size {}", op, p, in);
+  const std::int64_t span = d * (k - 1) + 1;
   if (in + 2 * p < span)
     fail("{}: kernel size {} is larger than the padded input size {} (input {})", op, span, in + 2 * p, describe(x));
-  std::int64_t out = (in + 2 * p - span + (ceil ? s - 1 : 0)) / s + 1;
-  if (ceil && (out - 1) * s >= in + p) --out;
+  const std::int64_t room = in + 2 * p - span;  // the ceiling division without forming room + s - 1
+  std::int64_t out = room / s + 1 + (ceil && room % s != 0 ? 1 : 0);
+  if (ceil && out - 1 > (in + p - 1) / s) --out;  // (out - 1) s >= in + p: the last window starts in the padding
   return out;
 }
 
@@ -177,6 +183,9 @@ Tensor adaptive_impl(const Tensor& x0, int spatial, Pair out, const char* op) {
     fail("{}: output size must be positive, got {}", op,
          spatial == 1 ? fmt::format("{}", out[1]) : fmt::format("{}x{}", out[0], out[1]));
   if (h == 0 || w == 0) fail("{}: expected a non-empty input, got {}", op, describe(x0));
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+  if (out[0] > kMax / (h + 1) || out[1] > kMax / (w + 1))  // adaptive_axis forms (o + 1) in + out - 1
+    fail("{}: output size {}x{} overflows int64 with input {}", op, out[0], out[1], describe(x0));
   auto a = std::make_shared<Axes>(Axes{adaptive_axis(h, out[0]), adaptive_axis(w, out[1]), h, w});
   return from_4d(window_average(x, a), x0, spatial);
 }

@@ -1261,6 +1261,24 @@ def embedding_option_case(name, expression, constants=None, **inputs):
     return register
 
 
+# --- nll_loss ND ---
+# nll_loss and cross_entropy on [N, C, d1, ..., dk] with targets [N, d1, ..., dk] (class-index targets as
+# a flat list in "target", shaped by "shape"): the JSON's "loss_nd_cases" (the layout of "cases"), rebuilt
+# by tests/test_nn_loss_nd.cpp. Reductions "none" are summed against an input w.
+
+LOSS_ND_CASES = []
+
+
+def loss_nd_case(name, expression, constants=None, **inputs):
+    """As @case, for the "loss_nd_cases" list."""
+
+    def register(fn):
+        LOSS_ND_CASES.append((name, expression, inputs, constants or {}, fn))
+        return fn
+
+    return register
+
+
 def run_embedding_option_case(name, expression, inputs, constants, fn):
     after = {}
 
@@ -1352,6 +1370,136 @@ _generate_before_embedding_options = generate
 def generate():  # noqa: F811 (extends the generate() above with the "embedding_option_cases" list)
     data = _generate_before_embedding_options()
     data["embedding_option_cases"] = [run_embedding_option_case(*c) for c in EMBEDDING_OPTION_CASES]
+    return data
+
+
+ND_S = [2, 2, 3]                                         # targets [2, 2, 3] for inputs [2, 4, 2, 3]
+ND_T = [2, 0, 1, 3, 1, 2, 0, 3, 3, 1, 2, 0]              # no element ignored
+ND_T_IGN = [2, -100, 1, 3, 1, -100, 0, 3, -100, 1, 2, 0]  # three ignored (the default ignore_index)
+ND_S3 = [2, 2, 2, 2]                                      # three spatial dims: inputs [2, 3, 2, 2, 2]
+ND_T3 = [0, 1, 2, 1, 1, 0, 2, 2, 1, 0, 0, 2, 1, 1, 2, 0]
+ND_S1 = [3, 5]                                            # one spatial dim: inputs [3, 4, 5]
+ND_T1 = [3, 0, 1, 2, 2, 1, 1, 0, 3, 3, 0, 2, 1, 3, -100]
+
+
+def _nd(values, shape):
+    return const(values, torch.int64).reshape(shape)
+
+
+@loss_nd_case("nd_nll_weight_mean", "nll_loss(z [2,4,2,3], t [2,2,3], weight=W)", {"target": ND_T, "shape": ND_S,
+              "weight": LOSS_W}, z=Input((2, 4, 2, 3)))
+def _(z):
+    return F.nll_loss(z, _nd(ND_T, ND_S), weight=const(LOSS_W))
+
+
+@loss_nd_case("nd_nll_ignore_sum", "nll_loss(log_softmax(z, 1), t with -100, sum)", {"target": ND_T_IGN,
+              "shape": ND_S}, z=Input((2, 4, 2, 3)))
+def _(z):
+    return F.nll_loss(F.log_softmax(z, 1), _nd(ND_T_IGN, ND_S), reduction="sum")
+
+
+@loss_nd_case("nd_nll_weight_ignore_mean", "nll_loss(z, t with -100, weight=W)", {"target": ND_T_IGN,
+              "shape": ND_S, "weight": LOSS_W}, z=Input((2, 4, 2, 3)))
+def _(z):
+    return F.nll_loss(z, _nd(ND_T_IGN, ND_S), weight=const(LOSS_W))
+
+
+@loss_nd_case("nd_nll_weight_ignore_none", "sum(nll_loss(z, t with -100, weight=W, none) * w)",
+              {"target": ND_T_IGN, "shape": ND_S, "weight": LOSS_W}, z=Input((2, 4, 2, 3)), w=Input((2, 2, 3)))
+def _(z, w):
+    return (F.nll_loss(z, _nd(ND_T_IGN, ND_S), weight=const(LOSS_W), reduction="none") * w).sum()
+
+
+@loss_nd_case("nd_nll_3d_ignore_index_1_mean", "nll_loss(z [2,3,2,2,2], t [2,2,2,2], ignore_index=1)",
+              {"target": ND_T3, "shape": ND_S3}, z=Input((2, 3, 2, 2, 2)))
+def _(z):
+    return F.nll_loss(z, _nd(ND_T3, ND_S3), ignore_index=1)
+
+
+@loss_nd_case("nd_nll_1d_none", "sum(nll_loss(z [3,4,5], t [3,5] with -100, none) * w)",
+              {"target": ND_T1, "shape": ND_S1}, z=Input((3, 4, 5)), w=Input((3, 5)))
+def _(z, w):
+    return (F.nll_loss(z, _nd(ND_T1, ND_S1), reduction="none") * w).sum()
+
+
+@loss_nd_case("nd_ce_mean", "cross_entropy(z [2,4,2,3], t [2,2,3])", {"target": ND_T, "shape": ND_S},
+              z=Input((2, 4, 2, 3), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _nd(ND_T, ND_S))
+
+
+@loss_nd_case("nd_ce_none", "sum(cross_entropy(z, t, none) * w)", {"target": ND_T, "shape": ND_S},
+              z=Input((2, 4, 2, 3), scale=2.0), w=Input((2, 2, 3)))
+def _(z, w):
+    return (F.cross_entropy(z, _nd(ND_T, ND_S), reduction="none") * w).sum()
+
+
+@loss_nd_case("nd_ce_3d_sum", "cross_entropy(z [2,3,2,2,2], t [2,2,2,2], sum)", {"target": ND_T3, "shape": ND_S3},
+              z=Input((2, 3, 2, 2, 2), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _nd(ND_T3, ND_S3), reduction="sum")
+
+
+@loss_nd_case("nd_ce_weight_ignore_mean", "cross_entropy(z, t with -100, weight=W)",
+              {"target": ND_T_IGN, "shape": ND_S, "weight": LOSS_W}, z=Input((2, 4, 2, 3), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _nd(ND_T_IGN, ND_S), weight=const(LOSS_W))
+
+
+@loss_nd_case("nd_ce_smoothing_ignore_mean", "cross_entropy(z, t with -100, label_smoothing=0.1)",
+              {"target": ND_T_IGN, "shape": ND_S}, z=Input((2, 4, 2, 3), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _nd(ND_T_IGN, ND_S), label_smoothing=0.1)
+
+
+@loss_nd_case("nd_ce_smoothing_weight_ignore_mean", "cross_entropy(z, t with -100, weight=W, label_smoothing=0.2)",
+              {"target": ND_T_IGN, "shape": ND_S, "weight": LOSS_W}, z=Input((2, 4, 2, 3), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _nd(ND_T_IGN, ND_S), weight=const(LOSS_W), label_smoothing=0.2)
+
+
+@loss_nd_case("nd_ce_smoothing_weight_ignore_1_sum",
+              "cross_entropy(z, t, weight=W, ignore_index=1, label_smoothing=0.3, sum)",
+              {"target": ND_T, "shape": ND_S, "weight": LOSS_W}, z=Input((2, 4, 2, 3), scale=2.0))
+def _(z):
+    return F.cross_entropy(z, _nd(ND_T, ND_S), weight=const(LOSS_W), ignore_index=1, label_smoothing=0.3,
+                           reduction="sum")
+
+
+@loss_nd_case("nd_ce_smoothing_weight_ignore_none",
+              "sum(cross_entropy(z, t with -100, weight=W, label_smoothing=0.2, none) * w)",
+              {"target": ND_T_IGN, "shape": ND_S, "weight": LOSS_W}, z=Input((2, 4, 2, 3), scale=2.0),
+              w=Input((2, 2, 3)))
+def _(z, w):
+    return (F.cross_entropy(z, _nd(ND_T_IGN, ND_S), weight=const(LOSS_W), label_smoothing=0.2, reduction="none")
+            * w).sum()
+
+
+@loss_nd_case("nd_ce_1d_smoothing_none", "sum(cross_entropy(z [3,4,5], t [3,5] with -100, label_smoothing=0.25, "
+              "none) * w)", {"target": ND_T1, "shape": ND_S1}, z=Input((3, 4, 5), scale=2.0), w=Input((3, 5)))
+def _(z, w):
+    return (F.cross_entropy(z, _nd(ND_T1, ND_S1), label_smoothing=0.25, reduction="none") * w).sum()
+
+
+@loss_nd_case("nd_ce_probs_weight_smoothing_mean", "cross_entropy(z [2,4,2,3], p (probabilities), weight=W, "
+              "label_smoothing=0.1)", {"weight": LOSS_W}, z=Input((2, 4, 2, 3), scale=2.0),
+              p=Input((2, 4, 2, 3), scale=0.3, shift=0.5))
+def _(z, p):
+    return F.cross_entropy(z, p, weight=const(LOSS_W), label_smoothing=0.1)
+
+
+@loss_nd_case("nd_ce_probs_none", "sum(cross_entropy(z [2,4,2,3], p (probabilities), none) * w)", {},
+              z=Input((2, 4, 2, 3), scale=2.0), p=Input((2, 4, 2, 3), scale=0.3, shift=0.5), w=Input((2, 2, 3)))
+def _(z, p, w):
+    return (F.cross_entropy(z, p, reduction="none") * w).sum()
+
+
+_generate_before_loss_nd = generate
+
+
+def generate():  # noqa: F811 (extends the generate() above with the "loss_nd_cases" list)
+    data = _generate_before_loss_nd()
+    data["loss_nd_cases"] = [run_case(*c) for c in LOSS_ND_CASES]
     return data
 
 
