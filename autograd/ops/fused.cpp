@@ -261,18 +261,22 @@ std::tuple<Tensor, Tensor> lstm_cell_impl(const Tensor& x, const Tensor& h, cons
         Keep::Output);  // the kernel reads both output gradients: zeros for one that got none
   if (any_tangent({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}))
     propagate_tangent(op, {&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh}, {&h2, &c2}, [&](JvpCtx& t) {
-      // the activated gates recomputed with ops (so that reverse over forward reaches the inputs), and
-      // tc' = tf c + f tc + ti g + i tg,  th' = to tanh(c') + o (1 - tanh^2 c') tc'
+      // tc' = tf c + f tc + ti g + i tg,  th' = to tanh(c') + o (1 - tanh^2 c') tc', with the activated
+      // gates of the forward's buffers, or, when an input requires grad, recomputed with ops (so that
+      // reverse over forward reaches the inputs; two more products)
       const auto H = h.size(1);
-      const Tensor pv = (w_ih.defined() ? linear(x, w_ih, b_ih) : x) + linear(h, w_hh, b_hh);
-      const Tensor i = sigmoid(narrow(pv, 1, 0, H)), f = sigmoid(narrow(pv, 1, H, H)),
-                   g = tanh(narrow(pv, 1, 2 * H, H)), o = sigmoid(narrow(pv, 1, 3 * H, H));
+      const bool recorded = any_requires_grad({&x, &h, &c, &w_ih, &w_hh, &b_ih, &b_hh});
+      const Tensor pv = recorded ? (w_ih.defined() ? linear(x, w_ih, b_ih) : x) + linear(h, w_hh, b_hh) : Tensor();
+      const Tensor i = recorded ? sigmoid(narrow(pv, 1, 0, H)) : narrow(act, 1, 0, H),
+                   f = recorded ? sigmoid(narrow(pv, 1, H, H)) : narrow(act, 1, H, H),
+                   g = recorded ? tanh(narrow(pv, 1, 2 * H, H)) : narrow(act, 1, 2 * H, H),
+                   o = recorded ? sigmoid(narrow(pv, 1, 3 * H, H)) : narrow(act, 1, 3 * H, H);
       const Tensor tp = affine_tangent(x, t.tangent(0), w_ih, t.tangent(3), t.tangent(5), pre.shape()) +
                         affine_tangent(h, t.tangent(1), w_hh, t.tangent(4), t.tangent(6), pre.shape());
       Tensor tc2 = sigmoid_backward(narrow(tp, 1, H, H), f) * c + sigmoid_backward(narrow(tp, 1, 0, H), i) * g +
                    i * tanh_backward(narrow(tp, 1, 2 * H, H), g);
       if (t.has(2)) tc2 = tc2 + f * t.tangent(2);
-      const Tensor tcn = tanh(c2);
+      const Tensor tcn = recorded ? tanh(c2) : tc;
       t.set(0, sigmoid_backward(narrow(tp, 1, 3 * H, H), o) * tcn + tanh_backward(tc2 * o, tcn));
       t.set(1, tc2);
     });
@@ -321,11 +325,21 @@ Tensor gru_cell_impl(const Tensor& x, const Tensor& h, const Tensor& w_ih, const
       // the gates recomputed with ops (reverse over forward reaches the inputs), and with txg, tgh the
       // tangents of xg, gh: tr = r(1-r)(txg_r + tgh_r), tz likewise, tn = (1-n^2)(txg_n + tr gh_n + r tgh_n),
       // th' = (1-z) tn + tz (h - n) + z th
+      // (the forward's workspace [r, z, n, gh_n] when no input requires grad: no products again)
       const auto H = hid;
-      const Tensor xgv = proj ? linear(x, w_ih, b_ih) : x, ghv = linear(h, w_hh, b_hh);
-      const Tensor r = sigmoid(narrow(xgv, 1, 0, H) + narrow(ghv, 1, 0, H)),
-                   z = sigmoid(narrow(xgv, 1, H, H) + narrow(ghv, 1, H, H)), ghn = narrow(ghv, 1, 2 * H, H);
-      const Tensor n = tanh(narrow(xgv, 1, 2 * H, H) + r * ghn);
+      Tensor r, z, ghn, n;
+      if (any_requires_grad({&x, &h, &w_ih, &w_hh, &b_ih, &b_hh})) {
+        const Tensor xgv = proj ? linear(x, w_ih, b_ih) : x, ghv = linear(h, w_hh, b_hh);
+        r = sigmoid(narrow(xgv, 1, 0, H) + narrow(ghv, 1, 0, H));
+        z = sigmoid(narrow(xgv, 1, H, H) + narrow(ghv, 1, H, H));
+        ghn = narrow(ghv, 1, 2 * H, H);
+        n = tanh(narrow(xgv, 1, 2 * H, H) + r * ghn);
+      } else {
+        r = narrow(ws, 1, 0, H);
+        z = narrow(ws, 1, H, H);
+        n = narrow(ws, 1, 2 * H, H);
+        ghn = narrow(ws, 1, 3 * H, H);
+      }
       const Tensor txg = affine_tangent(x, t.tangent(0), w_ih, t.tangent(2), t.tangent(4), pre.shape()),
                    tgh = affine_tangent(h, t.tangent(1), w_hh, t.tangent(3), t.tangent(5), pre.shape());
       const Tensor tr = sigmoid_backward(narrow(txg, 1, 0, H) + narrow(tgh, 1, 0, H), r),
