@@ -153,7 +153,9 @@ GemmSurvey survey_gemms(const CompareOptions& o, const std::vector<Spec>& specs,
   const int n_rank = o.threads.front();
   auto large_gemm_time = [&](const GemmLibResult& r) {
     double t = 0;
-    for (const GemmShape& g : workload_gemms(main_specs()[4])) t += g.count * r.t.at({n_rank, shape_key(g)});
+    for (const Spec& s : main_specs())
+      if (s.name == "mlp_large")
+        for (const GemmShape& g : workload_gemms(s)) t += g.count * r.t.at({n_rank, shape_key(g)});
     return t;
   };
   const KernelSet*& best = survey.best;

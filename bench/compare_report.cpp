@@ -260,7 +260,8 @@ void write_report(const CompareOptions& o, const std::vector<Spec>& specs, const
   if (!gemm_workloads.empty()) {
     table("Training step against the GEMM ceiling",
           "ceiling: the step's main products (gemm_ceiling.h: MLPs exactly; RNN/LSTM: the input projection over all "
-          "steps, the recurrent product and its two backward products per step) each through the fastest correct "
+          "steps, the recurrent product and its two backward products per step; raw-op RNNs: the input projection and "
+          "its dW per step) each through the fastest correct "
           "library for its shape. % of ceiling = ceiling time / step time (the rest of the step, elementwise work, is "
           "not in the ceiling).",
           {"workload", "threads", "ceiling time", "ceiling GFLOP/s", "fastest per shape", "ours step",

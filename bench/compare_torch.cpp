@@ -20,6 +20,13 @@ class TorchRunner final : public Runner {
   explicit TorchRunner(const Workload& ours) : spec_(ours.spec()) {
     torch::NoGradGuard no_grad;
     const Spec& s = spec_;
+    if (s.raw) {  // leaf tensors with ours' initial values, as a user of plain torch:: ops would hold them
+      for (const ag::Tensor& p : ours.parameters()) params_.push_back(to_torch(p).requires_grad_());
+      x_ = to_torch(ours.input());
+      y_ = to_torch(ours.target());
+      opt_ = std::make_unique<torch::optim::SGD>(params_, torch::optim::SGDOptions(s.lr));
+      return;
+    }
     switch (s.kind) {
       case Kind::Xor:
         seq_ = torch::nn::Sequential(torch::nn::Linear(2, 4), torch::nn::Sigmoid(), torch::nn::Linear(4, 1),
@@ -114,7 +121,26 @@ class TorchRunner final : public Runner {
   }
 
  private:
+  // The raw-op forms (workloads.h): the model written with torch:: ops on leaf tensors, no torch::nn.
+  torch::Tensor compute_raw() {
+    const auto& p = params_;
+    if (spec_.kind == Kind::Mlp) {
+      torch::Tensor h = x_;
+      for (std::size_t l = 0; l < p.size(); l += 2) {
+        h = torch::matmul(h, p[l].t()) + p[l + 1];
+        if (l + 2 < p.size()) h = torch::relu(h);
+      }
+      return torch::cross_entropy_loss(h, y_);
+    }
+    const torch::Tensor &w_ih = p[0], &w_hh = p[1], &b_ih = p[2], &b_hh = p[3];
+    torch::Tensor h = torch::zeros({spec_.batch, spec_.hidden});
+    for (std::int64_t t = 0; t < spec_.steps; ++t)
+      h = torch::tanh(torch::matmul(x_.select(0, t), w_ih.t()) + b_ih + torch::matmul(h, w_hh.t()) + b_hh);
+    return torch::mse_loss(torch::matmul(h, p[4].t()) + p[5], y_);
+  }
+
   torch::Tensor compute() {
+    if (spec_.raw) return compute_raw();
     switch (spec_.kind) {
       case Kind::Xor:
         return torch::mse_loss(seq_->forward(x_), y_);

@@ -91,6 +91,14 @@ std::vector<GemmShape> workload_gemms(const Spec& s) {
     case Kind::Lstm:
     case Kind::Lm: {
       const std::int64_t H = s.hidden, G = s.kind == Kind::Rnn ? H : 4 * H, in = s.input;
+      if (s.raw) {                          // raw ops: the input projection and its dW per step
+        add(false, true, B, G, in, T);      // x_t W_ih^T
+        add(false, true, B, G, H, T);       // h W_hh^T
+        add(false, false, B, H, G, T - 1);  // dh (the zero initial state needs none)
+        add(true, false, G, H, B, T);       // dW_hh
+        add(true, false, G, in, B, T);      // dW_ih
+        break;
+      }
       add(false, true, T * B, G, in, 1);  // input projection of all steps
       add(false, true, B, G, H, T);       // recurrent product per step
       add(false, false, B, H, G, T);      // its dh

@@ -24,7 +24,8 @@ struct GemmShape {
 
 /// The main products of one training step of `s` (MLPs: exactly those of Spec::forward_flops and
 /// backward_flops; RNN/LSTM: input projection over all steps, the recurrent product per step and
-/// their backward products; XOR and the chain: none).
+/// their backward products; raw-op RNN: the input projection and its dW per step instead; XOR and the
+/// chain: none).
 std::vector<GemmShape> workload_gemms(const Spec& s);
 
 enum class GemmLib { OpenBlas, Dnnl, Libxsmm };

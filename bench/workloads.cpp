@@ -61,6 +61,16 @@ Spec recurrent(std::string name, std::string label, Kind kind, std::int64_t inpu
   return s;
 }
 
+/// The raw-op form of an Mlp or Rnn spec: "mlp_small" -> "mlp_small_raw", "(3) MLP ..., B 32" ->
+/// "(3r) MLP ... raw ops, B 32"; same shapes and target.
+Spec raw_ops(Spec s) {
+  s.name += "_raw";
+  const auto close = s.label.find(')'), comma = s.label.find(", ");
+  s.label = s.label.substr(0, close) + "r" + s.label.substr(close, comma - close) + " raw ops" + s.label.substr(comma);
+  s.raw = true;
+  return s;
+}
+
 Spec lenet() {
   Spec s = named("lenet", "(10) LeNet-5 conv net, 28x28, B 64", Kind::Conv);
   s.batch = 64;
@@ -84,13 +94,23 @@ std::vector<Spec> main_specs() {
                       256, 35, 20, 0.6);
   lm.vocab = 10000;
   lm.lr = 0.1;
+  const Spec mlp_small = mlp("mlp_small", "(3) MLP 64-128-128-10, B 32", {64, 128, 128, 10}, 32, 0.4);
+  const Spec mlp_mnist = mlp("mlp_mnist", "(4) MLP 784-256-256-10, B 64", {784, 256, 256, 10}, 64, 0.7);
+  const Spec mlp_large = mlp("mlp_large", "(5) MLP 1024-1024-1024-10, B 256", {1024, 1024, 1024, 10}, 256, 0.9);
+  const Spec rnn = recurrent("rnn", "(6) RNN 32-128, T 50, B 16", Kind::Rnn, 32, 128, 50, 16, 0.5);
+  const Spec rnn_tiny = recurrent("rnn_tiny", "(7) RNN 8-32, T 100, B 1", Kind::Rnn, 8, 32, 100, 1, 0.1);
   return {xor_net,
           chain,
-          mlp("mlp_small", "(3) MLP 64-128-128-10, B 32", {64, 128, 128, 10}, 32, 0.4),
-          mlp("mlp_mnist", "(4) MLP 784-256-256-10, B 64", {784, 256, 256, 10}, 64, 0.7),
-          mlp("mlp_large", "(5) MLP 1024-1024-1024-10, B 256", {1024, 1024, 1024, 10}, 256, 0.9),
-          recurrent("rnn", "(6) RNN 32-128, T 50, B 16", Kind::Rnn, 32, 128, 50, 16, 0.5),
-          recurrent("rnn_tiny", "(7) RNN 8-32, T 100, B 1", Kind::Rnn, 8, 32, 100, 1, 0.1),
+          mlp_small,
+          raw_ops(mlp_small),
+          mlp_mnist,
+          raw_ops(mlp_mnist),
+          mlp_large,
+          raw_ops(mlp_large),
+          rnn,
+          raw_ops(rnn),
+          rnn_tiny,
+          raw_ops(rnn_tiny),
           recurrent("lstm", "(8) LSTM 32-128, T 50, B 16", Kind::Lstm, 32, 128, 50, 16, 0.5),
           lenet(),
           lm};
@@ -128,10 +148,19 @@ Workload::Workload(const Spec& spec) : spec_(spec) {
     }
     case Kind::Mlp: {
       nn::MLP net(nn::MLPOptions(spec.sizes).activation(nn::Activation::ReLU));
-      params_ = net->parameters();
+      params_ = net->parameters();  // W1, b1, W2, b2, ...: leaves, the raw form's too (same initial values)
       x_ = randn({spec.batch, spec.sizes.front()});
       y_ = randint(0, spec.sizes.back(), {spec.batch});
-      loss_fn_ = [net, x = x_, y = y_] { return cross_entropy(net->forward(x), y); };
+      if (spec.raw)
+        loss_fn_ = [p = params_, x = x_, y = y_] {
+          Tensor h = x;
+          for (std::size_t l = 0; l < p.size(); l += 2) {
+            h = matmul(h, p[l].t()) + p[l + 1];
+            if (l + 2 < p.size()) h = relu(h);
+          }
+          return cross_entropy(h, y);
+        };
+      else loss_fn_ = [net, x = x_, y = y_] { return cross_entropy(net->forward(x), y); };
       break;
     }
     case Kind::Rnn:
@@ -146,6 +175,16 @@ Workload::Workload(const Spec& spec) : spec_(spec) {
       for (const Tensor& p : head->parameters()) params_.push_back(p);
       x_ = randn({spec.steps, spec.batch, spec.input});
       y_ = randn({spec.batch, 1});
+      if (spec.raw && spec.kind == Kind::Rnn) {  // W_ih, W_hh, b_ih, b_hh, then the head's W, b
+        loss_fn_ = [p = params_, x = x_, y = y_, s = spec] {
+          const Tensor &w_ih = p[0], &w_hh = p[1], &b_ih = p[2], &b_hh = p[3];
+          Tensor h = zeros({s.batch, s.hidden});
+          for (std::int64_t t = 0; t < s.steps; ++t)
+            h = tanh(matmul(select(x, 0, t), w_ih.t()) + b_ih + matmul(h, w_hh.t()) + b_hh);
+          return mse_loss(matmul(h, p[4].t()) + p[5], y);
+        };
+        break;
+      }
       loss_fn_ = [rnn, lstm, head, x = x_, y = y_, last = spec.steps - 1] {
         const Tensor out = rnn.is_empty() ? std::get<0>(lstm(x)) : std::get<0>(rnn(x));
         return mse_loss(head(select(out, 0, last)), y);

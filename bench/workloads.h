@@ -2,7 +2,8 @@
 /// @file workloads.h
 /// The benchmark workloads, written once: ag_bench (bench_nn.cpp) times them with Google
 /// Benchmark and ag_compare (compare.cpp) runs the same specs in libtorch. Every workload is a model
-/// built from ag::nn modules, fixed data drawn after ag::manual_seed(kSeed), a loss and optim::SGD.
+/// built from ag::nn modules, fixed data drawn after ag::manual_seed(kSeed), a loss and optim::SGD;
+/// workloads 3-7 also come in a raw-op form (Spec::raw, name `<name>_raw`, label "(3r)" ...).
 ///
 ///  1 xor         the seed's 2-4-1 sigmoid net (Linear, Sigmoid, Linear, Sigmoid), batch 4, MSE, SGD lr 0.1
 ///  2 chain       y = x, then 10,000 ops alternating y = y + a and y = y * b on 0-d float64 leaves
@@ -20,6 +21,13 @@
 ///                cross-entropy on class indices, SGD lr 0.01
 /// 11 lm          word-level language model: Embedding(10000, 128), LSTM(128, 256), Linear(256, 10000)
 ///                over all T 35 x B 20 positions, cross-entropy against fixed next tokens, SGD lr 0.1
+///
+/// Raw-op forms 3r-7r (mlp_small_raw, mlp_mnist_raw, mlp_large_raw, rnn_raw, rnn_tiny_raw): the same shapes,
+/// initial weights, data, loss and SGD as 3-7, but the model written by hand with plain ops on leaf tensors,
+/// as the README's first program writes it (in libtorch with torch:: ops, no torch::nn): MLP
+/// `h = relu(matmul(h, W.t()) + b)` per layer (no ReLU after the last); RNN, from h = zeros({B, H}), per
+/// step `h = tanh(matmul(x_t, W_ih.t()) + b_ih + matmul(h, W_hh.t()) + b_hh)` in an explicit loop, then
+/// the head `matmul(h, W.t()) + b` on the last h. A user who writes ops by hand meets the same targets.
 ///
 /// FLOPs (MLPs only): forward F = 2 B sum_l(in_l out_l) (the GEMMs; bias, activation and loss are
 /// not counted); backward 2F - 2 B in_0 out_0 (dW and dX of every layer, except dX of the first
@@ -50,6 +58,7 @@ struct Spec {
   double lr = 0.01;
   double target = 0;                  ///< the workload's target for ours/libtorch of the training step (0: none)
   std::int64_t checkpoint_every = 0;  ///< Rnn, Lstm: RNNOptions::checkpoint_every (ours only)
+  bool raw = false;                   ///< Mlp, Rnn: the model written with plain ops (3r-7r above)
 
   /// Samples per step (B, or B T for recurrent nets, or the ops of the chain): items_per_second.
   std::int64_t items() const;
@@ -58,7 +67,7 @@ struct Spec {
   double backward_flops() const;
 };
 
-/// Workloads 1-8 in order, then 10 (lenet) and 11 (lm).
+/// Workloads 1-8 in order, each of 3-7 followed by its raw-op form (3r-7r), then 10 (lenet) and 11 (lm).
 std::vector<Spec> main_specs();
 /// Workload 9: the RNN of 6 at T = 25, 50, 100, 200, 400.
 std::vector<Spec> rnn_length_specs();
