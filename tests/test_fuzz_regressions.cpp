@@ -95,3 +95,15 @@ TEST_CASE(
                              max),
                   Error);
 }
+
+TEST_CASE("fuzz: softmax_cross_entropy of zero rows and zero classes (was UB: division by zero in the row grain)") {
+  const Tensor z = ag::zeros({0, 0}, ag::kFloat64).requires_grad_();
+  const Tensor t = ag::zeros({0}, ag::kInt64);
+  const Tensor loss = ag::softmax_cross_entropy(z, t);
+  CHECK(loss.shape() == ag::Shape{0});
+  loss.sum().backward();
+  CHECK(z.grad().shape() == ag::Shape{0, 0});
+  // classes but no rows, and rows but no classes (no valid target: an error)
+  CHECK(ag::softmax_cross_entropy(ag::zeros({0, 5}, ag::kFloat64), t).shape() == ag::Shape{0});
+  CHECK_THROWS_AS(ag::softmax_cross_entropy(ag::zeros({2, 0}, ag::kFloat64), ag::zeros({2}, ag::kInt64)), Error);
+}

@@ -144,7 +144,10 @@ inline T row_max8(const T* x, std::int64_t n) {
 }
 
 /// Rows per chunk of the row-parallel softmax cross-entropy loops: about kGrainHeavy elements.
-inline std::int64_t xent_row_grain(std::int64_t classes) { return std::max<std::int64_t>(1, kGrainHeavy / classes); }
+/// (No classes, N = 0: one row per chunk; the fuzzer's case.)
+inline std::int64_t xent_row_grain(std::int64_t classes) {
+  return std::max<std::int64_t>(1, kGrainHeavy / std::max<std::int64_t>(1, classes));
+}
 
 /// Per row n of z [N, C]: loss[n] = -log_softmax(z[n])[target[n]] = log(sum(exp(z[n] - m))) - (z[n, t] - m),
 /// m the row's shift as in softmax_dim. stats [N, 2] (or null) receives (m, log(sum(exp(z[n] - m)))) per
