@@ -140,6 +140,14 @@ Tensor vjp_product_last(const Tensor& g, const Tensor& v) {
   }
   return vjp_product(g, v);
 }
+
+// mul's VJP when a and b have one shape (flatten: its products inlined, no call per product).
+[[gnu::flatten]] void mul_vjp_same_shape(BackwardCtx& c, const SavedTensor& sa, const SavedTensor& sb) {
+  const Tensor av = sa.get("mul"), bv = sb.get("mul");
+  const bool n0 = c.needs(0), n1 = c.needs(1);
+  if (n0) c.set(0, n1 ? vjp_product(c.grad(), bv) : vjp_product_last(c.grad(), bv));
+  if (n1) c.set(1, vjp_product_last(c.grad(), av));
+}
 }  // namespace
 
 [[gnu::flatten]] Tensor mul(const Tensor& a, const Tensor& b) {
@@ -147,12 +155,8 @@ Tensor vjp_product_last(const Tensor& g, const Tensor& v) {
   if (!any_requires_grad({&a, &b})) {
     // nothing recorded
   } else if (a.shape() == b.shape()) {  // no broadcasting: the products have the inputs' shape, no sum_to
-    record("mul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) {
-      const Tensor av = sa.get("mul"), bv = sb.get("mul");
-      const bool n0 = c.needs(0), n1 = c.needs(1);
-      if (n0) c.set(0, n1 ? vjp_product(c.grad(), bv) : vjp_product_last(c.grad(), bv));
-      if (n1) c.set(1, vjp_product_last(c.grad(), av));
-    });
+    record("mul", {&a, &b}, {&y},
+           [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) { mul_vjp_same_shape(c, sa, sb); });
   } else {
     record("mul", {&a, &b}, {&y}, [sa = SavedTensor(a), sb = SavedTensor(b)](BackwardCtx& c) {
       const Tensor av = sa.get("mul"), bv = sb.get("mul");
