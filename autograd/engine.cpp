@@ -343,7 +343,10 @@ class Engine {
   void step(Node* n, std::int64_t index) {
     current_ = index;
     bool any = false;
-    for (std::uint32_t k = 0; k < n->num_outputs; ++k) any = any || grads_[slot(n, k)].defined();
+    if (n->num_outputs == 1) [[likely]]  // the common case, without the loop
+      any = grads_[slot(n, 0)].defined();
+    else
+      for (std::uint32_t k = 0; k < n->num_outputs; ++k) any = any || grads_[slot(n, k)].defined();
     if (!any) return;
     if (tape_.has_slot_hooks()) [[unlikely]]
       run_slot_hooks(n, index);
@@ -367,8 +370,10 @@ class Engine {
     ctx.node_ = n;
     // Both buffers only grow; entries past this node's counts, and every entry between steps, are
     // undefined (the loops below move each one out).
-    if (ctx.grads_out_.size() < n->num_outputs) ctx.grads_out_.resize(n->num_outputs);
-    if (ctx.grads_in_.size() < n->num_inputs) ctx.grads_in_.resize(n->num_inputs);
+    if (n->num_outputs > out_size_) [[unlikely]]
+      ctx.grads_out_.resize(out_size_ = n->num_outputs);
+    if (n->num_inputs > in_size_) [[unlikely]]
+      ctx.grads_in_.resize(in_size_ = n->num_inputs);
     for (std::uint32_t k = 0; k < n->num_outputs; ++k) {
       Tensor& g = grads_[slot(n, k)];
       if (g.defined()) ctx.grads_out_[k] = std::move(g);
@@ -391,7 +396,7 @@ class Engine {
           add_to_slot(e.slot, std::move(g));
           break;
         case Edge::Leaf:
-          deliver_leaf(e.leaf, std::move(g));
+          deliver_leaf_fast(e.leaf, std::move(g));
           break;
         case Edge::Freed:
           freed_error(fmt::format("the op that computed input {} ({}) of op '{}'", k, describe(g), n->name));
@@ -404,7 +409,21 @@ class Engine {
     if (!retain_) tape_.mark_released(n);
   }
 
-  void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor&& g, bool retained = false) {
+  // deliver_leaf from step(), inlined for its common case: a backward() (no inputs captured, no
+  // enclosing pass) and a gradient of the leaf's shape and dtype. The same steps as deliver_leaf's.
+  [[gnu::always_inline]] void deliver_leaf_fast(const IntrusivePtr<TensorImpl>& leaf, Tensor&& g) {
+    const TensorImpl& gi = *g.impl();
+    if (leaf_inputs_.empty() && !capture_ && !parent_ && gi.dtype == leaf->dtype && gi.shape == leaf->shape)
+        [[likely]] {
+      auto [index, fresh] = pending_index_.find_or_insert(leaf.get(), pending_.size());
+      if (fresh) pending_.emplace_back(leaf, std::move(g));
+      else accumulate(pending_[index].second, std::move(g), create_);
+      return;
+    }
+    deliver_leaf(leaf, std::move(g));
+  }
+
+  [[gnu::noinline]] void deliver_leaf(const IntrusivePtr<TensorImpl>& leaf, Tensor&& g, bool retained = false) {
     if (g.shape() != leaf->shape || g.dtype() != leaf->dtype)
       fail("backward: gradient {} does not match leaf {}{} (a backward function returned the wrong shape)", describe(g),
            dtype_name(leaf->dtype), shape_str(leaf->shape));
@@ -563,7 +582,9 @@ class Engine {
   LeafIndex pending_index_;
   std::vector<char> needed_;  ///< grad(): per node up to the top output, whether it leads to an input
   BackwardCtx ctx_;
-  bool ready_plan_ = false;  ///< some leaf has grad-ready hooks: ready_ is this pass's plan
+  std::size_t out_size_ = 0, in_size_ = 0;  ///< the sizes of ctx_'s buffers: 0 when taken from EngineScratch (~Engine
+                                            ///< clears them), then only grow
+  bool ready_plan_ = false;                 ///< some leaf has grad-ready hooks: ready_ is this pass's plan
   std::vector<std::pair<std::int64_t, const TensorImpl*>> ready_;  ///< (last user node, leaf), by decreasing node
   std::size_t ready_next_ = 0;
   std::unordered_set<const TensorImpl*> fired_;

@@ -232,3 +232,59 @@ TEST_CASE("non-broadcastable shapes are an error naming both shapes") {
   CHECK_THROWS_AS(ones({2, 3}) * ones({3, 2}), Error);
   CHECK_THROWS_AS(ones({2, 1, 3}) - ones({2, 2, 1, 2}), Error);
 }
+
+TEST_CASE("mul's backward reuses the incoming gradient's buffer only when nothing else sees it") {
+  // (ops/arith.cpp, vjp_product_last) The gradient reaching mul's node is written in place when
+  // the engine holds its only handle; any other handle (a hook keeping it, retain_grad, the
+  // caller's grad_outputs, a dual tensor) gets a new tensor, and the values are the same either way.
+  for (Dtype dt : {kFloat32, kFloat64}) {
+    INFO(dtype_name(dt));
+    Tensor a = tensor({1.0, 2.0, 3.0}, {3}, dt).requires_grad_();
+    Tensor b = tensor({4.0, 5.0, 6.0}, {3}, dt).requires_grad_();
+    Tensor c = tensor({-1.0, 0.5, 2.0}, {3}, dt).requires_grad_();
+
+    // 1. plain: (a * b) * c, the chain's case
+    sum((a * b) * c).backward();
+    agt::check_values(a.grad(), {-4.0, 2.5, 12.0});
+    agt::check_values(b.grad(), {-1.0, 1.0, 6.0});
+    agt::check_values(c.grad(), {4.0, 10.0, 18.0});
+
+    // 2. a hook keeps the gradient of a * b: it must not change afterwards
+    for (Tensor* t : {&a, &b, &c}) t->set_grad(Tensor());
+    Tensor kept;
+    Tensor ab = a * b;
+    ab.register_hook([&kept](const Tensor& g) { kept = g; });
+    sum(ab * c).backward();
+    agt::check_values(kept, {-1.0, 0.5, 2.0});
+    agt::check_values(a.grad(), {-4.0, 2.5, 12.0});
+    agt::check_values(b.grad(), {-1.0, 1.0, 6.0});
+
+    // 3. retain_grad on a * b
+    for (Tensor* t : {&a, &b, &c}) t->set_grad(Tensor());
+    Tensor ab2 = a * b;
+    ab2.retain_grad();
+    sum(ab2 * c).backward();
+    agt::check_values(ab2.grad(), {-1.0, 0.5, 2.0});
+    agt::check_values(a.grad(), {-4.0, 2.5, 12.0});
+
+    // 4. the caller's gradient is not written
+    for (Tensor* t : {&a, &b, &c}) t->set_grad(Tensor());
+    Tensor go = tensor({1.0, 2.0, 3.0}, {3}, dt);
+    (a * b).backward(go);
+    agt::check_values(go, {1.0, 2.0, 3.0});
+    agt::check_values(a.grad(), {4.0, 10.0, 18.0});
+    agt::check_values(b.grad(), {1.0, 4.0, 9.0});
+
+    // 5. 0-d, a chain alternating + and *, against its closed form
+    Tensor x = tensor({0.5}, {}, dt).requires_grad_(), s = tensor({0.25}, {}, dt).requires_grad_();
+    Tensor m = tensor({1.5}, {}, dt).requires_grad_();
+    Tensor y = x;
+    for (int i = 0; i < 6; ++i) y = i % 2 == 0 ? y + s : y * m;
+    y.backward();
+    // y = ((x + s) m + s) m + s) m: dy/dx = m^3, dy/ds = m^3 + m^2 + m
+    CHECK(x.grad().item<double>() == doctest::Approx(1.5 * 1.5 * 1.5));
+    CHECK(s.grad().item<double>() == doctest::Approx(1.5 * 1.5 * 1.5 + 1.5 * 1.5 + 1.5));
+    // dy/dm = 3 m^2 x + 3 m^2 s + 2 m s + s
+    CHECK(m.grad().item<double>() == doctest::Approx(3 * 2.25 * 0.5 + 3 * 2.25 * 0.25 + 2 * 1.5 * 0.25 + 0.25));
+  }
+}
