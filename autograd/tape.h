@@ -207,6 +207,10 @@ class BackwardCtx {
   bool needs(std::size_t i) const;
   /// Sets the gradient of input i (it is accumulated, +=, by the engine).
   void set(std::size_t i, Tensor g) { grads_in_[i] = std::move(g); }
+  /// Gradient of output i for the VJP's last read of it: the engine's handle itself, moved out (so
+  /// an op may reuse its buffer when nothing else holds it); grad(i) is undefined afterwards. A copy
+  /// of the handle while anomaly detection is on (its check reads the output gradients after the VJP).
+  Tensor take_grad(std::size_t i = 0);
   std::size_t num_inputs() const;
   const char* op_name() const;
 
@@ -470,6 +474,12 @@ void anomaly_backward(const Tape& tape, const Node* n, std::size_t index, const 
                       const std::vector<Tensor>& grads_in);
 }  // namespace detail
 // ---- end of anomaly detection hooks ------------------------------------------------------------
+
+inline Tensor BackwardCtx::take_grad(std::size_t i) {
+  if (detail::anomaly_enabled()) [[unlikely]]
+    return grads_out_[i];
+  return std::move(grads_out_[i]);
+}
 
 namespace detail {
 /// record() hook while forward AD is on (detail::t_fw_on, grad_mode.h): throws ag::Error naming

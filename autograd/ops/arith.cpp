@@ -26,18 +26,6 @@ Tensor tangent_add(const Tensor& a, const Tensor& b) {
 }
 }  // namespace detail
 
-namespace {
-// The gradient of the node's output for the VJP's last use of it: the engine's handle itself
-// (BackwardCtx::grads_out_ is not const; the engine only clears it after the VJP), a copy while
-// anomaly mode is on (its check reads the output gradients after the VJP). A reference count
-// and its release fewer per use (add's node in the 0-d chain).
-Tensor last_grad(const BackwardCtx& c) {
-  if (detail::anomaly_enabled()) [[unlikely]]
-    return c.grad();
-  return std::move(const_cast<Tensor&>(c.grad()));
-}
-}  // namespace
-
 [[gnu::flatten]] Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = zip_floating(a, b, "add", [](auto u, auto v) { return u + v; });
   if (!any_requires_grad({&a, &b})) {
@@ -45,8 +33,8 @@ Tensor last_grad(const BackwardCtx& c) {
   } else if (a.shape() == b.shape()) {  // no broadcasting: nothing to capture
     record("add", {&a, &b}, {&y}, [](BackwardCtx& c) {
       const bool n0 = c.needs(0), n1 = c.needs(1);
-      if (n0) c.set(0, n1 ? c.grad() : last_grad(c));
-      if (n1) c.set(1, last_grad(c));
+      if (n0) c.set(0, n1 ? c.grad() : c.take_grad());
+      if (n1) c.set(1, c.take_grad());
     });
   } else {
     record("add", {&a, &b}, {&y}, [sa = a.shape(), sb = b.shape()](BackwardCtx& c) {
@@ -119,13 +107,14 @@ namespace {
 // is recorded, propagated or checked (no create_graph, forward mode or anomaly mode). The VJP
 // reads c.grad() no more after it. Values as vjp_product's; the 0-d chain makes and frees one
 // tensor fewer per mul node.
-Tensor vjp_product_last(const Tensor& g, const Tensor& v) {
+Tensor vjp_product_last(BackwardCtx& c, const Tensor& v) {
+  const Tensor& g = c.grad();
   const TensorImpl* gi = g.impl();
   const TensorImpl* vi = v.impl();
   if (!GradMode::is_enabled() && !detail::t_fw_on && !detail::anomaly_enabled() && gi && vi && gi != vi &&
       g.impl_ptr().unique() && gi->storage.unique() && gi->is_contiguous() && gi->slot < 0 && !gi->requires_grad &&
       gi->saved_refs == 0 && !gi->has_tangent && gi->dtype == vi->dtype && gi->shape == vi->shape) {
-    Tensor out = std::move(const_cast<Tensor&>(g));  // the engine's handle: BackwardCtx::grads_out_ is not const
+    Tensor out = c.take_grad();  // the engine's handle (anomaly mode is off here: not a copy)
     TensorImpl& o = *out.impl();
     dispatch_floating(o.dtype, "mul", [&]<class T>() {
       T* y = o.data_unchecked<T>();
@@ -145,8 +134,8 @@ Tensor vjp_product_last(const Tensor& g, const Tensor& v) {
 [[gnu::flatten]] void mul_vjp_same_shape(BackwardCtx& c, const SavedTensor& sa, const SavedTensor& sb) {
   const Tensor av = sa.get("mul"), bv = sb.get("mul");
   const bool n0 = c.needs(0), n1 = c.needs(1);
-  if (n0) c.set(0, n1 ? vjp_product(c.grad(), bv) : vjp_product_last(c.grad(), bv));
-  if (n1) c.set(1, vjp_product_last(c.grad(), av));
+  if (n0) c.set(0, n1 ? vjp_product(c.grad(), bv) : vjp_product_last(c, bv));
+  if (n1) c.set(1, vjp_product_last(c, av));
 }
 }  // namespace
 
