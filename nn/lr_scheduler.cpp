@@ -45,31 +45,38 @@ SchedulerState LRScheduler::state() const {
   return s;
 }
 
+void SchedulerState::check(const std::string& who,
+                           const std::map<std::string, std::vector<double>>& hyper_parameters) const {
+  if (scheduler != who) fail("{}::load_state: the state is a {}'s, not a {}'s", who, scheduler, who);
+  for (const auto& [key, mine] : hyper_parameters)
+    if (get(who, key) != mine)
+      fail("{}::load_state: the state was saved with {} = [{}], this scheduler has [{}]", who, key,
+           fmt::join(get(who, key), ", "), fmt::join(mine, ", "));
+}
+
+const std::vector<double>& SchedulerState::get(const std::string& who, const std::string& key) const {
+  const auto it = values.find(key);
+  if (it == values.end()) fail("{}::load_state: the state has no '{}'", who, key);
+  return it->second;
+}
+
+std::int64_t SchedulerState::counter(const std::string& who, const std::string& key) const {
+  const auto& v = get(who, key);
+  if (v.size() != 1 || v[0] != std::floor(v[0]) || std::abs(v[0]) > 9e15)
+    fail("{}::load_state: '{}' must be one integer", who, key);
+  return static_cast<std::int64_t>(v[0]);
+}
+
 void LRScheduler::load_state(const SchedulerState& s) {
   const std::string who = name();
-  if (s.scheduler != who) fail("{}::load_state: the state is a {}'s, not a {}'s", who, s.scheduler, who);
-  const auto get = [&](const std::string& key) -> const std::vector<double>& {
-    const auto it = s.values.find(key);
-    if (it == s.values.end()) fail("{}::load_state: the state has no '{}'", who, key);
-    return it->second;
-  };
-  for (const auto& [key, mine] : hyper_parameters())
-    if (get(key) != mine)
-      fail("{}::load_state: the state was saved with {} = [{}], this scheduler has [{}]", who, key,
-           fmt::join(get(key), ", "), fmt::join(mine, ", "));
+  s.check(who, hyper_parameters());
   const std::size_t groups = base_lrs_.size();
-  const auto& base = get("base_lrs");
-  const auto& last = get("last_lr");
+  const auto& base = s.get(who, "base_lrs");
+  const auto& last = s.get(who, "last_lr");
   if (base.size() != groups || last.size() != groups)
     fail("{}::load_state: the state has learning rates for {} parameter groups, this scheduler {}", who, base.size(),
          groups);
-  const auto counter = [&](const char* key) {
-    const auto& v = get(key);
-    if (v.size() != 1 || v[0] != std::floor(v[0]) || std::abs(v[0]) > 9e15)
-      fail("{}::load_state: '{}' must be one integer", who, key);
-    return static_cast<std::int64_t>(v[0]);
-  };
-  const std::int64_t epoch = counter("last_epoch"), steps = counter("step_count");
+  const std::int64_t epoch = s.counter(who, "last_epoch"), steps = s.counter(who, "step_count");
   last_epoch_ = epoch;
   step_count_ = steps;
   base_lrs_ = base;

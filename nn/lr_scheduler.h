@@ -26,6 +26,14 @@ namespace ag::optim {
 struct SchedulerState {
   std::string scheduler;                              ///< "StepLR", "OneCycleLR", ...
   std::map<std::string, std::vector<double>> values;  ///< by name
+
+  // For load_state (errors name `who`, the loading scheduler's class):
+  /// Throws ag::Error unless the state is a `who`'s saved with these hyper-parameters.
+  void check(const std::string& who, const std::map<std::string, std::vector<double>>& hyper_parameters) const;
+  /// The numbers under `key`; throws ag::Error when there are none.
+  const std::vector<double>& get(const std::string& who, const std::string& key) const;
+  /// The one integer under `key`; throws ag::Error otherwise.
+  std::int64_t counter(const std::string& who, const std::string& key) const;
 };
 
 /// Base of the epoch schedulers: step() advances last_epoch and writes get_lrs() into the groups.

@@ -99,27 +99,13 @@ SchedulerState ReduceLROnPlateauScheduler::state() const {
 
 void ReduceLROnPlateauScheduler::load_state(const SchedulerState& s) {
   const std::string who = name();
-  if (s.scheduler != who) fail("{}::load_state: the state is a {}'s, not a {}'s", who, s.scheduler, who);
-  const auto get = [&](const std::string& key) -> const std::vector<double>& {
-    const auto it = s.values.find(key);
-    if (it == s.values.end()) fail("{}::load_state: the state has no '{}'", who, key);
-    return it->second;
-  };
-  for (const auto& [key, mine] : hyper_parameters())
-    if (get(key) != mine) fail("{}::load_state: the state was saved with another {} than this scheduler's", who, key);
-  const auto one = [&](const char* key) {
-    const auto& v = get(key);
-    if (v.size() != 1) fail("{}::load_state: '{}' must be one number", who, key);
-    return v[0];
-  };
-  const auto counter = [&](const char* key) {
-    const double v = one(key);
-    if (v != std::floor(v) || std::abs(v) > 9e15) fail("{}::load_state: '{}' must be one integer", who, key);
-    return static_cast<std::int64_t>(v);
-  };
-  const double best = one("best");
-  const std::int64_t bad = counter("num_bad_epochs"), cool = counter("cooldown_counter"), epoch = counter("last_epoch");
-  const auto& last = get("last_lr");
+  s.check(who, hyper_parameters());
+  const auto& best_v = s.get(who, "best");
+  if (best_v.size() != 1) fail("{}::load_state: 'best' must be one number", who);
+  const double best = best_v[0];
+  const std::int64_t bad = s.counter(who, "num_bad_epochs"), cool = s.counter(who, "cooldown_counter"),
+                     epoch = s.counter(who, "last_epoch");
+  const auto& last = s.get(who, "last_lr");
   if (last.size() != min_lrs_.size())
     fail("{}::load_state: the state has learning rates for {} parameter groups, this scheduler {}", who, last.size(),
          min_lrs_.size());

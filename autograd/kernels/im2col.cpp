@@ -8,15 +8,10 @@
 #include <cstdint>
 
 #include "autograd/kernels/conv.h"
+#include "autograd/kernels/target_clones.h"
 
-// Compiled for AVX2 and the x86-64 baseline; the CPU picks one at load time. Copies and additions in
+// Compiled for AVX2 and the x86-64 baseline (AG_CLONES_AVX2). Copies and additions in
 // the same order: every clone gives the same bits.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define AG_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AG_TARGET_CLONES
-#endif
 
 namespace ag::kernels {
 
@@ -135,16 +130,16 @@ template <class T>
   }
 }
 
-AG_TARGET_CLONES void im2col_f(const float* x, float* cols, std::int64_t channels, const Window2d& g) {
+AG_CLONES_AVX2 void im2col_f(const float* x, float* cols, std::int64_t channels, const Window2d& g) {
   im2col_impl(x, cols, channels, g);
 }
-AG_TARGET_CLONES void im2col_d(const double* x, double* cols, std::int64_t channels, const Window2d& g) {
+AG_CLONES_AVX2 void im2col_d(const double* x, double* cols, std::int64_t channels, const Window2d& g) {
   im2col_impl(x, cols, channels, g);
 }
-AG_TARGET_CLONES void col2im_f(const float* cols, float* x, std::int64_t channels, const Window2d& g) {
+AG_CLONES_AVX2 void col2im_f(const float* cols, float* x, std::int64_t channels, const Window2d& g) {
   col2im_impl(cols, x, channels, g);
 }
-AG_TARGET_CLONES void col2im_d(const double* cols, double* x, std::int64_t channels, const Window2d& g) {
+AG_CLONES_AVX2 void col2im_d(const double* cols, double* x, std::int64_t channels, const Window2d& g) {
   col2im_impl(cols, x, channels, g);
 }
 

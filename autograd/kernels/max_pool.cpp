@@ -8,18 +8,13 @@
 #include <cstdint>
 
 #include "autograd/kernels/conv.h"
+#include "autograd/kernels/target_clones.h"
 
-// The interior loops are compiled for AVX2 and the x86-64 baseline; the CPU picks one at load time.
+// The interior loops are compiled for AVX2 and the x86-64 baseline (AG_CLONES_AVX2).
 // Compares and selects only: every clone gives the same values and indices. No AVX-512 clone: its
 // 16-float vectors leave LeNet's output rows (12 and 4 wide) to the scalar remainder loop, with a
 // mispredicted branch per compare (2x2 pooling of [384, 24, 24] then [1024, 8, 8]: 208 + 167 us with
 // it, 87 + 37 us without, against 944 + 269 us for max_pool2d_reference).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && \
-    !defined(__SANITIZE_THREAD__)
-#define AG_TARGET_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AG_TARGET_CLONES
-#endif
 
 namespace ag::kernels {
 
@@ -117,10 +112,10 @@ template <class T>
   }
 }
 
-AG_TARGET_CLONES void pool_f(const float* x, float* y, std::int64_t* idx, std::int64_t planes, const Window2d& g) {
+AG_CLONES_AVX2 void pool_f(const float* x, float* y, std::int64_t* idx, std::int64_t planes, const Window2d& g) {
   pool_planes(x, y, idx, planes, g);
 }
-AG_TARGET_CLONES void pool_d(const double* x, double* y, std::int64_t* idx, std::int64_t planes, const Window2d& g) {
+AG_CLONES_AVX2 void pool_d(const double* x, double* y, std::int64_t* idx, std::int64_t planes, const Window2d& g) {
   pool_planes(x, y, idx, planes, g);
 }
 
