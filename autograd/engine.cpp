@@ -7,6 +7,7 @@
 
 #include "autograd/factory.h"
 #include "autograd/forward_grad.h"
+#include "autograd/kernels/add_into.h"
 #include "autograd/kernels/elementwise.h"
 #include "autograd/ops/arith.h"
 #include "autograd/tape.h"
@@ -32,8 +33,9 @@ namespace {
       const T* s = gi.dtype == d.dtype && gi.is_contiguous() ? gi.data_unchecked<T>() : g.cdata<T>();
       const std::int64_t n = d.numel;
       if (n == 1) *o += *s;  // 0-d: no loop set-up
-      else
+      else if (n < 64)
         for (std::int64_t i = 0; i < n; ++i) o[i] += s[i];
+      else kernels::add_into(o, s, n);
     });
     return;
   }
@@ -158,8 +160,11 @@ thread_local Engine* t_running = nullptr;  // the innermost backward pass runnin
 }  // namespace
 
 class Engine {
+  friend class BackwardCtx;  // accumulator()
+
  public:
   Engine(bool retain, bool create_graph) : retain_(retain), create_(create_graph), tape_(Tape::current()) {
+    ctx_.engine_ = this;
     if (t_scratch.empty()) return;
     swap_buffers(t_scratch.back());
     t_scratch.pop_back();
@@ -541,6 +546,34 @@ class Engine {
 
   std::size_t slot(const Node* n, std::uint32_t k) const { return static_cast<std::size_t>(n->first_slot + k - base_); }
 
+  // BackwardCtx::accumulator: the gradient input i of n leads to, when accumulate_into would add into
+  // it in place (the same conditions), else null.
+  Tensor* accumulator(const Node& n, std::size_t i, const Shape& shape, Dtype dtype) {
+    if (create_ || detail::anomaly_enabled()) return nullptr;
+    const Edge& e = n.edges[i];
+    Tensor* t = nullptr;
+    if (e.kind == Edge::Slot && e.slot >= base_) {
+      t = &grads_[static_cast<std::size_t>(e.slot - base_)];
+    } else if (e.kind == Edge::Leaf) {
+      t = leaf_accumulator(e.leaf.get());
+    }
+    if (!t || !t->defined()) return nullptr;
+    const TensorImpl& d = *t->impl();
+    if (d.slot >= 0 || d.dtype != dtype || d.shape != shape || !d.is_contiguous() || !uniquely_owned(*t) ||
+        any_tangent({t}))
+      return nullptr;
+    return t;
+  }
+
+  // Where deliver_leaf would add a gradient of `leaf` (the pass's pending sum, or the enclosing pass's
+  // for a segment of ag::checkpoint), when that is a sum it keeps; null for grad()'s captured inputs.
+  Tensor* leaf_accumulator(const TensorImpl* leaf) {
+    if (capture_ || (!leaf_inputs_.empty() && leaf_inputs_.count(leaf))) return nullptr;
+    if (parent_) return parent_->create_ ? nullptr : parent_->leaf_accumulator(leaf);
+    const std::int64_t index = pending_index_.find(leaf);
+    return index >= 0 ? &pending_[static_cast<std::size_t>(index)].second : nullptr;
+  }
+
   // A slot below base_ belongs to the enclosing pass: its node has not run yet there (it was
   // recorded before the node whose VJP runs this pass), so the gradient joins that pass.
   void add_to_slot(std::int64_t s, Tensor&& g) {
@@ -590,6 +623,10 @@ class Engine {
   std::unordered_set<const TensorImpl*> fired_;
   std::vector<std::function<void()>> callbacks_;  ///< queue_callback, run when the pass has succeeded
 };
+
+Tensor* BackwardCtx::accumulator(std::size_t i, const Shape& shape, Dtype dtype) {
+  return engine_ ? engine_->accumulator(*node_, i, shape, dtype) : nullptr;
+}
 
 namespace detail {
 std::vector<Tensor> backward_segment(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,

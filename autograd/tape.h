@@ -193,6 +193,7 @@ class SavedTensor {
 };
 
 class Node;
+class Engine;
 
 /// What a vector-Jacobian product sees: the gradients of the node's outputs, and where to put
 /// the gradients of its inputs. VJPs are written with ops, so create_graph records them.
@@ -211,11 +212,18 @@ class BackwardCtx {
   /// an op may reuse its buffer when nothing else holds it); grad(i) is undefined afterwards. A copy
   /// of the handle while anomaly detection is on (its check reads the output gradients after the VJP).
   Tensor take_grad(std::size_t i = 0);
+  /// For a VJP that can add its gradient of input i into the gradient summed so far (a product with
+  /// beta 1 instead of a new tensor and the engine's +=, e.g. a recurrent weight's gradient, one
+  /// contribution per time step): that sum, when the engine would have added into it in place itself
+  /// (defined, contiguous, of this shape and dtype, its buffer held by nothing else, no graph recorded,
+  /// no tangent, anomaly detection off), else null. A VJP that adds into it does not set(i).
+  Tensor* accumulator(std::size_t i, const Shape& shape, Dtype dtype);
   std::size_t num_inputs() const;
   const char* op_name() const;
 
  private:
   friend class Engine;
+  Engine* engine_ = nullptr;
   const Node* node_ = nullptr;
   std::vector<Tensor> grads_out_;
   std::vector<Tensor> grads_in_;

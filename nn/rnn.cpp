@@ -164,10 +164,12 @@ std::tuple<Tensor, std::tuple<Tensor, Tensor>> LSTMImpl::forward(const Tensor& i
   const Tensor x = time_major(input);
   const Tensor h0 = initial_state(std::get<0>(st), x.size(1), x.dtype(), "initial hidden state h0");
   const Tensor c0 = initial_state(std::get<1>(st), x.size(1), x.dtype(), "initial cell state c0");
-  // No hoisted projection for the LSTM: it measured no faster (0.98-1.01x of the step) and its gates
-  // cell must keep the [B, 4H] input gates of every step for double backward (+55% tape at T = 400).
+  // The input projection is hoisted (one gemm for all steps, as libtorch) from 64 input features on:
+  // the LM's LSTM 128-256 step took 0.95x the time with it, the LSTM 32-128's 1.00x, and the gates cell
+  // keeps each step's [B, 4H] input gates for double backward (tape +9% and +53%), docs/design.md 12.
+  const bool hoist = options.input_size() >= 64;
   auto [out, last] =
-      unroll(x, {h0, c0}, false, [](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
+      unroll(x, {h0, c0}, hoist, [](const Tensor& in, const std::vector<Tensor>& s, const Layer& l, bool gates) {
         auto [h, c] = gates ? fused_lstm_cell_gates(in, s[0], s[1], l.w_hh, l.b_hh)
                             : fused_lstm_cell(in, s[0], s[1], l.w_ih, l.w_hh, l.b_ih, l.b_hh);
         return std::vector<Tensor>{h, c};

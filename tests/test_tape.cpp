@@ -424,3 +424,78 @@ TEST_CASE("an op recorded by a thread_local destroyed after the thread's tape th
   }).join();
   CHECK(error.find("tape was destroyed at thread exit") != std::string::npos);
 }
+
+// ---- BackwardCtx::accumulator: a recurrent weight's per-step gradients added in place ----
+
+namespace {
+
+double gap(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  return max(abs(a.detach() - b.detach())).item<double>();
+}
+
+// h_T of a tanh RNN over T steps with the fused cell (its VJP adds each step's weight gradient into
+// the sum through accumulator()) and with composite ops (one gradient per step, summed by the engine).
+Tensor rnn_fused(const Tensor& x, const Tensor& h0, const Tensor& wi, const Tensor& wh, const Tensor& b) {
+  Tensor h = h0;
+  for (std::int64_t t = 0; t < x.size(0); ++t) h = rnn_tanh_cell(select(x, 0, t), h, wi, wh, b, b);
+  return h;
+}
+Tensor rnn_ops(const Tensor& x, const Tensor& h0, const Tensor& wi, const Tensor& wh, const Tensor& b) {
+  Tensor h = h0;
+  for (std::int64_t t = 0; t < x.size(0); ++t) h = tanh(matmul(select(x, 0, t), wi.t()) + b + matmul(h, wh.t()) + b);
+  return h;
+}
+
+/// Returns its input; its backward returns the incoming gradient times 2 and keeps a handle to that
+/// tensor (as a user's Function may): a gradient held elsewhere, which no VJP may add into.
+struct KeepGrad : Function<KeepGrad> {
+  static inline Tensor kept;
+  static Tensor forward(AutogradContext*, const Tensor& w) { return w * 1.0; }
+  static std::vector<Tensor> backward(AutogradContext*, const std::vector<Tensor>& g) {
+    kept = g[0] * 2.0;
+    return {kept};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("engine: a weight's per-step gradients added in place by the cell's VJP equal the engine's sum") {
+  const Tensor x = agt::input({7, 3, 4}, 0.3, 1.0, 0.0, false), h0 = agt::input({3, 5}, 0.7, 0.5, 0.0, false);
+  const Tensor wi = agt::input({5, 4}, 1.1, 0.5), wh = agt::input({5, 5}, 1.3, 0.5), b = agt::input({5}, 1.7, 0.3);
+  const std::vector<Tensor> p{wi, wh, b};
+  const Tensor target = agt::input({3, 5}, 2.1, 1.0, 0.0, false);
+  auto loss = [&](bool fused) { return sum((fused ? rnn_fused : rnn_ops)(x, h0, wi, wh, b) * target); };
+  const std::vector<Tensor> want = grad({loss(false)}, p);
+  loss(true).backward();  // backward(): the pass whose leaf sums the VJPs add into
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    CAPTURE(i);
+    CHECK(gap(p[i].grad(), want[i]) <= 1e-13);
+  }
+  // grad() (captured inputs: no in-place sum) and create_graph (recorded sums) give the same
+  const std::vector<Tensor> got = grad({loss(true)}, p);
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK(gap(got[i], want[i]) <= 1e-13);
+  const std::vector<Tensor> g2 = grad({loss(true)}, p, {}, std::nullopt, true);
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK(gap(g2[i].detach(), want[i]) <= 1e-13);
+  CHECK(g2[1].requires_grad());
+  // a second backward() adds to .grad(): twice the gradient
+  loss(true).backward();
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK(gap(p[i].grad(), want[i] * 2.0) <= 1e-12);
+}
+
+TEST_CASE("engine: no VJP adds into a gradient that something else holds") {
+  const Tensor x = agt::input({5, 2, 3}, 0.3, 1.0, 0.0, false), h0 = agt::input({2, 4}, 0.7, 0.5, 0.0, false);
+  const Tensor wi = agt::input({4, 3}, 1.1, 0.5), wh = agt::input({4, 4}, 1.3, 0.5), b = agt::input({4}, 1.7, 0.3);
+  // w_hh's first gradient (its VJP runs first: recorded last) is KeepGrad's, which the Function keeps
+  auto loss = [&](bool fused) {
+    const Tensor h = (fused ? rnn_fused : rnn_ops)(x, h0, wi, wh, b);
+    return sum(h) + sum(KeepGrad::apply(wh));
+  };
+  const Tensor want = grad({loss(false)}, {wh})[0];
+  KeepGrad::kept = Tensor();
+  loss(true).backward();
+  REQUIRE(KeepGrad::kept.defined());
+  CHECK(gap(KeepGrad::kept, full({4, 4}, 2.0, kFloat64)) == 0.0);  // unchanged by the cells' sums
+  CHECK(gap(wh.grad(), want) <= 1e-13);
+  KeepGrad::kept = Tensor();
+}

@@ -99,9 +99,9 @@ GemmBackend gemm_route(bool ta, bool tb, std::int64_t m, std::int64_t n, std::in
   if (ta != tb && std::max(m, n) >= 4096 && m * n * k > kSmallGemmMaxWork && openblas_avx512_kernels())
     return GemmBackend::openblas;
   if ((beta != 0 && beta != 1) || !small_gemm_available()) return GemmBackend::dnnl;
-  // A^T B into a tall C whose untransposed B stays in L2 (a 10000-word head's weight gradient, 10000x256
-  // from 700 rows): libxsmm 167 GFLOP/s against dnnl's 141 (docs/benchmarks/2026-12-07-lm.md)
-  if (ta && !tb && m >= 4096 && k * n * 4 <= kSmallGemmPanelBytes) return GemmBackend::libxsmm;
+  // (a 10000-word head's weight gradient, 10000x256 from 700 rows, A^T B: dnnl 197 GFLOP/s against
+  // libxsmm's 167 on a quiet machine, docs/benchmarks/2026-12-07-lm-2.md; libxsmm had measured faster
+  // under load)
   if (m * n * k > kSmallGemmMaxWork) return GemmBackend::dnnl;
   // A B or A B^T of 16 rows or more by a B of 1 MiB or more (an LSTM 128-256 step with batch 20:
   // 20x1024x256 A B^T onto the gates 68.5 vs 84.9 us, 20x256x1024 A B 50.0 vs 56.8 us,

@@ -129,20 +129,6 @@ inline void gru_backward(const T* ws, const T* h, const T* dh2, T* dxg, T* dgh, 
   }
 }
 
-/// max(x[0..n)) with 8 independent lanes (vectorizable: v > m ? v : m is maxps). A NaN is skipped
-/// here, but it still reaches the result of the callers below through exp(NaN - m) in the sum.
-template <class T>
-inline T row_max8(const T* x, std::int64_t n) {
-  T m[8];
-  std::fill(m, m + 8, -std::numeric_limits<T>::infinity());
-  std::int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) m[j] = x[k + j] > m[j] ? x[k + j] : m[j];
-  for (; k < n; ++k) m[0] = x[k] > m[0] ? x[k] : m[0];
-  for (int j = 1; j < 8; ++j) m[0] = m[j] > m[0] ? m[j] : m[0];
-  return m[0];
-}
-
 /// Rows per chunk of the row-parallel softmax cross-entropy loops: about kGrainHeavy elements.
 /// (No classes, N = 0: one row per chunk; the fuzzer's case.)
 inline std::int64_t xent_row_grain(std::int64_t classes) {
@@ -158,8 +144,9 @@ inline void softmax_xent_forward(const T* z, const std::int64_t* target, T* loss
   parallel_for(0, rows, xent_row_grain(classes), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t n = r0; n < r1; ++n) {
       const T* zr = z + n * classes;
-      const T m = softmax_shift(row_max8(zr, classes));
-      const T ls = std::log(sum_exp(zr, m, classes));  // the row's exps dominate (a 10000-wide vocabulary)
+      const T m = softmax_shift(row_max(zr, classes));
+      // the row's exps dominate (a 10000-wide vocabulary); the next row's load overlaps them
+      const T ls = std::log(sum_exp(zr, m, classes, n + 1 < r1 ? zr + classes : nullptr));
       loss[n] = ls - (zr[target[n]] - m);
       if (stats) {
         stats[2 * n] = m;
@@ -185,7 +172,7 @@ inline void softmax_xent_backward(const T* z, const std::int64_t* target, const 
         m = stats[2 * n];
         ls = stats[2 * n + 1];
       } else {
-        m = softmax_shift(row_max8(zr, classes));
+        m = softmax_shift(row_max(zr, classes));
         ls = std::log(sum_exp(zr, m, classes));
       }
       exp_affine(zr, m, ls, g[n], dr, classes);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "autograd/kernels/add_into.h"
 #include "autograd/kernels/elementwise.h"
 
 namespace ag::kernels {
@@ -24,8 +25,11 @@ inline void sum_dim(const T* x, T* y, std::int64_t outer, std::int64_t n, std::i
         for (std::int64_t k = 0; k < n; ++k) acc += px[k];
         py[0] = acc;
       } else {
-        for (std::int64_t k = 0; k < n; ++k)
-          for (std::int64_t i = i0; i < i1; ++i) py[i] += px[k * inner + i];
+        if (i1 - i0 >= 64)  // long rows: the vector kernel, worth its call
+          for (std::int64_t k = 0; k < n; ++k) add_into(py + i0, px + k * inner + i0, i1 - i0);
+        else
+          for (std::int64_t k = 0; k < n; ++k)
+            for (std::int64_t i = i0; i < i1; ++i) py[i] += px[k * inner + i];
       }
     }
   };

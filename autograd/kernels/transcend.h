@@ -20,9 +20,15 @@ void sigmoid(const float* x, float* y, std::int64_t n);
 void sigmoid(const double* x, double* y, std::int64_t n);
 
 // The softmax's loops, on one thread (callers split rows between threads), with exp as above:
-/// sum of exp(x[i] - shift), accumulated in 16 lanes in a fixed order (the same bits on every CPU)
-float sum_exp(const float* x, float shift, std::int64_t n);
-double sum_exp(const double* x, double shift, std::int64_t n);
+/// sum of exp(x[i] - shift), accumulated in 16 lanes in a fixed order (the same bits on every CPU).
+/// With `next` (or null), the n values from there are prefetched into the cache meanwhile: a row-wise
+/// caller passes the next row, whose max it reads next, so that its load overlaps these exps.
+float sum_exp(const float* x, float shift, std::int64_t n, const float* next = nullptr);
+double sum_exp(const double* x, double shift, std::int64_t n, const double* next = nullptr);
+/// max(x[0..n)), -inf for n = 0, in 16 lanes (vectorised: v > m ? v : m is maxps). A NaN is skipped
+/// here; it still reaches the softmax's results through exp(NaN - m) in the sum.
+float row_max(const float* x, std::int64_t n);
+double row_max(const double* x, std::int64_t n);
 /// y[i] = exp((x[i] - a) - b) c
 void exp_affine(const float* x, float a, float b, float c, float* y, std::int64_t n);
 void exp_affine(const double* x, double a, double b, double c, double* y, std::int64_t n);
