@@ -15,10 +15,14 @@
 
 namespace ag::kernels {
 
-/// Each of the m rows of y [m, n] = b [n].
+/// Each of the m rows of y [m, n] = b [n] (rows split over the pool when large: a 10000-word head's
+/// bias broadcast is 28 MB).
 template <class T>
 inline void fill_rows(T* y, const T* b, std::int64_t m, std::int64_t n) {
-  for (std::int64_t r = 0; r < m; ++r) std::copy(b, b + n, y + r * n);
+  parallel_for(0, m, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(1, n)),
+               [&](std::int64_t r0, std::int64_t r1) {
+                 for (std::int64_t r = r0; r < r1; ++r) std::copy(b, b + n, y + r * n);
+               });
 }
 
 enum class CellAct { Tanh, ReLU };
@@ -56,26 +60,11 @@ inline void lstm_forward(const T* pre, T* act, const T* c, T* h2, T* c2, T* tc, 
 
 /// Backward of lstm_forward from the activated gates act [B, 4H], c, tc = tanh(c2) [B, H] and the
 /// gradients dh2, dc2 [B, H]: dgates [B, 4H] (of the pre-activations) and dc [B, H]. The forward of
-/// lstm_cell_backward (ops/fused.h), which gives the formula.
-template <class T>
-inline void lstm_backward(const T* act, const T* c, const T* tc, const T* dh2, const T* dc2, T* dgates, T* dc,
-                          std::int64_t batch, std::int64_t hidden) {
-  for (std::int64_t r = 0; r < batch; ++r) {
-    const T* ar = act + r * 4 * hidden;
-    T* dr = dgates + r * 4 * hidden;
-    for (std::int64_t j = 0; j < hidden; ++j) {
-      const std::int64_t k = r * hidden + j;
-      const T i = ar[j], f = ar[hidden + j], g = ar[2 * hidden + j], o = ar[3 * hidden + j];
-      const T t = tc[k];
-      const T dct = dc2[k] + dh2[k] * o * (T(1) - t * t);
-      dr[j] = dct * g * i * (T(1) - i);
-      dr[hidden + j] = dct * c[k] * f * (T(1) - f);
-      dr[2 * hidden + j] = dct * i * (T(1) - g * g);
-      dr[3 * hidden + j] = dh2[k] * t * o * (T(1) - o);
-      dc[k] = dct * f;
-    }
-  }
-}
+/// lstm_cell_backward (ops/fused.h), which gives the formula. (kernels/cells.cpp: compiled for the CPU.)
+void lstm_backward(const float* act, const float* c, const float* tc, const float* dh2, const float* dc2, float* dgates,
+                   float* dc, std::int64_t batch, std::int64_t hidden);
+void lstm_backward(const double* act, const double* c, const double* tc, const double* dh2, const double* dc2,
+                   double* dgates, double* dc, std::int64_t batch, std::int64_t hidden);
 
 /// GRU gates (PyTorch's order r, z, n) from xg = x W_ih^T + b_ih and gh = h W_hh^T + b_hh [B, 3H]:
 /// r = s(xg_r + gh_r), z = s(xg_z + gh_z), n = tanh(xg_n + r gh_n), h2 = (1 - z) n + z h. pre [B, 3H] is
