@@ -15,7 +15,7 @@ namespace ag::kernels {
 namespace {
 template <class T>
 inline void lstm_backward_impl(const T* act, const T* c, const T* tc, const T* dh2, const T* dc2, T* dgates, T* dc,
-                          std::int64_t batch, std::int64_t hidden) {
+                               std::int64_t batch, std::int64_t hidden) {
   for (std::int64_t r = 0; r < batch; ++r) {
     const T* ar = act + r * 4 * hidden;
     T* dr = dgates + r * 4 * hidden;
@@ -34,18 +34,19 @@ inline void lstm_backward_impl(const T* act, const T* c, const T* tc, const T* d
 }
 
 AG_CLONES_AVX2 void lstm_backward_f(const float* act, const float* c, const float* tc, const float* dh2,
-                                   const float* dc2, float* dgates, float* dc, std::int64_t batch, std::int64_t hidden) {
+                                    const float* dc2, float* dgates, float* dc, std::int64_t batch,
+                                    std::int64_t hidden) {
   lstm_backward_impl(act, c, tc, dh2, dc2, dgates, dc, batch, hidden);
 }
 AG_CLONES_AVX2 void lstm_backward_d(const double* act, const double* c, const double* tc, const double* dh2,
-                                   const double* dc2, double* dgates, double* dc, std::int64_t batch,
-                                   std::int64_t hidden) {
+                                    const double* dc2, double* dgates, double* dc, std::int64_t batch,
+                                    std::int64_t hidden) {
   lstm_backward_impl(act, c, tc, dh2, dc2, dgates, dc, batch, hidden);
 }
 }  // namespace
 
-void lstm_backward(const float* act, const float* c, const float* tc, const float* dh2, const float* dc2,
-                   float* dgates, float* dc, std::int64_t batch, std::int64_t hidden) {
+void lstm_backward(const float* act, const float* c, const float* tc, const float* dh2, const float* dc2, float* dgates,
+                   float* dc, std::int64_t batch, std::int64_t hidden) {
   lstm_backward_f(act, c, tc, dh2, dc2, dgates, dc, batch, hidden);
 }
 void lstm_backward(const double* act, const double* c, const double* tc, const double* dh2, const double* dc2,

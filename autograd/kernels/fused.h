@@ -15,11 +15,12 @@
 
 namespace ag::kernels {
 
-/// Each of the m rows of y [m, n] = b [n] (rows split over the pool when large: a 10000-word head's
-/// bias broadcast is 28 MB).
+/// Each of the m rows of y [m, n] = b [n] (rows split over the pool from 2^20 values: a 10000-word
+/// head's bias broadcast is 28 MB; a smaller copy is not worth a hand-over).
 template <class T>
 inline void fill_rows(T* y, const T* b, std::int64_t m, std::int64_t n) {
-  parallel_for(0, m, std::max<std::int64_t>(1, kGrain / std::max<std::int64_t>(1, n)),
+  constexpr std::int64_t kCopyGrain = std::int64_t{1} << 20;
+  parallel_for(0, m, std::max<std::int64_t>(1, kCopyGrain / std::max<std::int64_t>(1, n)),
                [&](std::int64_t r0, std::int64_t r1) {
                  for (std::int64_t r = r0; r < r1; ++r) std::copy(b, b + n, y + r * n);
                });
