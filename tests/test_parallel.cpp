@@ -9,6 +9,7 @@
 
 #include "test_util.h"
 
+#include "autograd/kernels/add_into.h"
 #include "autograd/kernels/reduce.h"
 #include "autograd/kernels/transcend.h"
 
@@ -375,4 +376,39 @@ TEST_CASE_TEMPLATE("kernels::sum_exp and exp_affine (the softmax's loops) equal 
   for (int i = 0; i < 7; ++i) head += static_cast<double>(e[static_cast<std::size_t>(i)]);
   CHECK(std::abs(static_cast<double>(kernels::sum_exp(x.data(), a, 7)) - head) <= head * 1e-6);
   CHECK(kernels::sum_exp(x.data(), a, 0) == T(0));
+  // prefetching another row changes nothing
+  CHECK(kernels::sum_exp(x.data(), a, n, x.data() + 17) == got);
+}
+
+TEST_CASE_TEMPLATE("kernels::row_max: every length, NaN skipped, -inf when empty", T, float, double) {
+  const T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> x(70);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(std::cos(0.7 * static_cast<double>(i)) * 5.0);
+  for (std::int64_t n = 0; n <= static_cast<std::int64_t>(x.size()); ++n) {  // the 16-lane loop and its tail
+    T want = -inf;
+    for (std::int64_t i = 0; i < n; ++i) want = std::max(want, x[static_cast<std::size_t>(i)]);
+    CHECK(kernels::row_max(x.data(), n) == want);
+  }
+  x[3] = nan;
+  x[40] = nan;
+  x[66] = T(100);  // in the tail of 70
+  CHECK(kernels::row_max(x.data(), 70) == T(100));
+  std::vector<T> lows(33, -inf);
+  CHECK(kernels::row_max(lows.data(), 33) == -inf);
+  lows[32] = nan;
+  CHECK(kernels::row_max(lows.data(), 33) == -inf);
+}
+
+TEST_CASE_TEMPLATE("kernels::add_into adds elementwise at every length", T, float, double) {
+  for (std::int64_t n : {0, 1, 7, 16, 63, 64, 65, 1000}) {
+    std::vector<T> y(static_cast<std::size_t>(n) + 1, T(-7)), x(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+      y[static_cast<std::size_t>(i)] = static_cast<T>(0.25 * static_cast<double>(i));
+      x[static_cast<std::size_t>(i)] = static_cast<T>(1.5 - 0.5 * static_cast<double>(i));
+    }
+    kernels::add_into(y.data(), x.data(), n);
+    for (std::int64_t i = 0; i < n; ++i)
+      CHECK(y[static_cast<std::size_t>(i)] == static_cast<T>(1.5 - 0.25 * static_cast<double>(i)));
+    CHECK(y[static_cast<std::size_t>(n)] == T(-7));  // nothing past the end
+  }
 }
