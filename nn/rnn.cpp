@@ -99,8 +99,12 @@ std::tuple<Tensor, std::vector<Tensor>> RNNBase::unroll(const Tensor& input, con
     };
     if (every == 0) {
       const std::vector<Tensor> in = hoist ? input_gates(x, layer) : unbind(x, 0);
+      // W_hh transposed once for all steps (a view of the row-major [H, G*H] copy): the cells read it
+      // as an A B product, no packing of W_hh per step (the LM's 20x1024x256: 202 against 149 GFLOP/s)
+      Layer steps = layer;
+      if (hoist) steps.w_hh = layer.w_hh.t().contiguous().t();
       for (std::int64_t t = 0; t < T; ++t) {
-        st = step(in[static_cast<std::size_t>(t)], st, layer, hoist);
+        st = step(in[static_cast<std::size_t>(t)], st, steps, hoist);
         emit(st[0]);
       }
     } else {

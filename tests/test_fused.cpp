@@ -499,8 +499,8 @@ TEST_CASE("fused ops: each is one recorded op, and nn's Linear, cells and cross_
 }
 
 TEST_CASE(
-    "nn RNN and GRU layers: one input projection per layer, unbound, then one gates cell per step; LSTM: one cell per "
-    "step") {
+    "nn RNN and GRU layers: one input projection per layer, unbound, W_hh transposed once, then one gates cell per "
+    "step; LSTM: one cell per step") {
   Tape& tape = Tape::current();
   constexpr std::int64_t T = 5;
   const Tensor x = agt::input({T, 2, 3}, 0.4, 1.0, 0.0, false).to(kFloat32);
@@ -512,11 +512,15 @@ TEST_CASE(
     const Tensor out = run();
     std::vector<std::string> got;
     for (auto i = before; i < tape.num_nodes(); ++i) got.emplace_back(tape.node(i)->name);
-    REQUIRE(got.size() >= T + 2);
+    REQUIRE(got.size() >= T + 5);
     CHECK(got[0] == "linear");
     CHECK(got[1] == "unbind");
     CHECK(tape.node(before + 1)->num_outputs == T);
-    for (std::size_t t = 0; t < T; ++t) CHECK(got[2 + t] == cell);
+    // W_hh as the transposed view of a row-major copy: each step's h W_hh^T reads it as an A B product
+    CHECK(got[2] == "transpose");
+    CHECK(got[3] == "contiguous");
+    CHECK(got[4] == "transpose");
+    for (std::size_t t = 0; t < T; ++t) CHECK(got[5 + t] == cell);
     CHECK(std::count(got.begin(), got.end(), std::string("linear")) == layers);
     CHECK(std::count(got.begin(), got.end(), std::string("unbind")) == layers);
     CHECK(std::count(got.begin(), got.end(), std::string(cell)) == layers * T);
@@ -646,5 +650,31 @@ TEST_CASE("fused ops, reverse over forward: the JVP rules are differentiable in 
           return fw::unpack_dual(linear(fw::make_dual(v[0], v[2]), fw::make_dual(v[1], v[3]))).tangent;
         },
         {x, w, tx, tw});
+  }
+}
+
+TEST_CASE("recurrent cells take W_hh as the transposed view of a row-major copy: same values, gradients to 2nd order") {
+  constexpr std::int64_t B = 3, H = 4;
+  const Tensor h = agt::input({B, H}, 0.3), c = agt::input({B, H}, 0.9, 0.5), b = agt::input({4 * H}, 1.3, 0.2);
+  for (std::int64_t gates : {1, 3, 4}) {
+    CAPTURE(gates);
+    const Tensor xg = agt::input({B, gates * H}, 0.7), w = agt::input({gates * H, H}, 1.1, 0.5);
+    const Tensor bh = narrow(b, 0, 0, gates * H);
+    auto cell = [&](const Tensor& x, const Tensor& hh, const Tensor& ww) {
+      if (gates == 1) return rnn_tanh_cell_gates(x, hh, ww, bh);
+      if (gates == 3) return fused_gru_cell_gates(x, hh, ww, bh);
+      auto [h2, c2] = fused_lstm_cell_gates(x, hh, c, ww, bh);
+      return h2 + c2;
+    };
+    const Tensor wt = w.detach().t().contiguous().requires_grad_();  // [H, G*H], row-major
+    const Tensor plain = cell(xg, h, w), viewed = cell(xg, h, wt.t());
+    CHECK(max(abs(plain - viewed)).item<double>() <= 1e-14);
+    const auto g1 = grad({sum(plain * plain)}, {xg, h, w}), g2 = grad({sum(viewed * viewed)}, {xg, h, wt});
+    CHECK(max(abs(g1[0] - g2[0])).item<double>() <= 1e-13);
+    CHECK(max(abs(g1[1] - g2[1])).item<double>() <= 1e-13);
+    CHECK(max(abs(g1[2] - g2[2].t())).item<double>() <= 1e-13);
+    agt::check_gradients([&](const std::vector<Tensor>& in) { return cell(in[0], in[1], in[2].t()); }, {xg, h, wt});
+    agt::check_second_gradients([&](const std::vector<Tensor>& in) { return cell(in[0], in[1], in[2].t()); },
+                                {xg, h, wt});
   }
 }
