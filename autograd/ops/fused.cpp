@@ -70,12 +70,7 @@ const T* data_or_null(const Tensor& t) {
 // Whether w [G*H, H] is the transposed view of a row-major [H, G*H] (w_t.t() with w_t contiguous): a
 // recurrent layer passes its W_hh so, transposed once per forward, and every step's h W_hh^T is then
 // an A B product with no packing of B (20x1024x256: 202 against 149 GFLOP/s as A B^T, oneDNN).
-bool transposed_rows(const Tensor& w) {
-  const TensorImpl& im = *w.impl();
-  if (im.is_contiguous() || im.shape.size() != 2) return false;
-  const Shape st = im.strides();
-  return st[0] == 1 && st[1] == im.shape[0];
-}
+bool transposed_rows(const Tensor& w) { return w.impl()->shape.size() == 2 && detail::transposed_row_major(*w.impl()); }
 
 // y = a w^T + beta y for a [B, K] and w [N, K], w row-major or transposed_rows (then read as an A B).
 template <class T>

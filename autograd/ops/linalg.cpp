@@ -37,15 +37,7 @@ bool batches_broadcast(const Shape& a, const Shape& b) {
 /// transpose(-1, -2) of a batch), that row-major tensor; else nullopt. matmul hands it to the GEMM
 /// with a transpose flag instead of copying the view (see Note: views).
 std::optional<Tensor> untransposed(const Tensor& x) {
-  const TensorImpl& im = *x.impl();
-  if (im.is_contiguous() || im.shape.size() < 2) return std::nullopt;
-  Shape sizes = im.shape, strides = im.view->strides;
-  const std::size_t r = sizes.size();
-  std::swap(sizes[r - 1], sizes[r - 2]);
-  std::swap(strides[r - 1], strides[r - 2]);
-  const Shape want = contiguous_strides(sizes);
-  for (std::size_t i = 0; i < r; ++i)
-    if (sizes[i] != 1 && strides[i] != want[i]) return std::nullopt;
+  if (!detail::transposed_row_major(*x.impl())) return std::nullopt;
   return transpose(x, -1, -2);  // a row-major view of the same storage: no copy
 }
 

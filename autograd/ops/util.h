@@ -51,6 +51,21 @@ void check_cross_entropy_args(const Tensor& z, const Tensor& target, const char*
 Tensor softmax_cross_entropy_backward(const Tensor& grad, const Tensor& logits, const Tensor& target,
                                       const Tensor& stats);
 
+/// Whether a non-contiguous x of rank >= 2 is a row-major layout with its last two dims swapped
+/// (x.t(), transpose(-1, -2) of a batch): a GEMM reads its buffer with a transpose flag instead of
+/// copying the view (matmul, ops/linalg.cpp; a cell's W_hh, ops/fused.cpp). Size-1 dims match any stride.
+inline bool transposed_row_major(const TensorImpl& x) {
+  if (x.is_contiguous() || x.shape.size() < 2) return false;
+  Shape sizes = x.shape, strides = x.view->strides;
+  const std::size_t r = sizes.size();
+  std::swap(sizes[r - 1], sizes[r - 2]);
+  std::swap(strides[r - 1], strides[r - 2]);
+  const Shape want = contiguous_strides(sizes);
+  for (std::size_t i = 0; i < r; ++i)
+    if (sizes[i] != 1 && strides[i] != want[i]) return false;
+  return true;
+}
+
 /// Strides that read `x` (any layout) as the broadcast shape `out`: 0 on broadcast dims.
 inline Shape read_strides(const TensorImpl& x, const Shape& out) {
   Shape st(out.size(), 0);
