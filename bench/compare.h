@@ -64,9 +64,13 @@ struct Samples {
   std::vector<double> step, nograd, fwd, bwd;
   Times medians() const { return {median(step), median(nograd), median(fwd), median(bwd)}; }
 };
-/// Training steps for `budget` seconds (at least one), then as many passes (forward no-grad,
-/// recorded forward, backward, timed apart).
+/// One untimed step (the round follows the other engine's process: caches and pages cold), then
+/// training steps for `budget` seconds and at least kMinTimedSteps, then passes (forward no-grad,
+/// recorded forward, backward, timed apart) likewise.
 void time_round(Runner& r, double budget, Samples& s);
+/// A 70-110 ms step (the language model) gets this many timed steps per round whatever the budget:
+/// with the default budget it got one or two, the first cold, and its median moved by 15% between runs.
+inline constexpr int kMinTimedSteps = 4;
 
 struct Check {
   double loss_ours = 0, loss_torch = 0, loss_rel = 0, grad_rel = 0;

@@ -41,14 +41,15 @@ double median(std::vector<double> v) {
 }
 
 void time_round(Runner& r, double budget, Samples& s) {
+  r.step();  // untimed
   auto start = Clock::now();
-  for (int n = 0; n < 1 || (since(start) < budget && n < 5000); ++n) {
+  for (int n = 0; n < kMinTimedSteps || (since(start) < budget && n < 5000); ++n) {
     const auto t0 = Clock::now();
     r.step();
     s.step.push_back(since(t0));
   }
   start = Clock::now();
-  for (int n = 0; n < 1 || (since(start) < budget && n < 5000); ++n) {
+  for (int n = 0; n < kMinTimedSteps || (since(start) < budget && n < 5000); ++n) {
     const auto t0 = Clock::now();
     r.forward_nograd();
     const auto t1 = Clock::now();
