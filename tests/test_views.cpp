@@ -344,3 +344,50 @@ TEST_CASE("clone of a contiguous tensor at an offset (narrow) copies from the of
   Tensor f = arange(6, TensorOptions().dtype(kFloat32));
   CHECK(f.narrow(0, 1, 2).clone().to_vector<float>() == std::vector<float>{1, 2});
 }
+
+namespace {
+// Element (i, j, ...) of any view, read through its strides from the storage (the reference for copies).
+template <class T>
+std::vector<T> read_through_strides(const Tensor& v) {
+  const Shape sizes = v.shape(), st = v.strides();
+  std::vector<T> out;
+  std::vector<std::int64_t> idx(sizes.size(), 0);
+  for (std::int64_t n = 0; n < v.numel(); ++n) {
+    std::int64_t off = 0;
+    for (std::size_t d = 0; d < sizes.size(); ++d) off += idx[d] * st[d];
+    out.push_back(v.data_ptr<T>()[off]);
+    for (std::size_t d = sizes.size(); d-- > 0;) {
+      if (++idx[d] < sizes[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("views: contiguous() of a view with its last two dims transposed copies every element (tiled copy)") {
+  // kernels::transposed_copy: tiles of 16, edges, leading dims with their own strides, an offset,
+  // stride 0, float32 and float64, one thread and two
+  for (int threads : {1, 2}) {
+    const int saved = get_num_threads();
+    set_num_threads(threads);
+    for (std::int64_t r : {16, 17, 31, 64, 100, 1024})
+      for (std::int64_t c : {16, 33, 256}) {
+        INFO("threads ", threads, ", ", r, "x", c);
+        const Tensor m = arange_f64(r * c, {c, r});
+        const Tensor t = m.t();  // [r, c], strides [1, r]
+        CHECK(t.contiguous().to_vector<double>() == read_through_strides<double>(t));
+        const Tensor f = m.to(kFloat32).t();
+        CHECK(f.contiguous().to_vector<float>() == read_through_strides<float>(f));
+        const Tensor part = t.narrow(0, 1, r - 1).narrow(1, 2, c - 2);  // an offset, edges not multiples of 16
+        CHECK(part.contiguous().to_vector<double>() == read_through_strides<double>(part));
+      }
+    const Tensor b = arange_f64(5 * 40 * 3 * 24, {5, 40, 3, 24});
+    const Tensor p = b.permute({0, 2, 3, 1});  // [5, 3, 24, 40], strides [2880, 24, 1, 72]
+    CHECK(p.strides() == Shape{2880, 24, 1, 72});
+    CHECK(p.contiguous().to_vector<double>() == read_through_strides<double>(p));
+    const Tensor col = arange_f64(40, {40, 1}).expand({40, 20});  // strides [1, 0]
+    CHECK(col.contiguous().to_vector<double>() == read_through_strides<double>(col));
+    set_num_threads(saved);
+  }
+}
