@@ -226,32 +226,30 @@ template <class T>
 inline void transposed_copy(const T* x, const Shape& strides, T* y, const Shape& out) {
   const std::size_t r = out.size();
   const std::int64_t rows = out[r - 2], cols = out[r - 1], cs = strides[r - 1];
-  const std::int64_t mats = shape_numel(out) / (rows * cols), row_tiles = (rows + kTransposeTile - 1) / kTransposeTile;
-  // x's offset of matrix m: its index over the leading dims, through their strides
-  auto base = [&](std::int64_t m) {
-    std::int64_t off = 0;
-    for (std::size_t d = r - 2; d-- > 0;) {
-      off += (m % out[d]) * strides[d];
-      m /= out[d];
-    }
-    return off;
-  };
-  auto tiles = [&](std::int64_t b, std::int64_t e) {  // [b, e) over (matrix, row tile) pairs
-    for (std::int64_t t = b; t < e; ++t) {
-      const std::int64_t m = t / row_tiles, i0 = (t % row_tiles) * kTransposeTile;
-      const std::int64_t i1 = std::min(rows, i0 + kTransposeTile);
-      const T* xm = x + base(m);
-      T* ym = y + m * rows * cols;
-      for (std::int64_t j0 = 0; j0 < cols; j0 += kTransposeTile) {
-        const std::int64_t j1 = std::min(cols, j0 + kTransposeTile);
-        // y's rows inner: a column-inner loop wrote 16 lines 4 KiB apart (cols 1024), one L1 set, and ran
-        // 3x slower than row by row
-        for (std::int64_t i = i0; i < i1; ++i)
-          for (std::int64_t j = j0; j < j1; ++j) ym[i * cols + j] = xm[i + j * cs];
-      }
-    }
-  };
-  parallel_for(0, mats * row_tiles, std::max<std::int64_t>(kGrain / (kTransposeTile * cols), 1), tiles);
+  // for_rows over (leading dims..., row tile, 1): each "row" is one tile row, at x's and y's offsets
+  // (x's stride over rows is 1, so a tile row starts kTransposeTile further on)
+  Shape tiles(out.begin(), out.end() - 2), sx(strides.begin(), strides.end() - 2), sy = contiguous_strides(out);
+  sy.resize(r - 2);
+  tiles.push_back((rows + kTransposeTile - 1) / kTransposeTile);
+  tiles.push_back(1);
+  sx.push_back(kTransposeTile);
+  sx.push_back(0);
+  sy.push_back(kTransposeTile * cols);
+  sy.push_back(0);
+  const std::int64_t row_tiles = tiles[r - 2];
+  parallel_rows(tiles, sx, sy, std::max<std::int64_t>(kGrain / (kTransposeTile * cols), 1),
+                [&](std::int64_t ox, std::int64_t oy, std::int64_t t, std::int64_t, std::int64_t, std::int64_t) {
+                  const std::int64_t n = std::min(kTransposeTile, rows - (t % row_tiles) * kTransposeTile);
+                  const T* xt = x + ox;
+                  T* yt = y + oy;
+                  for (std::int64_t j0 = 0; j0 < cols; j0 += kTransposeTile) {
+                    const std::int64_t j1 = std::min(cols, j0 + kTransposeTile);
+                    // y's rows inner: a column-inner loop wrote 16 lines 4 KiB apart (cols 1024), one L1
+                    // set, and ran 3x slower than row by row
+                    for (std::int64_t i = 0; i < n; ++i)
+                      for (std::int64_t j = j0; j < j1; ++j) yt[i * cols + j] = xt[i + j * cs];
+                  }
+                });
 }
 
 /// y (contiguous, shape `out`) = x read through `strides` (one per dim of `out`, in elements).
